@@ -1,0 +1,1 @@
+//! MIME walking of the signed content: which files were attached (placeholder).

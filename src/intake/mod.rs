@@ -1,0 +1,5 @@
+//! Pure intake: turns raw bytes (mail, S/MIME, TSV) into typed input. No I/O.
+
+pub mod mime;
+pub mod smime;
+pub mod tsv;

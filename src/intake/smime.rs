@@ -1,0 +1,1 @@
+//! S/MIME verification of incoming mail (placeholder, being written).

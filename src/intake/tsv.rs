@@ -1,0 +1,1 @@
+//! Shift_JIS TSV decoding into records (placeholder).

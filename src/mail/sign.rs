@@ -1,0 +1,1 @@
+//! S/MIME signing (placeholder).

@@ -1,0 +1,303 @@
+//! Domain types shared by every component: institutions, serials, reasons,
+//! distinguished names and the typed rows of the server forms.
+//!
+//! They live here, not in one component, so that `intake`, `policy`, `ca` and
+//! `store` can exchange them without depending on each other.
+
+use std::fmt;
+
+/// A member institution as registered by the secretariat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Institution {
+    pub id: i64,
+    /// Registered English name, used verbatim as O=.
+    pub name: String,
+    /// Fixed ST= (romanised prefecture), e.g. `Tokyo`.
+    pub st: String,
+    /// Fixed L= (romanised locality), e.g. `Chiyoda-ku`.
+    pub l: String,
+    /// Registered domains, lower case, e.g. `example.ac.jp`.
+    pub domains: Vec<String>,
+}
+
+/// A registered officer (登録担当者).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Officer {
+    pub id: i64,
+    /// Lower-case mail address.
+    pub email: String,
+    pub institution_id: i64,
+}
+
+/// Certificate profile IDs of the server forms (SPEC §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// 3: RSA 2048, sha256WithRSAEncryption.
+    ServerRsa2048,
+    /// 11: ECDSA P-384, ecdsa-with-SHA384.
+    ServerP384,
+}
+
+impl Profile {
+    pub fn id(self) -> u8 {
+        match self {
+            Profile::ServerRsa2048 => 3,
+            Profile::ServerP384 => 11,
+        }
+    }
+    pub fn from_id(id: u8) -> Option<Profile> {
+        match id {
+            3 => Some(Profile::ServerRsa2048),
+            11 => Some(Profile::ServerP384),
+            _ => None,
+        }
+    }
+}
+
+/// A certificate serial number: the big-endian magnitude, without leading zeros.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Serial(Vec<u8>);
+
+impl Serial {
+    /// From big-endian bytes; leading zero bytes are dropped.
+    pub fn from_bytes(b: &[u8]) -> Serial {
+        let first = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+        Serial(b[first..].to_vec())
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    /// Upper-case hex without prefix (`0` for zero); the store's key.
+    pub fn to_hex(&self) -> String {
+        if self.0.is_empty() {
+            return "0".into();
+        }
+        hex::encode_upper(&self.0)
+    }
+    /// Parses the store's hex form (no prefix).
+    pub fn from_hex(s: &str) -> Option<Serial> {
+        let s = if s.len() % 2 == 1 { format!("0{s}") } else { s.to_string() };
+        hex::decode(s).ok().map(|b| Serial::from_bytes(&b))
+    }
+    /// Decimal representation (officers often quote serials in decimal).
+    pub fn to_decimal(&self) -> String {
+        openssl::bn::BigNum::from_slice(&self.0)
+            .ok()
+            .and_then(|b| b.to_dec_str().ok())
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "0".into())
+    }
+}
+
+impl fmt::Display for Serial {
+    /// `0x`-prefixed upper-case hex, the form the forms accept.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", self.to_hex())
+    }
+}
+
+/// CRL reason codes accepted on the revocation forms (RFC 5280 §5.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevocationReason {
+    Unspecified,
+    KeyCompromise,
+    AffiliationChanged,
+    Superseded,
+    CessationOfOperation,
+}
+
+impl RevocationReason {
+    pub fn code(self) -> u8 {
+        match self {
+            RevocationReason::Unspecified => 0,
+            RevocationReason::KeyCompromise => 1,
+            RevocationReason::AffiliationChanged => 3,
+            RevocationReason::Superseded => 4,
+            RevocationReason::CessationOfOperation => 5,
+        }
+    }
+    pub fn from_code(c: u8) -> Option<RevocationReason> {
+        Some(match c {
+            0 => RevocationReason::Unspecified,
+            1 => RevocationReason::KeyCompromise,
+            3 => RevocationReason::AffiliationChanged,
+            4 => RevocationReason::Superseded,
+            5 => RevocationReason::CessationOfOperation,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            RevocationReason::Unspecified => "unspecified",
+            RevocationReason::KeyCompromise => "keyCompromise",
+            RevocationReason::AffiliationChanged => "affiliationChanged",
+            RevocationReason::Superseded => "superseded",
+            RevocationReason::CessationOfOperation => "cessationOfOperation",
+        }
+    }
+}
+
+/// A distinguished name as an ordered list of (attribute, value), in the
+/// order the forms write it: most specific first (`CN=…,OU=…,O=…,L=…,ST=…,C=…`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Dn(pub Vec<(String, String)>);
+
+impl Dn {
+    pub fn get(&self, attr: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(attr))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn cn(&self) -> Option<&str> {
+        self.get("CN")
+    }
+}
+
+impl fmt::Display for Dn {
+    /// The forms' notation: `CN=www.example.ac.jp,O=…,L=…,ST=…,C=JP`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (a, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{a}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Which application form a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FormKind {
+    /// 5-3-1
+    ServerIssue,
+    /// 5-3-2
+    ServerRenew,
+    /// 5-3-3
+    ServerRevoke,
+}
+
+impl FormKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            FormKind::ServerIssue => "5-3-1",
+            FormKind::ServerRenew => "5-3-2",
+            FormKind::ServerRevoke => "5-3-3",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            FormKind::ServerIssue => "server certificate issuance",
+            FormKind::ServerRenew => "server certificate renewal",
+            FormKind::ServerRevoke => "server certificate revocation",
+        }
+    }
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            FormKind::ServerIssue => "サーバ証明書発行申請",
+            FormKind::ServerRenew => "サーバ証明書更新申請",
+            FormKind::ServerRevoke => "サーバ証明書失効申請",
+        }
+    }
+}
+
+/// One rule broken by one field of one row. `line` is the 1-based line of the
+/// file; `field` the 1-based field number (None for whole-row or whole-file rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: usize,
+    pub field: Option<usize>,
+    /// Field name in English, e.g. "subject DN" (empty for whole-row rules).
+    pub field_name: &'static str,
+    /// The rule broken, in plain words, e.g. "must equal the CN (field 11)".
+    pub rule: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.field {
+            Some(n) => write!(f, "line {}: field {} ({}): {}", self.line, n, self.field_name, self.rule),
+            None if self.line == 0 => write!(f, "file: {}", self.rule),
+            None => write!(f, "line {}: {}", self.line, self.rule),
+        }
+    }
+}
+
+/// A valid 5-3-1 row (also the request part of a 5-3-2 row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueRow {
+    pub line: usize,
+    pub dn: Dn,
+    pub profile: Profile,
+    /// DER of the CSR (its signature already verified).
+    pub csr_der: Vec<u8>,
+    pub admin_name: String,
+    pub admin_dept: String,
+    pub admin_mail: String,
+    pub fqdn: String,
+    pub software: String,
+    /// All dNSNames for the SAN, the CN included (first), no duplicates.
+    pub dns_names: Vec<String>,
+}
+
+/// A valid 5-3-2 row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewRow {
+    pub request: IssueRow,
+    pub old_serial: Serial,
+}
+
+/// A valid 5-3-3 row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokeRow {
+    pub line: usize,
+    pub dn: Dn,
+    pub serial: Serial,
+    pub reason: RevocationReason,
+    pub comment: String,
+    /// New admin address, if the admin changed.
+    pub admin_mail: Option<String>,
+}
+
+/// A validated row of any server form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerRequest {
+    Issue(IssueRow),
+    Renew(RenewRow),
+    Revoke(RevokeRow),
+}
+
+impl ServerRequest {
+    pub fn line(&self) -> usize {
+        match self {
+            ServerRequest::Issue(r) => r.line,
+            ServerRequest::Renew(r) => r.request.line,
+            ServerRequest::Revoke(r) => r.line,
+        }
+    }
+}
+
+/// Status of a certificate in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertStatus {
+    Valid,
+    Revoked,
+}
+
+/// What the policy layer needs to know of an existing certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertSummary {
+    pub serial: Serial,
+    pub dn: Dn,
+    pub institution_id: i64,
+    pub status: CertStatus,
+    /// SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex.
+    pub spki_sha256: String,
+    pub profile: Profile,
+}
+
+/// Read access to issued certificates, for renewal and revocation checks.
+pub trait CertLookup {
+    fn by_serial(&self, serial: &Serial) -> Option<CertSummary>;
+}

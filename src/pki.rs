@@ -1,0 +1,1 @@
+//! PKI material generation (placeholder).

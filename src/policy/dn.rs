@@ -1,0 +1,1 @@
+//! Distinguished-name parsing and rules (placeholder).

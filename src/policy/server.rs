@@ -1,0 +1,1 @@
+//! Server-form (5-3-1/2/3) row validation (placeholder).
