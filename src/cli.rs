@@ -1,4 +1,427 @@
-//! Command line (placeholder).
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The command line: parses arguments and wires components. No logic here
+//! beyond choosing what to call and printing what came back.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::intake::smime;
+use crate::model::Serial;
+use crate::policy::server as server_policy;
+use crate::ra::{self, Env};
+use crate::{init, store};
+
+#[derive(Parser)]
+#[command(name = "mailra", version, about = "Mail-driven registration-authority robot for an academic certificate service")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Clone)]
+struct DirArg {
+    /// Instance directory (with mailra.toml).
+    #[arg(long, env = "MAILRA_DIR", default_value = ".")]
+    dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a demo instance, fill its inbox with sample mails, process them and show the results.
+    Demo {
+        /// Where to create the demo instance.
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+    },
+    /// Create an instance; material not given is generated.
+    Init(init::InitArgs),
+    /// Institutions and officers.
+    Registry {
+        #[command(subcommand)]
+        what: RegistryCmd,
+    },
+    /// Run the full pipeline on mail files, exactly as the daemon does.
+    Process {
+        #[command(flatten)]
+        dir: DirArg,
+        /// One JSON object per mail.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        mails: Vec<PathBuf>,
+    },
+    /// Watch the Maildir inbox and process mail as it arrives (Ctrl-C / SIGTERM to stop).
+    Run {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Seconds between looks at the inbox.
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
+        /// Process what is there once, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Report the S/MIME verdict of a mail: signer, chain and every check.
+    Verify {
+        #[command(flatten)]
+        dir: DirArg,
+        mail: PathBuf,
+        /// Evaluate validity as of this time (RFC 3339), for old mails.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Validate an application file offline and print every error.
+    Check { file: PathBuf },
+    /// Issued certificates.
+    Cert {
+        #[command(subcommand)]
+        what: CertCmd,
+    },
+    /// Print the path of the current CRL, regenerating it if stale.
+    Crl {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCmd {
+    /// Member institutions.
+    Institution {
+        #[command(subcommand)]
+        what: InstitutionCmd,
+    },
+    /// Registration officers.
+    Officer {
+        #[command(subcommand)]
+        what: OfficerCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum InstitutionCmd {
+    Add {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Registered English name (used as O=).
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        st: String,
+        #[arg(long)]
+        l: String,
+        /// A registered domain (repeat for several).
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+    },
+    List {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    Remove {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OfficerCmd {
+    Add {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        institution: String,
+    },
+    List {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    Remove {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertCmd {
+    List {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Serial, decimal or 0x-hex.
+        serial: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MAILRA_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mailra: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open_env(dir: &Path) -> Result<Env> {
+    let cfg = Config::load(dir)?;
+    Ok(Env::open(cfg)?)
+}
+
+fn open_db(dir: &Path) -> Result<rusqlite::Connection> {
+    let cfg = Config::load(dir)?;
+    Ok(store::open(&cfg.database)?)
+}
+
+pub fn parse_serial(s: &str) -> Option<Serial> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return (!h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())).then(|| Serial::from_hex(h)).flatten();
+    }
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let bn = openssl::bn::BigNum::from_dec_str(s).ok()?;
+    Some(Serial::from_bytes(&bn.to_vec()))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let now = OffsetDateTime::now_utc;
+    match cli.cmd {
+        Cmd::Demo { dir } => crate::demo::run(&dir).map(|_| ExitCode::SUCCESS),
+        Cmd::Init(args) => {
+            let dir = init::init(&args, now())?;
+            println!("instance created in {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Registry { what } => registry(what, now()),
+        Cmd::Process { dir, json, mails } => {
+            let mut env = open_env(&dir.dir)?;
+            let mut failed = false;
+            for m in mails {
+                let raw = std::fs::read(&m).with_context(|| format!("reading {}", m.display()))?;
+                match ra::process(&mut env, &raw, &m.display().to_string(), now()) {
+                    Ok(o) => print_outcome(&o, json),
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("{}: internal error: {e}", m.display());
+                    }
+                }
+            }
+            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Cmd::Run { dir, interval, once } => {
+            let mut env = open_env(&dir.dir)?;
+            crate::daemon::run(&mut env, std::time::Duration::from_secs(interval.max(1)), once)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Verify { dir, mail, at } => {
+            let at = match at {
+                Some(t) => OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                    .with_context(|| format!("--at {t:?} is not an RFC 3339 time"))?,
+                None => now(),
+            };
+            let env = open_env(&dir.dir)?;
+            let raw = std::fs::read(&mail).with_context(|| format!("reading {}", mail.display()))?;
+            let report = smime::verify(&raw, &env.trust, at);
+            print!("{report}");
+            let officer = match &report.outcome {
+                Ok(v) => store::officer_by_email(&env.conn, &v.signer_email)?,
+                Err(_) => None,
+            };
+            match (&report.outcome, officer) {
+                (Ok(v), Some(_)) => {
+                    println!("ok    officer: {} is a registered officer", v.signer_email);
+                    println!("verdict: GOOD signature from registered officer {}", v.signer_email);
+                    Ok(ExitCode::SUCCESS)
+                }
+                (Ok(v), None) => {
+                    println!("FAIL  officer: {} is not a registered officer", v.signer_email);
+                    println!("verdict: BAD (officer)");
+                    Ok(ExitCode::from(1))
+                }
+                (Err(f), _) => {
+                    println!("verdict: BAD ({}): {}", f.check.name(), f.reason);
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Cmd::Check { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let checked = server_policy::check_file(&bytes, &server_policy::Context { institution: None, certs: None });
+            let name = file.display();
+            for w in &checked.warnings {
+                println!("{name}: warning: {w}");
+            }
+            for e in &checked.errors {
+                println!("{name}: {e}");
+            }
+            let form = checked.kind.map(|k| format!("{} {}", k.code(), k.label())).unwrap_or_else(|| "form not recognised".into());
+            if checked.errors.is_empty() {
+                println!("{name}: {form}: {} row(s), no errors", checked.rows.len());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("{name}: {form}: {} error(s); the file would not be executed", checked.errors.len());
+                Ok(ExitCode::from(1))
+            }
+        }
+        Cmd::Cert { what } => cert(what),
+        Cmd::Crl { dir } => {
+            let mut env = open_env(&dir.dir)?;
+            let path = ra::refresh_crl(&mut env, now())?;
+            println!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn print_outcome(o: &ra::Outcome, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(o).unwrap_or_default());
+        return;
+    }
+    let mut line = format!("{}: {}", o.source, o.verdict.as_str());
+    if let Some(c) = &o.check {
+        line.push_str(&format!(" [{c}]"));
+    }
+    line.push_str(&format!(": {}", o.summary));
+    if !o.issued.is_empty() {
+        line.push_str(&format!("; issued {}", o.issued.join(" ")));
+    }
+    if !o.revoked.is_empty() {
+        line.push_str(&format!("; revoked {}", o.revoked.join(" ")));
+    }
+    println!("{line}");
+    std::io::stdout().flush().ok();
+}
+
+fn registry(what: RegistryCmd, now: OffsetDateTime) -> Result<ExitCode> {
+    match what {
+        RegistryCmd::Institution { what } => match what {
+            InstitutionCmd::Add { dir, name, st, l, domains } => {
+                let problems = crate::policy::server::check_institution(&name, &st, &l, &domains);
+                if !problems.is_empty() {
+                    bail!("{}", problems.join("\n"));
+                }
+                let conn = open_db(&dir.dir)?;
+                store::add_institution(&conn, &name, &st, &l, &domains, now)?;
+                println!("institution {name:?} added");
+            }
+            InstitutionCmd::List { dir } => {
+                for i in store::institutions(&open_db(&dir.dir)?)? {
+                    println!("{}\tST={}\tL={}\t{}", i.name, i.st, i.l, i.domains.join(","));
+                }
+            }
+            InstitutionCmd::Remove { dir, name } => {
+                store::remove_institution(&open_db(&dir.dir)?, &name)?;
+                println!("institution {name:?} removed");
+            }
+        },
+        RegistryCmd::Officer { what } => match what {
+            OfficerCmd::Add { dir, email, institution } => {
+                if !crate::policy::is_mail_address(&email) {
+                    bail!("{email:?} is not a mail address");
+                }
+                store::add_officer(&open_db(&dir.dir)?, &email, &institution, now)?;
+                println!("officer {email} added to {institution:?}");
+            }
+            OfficerCmd::List { dir } => {
+                for (o, inst) in store::officers(&open_db(&dir.dir)?)? {
+                    println!("{}\t{}", o.email, inst);
+                }
+            }
+            OfficerCmd::Remove { dir, email } => {
+                store::remove_officer(&open_db(&dir.dir)?, &email, now)?;
+                println!("officer {email} removed");
+            }
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cert(what: CertCmd) -> Result<ExitCode> {
+    match what {
+        CertCmd::List { dir, json } => {
+            let conn = open_db(&dir.dir)?;
+            let names: std::collections::HashMap<i64, String> =
+                store::institutions(&conn)?.into_iter().map(|i| (i.id, i.name)).collect();
+            for c in store::certificates(&conn)? {
+                let status = match c.status {
+                    crate::model::CertStatus::Valid => "valid",
+                    crate::model::CertStatus::Revoked => "revoked",
+                };
+                let inst = names.get(&c.institution_id).cloned().unwrap_or_default();
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "serial": c.serial.to_string(), "serial_decimal": c.serial.to_decimal(),
+                            "status": status, "profile": c.profile.id(), "subject": c.subject_dn,
+                            "institution": inst, "not_before": store::ts(c.not_before), "not_after": store::ts(c.not_after),
+                            "admin_mail": c.admin_mail, "renewed_from": c.renewed_from.map(|s| s.to_string()),
+                        })
+                    );
+                } else {
+                    println!("{}\t{}\t{}\t{}\t{}", c.serial, status, store::ts(c.not_after), inst, c.subject_dn);
+                }
+            }
+        }
+        CertCmd::Show { dir, serial } => {
+            let s = parse_serial(&serial).with_context(|| format!("{serial:?} is not a serial (decimal or 0x-hex)"))?;
+            let conn = open_db(&dir.dir)?;
+            let Some(c) = store::certificate(&conn, &s)? else {
+                bail!("no certificate with serial {s}");
+            };
+            println!("serial: {} ({})", c.serial, c.serial.to_decimal());
+            println!("subject: {}", c.subject_dn);
+            println!("profile: {}", c.profile.id());
+            println!("valid: {} to {}", store::ts(c.not_before), store::ts(c.not_after));
+            match store::revocation(&conn, &s)? {
+                Some(r) => println!("status: revoked at {} ({} {})", store::ts(r.revoked_at), r.reason.code(), r.reason.name()),
+                None => println!("status: valid"),
+            }
+            if let Some(r) = &c.renewed_from {
+                println!("renews: {r}");
+            }
+            print!("{}", c.pem);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn serials_in_decimal_and_hex() {
+        for (input, hex) in [
+            ("0x112210E261FEC92B", Some("112210E261FEC92B")),
+            ("0x112210e261fec92b", Some("112210E261FEC92B")),
+            ("1234567812345678123", Some("112210F4768DB42B")),
+            ("0x", None),
+            ("12a", None),
+            ("", None),
+        ] {
+            assert_eq!(super::parse_serial(input).map(|s| s.to_hex()), hex.map(str::to_string), "{input}");
+        }
+    }
 }

@@ -9,7 +9,9 @@
 pub mod ca;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod demo;
+pub mod init;
 pub mod intake;
 pub mod mail;
 pub mod model;

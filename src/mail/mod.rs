@@ -1,4 +1,6 @@
-//! Mail at the edges: S/MIME signing of outgoing mail and transports.
+//! Mail at the edges: composing and S/MIME-signing outgoing mail, and transports.
 
+pub mod compose;
+pub mod maildir;
 pub mod outbox;
 pub mod sign;

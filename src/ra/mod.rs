@@ -1,1 +1,281 @@
-//! (placeholder)
+//! The registration-authority workflow: the only layer that sequences I/O.
+//!
+//! One mail goes: verify (intake::smime) → authorise the signer (store) →
+//! extract files (intake::mime) → validate every row (policy) → in ONE
+//! transaction: record the mail, have the CA issue/revoke, queue the signed
+//! replies, write audit events → after commit: publish the CRL, drain the
+//! outbox. A crash before the commit leaves nothing behind; a crash after it
+//! leaves replies in the outbox table, sent on the next start.
+
+mod env;
+mod execute;
+mod replies;
+
+pub use env::{Env, EnvError};
+
+use openssl::sha::sha256;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::intake::{mime, smime};
+use crate::model::{FormKind, RowError, Serial, ServerRequest};
+use crate::policy::server as server_policy;
+use crate::store;
+
+/// What happened to one mail, for the CLI and the daemon's log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub source: String,
+    pub mail_id: i64,
+    pub verdict: Verdict,
+    /// The failed check, for rejections.
+    pub check: Option<String>,
+    pub summary: String,
+    pub issued: Vec<String>,
+    pub revoked: Vec<String>,
+    pub replies: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every application file was carried out.
+    Accepted,
+    /// Some files carried out, others refused for row errors.
+    Partial,
+    /// Signed by an officer, but no file could be carried out.
+    Invalid,
+    /// The mail failed a signature/signer/envelope check: nothing done.
+    Rejected,
+    /// Already processed: nothing done again.
+    Duplicate,
+    /// A `[check]` dry run: validated, nothing done.
+    Checked,
+    /// Not answered at all (our own mail, an auto-reply): kept and filed only.
+    Ignored,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::Partial => "partial",
+            Verdict::Invalid => "invalid",
+            Verdict::Rejected => "rejected",
+            Verdict::Duplicate => "duplicate",
+            Verdict::Checked => "checked",
+            Verdict::Ignored => "ignored",
+        }
+    }
+}
+
+/// An internal error: told to the operator, never to the officer. The mail
+/// it happened on is left where it was, to be processed again.
+#[derive(Debug, thiserror::Error)]
+pub enum RaError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("rendering a reply: {0}")]
+    Render(#[from] crate::render::RenderError),
+    #[error("composing a reply: {0}")]
+    Compose(#[from] crate::mail::compose::ComposeError),
+    #[error("CA: {0}")]
+    Ca(#[from] crate::ca::CaError),
+    #[error("publishing the CRL: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("outbox: {0}")]
+    Outbox(#[from] crate::mail::outbox::OutboxError),
+}
+
+/// One application file of a mail and what policy said of it.
+pub(crate) struct FileResult {
+    pub name: String,
+    pub sha256: String,
+    pub kind: Option<FormKind>,
+    pub rows: Vec<ServerRequest>,
+    pub errors: Vec<RowError>,
+    pub warnings: Vec<RowError>,
+}
+
+impl FileResult {
+    fn ok(&self) -> bool {
+        self.errors.is_empty() && !self.rows.is_empty()
+    }
+}
+
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(sha256(b))
+}
+
+/// Is this a dry run? Officers put `[check]` or `[確認]` in the Subject.
+pub fn is_dry_run(subject: Option<&str>) -> bool {
+    subject.is_some_and(|s| s.to_ascii_lowercase().contains("[check]") || s.contains("[確認]"))
+}
+
+/// Files the robot reads as applications.
+fn is_application_file(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.ends_with(".tsv") || n.ends_with(".txt")
+}
+
+/// Processes one mail end to end. `source` names where it came from (a path,
+/// later an IMAP UID) for the record.
+pub fn process(env: &mut Env, raw: &[u8], source: &str, now: OffsetDateTime) -> Result<Outcome, RaError> {
+    let raw_sha = sha256_hex(raw);
+    let report = smime::verify(raw, &env.trust, now);
+    let mut ctx = replies::MailCtx::new(env, &report, source, raw, &raw_sha, now);
+
+    if ctx.is_loop() {
+        return ctx.finish_without_reply(env, Verdict::Ignored, "our own or an automatic mail: not answered");
+    }
+    if let Some((first_id, _)) = store::mail_by_raw(&env.conn, &raw_sha)? {
+        let first_at = first_received(env, first_id)?;
+        return ctx.duplicate(env, first_id, &first_at, None);
+    }
+    let verified = match &report.outcome {
+        Ok(v) => v,
+        Err(f) => return ctx.reject(env, f.check.name(), &f.reason),
+    };
+    let Some(officer) = store::officer_by_email(&env.conn, &verified.signer_email)? else {
+        return ctx.reject(
+            env,
+            "officer",
+            &format!("the signer {} is not a registered officer", verified.signer_email),
+        );
+    };
+    ctx.officer = Some(officer.clone());
+    let institution = store::institution(&env.conn, officer.institution_id)?
+        .ok_or_else(|| store::StoreError::NotFound(format!("institution #{}", officer.institution_id)))?;
+    ctx.signed_sha = Some(verified.content_sha256.clone());
+    if let Some((first_id, first_at)) = store::executed_mail_for(&env.conn, &verified.content_sha256)? {
+        return ctx.duplicate(env, first_id, &first_at, Some(officer.id));
+    }
+
+    let body = match mime::extract(&verified.content) {
+        Ok(b) => b,
+        Err(e) => return ctx.invalid(env, &institution, vec![], vec![format!("the signed content could not be read: {e}")]),
+    };
+    let mut notes = Vec::new();
+    let mut files = Vec::new();
+    for a in &body.attachments {
+        if !is_application_file(&a.filename) {
+            notes.push(format!(
+                "{}: not an application file (only .tsv and .txt are read); ignored",
+                a.filename
+            ));
+            continue;
+        }
+        let lookup = store::Lookup(&env.conn);
+        let checked = server_policy::check_file(
+            &a.data,
+            &server_policy::Context { institution: Some(&institution), certs: Some(&lookup) },
+        );
+        files.push(FileResult {
+            name: a.filename.clone(),
+            sha256: sha256_hex(&a.data),
+            kind: checked.kind,
+            rows: checked.rows,
+            errors: checked.errors,
+            warnings: checked.warnings,
+        });
+    }
+    cross_file_checks(&mut files);
+    if files.is_empty() {
+        notes.push("no application file (.tsv or .txt) was found inside the signed content".into());
+        return ctx.invalid(env, &institution, files, notes);
+    }
+    if is_dry_run(report.subject.as_deref()) {
+        return ctx.dry_run(env, &institution, files, notes);
+    }
+    if files.iter().all(|f| !f.ok()) {
+        return ctx.invalid(env, &institution, files, notes);
+    }
+    execute::execute(env, ctx, &institution, files, notes)
+}
+
+/// The same certificate may be named only once per mail, across all its files.
+fn cross_file_checks(files: &mut [FileResult]) {
+    let mut seen: std::collections::HashMap<Serial, (String, usize)> = Default::default();
+    for f in files.iter_mut() {
+        let mut extra = Vec::new();
+        for r in &f.rows {
+            let (serial, line) = match r {
+                ServerRequest::Renew(x) => (&x.old_serial, x.request.line),
+                ServerRequest::Revoke(x) => (&x.serial, x.line),
+                ServerRequest::Issue(_) => continue,
+            };
+            if let Some((other, other_line)) = seen.get(serial) {
+                if other != &f.name {
+                    extra.push(RowError {
+                        line,
+                        field: Some(4),
+                        field_name: "serial",
+                        rule: format!("certificate {serial} is already named in {other} line {other_line}"),
+                    });
+                }
+            } else {
+                seen.insert(serial.clone(), (f.name.clone(), line));
+            }
+        }
+        f.errors.extend(extra);
+    }
+}
+
+fn first_received(env: &Env, mail_id: i64) -> Result<String, RaError> {
+    Ok(env
+        .conn
+        .query_row("SELECT received_at FROM mails WHERE id = ?1", [mail_id], |r| r.get(0))?)
+}
+
+/// Publishes the newest CRL to `crl_dir` (DER and PEM), regenerating it first
+/// if a revocation happened since or it is past its nextUpdate.
+pub fn refresh_crl(env: &mut Env, now: OffsetDateTime) -> Result<std::path::PathBuf, RaError> {
+    if store::crl_is_stale(&env.conn, now)? {
+        let tx = env.conn.transaction()?;
+        execute::make_crl(&tx, &env.ca, env.cfg.crl_days, now)?;
+        tx.commit()?;
+    }
+    execute::publish_crl(env)
+}
+
+/// One pass over the Maildir inbox: every mail in `new/` is processed and
+/// filed into the folder of its verdict. An internal error on one mail is
+/// logged, the mail goes to `.Quarantine` (kept, never deleted), and the pass
+/// goes on with the next.
+pub fn process_maildir(
+    env: &mut Env,
+    now: impl Fn() -> OffsetDateTime,
+    stop: &dyn Fn() -> bool,
+) -> Result<Vec<Outcome>, crate::mail::maildir::MaildirError> {
+    use crate::mail::maildir;
+    let root = env.cfg.maildir.clone();
+    maildir::ensure(&root)?;
+    let mut out = Vec::new();
+    for path in maildir::pending(&root)? {
+        if stop() {
+            break;
+        }
+        let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let raw = match std::fs::read(&path) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(mail = %source, error = %e, "cannot read mail");
+                continue;
+            }
+        };
+        match process(env, &raw, &source, now()) {
+            Ok(o) => {
+                maildir::file_into(&root, &path, maildir::folder_for(o.verdict.as_str()))?;
+                tracing::info!(mail = %source, verdict = o.verdict.as_str(), "{}", o.summary);
+                out.push(o);
+            }
+            Err(e) => {
+                tracing::error!(mail = %source, error = %e, "internal error; mail moved to .Quarantine");
+                maildir::file_into(&root, &path, "Quarantine")?;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,1 +1,114 @@
-//! (placeholder)
+//! Reply texts from the templates in `templates/` (built in; an instance may
+//! override any of them with a folder of its own).
+
+use std::path::Path;
+
+use minijinja::Environment;
+use serde::Serialize;
+
+const BUILT_IN: &[(&str, &str)] = &[
+    ("officer_result", include_str!("../../templates/officer_result.txt")),
+    ("rejected", include_str!("../../templates/rejected.txt")),
+    ("duplicate", include_str!("../../templates/duplicate.txt")),
+    ("server_issued", include_str!("../../templates/server_issued.txt")),
+    ("server_revoked", include_str!("../../templates/server_revoked.txt")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template {name}: {source}")]
+    Template { name: String, source: minijinja::Error },
+    #[error("template {name}: the first line must be `Subject: …` followed by an empty line")]
+    NoSubject { name: String },
+    #[error("template folder {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+/// A rendered mail text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    pub subject: String,
+    pub body: String,
+}
+
+impl Renderer {
+    /// Built-in templates, overridden by `NAME.txt` files of `dir` if given.
+    /// Every template is compiled here, so a broken override fails at start-up.
+    pub fn new(dir: Option<&Path>) -> Result<Renderer, RenderError> {
+        let mut env = Environment::new();
+        env.set_keep_trailing_newline(true);
+        for (name, built_in) in BUILT_IN {
+            let text = match dir.map(|d| d.join(format!("{name}.txt"))) {
+                Some(p) if p.is_file() => std::fs::read_to_string(&p)
+                    .map_err(|source| RenderError::Io { path: p.display().to_string(), source })?,
+                _ => built_in.to_string(),
+            };
+            if !text.starts_with("Subject: ") {
+                return Err(RenderError::NoSubject { name: name.to_string() });
+            }
+            env.add_template_owned(name.to_string(), text)
+                .map_err(|source| RenderError::Template { name: name.to_string(), source })?;
+        }
+        Ok(Renderer { env })
+    }
+
+    pub fn render<S: Serialize>(&self, name: &str, ctx: S) -> Result<Text, RenderError> {
+        let err = |source| RenderError::Template { name: name.to_string(), source };
+        let out = self.env.get_template(name).and_then(|t| t.render(ctx)).map_err(err)?;
+        let (first, rest) = out.split_once('\n').ok_or_else(|| RenderError::NoSubject { name: name.into() })?;
+        let subject = first.trim_start_matches("Subject: ").trim().to_string();
+        let body = rest.strip_prefix('\n').unwrap_or(rest);
+        Ok(Text { subject, body: tidy(body) })
+    }
+}
+
+/// Collapses runs of more than one empty line that template conditionals leave.
+fn tidy(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut empty = 0;
+    for line in body.lines() {
+        if line.trim().is_empty() {
+            empty += 1;
+            if empty > 1 {
+                continue;
+            }
+        } else {
+            empty = 0;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_templates_render_with_subject_and_both_languages() {
+        let r = Renderer::new(None).unwrap();
+        let t = r
+            .render(
+                "rejected",
+                minijinja::context! { check => "signature", check_ja => "署名", reason => "bad", received => "now", robot => "ra@x.jp" },
+            )
+            .unwrap();
+        assert_eq!(t.subject, "申請メール不受理 / Application mail not accepted (signature)");
+        assert!(t.body.contains("理由: 署名") && t.body.contains("Check failed: signature"));
+        assert!(!t.body.contains("\n\n\n"));
+    }
+
+    #[test]
+    fn a_broken_override_fails_at_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("duplicate.txt"), "Subject: x\n\n{% if %}").unwrap();
+        assert!(matches!(Renderer::new(Some(dir.path())), Err(RenderError::Template { .. })));
+        std::fs::write(dir.path().join("duplicate.txt"), "no subject line").unwrap();
+        assert!(matches!(Renderer::new(Some(dir.path())), Err(RenderError::NoSubject { .. })));
+    }
+}

@@ -1,1 +1,569 @@
-//! (placeholder)
+//! The state store: one SQLite file (WAL) holding the registry, every mail,
+//! application, certificate, revocation, CRL, the outbox and the audit log.
+//!
+//! Functions take a `&Connection` so the RA can run them inside one
+//! transaction: certificates, outbox replies and audit events of one mail are
+//! committed together or not at all (that is what makes a crash between
+//! issuing and replying harmless).
+
+mod migrations;
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+use crate::model::{CertLookup, CertStatus, CertSummary, Dn, Institution, Officer, Profile, RevocationReason, Serial};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("database schema version {found} is newer than this mailra ({known}); upgrade mailra")]
+    TooNew { found: i64, known: i64 },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Opens (creating if needed) the database and brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    migrations::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+pub fn ts(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn parse_ts(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+// ---------------------------------------------------------------- registry
+
+pub fn add_institution(conn: &Connection, name: &str, st: &str, l: &str, domains: &[String], now: OffsetDateTime) -> Result<i64> {
+    let tx = conn.unchecked_transaction()?;
+    if institution_by_name(&tx, name)?.is_some() {
+        return Err(StoreError::Conflict(format!("institution {name:?} is already registered")));
+    }
+    tx.execute(
+        "INSERT INTO institutions(name, st, l, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![name, st, l, ts(now)],
+    )?;
+    let id = tx.last_insert_rowid();
+    for d in domains {
+        let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
+        let owner: Option<String> = tx
+            .query_row(
+                "SELECT i.name FROM institution_domains d JOIN institutions i ON i.id = d.institution_id WHERE d.domain = ?1",
+                [&d],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(owner) = owner {
+            return Err(StoreError::Conflict(format!("domain {d} is already registered to {owner:?}")));
+        }
+        tx.execute("INSERT INTO institution_domains(institution_id, domain) VALUES (?1, ?2)", params![id, d])?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
+fn load_institution(conn: &Connection, row: (i64, String, String, String)) -> Result<Institution> {
+    let (id, name, st, l) = row;
+    let mut stmt = conn.prepare_cached("SELECT domain FROM institution_domains WHERE institution_id = ?1 ORDER BY domain")?;
+    let domains = stmt.query_map([id], |r| r.get(0))?.collect::<std::result::Result<Vec<String>, _>>()?;
+    Ok(Institution { id, name, st, l, domains })
+}
+
+fn institution_where(conn: &Connection, clause: &str, p: &dyn rusqlite::ToSql) -> Result<Option<Institution>> {
+    let row = conn
+        .query_row(&format!("SELECT id, name, st, l FROM institutions WHERE {clause}"), [p], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    row.map(|r| load_institution(conn, r)).transpose()
+}
+
+pub fn institution_by_name(conn: &Connection, name: &str) -> Result<Option<Institution>> {
+    institution_where(conn, "name = ?1", &name)
+}
+
+pub fn institution(conn: &Connection, id: i64) -> Result<Option<Institution>> {
+    institution_where(conn, "id = ?1", &id)
+}
+
+pub fn institutions(conn: &Connection) -> Result<Vec<Institution>> {
+    let mut stmt = conn.prepare("SELECT id, name, st, l FROM institutions ORDER BY name")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    rows.into_iter().map(|r| load_institution(conn, r)).collect()
+}
+
+/// Removes an institution that has no officers and no certificates.
+pub fn remove_institution(conn: &Connection, name: &str) -> Result<()> {
+    let inst = institution_by_name(conn, name)?.ok_or_else(|| StoreError::NotFound(format!("no institution {name:?}")))?;
+    let officers: i64 = conn.query_row("SELECT count(*) FROM officers WHERE institution_id = ?1", [inst.id], |r| r.get(0))?;
+    let certs: i64 = conn.query_row("SELECT count(*) FROM certificates WHERE institution_id = ?1", [inst.id], |r| r.get(0))?;
+    if officers > 0 || certs > 0 {
+        return Err(StoreError::Conflict(format!(
+            "institution {name:?} still has {officers} officer(s) and {certs} certificate(s); it is kept for the record"
+        )));
+    }
+    conn.execute("DELETE FROM institution_domains WHERE institution_id = ?1", [inst.id])?;
+    conn.execute("DELETE FROM institutions WHERE id = ?1", [inst.id])?;
+    Ok(())
+}
+
+pub fn add_officer(conn: &Connection, email: &str, institution_name: &str, now: OffsetDateTime) -> Result<i64> {
+    let inst = institution_by_name(conn, institution_name)?
+        .ok_or_else(|| StoreError::NotFound(format!("no institution {institution_name:?}; add it first")))?;
+    let email = email.trim().to_ascii_lowercase();
+    if officer_by_email(conn, &email)?.is_some() {
+        return Err(StoreError::Conflict(format!("officer {email} is already registered")));
+    }
+    conn.execute(
+        "INSERT INTO officers(email, institution_id, created_at) VALUES (?1, ?2, ?3)",
+        params![email, inst.id, ts(now)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn officer_by_email(conn: &Connection, email: &str) -> Result<Option<Officer>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, email, institution_id FROM officers WHERE email = ?1 AND removed_at IS NULL",
+            [email.to_ascii_lowercase()],
+            |r| Ok(Officer { id: r.get(0)?, email: r.get(1)?, institution_id: r.get(2)? }),
+        )
+        .optional()?)
+}
+
+/// Officers with their institution's name.
+pub fn officers(conn: &Connection) -> Result<Vec<(Officer, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT o.id, o.email, o.institution_id, i.name FROM officers o JOIN institutions i ON i.id = o.institution_id
+         WHERE o.removed_at IS NULL ORDER BY i.name, o.email",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((Officer { id: r.get(0)?, email: r.get(1)?, institution_id: r.get(2)? }, r.get(3)?)))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Removing an officer keeps the row (mails and audit refer to it) but ends their authority.
+pub fn remove_officer(conn: &Connection, email: &str, now: OffsetDateTime) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE officers SET removed_at = ?2, email = email || '#removed-' || id WHERE email = ?1 AND removed_at IS NULL",
+        params![email.to_ascii_lowercase(), ts(now)],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("no officer {email}")));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- mails
+
+/// What the store keeps of one received mail.
+#[derive(Debug, Clone)]
+pub struct MailRecord<'a> {
+    pub received_at: OffsetDateTime,
+    pub source: &'a str,
+    pub raw: &'a [u8],
+    pub raw_sha256: &'a str,
+    pub message_id: Option<&'a str>,
+    pub from_addr: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub signed_sha256: Option<&'a str>,
+    pub officer_id: Option<i64>,
+    pub verdict: &'a str,
+    pub detail: &'a str,
+    pub dry_run: bool,
+    /// True when the mail's applications were carried out (the exactly-once key).
+    pub executed: bool,
+}
+
+pub fn insert_mail(conn: &Connection, m: &MailRecord) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO mails(received_at, source, raw, raw_sha256, message_id, from_addr, subject, signed_sha256,
+                           officer_id, verdict, detail, dry_run, executed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            ts(m.received_at),
+            m.source,
+            m.raw,
+            m.raw_sha256,
+            m.message_id,
+            m.from_addr,
+            m.subject,
+            m.signed_sha256,
+            m.officer_id,
+            m.verdict,
+            m.detail,
+            m.dry_run,
+            m.executed
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The mail that already carried out this signed content, if any.
+pub fn executed_mail_for(conn: &Connection, signed_sha256: &str) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, received_at FROM mails WHERE signed_sha256 = ?1 AND executed = 1",
+            [signed_sha256],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// The first mail with exactly these raw bytes, if any (the same mail seen twice).
+pub fn mail_by_raw(conn: &Connection, raw_sha256: &str) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, verdict FROM mails WHERE raw_sha256 = ?1 AND verdict <> 'duplicate' ORDER BY id LIMIT 1",
+            [raw_sha256],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+pub fn insert_application(conn: &Connection, mail_id: i64, filename: &str, form: Option<&str>, sha256: &str, status: &str) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO applications(mail_id, filename, form, sha256, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![mail_id, filename, form, sha256, status],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn insert_row(conn: &Connection, application_id: i64, line: usize, outcome: &str, serial: Option<&Serial>, detail: &str) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO application_rows(application_id, line, outcome, serial, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![application_id, line as i64, outcome, serial.map(|s| s.to_hex()), detail],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+// ---------------------------------------------------------------- certificates
+
+#[derive(Debug, Clone)]
+pub struct CertRecord {
+    pub serial: Serial,
+    pub institution_id: i64,
+    pub profile: Profile,
+    pub subject_dn: String,
+    pub spki_sha256: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub status: CertStatus,
+    pub pem: String,
+    pub admin_mail: String,
+    pub renewed_from: Option<Serial>,
+    pub issued_at: OffsetDateTime,
+    pub mail_id: Option<i64>,
+}
+
+pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
+    conn.execute(
+        "INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after,
+                                  status, pem, admin_mail, renewed_from, issued_at, mail_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            c.serial.to_hex(),
+            c.institution_id,
+            c.profile.id(),
+            c.subject_dn,
+            c.spki_sha256,
+            ts(c.not_before),
+            ts(c.not_after),
+            status_str(c.status),
+            c.pem,
+            c.admin_mail,
+            c.renewed_from.as_ref().map(|s| s.to_hex()),
+            ts(c.issued_at),
+            c.mail_id
+        ],
+    )?;
+    Ok(())
+}
+
+fn status_str(s: CertStatus) -> &'static str {
+    match s {
+        CertStatus::Valid => "valid",
+        CertStatus::Revoked => "revoked",
+    }
+}
+
+const CERT_COLS: &str = "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
+                         admin_mail, renewed_from, issued_at, mail_id";
+
+fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
+    let bad = |i: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("bad {what}").into())
+    };
+    let serial: String = r.get(0)?;
+    let profile: u8 = r.get(2)?;
+    let status: String = r.get(7)?;
+    let renewed: Option<String> = r.get(10)?;
+    Ok(CertRecord {
+        serial: Serial::from_hex(&serial).ok_or_else(|| bad(0, "serial"))?,
+        institution_id: r.get(1)?,
+        profile: Profile::from_id(profile).ok_or_else(|| bad(2, "profile"))?,
+        subject_dn: r.get(3)?,
+        spki_sha256: r.get(4)?,
+        not_before: parse_ts(&r.get::<_, String>(5)?).ok_or_else(|| bad(5, "time"))?,
+        not_after: parse_ts(&r.get::<_, String>(6)?).ok_or_else(|| bad(6, "time"))?,
+        status: if status == "revoked" { CertStatus::Revoked } else { CertStatus::Valid },
+        pem: r.get(8)?,
+        admin_mail: r.get(9)?,
+        renewed_from: renewed.and_then(|s| Serial::from_hex(&s)),
+        issued_at: parse_ts(&r.get::<_, String>(11)?).ok_or_else(|| bad(11, "time"))?,
+        mail_id: r.get(12)?,
+    })
+}
+
+pub fn certificate(conn: &Connection, serial: &Serial) -> Result<Option<CertRecord>> {
+    Ok(conn
+        .query_row(&format!("SELECT {CERT_COLS} FROM certificates WHERE serial = ?1"), [serial.to_hex()], cert_from_row)
+        .optional()?)
+}
+
+pub fn certificates(conn: &Connection) -> Result<Vec<CertRecord>> {
+    let mut stmt = conn.prepare(&format!("SELECT {CERT_COLS} FROM certificates ORDER BY issued_at, serial"))?;
+    let rows = stmt.query_map([], cert_from_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    pub serial: Serial,
+    pub revoked_at: OffsetDateTime,
+    pub reason: RevocationReason,
+    pub comment: String,
+}
+
+/// Marks a valid certificate revoked; refuses a second revocation.
+pub fn revoke(conn: &Connection, r: &Revocation, mail_id: Option<i64>) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE certificates SET status = 'revoked' WHERE serial = ?1 AND status = 'valid'",
+        [r.serial.to_hex()],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Conflict(format!("certificate {} is not a valid certificate of this CA", r.serial)));
+    }
+    conn.execute(
+        "INSERT INTO revocations(serial, revoked_at, reason, comment, mail_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![r.serial.to_hex(), ts(r.revoked_at), r.reason.code(), r.comment, mail_id],
+    )?;
+    Ok(())
+}
+
+pub fn revocations(conn: &Connection) -> Result<Vec<Revocation>> {
+    let mut stmt = conn.prepare("SELECT serial, revoked_at, reason, comment FROM revocations ORDER BY revoked_at, serial")?;
+    let rows = stmt
+        .query_map([], |r| {
+            let s: String = r.get(0)?;
+            let t: String = r.get(1)?;
+            let reason: u8 = r.get(2)?;
+            Ok((s, t, reason, r.get::<_, Option<String>>(3)?))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, t, reason, c)| {
+            Some(Revocation {
+                serial: Serial::from_hex(&s)?,
+                revoked_at: parse_ts(&t)?,
+                reason: RevocationReason::from_code(reason)?,
+                comment: c.unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+pub fn revocation(conn: &Connection, serial: &Serial) -> Result<Option<Revocation>> {
+    Ok(revocations(conn)?.into_iter().find(|r| &r.serial == serial))
+}
+
+/// Implements the policy layer's read access on top of a connection.
+pub struct Lookup<'a>(pub &'a Connection);
+
+impl CertLookup for Lookup<'_> {
+    fn by_serial(&self, serial: &Serial) -> Option<CertSummary> {
+        let c = certificate(self.0, serial).ok()??;
+        Some(CertSummary {
+            serial: c.serial,
+            dn: crate::policy::dn::parse_dn_lenient(&c.subject_dn),
+            institution_id: c.institution_id,
+            status: c.status,
+            spki_sha256: c.spki_sha256,
+            profile: c.profile,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- CRLs
+
+pub fn next_crl_number(conn: &Connection) -> Result<u64> {
+    let n: Option<i64> = conn.query_row("SELECT max(number) FROM crls", [], |r| r.get(0))?;
+    Ok(n.unwrap_or(0) as u64 + 1)
+}
+
+pub fn insert_crl(conn: &Connection, number: u64, this_update: OffsetDateTime, next_update: OffsetDateTime, der: &[u8]) -> Result<()> {
+    conn.execute(
+        "INSERT INTO crls(number, this_update, next_update, der) VALUES (?1, ?2, ?3, ?4)",
+        params![number as i64, ts(this_update), ts(next_update), der],
+    )?;
+    Ok(())
+}
+
+/// The newest CRL: (number, this_update, next_update, der).
+pub fn latest_crl(conn: &Connection) -> Result<Option<(u64, OffsetDateTime, OffsetDateTime, Vec<u8>)>> {
+    let row = conn
+        .query_row("SELECT number, this_update, next_update, der FROM crls ORDER BY number DESC LIMIT 1", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(n, t, u, d)| Some((n as u64, parse_ts(&t)?, parse_ts(&u)?, d))))
+}
+
+/// Whether a revocation happened after the newest CRL was made.
+pub fn crl_is_stale(conn: &Connection, now: OffsetDateTime) -> Result<bool> {
+    let Some((_, this_update, next_update, _)) = latest_crl(conn)? else {
+        return Ok(true);
+    };
+    if next_update <= now {
+        return Ok(true);
+    }
+    let newer: i64 = conn.query_row("SELECT count(*) FROM revocations WHERE revoked_at > ?1", [ts(this_update)], |r| r.get(0))?;
+    Ok(newer > 0)
+}
+
+// ---------------------------------------------------------------- outbox
+
+#[derive(Debug, Clone)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub mail_id: Option<i64>,
+    pub message_id: String,
+    pub from: String,
+    pub recipients: Vec<String>,
+    pub kind: String,
+    pub subject: String,
+    pub raw: Vec<u8>,
+    pub status: String,
+    pub attempts: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn enqueue(conn: &Connection, mail_id: Option<i64>, message_id: &str, from: &str, recipients: &[String], kind: &str, subject: &str, raw: &[u8], now: OffsetDateTime) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, raw, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending')",
+        params![
+            mail_id,
+            ts(now),
+            message_id,
+            from,
+            serde_json::to_string(recipients).unwrap_or_default(),
+            kind,
+            subject,
+            raw
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn outbox_where(conn: &Connection, clause: &str, p: &dyn rusqlite::ToSql) -> Result<Vec<OutboxMail>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, mail_id, message_id, sender, recipients, kind, subject, raw, status, attempts FROM outbox WHERE {clause} ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map([p], |r| {
+            let rcpt: String = r.get(4)?;
+            Ok(OutboxMail {
+                id: r.get(0)?,
+                mail_id: r.get(1)?,
+                message_id: r.get(2)?,
+                from: r.get(3)?,
+                recipients: serde_json::from_str(&rcpt).unwrap_or_default(),
+                kind: r.get(5)?,
+                subject: r.get(6)?,
+                raw: r.get(7)?,
+                status: r.get(8)?,
+                attempts: r.get(9)?,
+            })
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn pending_outbox(conn: &Connection) -> Result<Vec<OutboxMail>> {
+    outbox_where(conn, "status = ?1", &"pending")
+}
+
+pub fn outbox_for_mail(conn: &Connection, mail_id: i64) -> Result<Vec<OutboxMail>> {
+    outbox_where(conn, "mail_id = ?1", &mail_id)
+}
+
+pub fn mark_sent(conn: &Connection, id: i64, now: OffsetDateTime, transport_id: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL, transport_id = ?3 WHERE id = ?1",
+        params![id, ts(now), transport_id],
+    )?;
+    Ok(())
+}
+
+pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+    conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1", params![id, error])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- audit
+
+pub fn audit(conn: &Connection, now: OffsetDateTime, actor: &str, action: &str, mail_id: Option<i64>, serial: Option<&Serial>, detail: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit(at, actor, action, mail_id, serial, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![ts(now), actor, action, mail_id, serial.map(|s| s.to_hex()), detail],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub mail_id: Option<i64>,
+    pub serial: Option<String>,
+    pub detail: String,
+}
+
+pub fn audit_events(conn: &Connection) -> Result<Vec<AuditEvent>> {
+    let mut stmt = conn.prepare("SELECT at, actor, action, mail_id, serial, detail FROM audit ORDER BY id")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(AuditEvent { at: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, mail_id: r.get(3)?, serial: r.get(4)?, detail: r.get(5)? })
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Parses a stored DN string back to a [`Dn`] (kept for callers that need it typed).
+pub fn dn_of(c: &CertRecord) -> Dn {
+    crate::policy::dn::parse_dn_lenient(&c.subject_dn)
+}

@@ -1,0 +1,150 @@
+//! `mailra init`: creates an instance directory with its `mailra.toml`, its
+//! PKI material (given or generated) and an empty database.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use openssl::pkey::PKey;
+use openssl::x509::X509;
+use time::OffsetDateTime;
+
+use crate::config::{self, RawCa, RawConfig, RawPaths, RawRobot, RawTrust};
+use crate::pki::{self, KeyKind};
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct InitArgs {
+    /// Instance directory to create.
+    #[arg(long, env = "MAILRA_DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Existing officer CA certificate(s), PEM (trust anchors for incoming mail).
+    #[arg(long)]
+    pub officer_ca: Option<PathBuf>,
+    /// The robot's existing S/MIME certificate (PEM, chain may follow).
+    #[arg(long, requires = "robot_key")]
+    pub robot_cert: Option<PathBuf>,
+    #[arg(long, requires = "robot_cert")]
+    pub robot_key: Option<PathBuf>,
+    /// Existing issuing CA certificate (PEM, chain may follow) and key.
+    #[arg(long, requires = "ca_key")]
+    pub ca_cert: Option<PathBuf>,
+    #[arg(long, requires = "ca_cert")]
+    pub ca_key: Option<PathBuf>,
+    /// The robot's mail address (default: from --robot-cert, else ra-robot@certs.example.ac.jp).
+    #[arg(long)]
+    pub robot_address: Option<String>,
+    /// Address copied on every officer reply.
+    #[arg(long)]
+    pub secretariat: Option<String>,
+}
+
+fn write_key(path: &Path, key: &PKey<openssl::pkey::Private>) -> Result<()> {
+    use std::io::Write;
+    let pem = key.private_key_to_pem_pkcs8()?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)
+        .and_then(|mut f| f.write_all(&pem))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn copy_in(src: &Path, dest: &Path) -> Result<()> {
+    std::fs::copy(src, dest).with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
+    Ok(())
+}
+
+fn cert_email(cert: &X509) -> Option<String> {
+    cert.subject_alt_names()
+        .and_then(|sans| sans.iter().find_map(|n| n.email().map(str::to_string)))
+        .map(|s| s.to_ascii_lowercase())
+}
+
+/// Creates the instance; refuses to overwrite an existing one.
+pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
+    let dir = &args.dir;
+    if dir.join(config::FILE_NAME).exists() {
+        bail!("{} already holds an instance ({} exists)", dir.display(), config::FILE_NAME);
+    }
+    let pki_dir = dir.join("pki");
+    std::fs::create_dir_all(&pki_dir).with_context(|| format!("creating {}", pki_dir.display()))?;
+
+    // Officer CA: the trust anchor. When generated, its key stays in pki/ so the
+    // secretariat (or the demo) can issue officer certificates with it.
+    let officer_ca = match &args.officer_ca {
+        Some(p) => {
+            copy_in(p, &pki_dir.join("officer-ca.pem"))?;
+            None
+        }
+        None => {
+            let ca = pki::new_ca("mailra Officer CA", "mailra Secretariat", now, 3650, KeyKind::Rsa2048)?;
+            std::fs::write(pki_dir.join("officer-ca.pem"), ca.cert.to_pem()?)?;
+            write_key(&pki_dir.join("officer-ca.key"), &ca.key)?;
+            Some(ca)
+        }
+    };
+    let robot_address = match (&args.robot_address, &args.robot_cert) {
+        (Some(a), _) => a.to_ascii_lowercase(),
+        (None, Some(c)) => {
+            let pem = std::fs::read(c).with_context(|| format!("reading {}", c.display()))?;
+            cert_email(&X509::from_pem(&pem)?).context("--robot-cert carries no e-mail address; give --robot-address")?
+        }
+        (None, None) => "ra-robot@certs.example.ac.jp".to_string(),
+    };
+    match (&args.robot_cert, &args.robot_key, &officer_ca) {
+        (Some(c), Some(k), _) => {
+            copy_in(c, &pki_dir.join("robot.pem"))?;
+            copy_in(k, &pki_dir.join("robot.key"))?;
+        }
+        (_, _, Some(ca)) => {
+            let robot = pki::new_mail_cert(ca, &robot_address, "mailra robot", now, 825)?;
+            std::fs::write(pki_dir.join("robot.pem"), [robot.cert.to_pem()?, ca.cert.to_pem()?].concat())?;
+            write_key(&pki_dir.join("robot.key"), &robot.key)?;
+        }
+        _ => bail!("with --officer-ca, also give --robot-cert and --robot-key (the robot's certificate cannot be generated without the officer CA's key)"),
+    }
+    match (&args.ca_cert, &args.ca_key) {
+        (Some(c), Some(k)) => {
+            copy_in(c, &pki_dir.join("ca.pem"))?;
+            copy_in(k, &pki_dir.join("ca.key"))?;
+        }
+        _ => {
+            let ca = pki::new_ca("mailra Server CA", "mailra Certificate Service", now, 3650, KeyKind::Rsa2048)?;
+            std::fs::write(pki_dir.join("ca.pem"), ca.cert.to_pem()?)?;
+            write_key(&pki_dir.join("ca.key"), &ca.key)?;
+        }
+    }
+    let raw = RawConfig {
+        robot: RawRobot {
+            address: Some(robot_address),
+            cert: Some("pki/robot.pem".into()),
+            key: Some("pki/robot.key".into()),
+            secretariat: args.secretariat.clone(),
+        },
+        paths: RawPaths {
+            database: Some("mailra.sqlite".into()),
+            maildir: Some("maildir".into()),
+            outbox: Some("outbox".into()),
+            crl_dir: Some("crl".into()),
+            templates: None,
+        },
+        trust: RawTrust {
+            officer_ca: Some("pki/officer-ca.pem".into()),
+            officer_crl: None,
+            allow_legacy_digests: Some(false),
+            max_age_days: Some(14),
+        },
+        ca: RawCa { cert: Some("pki/ca.pem".into()), key: Some("pki/ca.key".into()), server_days: Some(396), crl_days: Some(7) },
+    };
+    let text = format!(
+        "# mailra instance configuration (see README.md, \"Configuration\").\n# Paths are relative to this folder.\n\n{}",
+        toml::to_string(&raw)?
+    );
+    std::fs::write(dir.join(config::FILE_NAME), text)?;
+    // Check what was written exactly as every later command will.
+    let cfg = config::Config::load(dir)?;
+    crate::mail::maildir::ensure(&cfg.maildir)?;
+    let env = crate::ra::Env::open(cfg)?;
+    drop(env);
+    Ok(std::path::absolute(dir)?)
+}

@@ -1,0 +1,83 @@
+//! Builds the robot's replies: a text body (and attachments) as a MIME entity
+//! made by lettre, S/MIME-signed as a whole, under the outer headers.
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart, SinglePart};
+
+use super::sign::{self, Signer};
+
+/// One outgoing reply before signing.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    /// (file name, content type, data)
+    pub attachments: Vec<(String, String, Vec<u8>)>,
+    pub in_reply_to: Option<String>,
+    /// Machine-readable `X-Mailra-*` headers (name without the prefix, value).
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("signing the reply: {0}")]
+    Sign(#[from] sign::SignError),
+    #[error("bad content type {0}")]
+    ContentType(String),
+}
+
+/// A signed, complete message and its Message-ID.
+pub struct Composed {
+    pub message_id: String,
+    pub raw: Vec<u8>,
+}
+
+pub fn new_message_id(from: &str) -> String {
+    let mut b = [0u8; 16];
+    openssl::rand::rand_bytes(&mut b).expect("CSPRNG");
+    let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("mailra.invalid");
+    format!("<{}@{}>", hex::encode(b), domain)
+}
+
+pub fn compose(reply: &Reply, signer: &Signer, date: time::OffsetDateTime) -> Result<Composed, ComposeError> {
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(reply.body.replace('\n', "\r\n"));
+    let entity = if reply.attachments.is_empty() {
+        text.formatted()
+    } else {
+        let mut mp = MultiPart::mixed().singlepart(text);
+        for (name, ct, data) in &reply.attachments {
+            let ct = ContentType::parse(ct).map_err(|_| ComposeError::ContentType(ct.clone()))?;
+            mp = mp.singlepart(Attachment::new(name.clone()).body(data.clone(), ct));
+        }
+        mp.formatted()
+    };
+    let signed = sign::sign_detached(&entity, signer)?;
+    let message_id = new_message_id(&reply.from);
+    let date = date.format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
+    let mut headers: Vec<(&str, String)> = vec![
+        ("From", reply.from.clone()),
+        ("To", reply.to.join(", ")),
+    ];
+    if !reply.cc.is_empty() {
+        headers.push(("Cc", reply.cc.join(", ")));
+    }
+    headers.push(("Subject", reply.subject.clone()));
+    headers.push(("Date", date));
+    headers.push(("Message-ID", message_id.clone()));
+    if let Some(irt) = &reply.in_reply_to {
+        headers.push(("In-Reply-To", irt.clone()));
+        headers.push(("References", irt.clone()));
+    }
+    headers.push(("Auto-Submitted", "auto-replied".into()));
+    let tags: Vec<(String, String)> = reply.tags.iter().map(|(k, v)| (format!("X-Mailra-{k}"), v.clone())).collect();
+    for (k, v) in &tags {
+        headers.push((k.as_str(), v.clone()));
+    }
+    let raw = sign::assemble(&headers, &signed);
+    Ok(Composed { message_id, raw })
+}

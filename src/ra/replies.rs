@@ -1,0 +1,354 @@
+//! The per-mail context and the outcomes that carry nothing out: rejections,
+//! duplicates, invalid mails and dry runs. Each records the mail, queues one
+//! signed reply and an audit event in one transaction, then drains the outbox.
+
+use minijinja::context;
+use rusqlite::Connection;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{Env, FileResult, Outcome, RaError, Verdict};
+use crate::intake::smime::Report;
+use crate::mail::compose::{self, Reply};
+use crate::model::{Institution, Officer, ServerRequest};
+use crate::{mail, store};
+
+pub(crate) struct MailCtx {
+    pub source: String,
+    pub raw: Vec<u8>,
+    pub raw_sha: String,
+    pub now: OffsetDateTime,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub signer: String,
+    pub officer: Option<Officer>,
+    pub signed_sha: Option<String>,
+    pub auto_submitted: bool,
+}
+
+pub(crate) fn stamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::macros::offset!(+9));
+    t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] JST"))
+        .unwrap_or_default()
+}
+
+/// Check names in Japanese, for the rejection reply.
+fn check_ja(check: &str) -> &'static str {
+    match check {
+        "envelope" => "メールの構成(署名がメール全体を覆っていない等)",
+        "structure" => "署名データの構造",
+        "algorithms" => "署名・ダイジェストのアルゴリズム",
+        "signed-attributes" => "署名属性",
+        "digest" => "メッセージダイジェスト(署名後の改変)",
+        "signature" => "署名値",
+        "chain" => "証明書チェーン(登録担当者用CA)",
+        "signer-certificate" => "署名者証明書",
+        "revocation" => "署名者証明書の失効",
+        "address" => "Fromアドレスと署名者証明書のアドレス",
+        "signing-time" => "署名日時",
+        "officer" => "登録担当者の登録",
+        _ => "検証",
+    }
+}
+
+impl MailCtx {
+    pub fn new(env: &Env, report: &Report, source: &str, raw: &[u8], raw_sha: &str, now: OffsetDateTime) -> MailCtx {
+        let parsed = mail_parser::MessageParser::default().parse_headers(raw);
+        let auto_submitted = parsed.as_ref().is_some_and(|m| {
+            m.header_raw("Auto-Submitted").is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"))
+                || m.header_raw("X-Mailra-Verdict").is_some()
+        });
+        let signer = match &report.outcome {
+            Ok(v) => format!("{} ({})", v.signer_email, v.signer_subject),
+            Err(_) => "-".into(),
+        };
+        let _ = env;
+        MailCtx {
+            source: source.to_string(),
+            raw: raw.to_vec(),
+            raw_sha: raw_sha.to_string(),
+            now,
+            from: report.from.clone(),
+            subject: report.subject.clone(),
+            message_id: report.message_id.clone(),
+            signer,
+            officer: None,
+            signed_sha: None,
+            auto_submitted,
+        }
+    }
+
+    /// Our own replies and other automatic mail are never answered (no mail loops).
+    pub fn is_loop(&self) -> bool {
+        self.auto_submitted
+    }
+
+    pub fn record(&self, conn: &Connection, verdict: Verdict, detail: &str, executed: bool) -> Result<i64, RaError> {
+        Ok(store::insert_mail(
+            conn,
+            &store::MailRecord {
+                received_at: self.now,
+                source: &self.source,
+                raw: &self.raw,
+                raw_sha256: &self.raw_sha,
+                message_id: self.message_id.as_deref(),
+                from_addr: self.from.as_deref(),
+                subject: self.subject.as_deref(),
+                signed_sha256: self.signed_sha.as_deref(),
+                officer_id: self.officer.as_ref().map(|o| o.id),
+                verdict: verdict.as_str(),
+                detail,
+                dry_run: verdict == Verdict::Checked,
+                executed,
+            },
+        )?)
+    }
+
+    fn outcome(&self, mail_id: i64, verdict: Verdict, check: Option<&str>, summary: String, replies: usize) -> Outcome {
+        Outcome {
+            source: self.source.clone(),
+            mail_id,
+            verdict,
+            check: check.map(str::to_string),
+            summary,
+            issued: vec![],
+            revoked: vec![],
+            replies,
+        }
+    }
+
+    /// Renders, signs and queues one reply inside the caller's transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue(
+        &self,
+        env: &Env,
+        conn: &Connection,
+        mail_id: i64,
+        kind: &str,
+        template: &str,
+        ctx: minijinja::Value,
+        to: Vec<String>,
+        cc: Vec<String>,
+        attachments: Vec<(String, String, Vec<u8>)>,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), RaError> {
+        let text = env.renderer.render(template, ctx)?;
+        let reply = Reply {
+            from: env.cfg.robot_address.clone(),
+            to: to.clone(),
+            cc: cc.clone(),
+            subject: text.subject.clone(),
+            body: text.body,
+            attachments,
+            in_reply_to: self.message_id.clone(),
+            tags,
+        };
+        let composed = compose::compose(&reply, &env.signer, self.now)?;
+        let mut rcpt = to;
+        rcpt.extend(cc);
+        rcpt.sort();
+        rcpt.dedup();
+        store::enqueue(
+            conn,
+            Some(mail_id),
+            &composed.message_id,
+            &env.cfg.robot_address,
+            &rcpt,
+            kind,
+            &text.subject,
+            &composed.raw,
+            self.now,
+        )?;
+        Ok(())
+    }
+
+    /// Where a reply to the sender goes: the From address, when it is one.
+    fn sender(&self, env: &Env) -> Option<String> {
+        self.from
+            .clone()
+            .filter(|f| crate::policy::is_mail_address(f) && !f.eq_ignore_ascii_case(&env.cfg.robot_address))
+    }
+
+    pub fn finish_without_reply(self, env: &mut Env, verdict: Verdict, why: &str) -> Result<Outcome, RaError> {
+        let tx = env.conn.transaction()?;
+        let id = self.record(&tx, verdict, why, false)?;
+        store::audit(&tx, self.now, "robot", verdict.as_str(), Some(id), None, why)?;
+        tx.commit()?;
+        Ok(self.outcome(id, verdict, None, why.to_string(), 0))
+    }
+
+    pub fn reject(self, env: &mut Env, check: &str, reason: &str) -> Result<Outcome, RaError> {
+        let tx = env.conn.transaction()?;
+        let detail = format!("{check}: {reason}");
+        let id = self.record(&tx, Verdict::Rejected, &detail, false)?;
+        store::audit(&tx, self.now, self.from.as_deref().unwrap_or("-"), "reject", Some(id), None, &detail)?;
+        let mut n = 0;
+        if let Some(to) = self.sender(env) {
+            let ctx = context! { check, check_ja => check_ja(check), reason, received => stamp(self.now), robot => env.cfg.robot_address };
+            let tags = vec![("Verdict".into(), "rejected".into()), ("Check".into(), check.into())];
+            self.queue(env, &tx, id, "rejected", "rejected", ctx, vec![to], vec![], vec![], tags)?;
+            n = 1;
+        }
+        tx.commit()?;
+        mail::outbox::drain(&env.conn, &env.cfg.outbox, self.now)?;
+        Ok(self.outcome(id, Verdict::Rejected, Some(check), detail, n))
+    }
+
+    pub fn duplicate(self, env: &mut Env, first_id: i64, first_at: &str, officer: Option<i64>) -> Result<Outcome, RaError> {
+        let _ = officer;
+        let tx = env.conn.transaction()?;
+        let detail = format!("already processed as mail #{first_id} at {first_at}");
+        let id = self.record(&tx, Verdict::Duplicate, &detail, false)?;
+        store::audit(&tx, self.now, self.from.as_deref().unwrap_or("-"), "duplicate", Some(id), None, &detail)?;
+        let mut n = 0;
+        if let Some(to) = self.sender(env) {
+            let ctx = context! { first_id, first_at, robot => env.cfg.robot_address };
+            let tags = vec![("Verdict".into(), "duplicate".into())];
+            self.queue(env, &tx, id, "duplicate", "duplicate", ctx, vec![to], vec![], vec![], tags)?;
+            n = 1;
+        }
+        tx.commit()?;
+        mail::outbox::drain(&env.conn, &env.cfg.outbox, self.now)?;
+        Ok(self.outcome(id, Verdict::Duplicate, None, detail, n))
+    }
+
+    pub fn invalid(self, env: &mut Env, inst: &Institution, files: Vec<FileResult>, notes: Vec<String>) -> Result<Outcome, RaError> {
+        self.report_only(env, inst, files, notes, Verdict::Invalid)
+    }
+
+    pub fn dry_run(self, env: &mut Env, inst: &Institution, files: Vec<FileResult>, notes: Vec<String>) -> Result<Outcome, RaError> {
+        self.report_only(env, inst, files, notes, Verdict::Checked)
+    }
+
+    fn report_only(self, env: &mut Env, inst: &Institution, files: Vec<FileResult>, notes: Vec<String>, verdict: Verdict) -> Result<Outcome, RaError> {
+        let tx = env.conn.transaction()?;
+        let summary = summarize(&files, &notes, verdict);
+        let id = self.record(&tx, verdict, &summary, false)?;
+        let status = if verdict == Verdict::Checked { "checked" } else { "refused" };
+        let mut views = Vec::new();
+        for f in &files {
+            let app = store::insert_application(&tx, id, &f.name, f.kind.map(|k| k.code()), &f.sha256, if f.ok() { status } else { "refused" })?;
+            for e in &f.errors {
+                store::insert_row(&tx, app, e.line, "error", None, &e.to_string())?;
+            }
+            views.push(FileView::new(f, if f.ok() { Some(status) } else { None }, &[]));
+        }
+        store::audit(&tx, self.now, self.from.as_deref().unwrap_or("-"), verdict.as_str(), Some(id), None, &summary)?;
+        self.queue_officer_result(env, &tx, id, inst, &views, &notes, verdict, &summary)?;
+        tx.commit()?;
+        mail::outbox::drain(&env.conn, &env.cfg.outbox, self.now)?;
+        Ok(self.outcome(id, verdict, None, summary, 1))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue_officer_result(
+        &self,
+        env: &Env,
+        conn: &Connection,
+        mail_id: i64,
+        inst: &Institution,
+        files: &[FileView],
+        notes: &[String],
+        verdict: Verdict,
+        summary: &str,
+    ) -> Result<(), RaError> {
+        let officer = self.officer.as_ref().map(|o| o.email.clone()).unwrap_or_default();
+        let notes: Vec<_> = notes.iter().map(|n| context! { ja => n, en => n }).collect();
+        let all_ok = files.iter().all(|f| f.errors.is_empty()) && !files.is_empty();
+        let ctx = context! {
+            officer, dry_run => verdict == Verdict::Checked, all_ok, summary,
+            received => stamp(self.now), signer => self.signer,
+            message_id => self.message_id.clone().unwrap_or_else(|| "-".into()),
+            files, notes, robot => env.cfg.robot_address,
+        };
+        let rows: usize = files.iter().map(|f| f.rows.len().max(f.errors.len())).sum();
+        let forms: Vec<&str> = files.iter().filter_map(|f| f.form_code).collect();
+        let tags = vec![
+            ("Verdict".into(), verdict.as_str().into()),
+            ("Application".into(), if forms.is_empty() { "-".into() } else { forms.join(",") }),
+            ("Institution".into(), inst.name.clone()),
+            ("Rows".into(), rows.to_string()),
+        ];
+        let cc: Vec<String> = env.cfg.secretariat.iter().cloned().collect();
+        self.queue(env, conn, mail_id, "officer_result", "officer_result", ctx, vec![officer], cc, vec![], tags)
+    }
+}
+
+/// How a file and its rows appear in the officer's reply.
+#[derive(Debug, Serialize)]
+pub(crate) struct FileView {
+    pub name: String,
+    pub form: String,
+    pub form_ja: String,
+    #[serde(skip)]
+    pub form_code: Option<&'static str>,
+    pub status: String,
+    pub status_ja: String,
+    pub rows: Vec<RowView>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub(crate) struct RowView {
+    pub line: usize,
+    pub outcome: String,
+    pub outcome_ja: String,
+    pub serial: Option<String>,
+    pub serial_dec: Option<String>,
+    pub cn: Option<String>,
+}
+
+impl FileView {
+    /// `done` is the file status when it has no errors ("executed", "checked").
+    pub fn new(f: &FileResult, done: Option<&str>, executed: &[RowView]) -> FileView {
+        let (status, status_ja) = match done {
+            Some("executed") => ("executed".to_string(), "処理しました".to_string()),
+            Some("checked") => ("valid: nothing executed (dry run)".into(), "内容に問題はありません(確認のみ)".into()),
+            _ if f.errors.is_empty() => ("refused".into(), "処理していません".into()),
+            _ => (
+                format!("NOT executed: {} error(s)", f.errors.len()),
+                format!("エラー {} 件のため処理していません", f.errors.len()),
+            ),
+        };
+        let rows = if !executed.is_empty() {
+            executed.to_vec()
+        } else if done.is_some() {
+            f.rows
+                .iter()
+                .map(|r| {
+                    let (what, ja) = match r {
+                        ServerRequest::Issue(_) => ("valid: would be issued", "発行可"),
+                        ServerRequest::Renew(_) => ("valid: would be renewed", "更新可"),
+                        ServerRequest::Revoke(_) => ("valid: would be revoked", "失効可"),
+                    };
+                    RowView { line: r.line(), outcome: what.into(), outcome_ja: ja.into(), serial: None, serial_dec: None, cn: None }
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        FileView {
+            name: f.name.clone(),
+            form: f.kind.map(|k| format!("{} {}", k.code(), k.label())).unwrap_or_else(|| "form not recognised".into()),
+            form_ja: f.kind.map(|k| format!("{} {}", k.code(), k.label_ja())).unwrap_or_else(|| "様式不明".into()),
+            form_code: f.kind.map(|k| k.code()),
+            status,
+            status_ja,
+            rows,
+            errors: f.errors.iter().map(|e| e.to_string()).collect(),
+            warnings: f.warnings.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+}
+
+pub(crate) fn summarize(files: &[FileResult], notes: &[String], verdict: Verdict) -> String {
+    let errors: usize = files.iter().map(|f| f.errors.len()).sum();
+    let rows: usize = files.iter().map(|f| f.rows.len()).sum();
+    match verdict {
+        Verdict::Checked if errors == 0 => format!("{} file(s), {rows} valid row(s), nothing executed", files.len()),
+        _ if errors > 0 => format!("{} file(s), {errors} error(s)", files.len()),
+        _ => notes.first().cloned().unwrap_or_else(|| format!("{} file(s)", files.len())),
+    }
+}
