@@ -39,6 +39,16 @@ pub struct KeyPair {
     pub key: PKey<Private>,
 }
 
+impl KeyPair {
+    pub fn cert_pem(&self) -> Result<Vec<u8>, PkiError> {
+        Ok(self.cert.to_pem()?)
+    }
+    /// The private key as unencrypted PKCS#8 PEM (`mailra init` writes it 0600).
+    pub fn key_pem(&self) -> Result<Vec<u8>, PkiError> {
+        Ok(self.key.private_key_to_pem_pkcs8()?)
+    }
+}
+
 impl std::fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyPair")

@@ -199,6 +199,8 @@ fn issue_server_refuses_what_it_cannot_vouch_for() {
     tampered.csr_der[last] ^= 0x01;
     let mut other_dn = row(Profile::ServerRsa2048, &rsa);
     other_dn.dn = dn("other.example.ac.jp");
+    let mut no_cn_in_san = row(Profile::ServerRsa2048, &rsa);
+    no_cn_in_san.dns_names = vec![ALT.into()];
     let mut reordered = row(Profile::ServerRsa2048, &rsa);
     reordered.dn.0.swap(1, 2);
 
@@ -226,6 +228,9 @@ fn issue_server_refuses_what_it_cannot_vouch_for() {
         ("CSR subject differs", other_dn, |e| {
             matches!(e, CaError::SubjectMismatch { .. })
         }),
+        ("CN missing from dNSNames", no_cn_in_san, |e| {
+            matches!(e, CaError::CnNotInSan { .. })
+        }),
         ("row DN reordered", reordered, |e| {
             matches!(e, CaError::SubjectMismatch { .. })
         }),
@@ -242,6 +247,13 @@ fn issue_server_refuses_what_it_cannot_vouch_for() {
             Ok(_) => panic!("{name}: issued"),
         }
     }
+    let zero_days = ca.issue_server(
+        &row(Profile::ServerRsa2048, &rsa),
+        RandomSerials.next_serial(),
+        OffsetDateTime::now_utc(),
+        0,
+    );
+    assert!(matches!(zero_days, Err(CaError::BadTime(_))));
     // The same CA does issue the untouched row.
     assert!(
         ca.issue_server(
@@ -386,15 +398,15 @@ fn issuing_ca_from_pem_with_chain() {
     let now = OffsetDateTime::now_utc();
     let (kp, _) = issuing(KeyKind::Rsa2048);
     let root = pki::new_ca("Root", "Example", now, 10, KeyKind::P384).unwrap();
-    let mut pem = kp.cert.to_pem().unwrap();
-    pem.extend(root.cert.to_pem().unwrap());
-    let key_pem = kp.key.private_key_to_pem_pkcs8().unwrap();
+    let mut pem = kp.cert_pem().unwrap();
+    pem.extend(root.cert_pem().unwrap());
+    let key_pem = kp.key_pem().unwrap();
 
     let ca = IssuingCa::from_pem(&pem, &key_pem).unwrap();
     assert_eq!(ca.cert().to_der().unwrap(), kp.cert.to_der().unwrap());
     assert_eq!(ca.chain_pem(), pem);
 
-    let wrong_key = root.key.private_key_to_pem_pkcs8().unwrap();
+    let wrong_key = root.key_pem().unwrap();
     assert!(matches!(
         IssuingCa::from_pem(&pem, &wrong_key),
         Err(CaError::KeyMismatch)

@@ -218,6 +218,44 @@ mod tests {
     }
 
     #[test]
+    fn entry_serials_and_reasons() {
+        let at = datetime!(2025-04-01 12:00:00 UTC);
+        // None: refused; Some(None): no reasonCode extension.
+        type Expected = Option<Option<CrlReason>>;
+        let cases: &[(&[u8], RevocationReason, Expected)] = &[
+            (&[], RevocationReason::KeyCompromise, None),
+            (&[1; 21], RevocationReason::KeyCompromise, None),
+            (&[0x12, 0x34], RevocationReason::Unspecified, Some(None)),
+            (
+                &[0x12],
+                RevocationReason::Superseded,
+                Some(Some(CrlReason::Superseded)),
+            ),
+            (
+                &[0x7f; 16],
+                RevocationReason::CessationOfOperation,
+                Some(Some(CrlReason::CessationOfOperation)),
+            ),
+        ];
+        for (bytes, reason, expected) in cases {
+            let e = RevokedEntry {
+                serial: Serial::from_bytes(bytes),
+                revoked_at: at,
+                reason: *reason,
+            };
+            let got = revoked_cert(&e).ok().map(|rc| {
+                assert_eq!(rc.serial_number.as_bytes(), e.serial.as_bytes());
+                rc.crl_entry_extensions.map(|x| {
+                    assert_eq!(x.len(), 1);
+                    assert_eq!(x[0].extn_id, CrlReason::OID);
+                    CrlReason::from_der(x[0].extn_value.as_bytes()).unwrap()
+                })
+            });
+            assert_eq!(&got, expected, "{bytes:?} {reason:?}");
+        }
+    }
+
+    #[test]
     fn pem_wraps_at_64() {
         let p = String::from_utf8(pem("X509 CRL", &[0u8; 100])).unwrap();
         let lines: Vec<&str> = p.lines().collect();

@@ -53,8 +53,8 @@ pub enum CaError {
     SubjectMismatch { csr: String, row: String },
     #[error("DN attribute {attr}={value} cannot be encoded")]
     DnAttribute { attr: String, value: String },
-    #[error("no dNSName for the subjectAltName")]
-    NoDnsNames,
+    #[error("the subjectAltName dNSNames {dns_names:?} do not include the CN {cn:?}")]
+    CnNotInSan { cn: String, dns_names: Vec<String> },
     #[error("serial must be positive and at most 20 bytes")]
     BadSerial,
     #[error("invalid time: {0}")]
@@ -141,7 +141,11 @@ impl IssuingCa {
     }
 
     /// Issues a profile 3 / 11 server certificate for `row`, valid from
-    /// `not_before` for `days` days (capped at [`MAX_SERVER_DAYS`]).
+    /// `not_before` for `days` days (capped at [`MAX_SERVER_DAYS`]; 0 is refused).
+    ///
+    /// Refuses unless the CSR signature verifies, the CSR key matches the
+    /// profile, the CSR subject equals `row.dn`, and the CN is among the
+    /// dNSNames (the subject is taken from `row.dn`, the SAN from `row.dns_names`).
     ///
     /// The digest follows the profile (SHA-256 for 3, SHA-384 for 11); the
     /// signature algorithm family follows this CA's key, so an ECDSA profile
@@ -166,11 +170,18 @@ impl IssuingCa {
                 row: row.dn.to_string(),
             });
         }
-        if row.dns_names.is_empty() {
-            return Err(CaError::NoDnsNames);
+        let cn = row.dn.cn().unwrap_or_default();
+        if cn.is_empty() || !row.dns_names.iter().any(|n| n.eq_ignore_ascii_case(cn)) {
+            return Err(CaError::CnNotInSan {
+                cn: cn.to_string(),
+                dns_names: row.dns_names.clone(),
+            });
         }
         let serial = serial_to_asn1(&serial)?;
-        let days = days.clamp(1, MAX_SERVER_DAYS);
+        if days == 0 {
+            return Err(CaError::BadTime("validity of zero days".into()));
+        }
+        let days = days.min(MAX_SERVER_DAYS);
 
         let mut b = X509::builder()?;
         b.set_version(2)?;
