@@ -59,6 +59,23 @@ pub enum CaError {
     BadSerial,
     #[error("invalid time: {0}")]
     BadTime(String),
+    #[error("policy re-check before signing failed: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Policy(Vec<crate::model::RowError>),
+}
+
+/// The CA's own gate: re-checks the issuance policy for the institution
+/// before it signs, so a bug upstream can never make it sign a DN or a
+/// domain the officer was not entitled to.
+pub fn issue_checked(
+    ca: &IssuingCa,
+    inst: &crate::model::Institution,
+    row: &IssueRow,
+    serial: Serial,
+    not_before: OffsetDateTime,
+    days: u32,
+) -> Result<X509, CaError> {
+    crate::policy::server::precheck_issue(row, inst).map_err(CaError::Policy)?;
+    ca.issue_server(row, serial, not_before, days)
 }
 
 /// Where certificate serial numbers come from.
