@@ -289,7 +289,8 @@ mod tests {
 
     #[test]
     fn decodes_records() {
-        let cases: Vec<(Vec<u8>, Vec<(usize, Vec<&str>)>)> = vec![
+        type Expected<'a> = Vec<(usize, Vec<&'a str>)>;
+        let cases: Vec<(Vec<u8>, Expected)> = vec![
             (b"a\tb\tc\r\n".to_vec(), vec![(1, vec!["a", "b", "c"])]),
             (
                 b"a\tb\tc\nd\te\tf".to_vec(),

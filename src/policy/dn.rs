@@ -203,11 +203,7 @@ pub fn check_server(dn: &Dn) -> Vec<DnError> {
                     errs.push(DnError::Cn(e));
                 }
             }
-            "C" => {
-                if v != "JP" {
-                    errs.push(DnError::Country(v.clone()));
-                }
-            }
+            "C" if v != "JP" => errs.push(DnError::Country(v.clone())),
             "O" | "OU" | "L" | "ST" => {
                 let max = match ty.as_str() {
                     "O" => MAX_O_LEN,
