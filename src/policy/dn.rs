@@ -1,1 +1,650 @@
-//! Distinguished-name parsing and rules (placeholder).
+//! Distinguished names of the server forms: parsing field 1, the DN rules of 2-1-1,
+//! and comparing against a CSR's subject.
+//!
+//! Field 1 is written most-specific first (`CN=…,OU=…,O=…,L=…,ST=…,C=JP`). The O value may
+//! itself contain commas and `=`, so a comma only separates components when it is followed
+//! by a known attribute type and `=`; a value such as `O=Foo, C=Bar` is therefore read as
+//! two components, which the rules then reject — an ambiguity no real institution name hits.
+//! The CA and the test CSR builders build the X.509 subject with [`to_x509_name`], so every
+//! issued subject goes through the same rules.
+
+use openssl::nid::Nid;
+use openssl::x509::{X509Name, X509NameRef};
+use thiserror::Error;
+
+use crate::model::Dn;
+
+/// Attribute types the server forms allow, in field-1 order.
+const ORDER: [&str; 6] = ["CN", "OU", "O", "L", "ST", "C"];
+
+/// Attribute types recognised (to split on and then reject) besides [`ORDER`].
+const OTHER_TYPES: [&str; 17] = [
+    "E",
+    "EMAIL",
+    "EMAILADDRESS",
+    "S",
+    "STREET",
+    "DC",
+    "UID",
+    "SN",
+    "SERIALNUMBER",
+    "T",
+    "TITLE",
+    "GN",
+    "GIVENNAME",
+    "SURNAME",
+    "POSTALCODE",
+    "BUSINESSCATEGORY",
+    "JURISDICTIONC",
+];
+
+pub const MAX_DN_LEN: usize = 250;
+pub const MAX_O_LEN: usize = 64;
+pub const MAX_CN_LEN: usize = 64;
+pub const MAX_OU_LEN: usize = 64;
+pub const MAX_ST_L_LEN: usize = 128;
+
+/// A broken DN rule; its Display is the rule in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DnError {
+    #[error("is required")]
+    Empty,
+    #[error("is {0} characters, at most {MAX_DN_LEN} allowed")]
+    TooLongDn(usize),
+    #[error("`{0}` is not of the form TYPE=value")]
+    NoEquals(String),
+    #[error("attribute type `{0}` is unknown; only CN, OU, O, L, ST and C are allowed")]
+    UnknownType(String),
+    #[error(
+        "attribute {0} is not allowed in a server certificate DN (only CN, OU, O, L, ST and C)"
+    )]
+    Forbidden(String),
+    #[error("{0}= is missing")]
+    Missing(&'static str),
+    #[error("{0}= appears more than once")]
+    Duplicate(String),
+    #[error("must be in the order CN,O,L,ST,C (OU allowed between CN and O), not {0}")]
+    Order(String),
+    #[error("{0}= is empty")]
+    EmptyValue(String),
+    #[error("{attr}= must not start or end with a space")]
+    Spaces { attr: String },
+    #[error("{attr}= is {len} characters, at most {max} allowed")]
+    TooLong {
+        attr: String,
+        len: usize,
+        max: usize,
+    },
+    #[error(
+        "{attr}= may contain only half-width letters, digits, space and '(),-./:=, not {chars}"
+    )]
+    BadChars { attr: String, chars: String },
+    #[error("C= must be JP, not {0}")]
+    Country(String),
+    #[error("CN= {0}")]
+    Cn(FqdnError),
+    #[error("{attr}= must be the registered {what} `{expected}`, not `{found}`")]
+    NotRegistered {
+        attr: &'static str,
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
+    #[error("CN= {0} is not inside the institution's domains ({1})")]
+    OutsideDomains(String, String),
+    #[error(
+        "the CSR's subject is in the order {0}; it must be C,ST,L,O,(OU),CN or exactly the reverse"
+    )]
+    CsrOrder(String),
+    #[error("must equal the CSR's subject {0}")]
+    CsrMismatch(String),
+    #[error("the CSR's subject cannot be read: {0}")]
+    CsrUnreadable(String),
+    #[error("cannot build an X.509 name: {0}")]
+    Build(String),
+}
+
+/// What is wrong with a host name (CN, field 11, dNSName).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FqdnError {
+    #[error("is empty")]
+    Empty,
+    #[error("is {len} characters, at most {max} allowed")]
+    TooLong { len: usize, max: usize },
+    #[error("may contain only half-width letters, digits, '.' and '-', not {0}")]
+    BadChars(String),
+    #[error("must not start or end with '.' or '-'")]
+    Edge,
+    #[error("has an empty label (\"..\")")]
+    EmptyLabel,
+    #[error("has a label longer than 63 characters")]
+    LongLabel,
+    #[error("has a label starting or ending with '-'")]
+    LabelHyphen,
+    #[error("must be a fully qualified domain name (with a '.')")]
+    NotQualified,
+}
+
+/// Splits a field-1 string into components. Attribute types are matched
+/// case-insensitively and normalised to upper case (`CN`, `OU`, …).
+pub fn parse(s: &str) -> Result<Dn, DnError> {
+    if s.trim().is_empty() {
+        return Err(DnError::Empty);
+    }
+    let len = s.chars().count();
+    if len > MAX_DN_LEN {
+        return Err(DnError::TooLongDn(len));
+    }
+    let mut starts = vec![0];
+    for (i, c) in s.char_indices() {
+        if c == ',' && attr_at(&s[i + 1..]).is_some() {
+            starts.push(i + 1);
+        }
+    }
+    let mut parts = Vec::with_capacity(starts.len());
+    for (k, &st) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(s.len(), |&n| n - 1);
+        let comp = &s[st..end];
+        let Some((ty, value)) = comp.split_once('=') else {
+            return Err(DnError::NoEquals(comp.to_string()));
+        };
+        let ty = ty.trim().to_ascii_uppercase();
+        if !ORDER.contains(&ty.as_str()) && !OTHER_TYPES.contains(&ty.as_str()) {
+            return Err(DnError::UnknownType(ty));
+        }
+        parts.push((ty, value.to_string()));
+    }
+    Ok(Dn(parts))
+}
+
+/// If `rest` starts with `[spaces]TYPE[spaces]=` for a recognised type, that type.
+fn attr_at(rest: &str) -> Option<&str> {
+    let t = rest.trim_start_matches(' ');
+    let (ty, _) = t.split_once('=')?;
+    let ty = ty.trim_end_matches(' ');
+    let up = ty.to_ascii_uppercase();
+    (ORDER.contains(&up.as_str()) || OTHER_TYPES.contains(&up.as_str())).then_some(ty)
+}
+
+/// The 2-1-1 rules on a parsed field-1 DN, independent of the institution.
+/// Returns every broken rule.
+pub fn check_server(dn: &Dn) -> Vec<DnError> {
+    let mut errs = Vec::new();
+    for (ty, _) in &dn.0 {
+        if !ORDER.contains(&ty.as_str()) {
+            errs.push(DnError::Forbidden(ty.clone()));
+        }
+    }
+    for ty in ORDER {
+        let n = dn.0.iter().filter(|(a, _)| a == ty).count();
+        if n > 1 {
+            errs.push(DnError::Duplicate(ty.to_string()));
+        } else if n == 0 && ty != "OU" {
+            errs.push(DnError::Missing(ty));
+        }
+    }
+    if errs.is_empty() {
+        let rank: Vec<usize> =
+            dn.0.iter()
+                .filter_map(|(a, _)| ORDER.iter().position(|o| o == a))
+                .collect();
+        if rank.windows(2).any(|w| w[0] > w[1]) {
+            errs.push(DnError::Order(types(dn)));
+        }
+    }
+    for (ty, v) in &dn.0 {
+        if v.is_empty() {
+            errs.push(DnError::EmptyValue(ty.clone()));
+            continue;
+        }
+        match ty.as_str() {
+            "CN" => {
+                if let Err(e) = check_fqdn(v, MAX_CN_LEN) {
+                    errs.push(DnError::Cn(e));
+                }
+            }
+            "C" if v != "JP" => errs.push(DnError::Country(v.clone())),
+            "O" | "OU" | "L" | "ST" => {
+                let max = match ty.as_str() {
+                    "O" => MAX_O_LEN,
+                    "OU" => MAX_OU_LEN,
+                    _ => MAX_ST_L_LEN,
+                };
+                errs.extend(check_text(ty, v, max));
+            }
+            _ => {}
+        }
+    }
+    errs
+}
+
+/// The rules tying the DN to the institution's registration: O, ST, L verbatim and
+/// the CN inside one of its domains.
+pub fn check_institution(
+    dn: &Dn,
+    name: &str,
+    st: &str,
+    l: &str,
+    domains: &[String],
+) -> Vec<DnError> {
+    let mut errs = Vec::new();
+    for (attr, what, expected) in [
+        ("O", "institution name", name),
+        ("ST", "prefecture", st),
+        ("L", "locality", l),
+    ] {
+        if let Some(found) = dn.get(attr)
+            && found != expected
+        {
+            errs.push(DnError::NotRegistered {
+                attr,
+                what,
+                expected: expected.to_string(),
+                found: found.to_string(),
+            });
+        }
+    }
+    if let Some(cn) = dn.cn()
+        && check_fqdn(cn, MAX_CN_LEN).is_ok()
+        && !in_domains(cn, domains)
+    {
+        errs.push(DnError::OutsideDomains(cn.to_string(), domains.join(", ")));
+    }
+    errs
+}
+
+/// True if `host` equals or is below one of `domains` (case-insensitive).
+pub fn in_domains(host: &str, domains: &[String]) -> bool {
+    let h = host.to_ascii_lowercase();
+    domains.iter().any(|d| {
+        let d = d.to_ascii_lowercase();
+        h == d || h.strip_suffix(&d).is_some_and(|p| p.ends_with('.'))
+    })
+}
+
+fn check_text(ty: &str, v: &str, max: usize) -> Vec<DnError> {
+    let mut errs = Vec::new();
+    let len = v.chars().count();
+    if len > max {
+        errs.push(DnError::TooLong {
+            attr: ty.to_string(),
+            len,
+            max,
+        });
+    }
+    let bad: String = unique(
+        v.chars()
+            .filter(|&c| !(c.is_ascii_alphanumeric() || "'(),-./:= ".contains(c))),
+    );
+    if !bad.is_empty() {
+        errs.push(DnError::BadChars {
+            attr: ty.to_string(),
+            chars: quote_chars(&bad),
+        });
+    }
+    if v.starts_with(' ') || v.ends_with(' ') {
+        errs.push(DnError::Spaces {
+            attr: ty.to_string(),
+        });
+    }
+    errs
+}
+
+fn unique(it: impl Iterator<Item = char>) -> String {
+    let mut s = String::new();
+    for c in it {
+        if !s.contains(c) {
+            s.push(c);
+        }
+    }
+    s
+}
+
+fn quote_chars(s: &str) -> String {
+    s.chars()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Host-name syntax of the forms: half-width letters, digits, `.` and `-`, not starting
+/// or ending with `.` or `-`, no empty labels, at least two labels.
+pub fn check_fqdn(s: &str, max: usize) -> Result<(), FqdnError> {
+    if s.is_empty() {
+        return Err(FqdnError::Empty);
+    }
+    let len = s.chars().count();
+    if len > max {
+        return Err(FqdnError::TooLong { len, max });
+    }
+    let bad = unique(
+        s.chars()
+            .filter(|&c| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')),
+    );
+    if !bad.is_empty() {
+        return Err(FqdnError::BadChars(quote_chars(&bad)));
+    }
+    if s.starts_with(['.', '-']) || s.ends_with(['.', '-']) {
+        return Err(FqdnError::Edge);
+    }
+    for label in s.split('.') {
+        if label.is_empty() {
+            return Err(FqdnError::EmptyLabel);
+        }
+        if label.len() > 63 {
+            return Err(FqdnError::LongLabel);
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(FqdnError::LabelHyphen);
+        }
+    }
+    if !s.contains('.') {
+        return Err(FqdnError::NotQualified);
+    }
+    Ok(())
+}
+
+fn types(dn: &Dn) -> String {
+    dn.0.iter()
+        .map(|(a, _)| a.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn short_name(nid: Nid) -> String {
+    match nid {
+        Nid::COMMONNAME => "CN".into(),
+        Nid::ORGANIZATIONALUNITNAME => "OU".into(),
+        Nid::ORGANIZATIONNAME => "O".into(),
+        Nid::LOCALITYNAME => "L".into(),
+        Nid::STATEORPROVINCENAME => "ST".into(),
+        Nid::COUNTRYNAME => "C".into(),
+        Nid::PKCS9_EMAILADDRESS => "emailAddress".into(),
+        other => other
+            .short_name()
+            .map(str::to_string)
+            .unwrap_or_else(|_| format!("NID{}", other.as_raw())),
+    }
+}
+
+/// Reads an X.509 name in its stored order (for a conventional CSR: C first).
+pub fn from_x509_name(name: &X509NameRef) -> Result<Dn, DnError> {
+    let mut parts = Vec::new();
+    for e in name.entries() {
+        let v = e
+            .data()
+            .to_string()
+            .map_err(|err| DnError::CsrUnreadable(err.to_string()))?;
+        parts.push((short_name(e.object().nid()), v));
+    }
+    Ok(Dn(parts))
+}
+
+/// Checks a CSR subject against field 1: the same components in the same order as
+/// field 1 (CN first) or exactly reversed (C first, the usual X.509 order).
+pub fn check_csr_subject(field1: &Dn, csr: &X509NameRef) -> Result<(), DnError> {
+    let got = from_x509_name(csr)?;
+    let reversed: Vec<_> = got.0.iter().rev().cloned().collect();
+    if got == *field1 || reversed == field1.0 {
+        return Ok(());
+    }
+    let mut a = got.0.clone();
+    let mut b = field1.0.clone();
+    a.sort();
+    b.sort();
+    if a == b {
+        Err(DnError::CsrOrder(types(&got)))
+    } else {
+        Err(DnError::CsrMismatch(Dn(reversed).to_string()))
+    }
+}
+
+/// Builds the X.509 subject in X.509 order (C, ST, L, O, OU, CN) from a field-1 DN.
+pub fn to_x509_name(dn: &Dn) -> Result<X509Name, DnError> {
+    let mut b = X509Name::builder().map_err(|e| DnError::Build(e.to_string()))?;
+    for (ty, v) in dn.0.iter().rev() {
+        b.append_entry_by_text(ty, v)
+            .map_err(|e| DnError::Build(format!("{ty}={v}: {e}")))?;
+    }
+    Ok(b.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
+
+    fn dn(parts: &[(&str, &str)]) -> Dn {
+        Dn(parts
+            .iter()
+            .map(|(a, v)| (a.to_string(), v.to_string()))
+            .collect())
+    }
+
+    #[test]
+    fn parses() {
+        let long = "CN=a".repeat(63);
+        let cases: Vec<(&str, Result<Dn, DnError>)> = vec![
+            (
+                GOOD,
+                Ok(dn(&[
+                    ("CN", "www.example.ac.jp"),
+                    ("O", "Example University"),
+                    ("L", "Chiyoda-ku"),
+                    ("ST", "Tokyo"),
+                    ("C", "JP"),
+                ])),
+            ),
+            (
+                "cn=a.b.jp,OU=Dept. of X, Y,o=Univ. of A, B (C=D),L=x,ST=y,C=JP",
+                Ok(dn(&[
+                    ("CN", "a.b.jp"),
+                    ("OU", "Dept. of X, Y"),
+                    ("O", "Univ. of A, B (C=D)"),
+                    ("L", "x"),
+                    ("ST", "y"),
+                    ("C", "JP"),
+                ])),
+            ),
+            (
+                "CN=a.b.jp,emailAddress=x@b.jp,C=JP",
+                Ok(dn(&[
+                    ("CN", "a.b.jp"),
+                    ("EMAILADDRESS", "x@b.jp"),
+                    ("C", "JP"),
+                ])),
+            ),
+            ("", Err(DnError::Empty)),
+            (
+                "www.example.ac.jp,O=X",
+                Err(DnError::NoEquals("www.example.ac.jp".into())),
+            ),
+            ("FOO=bar,C=JP", Err(DnError::UnknownType("FOO".into()))),
+            (&long, Err(DnError::TooLongDn(252))),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn server_rules() {
+        let long_cn = format!("CN={}.jp,O=E,L=x,ST=y,C=JP", "a".repeat(62));
+        let long_o = format!("CN=a.jp,O={},L=x,ST=y,C=JP", "A".repeat(65));
+        let cases: Vec<(&str, Vec<&str>)> = vec![
+            (GOOD, vec![]),
+            (
+                "CN=www.example.ac.jp,OU=Center for IT,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP",
+                vec![],
+            ),
+            (
+                "CN=www.example.ac.jp,O=Example University,OU=X,L=Chiyoda-ku,ST=Tokyo,C=JP",
+                vec![
+                    "must be in the order CN,O,L,ST,C (OU allowed between CN and O), not CN,O,OU,L,ST,C",
+                ],
+            ),
+            (
+                "C=JP,ST=Tokyo,L=Chiyoda-ku,O=Example University,CN=www.example.ac.jp",
+                vec![
+                    "must be in the order CN,O,L,ST,C (OU allowed between CN and O), not C,ST,L,O,CN",
+                ],
+            ),
+            (
+                "CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,C=JP",
+                vec!["ST= is missing"],
+            ),
+            (
+                "CN=www.example.ac.jp,E=a@example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP",
+                vec![
+                    "attribute E is not allowed in a server certificate DN (only CN, OU, O, L, ST and C)",
+                ],
+            ),
+            (
+                "CN=a.jp,CN=b.jp,O=E,L=x,ST=y,C=JP",
+                vec!["CN= appears more than once"],
+            ),
+            (
+                "CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=jp",
+                vec!["C= must be JP, not jp"],
+            ),
+            (
+                "CN=-www.example.ac.jp,O=E,L=x,ST=y,C=JP",
+                vec!["CN= must not start or end with '.' or '-'"],
+            ),
+            (
+                "CN=*.example.ac.jp,O=E,L=x,ST=y,C=JP",
+                vec!["CN= may contain only half-width letters, digits, '.' and '-', not '*'"],
+            ),
+            (
+                "CN=www..ac.jp,O=E,L=x,ST=y,C=JP",
+                vec!["CN= has an empty label (\"..\")"],
+            ),
+            (
+                "CN=localhost,O=E,L=x,ST=y,C=JP",
+                vec!["CN= must be a fully qualified domain name (with a '.')"],
+            ),
+            (&long_cn, vec!["CN= is 65 characters, at most 64 allowed"]),
+            (
+                "CN=a.jp,O=Ex_University & Co,L=x,ST=y,C=JP",
+                vec![
+                    "O= may contain only half-width letters, digits, space and '(),-./:=, not '_' '&'",
+                ],
+            ),
+            (
+                "CN=a.jp,O=東京大学,L=x,ST=y,C=JP",
+                vec![
+                    "O= may contain only half-width letters, digits, space and '(),-./:=, not '東' '京' '大' '学'",
+                ],
+            ),
+            (&long_o, vec!["O= is 65 characters, at most 64 allowed"]),
+            (
+                "CN=a.jp,O=Example ,L=x,ST=y,C=JP",
+                vec!["O= must not start or end with a space"],
+            ),
+            ("CN=a.jp,O=E,L=,ST=y,C=JP", vec!["L= is empty"]),
+        ];
+        for (input, expected) in cases {
+            let d = parse(input).unwrap();
+            let got: Vec<String> = check_server(&d).iter().map(ToString::to_string).collect();
+            assert_eq!(got, expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn institution_rules() {
+        let domains = vec!["example.ac.jp".to_string(), "ex.jp".to_string()];
+        let cases: Vec<(&str, Vec<&str>)> = vec![
+            (GOOD, vec![]),
+            (
+                "CN=EXAMPLE.AC.JP,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP",
+                vec![],
+            ),
+            (
+                "CN=a.b.ex.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP",
+                vec![],
+            ),
+            (
+                "CN=www.badexample.ac.jp,O=Example Univ,L=Minato-ku,ST=Osaka,C=JP",
+                vec![
+                    "O= must be the registered institution name `Example University`, not `Example Univ`",
+                    "ST= must be the registered prefecture `Tokyo`, not `Osaka`",
+                    "L= must be the registered locality `Chiyoda-ku`, not `Minato-ku`",
+                    "CN= www.badexample.ac.jp is not inside the institution's domains (example.ac.jp, ex.jp)",
+                ],
+            ),
+        ];
+        for (input, expected) in cases {
+            let d = parse(input).unwrap();
+            let got: Vec<String> =
+                check_institution(&d, "Example University", "Tokyo", "Chiyoda-ku", &domains)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+            assert_eq!(got, expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn x509_round_trip_and_csr_order() {
+        let field1 =
+            parse("CN=www.example.ac.jp,OU=IT,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP")
+                .unwrap();
+        let name = to_x509_name(&field1).unwrap();
+        let x509_order: Vec<String> = from_x509_name(&name)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
+        assert_eq!(x509_order, ["C", "ST", "L", "O", "OU", "CN"]);
+
+        let build = |parts: &[(&str, &str)]| {
+            let mut b = X509Name::builder().unwrap();
+            for (a, v) in parts {
+                b.append_entry_by_text(a, v).unwrap();
+            }
+            b.build()
+        };
+        let cases: Vec<(X509Name, Result<(), DnError>)> = vec![
+            (name, Ok(())),
+            (
+                build(&[
+                    ("CN", "www.example.ac.jp"),
+                    ("OU", "IT"),
+                    ("O", "Example University"),
+                    ("L", "Chiyoda-ku"),
+                    ("ST", "Tokyo"),
+                    ("C", "JP"),
+                ]),
+                Ok(()),
+            ),
+            (
+                build(&[
+                    ("C", "JP"),
+                    ("ST", "Tokyo"),
+                    ("L", "Chiyoda-ku"),
+                    ("OU", "IT"),
+                    ("O", "Example University"),
+                    ("CN", "www.example.ac.jp"),
+                ]),
+                Err(DnError::CsrOrder("C,ST,L,OU,O,CN".into())),
+            ),
+            (
+                build(&[
+                    ("C", "JP"),
+                    ("ST", "Tokyo"),
+                    ("L", "Chiyoda-ku"),
+                    ("O", "Example University"),
+                    ("CN", "www.example.ac.jp"),
+                ]),
+                Err(DnError::CsrMismatch(
+                    "CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP".into(),
+                )),
+            ),
+        ];
+        for (csr_name, expected) in cases {
+            assert_eq!(check_csr_subject(&field1, &csr_name), expected);
+        }
+    }
+}
