@@ -319,7 +319,7 @@ fn registry(what: RegistryCmd, now: OffsetDateTime) -> Result<ExitCode> {
     match what {
         RegistryCmd::Institution { what } => match what {
             InstitutionCmd::Add { dir, name, st, l, domains } => {
-                let problems = crate::policy::server::check_institution(&name, &st, &l, &domains);
+                let problems = crate::policy::check_institution_registration(&name, &st, &l, &domains);
                 if !problems.is_empty() {
                     bail!("{}", problems.join("\n"));
                 }

@@ -3,50 +3,46 @@
 pub mod dn;
 pub mod server;
 
-/// Half-width mail address syntax the forms accept (`local@domain.tld`):
-/// printable ASCII local part without spaces, a dotted domain of letters,
-/// digits and hyphens.
+use crate::model::Dn;
+
+/// Half-width mail address syntax the forms accept (the rule of field 10).
 pub fn is_mail_address(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return false;
-    };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && local
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b))
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..");
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-    local_ok && domain_ok
+    server::check_mail(s).is_ok()
+}
+
+/// Checks an institution before it is registered: its name, ST and L must
+/// be usable verbatim in a server DN, and each domain must be a host name.
+pub fn check_institution_registration(name: &str, st: &str, l: &str, domains: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in domains {
+        if let Err(e) = dn::check_fqdn(d, 64) {
+            out.push(format!("--domain {d}: {e}"));
+        }
+    }
+    let cn = domains.first().cloned().unwrap_or_else(|| "www.example.ac.jp".into());
+    let probe = Dn(vec![
+        ("CN".into(), cn),
+        ("O".into(), name.into()),
+        ("L".into(), l.into()),
+        ("ST".into(), st.into()),
+        ("C".into(), "JP".into()),
+    ]);
+    for e in dn::check_server(&probe) {
+        let text = e.to_string();
+        if !text.contains("CN") {
+            out.push(text);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn mail_address_syntax() {
-        for (input, ok) in [
-            ("taro@example.ac.jp", true),
-            ("Taro.Kokuritsu+ra@cc.example.ac.jp", true),
-            ("taro@localhost", false),
-            ("taro", false),
-            ("@example.ac.jp", false),
-            ("ta ro@example.ac.jp", false),
-            ("taro@-example.ac.jp", false),
-            ("taro@example..jp", false),
-            (".taro@example.ac.jp", false),
-            ("国立@example.ac.jp", false),
-        ] {
-            assert_eq!(super::is_mail_address(input), ok, "{input}");
-        }
+    fn institution_registration_rules() {
+        let ok = super::check_institution_registration("Example University", "Tokyo", "Chiyoda-ku", &["example.ac.jp".into()]);
+        assert!(ok.is_empty(), "{ok:?}");
+        let bad = super::check_institution_registration("例大学", "Tokyo", "", &["exa mple.ac.jp".into()]);
+        assert_eq!(bad.len(), 3, "{bad:?}");
     }
 }

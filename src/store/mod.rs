@@ -407,7 +407,7 @@ impl CertLookup for Lookup<'_> {
         let c = certificate(self.0, serial).ok()??;
         Some(CertSummary {
             serial: c.serial,
-            dn: crate::policy::dn::parse_dn_lenient(&c.subject_dn),
+            dn: crate::policy::dn::parse(&c.subject_dn).unwrap_or_default(),
             institution_id: c.institution_id,
             status: c.status,
             spki_sha256: c.spki_sha256,
@@ -565,5 +565,5 @@ pub fn audit_events(conn: &Connection) -> Result<Vec<AuditEvent>> {
 
 /// Parses a stored DN string back to a [`Dn`] (kept for callers that need it typed).
 pub fn dn_of(c: &CertRecord) -> Dn {
-    crate::policy::dn::parse_dn_lenient(&c.subject_dn)
+    crate::policy::dn::parse(&c.subject_dn).unwrap_or_default()
 }
