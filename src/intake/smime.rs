@@ -544,7 +544,8 @@ fn is_addr_spec(s: &str) -> bool {
         Some((local, domain)) => {
             !local.is_empty()
                 && !domain.is_empty()
-                && s.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
+                && s.chars()
+                    .all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
         }
         None => false,
     }
@@ -552,11 +553,7 @@ fn is_addr_spec(s: &str) -> bool {
 
 /// Keeps printable characters only and caps the length (for names echoed in reasons).
 fn clip(s: &str, max: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(max)
-        .collect();
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(max).collect();
     if s.chars().count() > max {
         out.push('…');
     }
@@ -655,9 +652,10 @@ fn signature_layer(
         }
         "message/rfc822" => Err(wrapped_or_unsigned(msg)),
         t if t.starts_with("multipart/") => {
-            let signed_inside = msg.parts.iter().skip(1).any(|p| {
-                is_signature_type(&mime_type(p.content_type())) || p.message().is_some()
-            });
+            let signed_inside =
+                msg.parts.iter().skip(1).any(|p| {
+                    is_signature_type(&mime_type(p.content_type())) || p.message().is_some()
+                });
             if !signed_inside {
                 return Err("the mail is not signed".into());
             }
@@ -1073,10 +1071,7 @@ fn check_algorithms(
             format!("RSA {bits}")
         }
         _ => {
-            let curve = key
-                .ec_key()
-                .ok()
-                .and_then(|k| k.group().curve_name());
+            let curve = key.ec_key().ok().and_then(|k| k.group().curve_name());
             match curve {
                 Some(Nid::X9_62_PRIME256V1) => "ECDSA P-256".to_string(),
                 Some(Nid::SECP384R1) => "ECDSA P-384".to_string(),
@@ -1092,7 +1087,10 @@ struct AttrValues {
     signing_time: OffsetDateTime,
 }
 
-fn signed_attr_values(sa: &SignedAttributes, econtent_type: &ObjectIdentifier) -> Result<AttrValues, String> {
+fn signed_attr_values(
+    sa: &SignedAttributes,
+    econtent_type: &ObjectIdentifier,
+) -> Result<AttrValues, String> {
     let single = |o: &str, name: &str| -> Result<der::Any, String> {
         let found: Vec<_> = sa.iter().filter(|a| a.oid == oid(o)).collect();
         match found.as_slice() {
@@ -1161,10 +1159,7 @@ fn name_to_string(name: &X509NameRef) -> String {
     name.entries()
         .map(|e| {
             let key = e.object().nid().short_name().unwrap_or("?");
-            let val = e
-                .data()
-                .to_string()
-                .unwrap_or_default();
+            let val = e.data().to_string().unwrap_or_default();
             format!("{key}={}", clip(&val, 100))
         })
         .collect::<Vec<_>>()
@@ -1172,6 +1167,7 @@ fn name_to_string(name: &X509NameRef) -> String {
 }
 
 fn fmt_time(t: OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
@@ -1338,7 +1334,12 @@ fn cert_addresses(x: &X509) -> Vec<String> {
     }
     x.subject_name()
         .entries_by_nid(Nid::PKCS9_EMAILADDRESS)
-        .filter_map(|e| e.data().to_string().ok().map(|s| s.trim().to_ascii_lowercase()))
+        .filter_map(|e| {
+            e.data()
+                .to_string()
+                .ok()
+                .map(|s| s.trim().to_ascii_lowercase())
+        })
         .collect()
 }
 
@@ -1380,7 +1381,10 @@ mod tests {
     fn ber_to_der_table() {
         let cases: &[(&[u8], Option<&[u8]>)] = &[
             // definite DER passes through
-            (&[0x30, 0x03, 0x02, 0x01, 0x05], Some(&[0x30, 0x03, 0x02, 0x01, 0x05])),
+            (
+                &[0x30, 0x03, 0x02, 0x01, 0x05],
+                Some(&[0x30, 0x03, 0x02, 0x01, 0x05]),
+            ),
             // indefinite SEQUENCE
             (
                 &[0x30, 0x80, 0x02, 0x01, 0x05, 0x00, 0x00],
@@ -1388,7 +1392,9 @@ mod tests {
             ),
             // constructed OCTET STRING flattened
             (
-                &[0x24, 0x80, 0x04, 0x01, 0xaa, 0x04, 0x02, 0xbb, 0xcc, 0x00, 0x00],
+                &[
+                    0x24, 0x80, 0x04, 0x01, 0xaa, 0x04, 0x02, 0xbb, 0xcc, 0x00, 0x00,
+                ],
                 Some(&[0x04, 0x03, 0xaa, 0xbb, 0xcc]),
             ),
             // trailing zero padding tolerated
@@ -1429,9 +1435,21 @@ mod tests {
             (now - Duration::minutes(1), Some(now), true),
             (now + Duration::minutes(4), Some(now), true),
             (now + Duration::minutes(6), Some(now), false),
-            (now - Duration::days(15), Some(now - Duration::days(15)), false),
-            (now - Duration::minutes(10), Some(now + Duration::minutes(55)), false),
-            (now - Duration::minutes(10), Some(now + Duration::minutes(45)), true),
+            (
+                now - Duration::days(15),
+                Some(now - Duration::days(15)),
+                false,
+            ),
+            (
+                now - Duration::minutes(10),
+                Some(now + Duration::minutes(55)),
+                false,
+            ),
+            (
+                now - Duration::minutes(10),
+                Some(now + Duration::minutes(45)),
+                true,
+            ),
             (now - Duration::minutes(10), None, false),
         ];
         for (st, date, ok) in cases {
@@ -1474,7 +1492,13 @@ mod tests {
         for (input, check) in cases {
             let r = verify(input, &trust, now);
             let f = r.outcome.as_ref().expect_err("must fail");
-            assert_eq!(f.check, *check, "{:?}: {}", String::from_utf8_lossy(input), f);
+            assert_eq!(
+                f.check,
+                *check,
+                "{:?}: {}",
+                String::from_utf8_lossy(input),
+                f
+            );
             assert!(!r.to_string().is_empty());
         }
     }

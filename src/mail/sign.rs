@@ -146,7 +146,9 @@ pub fn sign_opaque(entity: &[u8], signer: &Signer) -> Result<Vec<u8>, SignError>
 /// RFC 2047 encoded-words (UTF-8, base64) for a non-ASCII unstructured header value,
 /// split so that no encoded-word exceeds 75 characters.
 fn encode_header_value(value: &str) -> String {
-    let needs = value.chars().any(|c| !c.is_ascii() || (c.is_ascii_control() && c != '\t'));
+    let needs = value
+        .chars()
+        .any(|c| !c.is_ascii() || (c.is_ascii_control() && c != '\t'));
     if !needs {
         return value.to_string();
     }
