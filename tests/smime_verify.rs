@@ -13,7 +13,7 @@ use mailra::intake::smime::{Check, Shape, Trust, verify};
 use mailra::mail::sign::{assemble, sign_detached, sign_opaque};
 use openssl::sha::sha256;
 use openssl::x509::{X509, X509Crl};
-use smime_support::{Identity, Spec, ca, make, rfc2822};
+use smime_support::{Identity, KeyKind, Spec, ca, make, rfc2822};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -135,6 +135,8 @@ struct Pki {
     expired: Identity,
     revoked: Identity,
     server_eku: Identity,
+    ec_officer: Identity,
+    weak_rsa: Identity,
     /// PEM (X509Crl is not Clone).
     crl: Option<Vec<u8>>,
 }
@@ -177,6 +179,20 @@ fn pki() -> &'static Pki {
             },
             Some(&ca),
         );
+        let ec_officer = make(
+            &Spec {
+                key: KeyKind::P256,
+                ..Spec::officer("ec", "ec@univ.example.ac.jp", 16)
+            },
+            Some(&ca),
+        );
+        let weak_rsa = make(
+            &Spec {
+                key: KeyKind::Rsa(1024),
+                ..Spec::officer("weak", "weak@univ.example.ac.jp", 17)
+            },
+            Some(&ca),
+        );
         let crl = gen_crl(&ca, 11);
         Pki {
             ca,
@@ -188,6 +204,8 @@ fn pki() -> &'static Pki {
             expired,
             revoked,
             server_eku,
+            ec_officer,
+            weak_rsa,
             crl,
         }
     })
@@ -637,4 +655,187 @@ fn reply_verifies_with_openssl_cli() {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
+}
+
+// ----------------------------------------------------------------------------------------
+// Algorithms, CMS-level tampering, robustness
+// ----------------------------------------------------------------------------------------
+
+#[test]
+fn key_algorithms() {
+    let p = pki();
+    let now = OffsetDateTime::now_utc();
+    let ok = verify(
+        &detached_mail(&p.ec_officer, "ec@univ.example.ac.jp", now),
+        &trust(),
+        now,
+    );
+    assert!(ok.outcome.is_ok(), "ECDSA P-256 must verify:\n{ok}");
+    let weak = verify(
+        &detached_mail(&p.weak_rsa, "weak@univ.example.ac.jp", now),
+        &trust(),
+        now,
+    );
+    let f = weak.outcome.unwrap_err();
+    assert_eq!(f.check, Check::Algorithms);
+    assert!(f.reason.contains("1024"), "{}", f.reason);
+}
+
+/// Decodes the p7s of one of our detached mails, lets `f` change it, and puts it back.
+fn mutate_p7s(mail: &[u8], f: impl FnOnce(&mut cms::signed_data::SignedData)) -> Vec<u8> {
+    use base64::Engine as _;
+    use der::{Decode, Encode};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let text = String::from_utf8(mail.to_vec()).unwrap();
+    let start_marker = "Content-Description: S/MIME Cryptographic Signature\r\n\r\n";
+    let start = text.find(start_marker).unwrap() + start_marker.len();
+    let end = start + text[start..].find("--").unwrap();
+    let der = b64.decode(text[start..end].replace("\r\n", "")).unwrap();
+    let mut ci = cms::content_info::ContentInfo::from_der(&der).unwrap();
+    let mut sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
+    f(&mut sd);
+    ci.content = der::Any::encode_from(&sd).unwrap();
+    let new_b64 = b64.encode(ci.to_der().unwrap());
+    let mut lines = String::new();
+    for chunk in new_b64.as_bytes().chunks(76) {
+        lines.push_str(std::str::from_utf8(chunk).unwrap());
+        lines.push_str("\r\n");
+    }
+    format!("{}{}{}", &text[..start], lines, &text[end..]).into_bytes()
+}
+
+fn edit_attrs(
+    sd: &mut cms::signed_data::SignedData,
+    f: impl FnOnce(&mut Vec<x509_cert::attr::Attribute>),
+) {
+    let mut sis = std::mem::take(&mut sd.signer_infos.0).into_vec();
+    let mut attrs = sis[0].signed_attrs.take().unwrap().into_vec();
+    f(&mut attrs);
+    sis[0].signed_attrs = Some(der::asn1::SetOfVec::try_from(attrs).unwrap());
+    sd.signer_infos.0 = der::asn1::SetOfVec::try_from(sis).unwrap();
+}
+
+#[test]
+fn cms_level_tampering() {
+    use der::asn1::ObjectIdentifier as Oid;
+    let good = good();
+    let signing_time = Oid::new_unwrap("1.2.840.113549.1.9.5");
+    let content_type = Oid::new_unwrap("1.2.840.113549.1.9.3");
+    let md5 = Oid::new_unwrap("1.2.840.113549.2.5");
+    type Mutation = Box<dyn FnOnce(&mut cms::signed_data::SignedData)>;
+    let cases: Vec<(&str, Mutation, Check)> = vec![
+        ("untouched re-encoding", Box::new(|_| {}), Check::Envelope),
+        (
+            "no signing time",
+            Box::new(move |sd| edit_attrs(sd, |a| a.retain(|x| x.oid != signing_time))),
+            Check::SignedAttributes,
+        ),
+        (
+            "content-type attribute differs from eContentType",
+            Box::new(move |sd| {
+                edit_attrs(sd, |a| {
+                    for x in a.iter_mut().filter(|x| x.oid == content_type) {
+                        let v = der::Any::encode_from(&Oid::new_unwrap("1.2.840.113549.1.7.2"))
+                            .unwrap();
+                        x.values = der::asn1::SetOfVec::try_from(vec![v]).unwrap();
+                    }
+                })
+            }),
+            Check::SignedAttributes,
+        ),
+        (
+            "no signed attributes",
+            Box::new(|sd| {
+                let mut sis = std::mem::take(&mut sd.signer_infos.0).into_vec();
+                sis[0].signed_attrs = None;
+                sd.signer_infos.0 = der::asn1::SetOfVec::try_from(sis).unwrap();
+            }),
+            Check::SignedAttributes,
+        ),
+        (
+            "MD5 digest",
+            Box::new(move |sd| {
+                let mut sis = std::mem::take(&mut sd.signer_infos.0).into_vec();
+                sis[0].digest_alg.oid = md5;
+                sd.signer_infos.0 = der::asn1::SetOfVec::try_from(sis).unwrap();
+            }),
+            Check::Algorithms,
+        ),
+        (
+            "signature bytes changed",
+            Box::new(|sd| {
+                let mut sis = std::mem::take(&mut sd.signer_infos.0).into_vec();
+                let mut sig = sis[0].signature.as_bytes().to_vec();
+                sig[10] ^= 1;
+                sis[0].signature = der::asn1::OctetString::new(sig).unwrap();
+                sd.signer_infos.0 = der::asn1::SetOfVec::try_from(sis).unwrap();
+            }),
+            Check::Signature,
+        ),
+        (
+            "two signer infos",
+            Box::new(|sd| {
+                let mut sis = std::mem::take(&mut sd.signer_infos.0).into_vec();
+                let mut second = sis[0].clone();
+                let mut sig = second.signature.as_bytes().to_vec();
+                sig[0] ^= 1;
+                second.signature = der::asn1::OctetString::new(sig).unwrap();
+                sis.push(second);
+                sd.signer_infos.0 = der::asn1::SetOfVec::try_from(sis).unwrap();
+            }),
+            Check::Structure,
+        ),
+        (
+            "p7s carries eContent",
+            Box::new(|sd| {
+                sd.encap_content_info.econtent = Some(
+                    der::Any::encode_from(&der::asn1::OctetString::new(b"other".to_vec()).unwrap())
+                        .unwrap(),
+                );
+            }),
+            Check::Structure,
+        ),
+        (
+            "signer certificate removed",
+            Box::new(|sd| sd.certificates = None),
+            Check::Structure,
+        ),
+    ];
+    for (name, mutation, expected) in cases {
+        let raw = mutate_p7s(&good, mutation);
+        let report = verify(&raw, &trust(), OffsetDateTime::now_utc());
+        match (&report.outcome, expected) {
+            // The control case: our re-encoding alone must not break anything.
+            (Ok(_), Check::Envelope) => {}
+            (Err(f), e) if e != Check::Envelope => {
+                assert_eq!(f.check, e, "{name}: {f}\n{report}")
+            }
+            _ => panic!("{name}: expected {expected}, got\n{report}"),
+        }
+    }
+}
+
+#[test]
+fn truncated_and_garbled_mails_never_verify_nor_panic() {
+    let good = good();
+    let trust = trust();
+    let now = OffsetDateTime::now_utc();
+    for cut in (0..good.len()).step_by(37) {
+        let r = verify(&good[..cut], &trust, now);
+        assert!(r.outcome.is_err(), "cut at {cut} verified");
+    }
+    // Every byte of the signed entity matters.
+    let start = good
+        .windows(b"Content-Type: multipart/mixed".len())
+        .position(|w| w == b"Content-Type: multipart/mixed")
+        .unwrap();
+    let len = entity().len();
+    for i in (start..start + len).step_by(7) {
+        let mut garbled = good.clone();
+        garbled[i] = garbled[i].wrapping_add(1);
+        assert!(
+            verify(&garbled, &trust, now).outcome.is_err(),
+            "garbled at {i}"
+        );
+    }
 }

@@ -772,7 +772,13 @@ fn split_multipart<'a>(body: &'a [u8], boundary: &[u8]) -> Option<Vec<&'a [u8]>>
     if !marks.last().is_some_and(|m| m.2) {
         return None;
     }
-    Some(marks.windows(2).map(|w| &body[w[0].1..w[1].0]).collect())
+    // Two adjacent delimiter lines: the part between them is empty.
+    Some(
+        marks
+            .windows(2)
+            .map(|w| &body[w[0].1..w[1].0.max(w[0].1)])
+            .collect(),
+    )
 }
 
 /// The signed content itself must not carry another signature layer.
@@ -780,12 +786,21 @@ fn check_inner_content(content: &[u8]) -> Result<(), String> {
     let Some(inner) = MessageParser::default().parse(content) else {
         return Ok(());
     };
-    if inner
-        .parts
-        .iter()
-        .any(|p| is_signature_type(&mime_type(p.content_type())))
-    {
-        return Err("a signature inside the signed content (nested signature)".into());
+    for p in &inner.parts {
+        let t = mime_type(p.content_type());
+        if !is_signature_type(&t) {
+            continue;
+        }
+        let smime_type = p
+            .content_type()
+            .and_then(|c| c.attribute("smime-type"))
+            .map(|s| s.to_ascii_lowercase());
+        return Err(match smime_type.as_deref() {
+            Some(st) if st.contains("enveloped") => {
+                "encrypted content inside the signature (encrypt-then-sign) is not accepted".into()
+            }
+            _ => "a signature inside the signed content (nested signature)".into(),
+        });
     }
     Ok(())
 }
@@ -1413,7 +1428,8 @@ mod tests {
 
     #[test]
     fn split_multipart_table() {
-        let cases: &[(&[u8], Option<Vec<&[u8]>>)] = &[
+        type Case<'a> = (&'a [u8], Option<Vec<&'a [u8]>>);
+        let cases: &[Case] = &[
             (
                 b"pre\r\n--b\r\nA\r\n\r\n--b\r\nB\r\n--b--\r\n",
                 Some(vec![b"A\r\n", b"B"]),
@@ -1421,6 +1437,8 @@ mod tests {
             (b"--b\nA\n--b\nB\n--b--\n", Some(vec![b"A", b"B"])),
             (b"--b\r\nA\r\n--bx\r\n--b--", Some(vec![b"A\r\n--bx"])),
             (b"--b\r\nA\r\n--b\r\nB\r\n", None),
+            (b"--b\r\n--b\r\nB\r\n--b--", Some(vec![b"", b"B"])),
+            (b"--b--", Some(vec![])),
         ];
         for (input, expected) in cases {
             assert_eq!(split_multipart(input, b"b"), *expected, "{input:?}");
@@ -1482,6 +1500,22 @@ mod tests {
             ),
             (
                 b"From: a@example.org\r\nContent-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\nAAAA\r\n",
+                Check::Structure,
+            ),
+            (
+                b"From: a@example.org\r\nContent-Type: text/plain\r\nContent-Type: text/plain\r\n\r\nx\r\n",
+                Check::Envelope,
+            ),
+            (
+                b"From: a@example.org\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b\r\n\r\n--b\r\nx\r\n--b\r\nContent-Type: text/plain\r\n\r\nMIAGCSqG\r\n--b--\r\n",
+                Check::Structure,
+            ),
+            (
+                b"From: a@example.org\r\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=b\r\n\r\n--b\r\nx\r\n--b\r\nContent-Type: application/pgp-signature\r\n\r\nxx\r\n--b--\r\n",
+                Check::Structure,
+            ),
+            (
+                b"From: a@example.org\r\nContent-Type: application/pkcs7-signature\r\n\r\nAAAA\r\n",
                 Check::Structure,
             ),
             (

@@ -5,7 +5,9 @@
 use mailra::mail::sign::Signer;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::BigNum;
+use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::x509::extension::{
@@ -39,6 +41,13 @@ pub struct Spec<'a> {
     /// Validity relative to now, in days.
     pub from_days: i64,
     pub to_days: i64,
+    pub key: KeyKind,
+}
+
+#[derive(Clone, Copy)]
+pub enum KeyKind {
+    Rsa(u32),
+    P256,
 }
 
 impl<'a> Spec<'a> {
@@ -51,16 +60,23 @@ impl<'a> Spec<'a> {
             serial,
             from_days: -30,
             to_days: 365,
+            key: KeyKind::Rsa(2048),
         }
     }
 }
 
-fn key() -> PKey<Private> {
-    PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()
+fn key(kind: KeyKind) -> PKey<Private> {
+    match kind {
+        KeyKind::Rsa(bits) => PKey::from_rsa(Rsa::generate(bits).unwrap()).unwrap(),
+        KeyKind::P256 => {
+            let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+            PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+        }
+    }
 }
 
 pub fn make(spec: &Spec<'_>, issuer: Option<&Identity>) -> Identity {
-    let key = key();
+    let key = key(spec.key);
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_text("C", "JP").unwrap();
     name.append_entry_by_text("O", "mailra test").unwrap();
@@ -149,6 +165,7 @@ pub fn ca(cn: &str, serial: u32) -> Identity {
             serial,
             from_days: -365,
             to_days: 3650,
+            key: KeyKind::Rsa(2048),
         },
         None,
     )
