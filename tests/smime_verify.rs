@@ -723,8 +723,29 @@ fn cms_level_tampering() {
     let content_type = Oid::new_unwrap("1.2.840.113549.1.9.3");
     let md5 = Oid::new_unwrap("1.2.840.113549.2.5");
     type Mutation = Box<dyn FnOnce(&mut cms::signed_data::SignedData)>;
+    // Check::Envelope marks the cases that must still verify.
     let cases: Vec<(&str, Mutation, Check)> = vec![
         ("untouched re-encoding", Box::new(|_| {}), Check::Envelope),
+        (
+            "signer identified by subjectKeyIdentifier",
+            Box::new(|sd| {
+                let ski = pki()
+                    .officer
+                    .cert
+                    .subject_key_id()
+                    .unwrap()
+                    .as_slice()
+                    .to_vec();
+                let mut sis = std::mem::take(&mut sd.signer_infos.0).into_vec();
+                sis[0].sid = cms::signed_data::SignerIdentifier::SubjectKeyIdentifier(
+                    x509_cert::ext::pkix::SubjectKeyIdentifier(
+                        der::asn1::OctetString::new(ski).unwrap(),
+                    ),
+                );
+                sd.signer_infos.0 = der::asn1::SetOfVec::try_from(sis).unwrap();
+            }),
+            Check::Envelope,
+        ),
         (
             "no signing time",
             Box::new(move |sd| edit_attrs(sd, |a| a.retain(|x| x.oid != signing_time))),
