@@ -17,7 +17,11 @@ use crate::ra::{self, Env};
 use crate::{init, store};
 
 #[derive(Parser)]
-#[command(name = "mailra", version, about = "Mail-driven registration-authority robot for an academic certificate service")]
+#[command(
+    name = "mailra",
+    version,
+    about = "Mail-driven registration-authority robot for an academic certificate service"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -171,7 +175,10 @@ enum CertCmd {
 
 pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("MAILRA_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MAILRA_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {
@@ -196,7 +203,9 @@ fn open_db(dir: &Path) -> Result<rusqlite::Connection> {
 pub fn parse_serial(s: &str) -> Option<Serial> {
     let s = s.trim();
     if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        return (!h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit())).then(|| Serial::from_hex(h)).flatten();
+        return (!h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| Serial::from_hex(h))
+            .flatten();
     }
     if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit()) {
         return None;
@@ -228,21 +237,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 }
             }
-            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Cmd::Run { dir, interval, once } => {
+        Cmd::Run {
+            dir,
+            interval,
+            once,
+        } => {
             let mut env = open_env(&dir.dir)?;
-            crate::daemon::run(&mut env, std::time::Duration::from_secs(interval.max(1)), once)?;
+            crate::daemon::run(
+                &mut env,
+                std::time::Duration::from_secs(interval.max(1)),
+                once,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Verify { dir, mail, at } => {
             let at = match at {
-                Some(t) => OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
-                    .with_context(|| format!("--at {t:?} is not an RFC 3339 time"))?,
+                Some(t) => {
+                    OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                        .with_context(|| format!("--at {t:?} is not an RFC 3339 time"))?
+                }
                 None => now(),
             };
             let env = open_env(&dir.dir)?;
-            let raw = std::fs::read(&mail).with_context(|| format!("reading {}", mail.display()))?;
+            let raw =
+                std::fs::read(&mail).with_context(|| format!("reading {}", mail.display()))?;
             let report = smime::verify(&raw, &env.trust, at);
             print!("{report}");
             let officer = match &report.outcome {
@@ -252,11 +276,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             match (&report.outcome, officer) {
                 (Ok(v), Some(_)) => {
                     println!("ok    officer: {} is a registered officer", v.signer_email);
-                    println!("verdict: GOOD signature from registered officer {}", v.signer_email);
+                    println!(
+                        "verdict: GOOD signature from registered officer {}",
+                        v.signer_email
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 (Ok(v), None) => {
-                    println!("FAIL  officer: {} is not a registered officer", v.signer_email);
+                    println!(
+                        "FAIL  officer: {} is not a registered officer",
+                        v.signer_email
+                    );
                     println!("verdict: BAD (officer)");
                     Ok(ExitCode::from(1))
                 }
@@ -267,8 +297,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Cmd::Check { file } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let checked = server_policy::check_file(&bytes, &server_policy::Context { institution: None, certs: None });
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let checked = server_policy::check_file(
+                &bytes,
+                &server_policy::Context {
+                    institution: None,
+                    certs: None,
+                },
+            );
             let name = file.display();
             for w in &checked.warnings {
                 println!("{name}: warning: {w}");
@@ -276,12 +313,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for e in &checked.errors {
                 println!("{name}: {e}");
             }
-            let form = checked.kind.map(|k| format!("{} {}", k.code(), k.label())).unwrap_or_else(|| "form not recognised".into());
+            let form = checked
+                .kind
+                .map(|k| format!("{} {}", k.code(), k.label()))
+                .unwrap_or_else(|| "form not recognised".into());
             if checked.errors.is_empty() {
                 println!("{name}: {form}: {} row(s), no errors", checked.rows.len());
                 Ok(ExitCode::SUCCESS)
             } else {
-                println!("{name}: {form}: {} error(s); the file would not be executed", checked.errors.len());
+                println!(
+                    "{name}: {form}: {} error(s); the file would not be executed",
+                    checked.errors.len()
+                );
                 Ok(ExitCode::from(1))
             }
         }
@@ -318,8 +361,15 @@ pub fn print_outcome(o: &ra::Outcome, json: bool) {
 fn registry(what: RegistryCmd, now: OffsetDateTime) -> Result<ExitCode> {
     match what {
         RegistryCmd::Institution { what } => match what {
-            InstitutionCmd::Add { dir, name, st, l, domains } => {
-                let problems = crate::policy::check_institution_registration(&name, &st, &l, &domains);
+            InstitutionCmd::Add {
+                dir,
+                name,
+                st,
+                l,
+                domains,
+            } => {
+                let problems =
+                    crate::policy::check_institution_registration(&name, &st, &l, &domains);
                 if !problems.is_empty() {
                     bail!("{}", problems.join("\n"));
                 }
@@ -329,7 +379,13 @@ fn registry(what: RegistryCmd, now: OffsetDateTime) -> Result<ExitCode> {
             }
             InstitutionCmd::List { dir } => {
                 for i in store::institutions(&open_db(&dir.dir)?)? {
-                    println!("{}\tST={}\tL={}\t{}", i.name, i.st, i.l, i.domains.join(","));
+                    println!(
+                        "{}\tST={}\tL={}\t{}",
+                        i.name,
+                        i.st,
+                        i.l,
+                        i.domains.join(",")
+                    );
                 }
             }
             InstitutionCmd::Remove { dir, name } => {
@@ -338,7 +394,11 @@ fn registry(what: RegistryCmd, now: OffsetDateTime) -> Result<ExitCode> {
             }
         },
         RegistryCmd::Officer { what } => match what {
-            OfficerCmd::Add { dir, email, institution } => {
+            OfficerCmd::Add {
+                dir,
+                email,
+                institution,
+            } => {
                 if !crate::policy::is_mail_address(&email) {
                     bail!("{email:?} is not a mail address");
                 }
@@ -363,8 +423,10 @@ fn cert(what: CertCmd) -> Result<ExitCode> {
     match what {
         CertCmd::List { dir, json } => {
             let conn = open_db(&dir.dir)?;
-            let names: std::collections::HashMap<i64, String> =
-                store::institutions(&conn)?.into_iter().map(|i| (i.id, i.name)).collect();
+            let names: std::collections::HashMap<i64, String> = store::institutions(&conn)?
+                .into_iter()
+                .map(|i| (i.id, i.name))
+                .collect();
             for c in store::certificates(&conn)? {
                 let status = match c.status {
                     crate::model::CertStatus::Valid => "valid",
@@ -382,12 +444,20 @@ fn cert(what: CertCmd) -> Result<ExitCode> {
                         })
                     );
                 } else {
-                    println!("{}\t{}\t{}\t{}\t{}", c.serial, status, store::ts(c.not_after), inst, c.subject_dn);
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        c.serial,
+                        status,
+                        store::ts(c.not_after),
+                        inst,
+                        c.subject_dn
+                    );
                 }
             }
         }
         CertCmd::Show { dir, serial } => {
-            let s = parse_serial(&serial).with_context(|| format!("{serial:?} is not a serial (decimal or 0x-hex)"))?;
+            let s = parse_serial(&serial)
+                .with_context(|| format!("{serial:?} is not a serial (decimal or 0x-hex)"))?;
             let conn = open_db(&dir.dir)?;
             let Some(c) = store::certificate(&conn, &s)? else {
                 bail!("no certificate with serial {s}");
@@ -395,9 +465,18 @@ fn cert(what: CertCmd) -> Result<ExitCode> {
             println!("serial: {} ({})", c.serial, c.serial.to_decimal());
             println!("subject: {}", c.subject_dn);
             println!("profile: {}", c.profile.id());
-            println!("valid: {} to {}", store::ts(c.not_before), store::ts(c.not_after));
+            println!(
+                "valid: {} to {}",
+                store::ts(c.not_before),
+                store::ts(c.not_after)
+            );
             match store::revocation(&conn, &s)? {
-                Some(r) => println!("status: revoked at {} ({} {})", store::ts(r.revoked_at), r.reason.code(), r.reason.name()),
+                Some(r) => println!(
+                    "status: revoked at {} ({} {})",
+                    store::ts(r.revoked_at),
+                    r.reason.code(),
+                    r.reason.name()
+                ),
                 None => println!("status: valid"),
             }
             if let Some(r) = &c.renewed_from {
@@ -421,7 +500,11 @@ mod tests {
             ("12a", None),
             ("", None),
         ] {
-            assert_eq!(super::parse_serial(input).map(|s| s.to_hex()), hex.map(str::to_string), "{input}");
+            assert_eq!(
+                super::parse_serial(input).map(|s| s.to_hex()),
+                hex.map(str::to_string),
+                "{input}"
+            );
         }
     }
 }

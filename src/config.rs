@@ -144,7 +144,9 @@ impl Config {
         let robot_address = match raw.robot.address.as_deref() {
             Some(a) if crate::policy::is_mail_address(a) => a.to_ascii_lowercase(),
             Some(a) => {
-                problems.push(format!("{f}: key robot.address: {a:?} is not a mail address"));
+                problems.push(format!(
+                    "{f}: key robot.address: {a:?} is not a mail address"
+                ));
                 String::new()
             }
             None => {
@@ -154,12 +156,16 @@ impl Config {
         };
         if let Some(s) = &raw.robot.secretariat {
             if !crate::policy::is_mail_address(s) {
-                problems.push(format!("{f}: key robot.secretariat: {s:?} is not a mail address"));
+                problems.push(format!(
+                    "{f}: key robot.secretariat: {s:?} is not a mail address"
+                ));
             }
         }
         let max_age_days = raw.trust.max_age_days.unwrap_or(14);
         if !(1..=365).contains(&max_age_days) {
-            problems.push(format!("{f}: key trust.max_age_days: {max_age_days} is outside 1..=365"));
+            problems.push(format!(
+                "{f}: key trust.max_age_days: {max_age_days} is outside 1..=365"
+            ));
         }
         let server_days = raw.ca.server_days.unwrap_or(396);
         if !(1..=396).contains(&server_days) {
@@ -169,13 +175,18 @@ impl Config {
         }
         let crl_days = raw.ca.crl_days.unwrap_or(7);
         if !(1..=31).contains(&crl_days) {
-            problems.push(format!("{f}: key ca.crl_days: {crl_days} is outside 1..=31"));
+            problems.push(format!(
+                "{f}: key ca.crl_days: {crl_days} is outside 1..=31"
+            ));
         }
         let sub = |v: &Option<String>, d: &str| dir.join(v.as_deref().unwrap_or(d));
         let templates = raw.paths.templates.as_ref().map(|t| dir.join(t));
         if let Some(t) = &templates {
             if !t.is_dir() {
-                problems.push(format!("{f}: key paths.templates: folder {} not found", t.display()));
+                problems.push(format!(
+                    "{f}: key paths.templates: folder {} not found",
+                    t.display()
+                ));
             }
         }
         if !problems.is_empty() {

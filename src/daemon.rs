@@ -12,13 +12,18 @@ use crate::ra::{self, Env};
 
 pub fn run(env: &mut Env, interval: Duration, once: bool) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     {
         let stop = stop.clone();
         rt.spawn(async move {
             #[cfg(unix)]
             {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("SIGTERM handler");
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
@@ -33,7 +38,9 @@ pub fn run(env: &mut Env, interval: Duration, once: bool) -> anyhow::Result<()> 
     // Replies left in the outbox by a crash are sent before anything else.
     crate::mail::outbox::drain(&env.conn, &env.cfg.outbox, OffsetDateTime::now_utc())?;
     loop {
-        let outcomes = ra::process_maildir(env, OffsetDateTime::now_utc, &|| stop.load(Ordering::SeqCst))?;
+        let outcomes = ra::process_maildir(env, OffsetDateTime::now_utc, &|| {
+            stop.load(Ordering::SeqCst)
+        })?;
         for o in &outcomes {
             crate::cli::print_outcome(o, false);
         }

@@ -37,16 +37,31 @@ pub struct FileSpec {
 
 /// Builds an officer's application mail: a text part and the files, signed
 /// (detached, or opaque when `opaque`) by `signer`, with outer headers.
-pub fn application_mail(signer: &Signer, from: &str, to: &str, subject: &str, files: &[FileSpec], opaque: bool, date: OffsetDateTime) -> Result<Vec<u8>> {
+pub fn application_mail(
+    signer: &Signer,
+    from: &str,
+    to: &str,
+    subject: &str,
+    files: &[FileSpec],
+    opaque: bool,
+    date: OffsetDateTime,
+) -> Result<Vec<u8>> {
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body("事務局御中\r\n申請ファイルを送付します。よろしくお願いいたします。\r\n".to_string());
     let mut mp = MultiPart::mixed().singlepart(text);
     for f in files {
-        mp = mp.singlepart(Attachment::new(f.name.clone()).body(f.data.clone(), ContentType::parse("text/tab-separated-values").unwrap()));
+        mp = mp.singlepart(Attachment::new(f.name.clone()).body(
+            f.data.clone(),
+            ContentType::parse("text/tab-separated-values").unwrap(),
+        ));
     }
     let entity = mp.formatted();
-    let signed = if opaque { sign::sign_opaque(&entity, signer)? } else { sign::sign_detached(&entity, signer)? };
+    let signed = if opaque {
+        sign::sign_opaque(&entity, signer)?
+    } else {
+        sign::sign_detached(&entity, signer)?
+    };
     let msgid = crate::mail::compose::new_message_id(from);
     let date = date.format(&time::format_description::well_known::Rfc2822)?;
     let headers = [
@@ -61,9 +76,13 @@ pub fn application_mail(signer: &Signer, from: &str, to: &str, subject: &str, fi
 
 /// An unsigned mail with the same files (what a careless client sends).
 pub fn unsigned_mail(from: &str, to: &str, subject: &str, files: &[FileSpec]) -> Result<Vec<u8>> {
-    let mut mp = MultiPart::mixed().singlepart(SinglePart::plain("申請ファイルを送付します。".to_string()));
+    let mut mp =
+        MultiPart::mixed().singlepart(SinglePart::plain("申請ファイルを送付します。".to_string()));
     for f in files {
-        mp = mp.singlepart(Attachment::new(f.name.clone()).body(f.data.clone(), ContentType::parse("text/tab-separated-values").unwrap()));
+        mp = mp.singlepart(Attachment::new(f.name.clone()).body(
+            f.data.clone(),
+            ContentType::parse("text/tab-separated-values").unwrap(),
+        ));
     }
     let msg = lettre::Message::builder()
         .from(from.parse()?)
@@ -97,15 +116,33 @@ pub fn server_dn(cn: &str, org: &str, l: &str, st: &str) -> Dn {
 }
 
 /// One 5-3-1 row (13 fields).
-pub fn issue_line(dn: &Dn, profile: u8, csr: &str, admin_name: &str, admin_mail: &str, dns: &str) -> String {
+pub fn issue_line(
+    dn: &Dn,
+    profile: u8,
+    csr: &str,
+    admin_name: &str,
+    admin_mail: &str,
+    dns: &str,
+) -> String {
     let cn = dn.cn().unwrap_or_default();
-    format!("{dn}\t{profile}\t\t\t\t\t{csr}\t{admin_name}\t情報基盤センター\t{admin_mail}\t{cn}\tApache httpd 2.4\t{dns}")
+    format!(
+        "{dn}\t{profile}\t\t\t\t\t{csr}\t{admin_name}\t情報基盤センター\t{admin_mail}\t{cn}\tApache httpd 2.4\t{dns}"
+    )
 }
 
 /// One 5-3-2 row.
-pub fn renew_line(dn: &Dn, profile: u8, old_serial: &str, csr: &str, admin_name: &str, admin_mail: &str) -> String {
+pub fn renew_line(
+    dn: &Dn,
+    profile: u8,
+    old_serial: &str,
+    csr: &str,
+    admin_name: &str,
+    admin_mail: &str,
+) -> String {
     let cn = dn.cn().unwrap_or_default();
-    format!("{dn}\t{profile}\t\t{old_serial}\t\t\t{csr}\t{admin_name}\t情報基盤センター\t{admin_mail}\t{cn}\tnginx 1.24\t")
+    format!(
+        "{dn}\t{profile}\t\t{old_serial}\t\t\t{csr}\t{admin_name}\t情報基盤センター\t{admin_mail}\t{cn}\tnginx 1.24\t"
+    )
 }
 
 /// One 5-3-3 row.
@@ -120,11 +157,25 @@ struct Officer {
 
 fn officer(ca: &KeyPair, email: &str, name: &str, now: OffsetDateTime) -> Result<Officer> {
     let kp = pki::new_mail_cert(ca, email, name, now, 730)?;
-    Ok(Officer { email: email.into(), signer: Signer { cert: kp.cert, key: kp.key, chain: vec![ca.cert.clone()] } })
+    Ok(Officer {
+        email: email.into(),
+        signer: Signer {
+            cert: kp.cert,
+            key: kp.key,
+            chain: vec![ca.cert.clone()],
+        },
+    })
 }
 
 /// Seeds a certificate as if issued earlier (the secretariat's existing stock).
-fn seed_cert(env: &mut Env, inst_name: &str, dn: &Dn, key: &PKey<Private>, admin: &str, now: OffsetDateTime) -> Result<String> {
+fn seed_cert(
+    env: &mut Env,
+    inst_name: &str,
+    dn: &Dn,
+    key: &PKey<Private>,
+    admin: &str,
+    now: OffsetDateTime,
+) -> Result<String> {
     let inst = store::institution_by_name(&env.conn, inst_name)?.context("institution")?;
     let req = pki::new_server_csr(dn, key)?;
     let row = IssueRow {
@@ -160,7 +211,15 @@ fn seed_cert(env: &mut Env, inst_name: &str, dn: &Dn, key: &PKey<Private>, admin
             mail_id: None,
         },
     )?;
-    store::audit(&env.conn, now, "demo", "import", None, Some(&serial), &format!("seeded {dn}"))?;
+    store::audit(
+        &env.conn,
+        now,
+        "demo",
+        "import",
+        None,
+        Some(&serial),
+        &format!("seeded {dn}"),
+    )?;
     Ok(serial.to_string())
 }
 
@@ -168,16 +227,28 @@ fn seed_cert(env: &mut Env, inst_name: &str, dn: &Dn, key: &PKey<Private>, admin
 pub fn run(dir: &Path) -> Result<()> {
     if dir.exists() {
         if !dir.join(MARKER).exists() {
-            bail!("{} exists and was not made by `mailra demo`; choose another --dir", dir.display());
+            bail!(
+                "{} exists and was not made by `mailra demo`; choose another --dir",
+                dir.display()
+            );
         }
-        std::fs::remove_dir_all(dir).with_context(|| format!("removing the old demo in {}", dir.display()))?;
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("removing the old demo in {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join(MARKER), "made by mailra demo; removed and recreated by the next run\n")?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by mailra demo; removed and recreated by the next run\n",
+    )?;
     let now = OffsetDateTime::now_utc();
     println!("mailra demo: creating an instance in {}", dir.display());
     init::init(
-        &InitArgs { dir: dir.to_path_buf(), robot_address: Some(ROBOT.into()), secretariat: Some("secretariat@certs.example.ac.jp".into()), ..Default::default() },
+        &InitArgs {
+            dir: dir.to_path_buf(),
+            robot_address: Some(ROBOT.into()),
+            secretariat: Some("secretariat@certs.example.ac.jp".into()),
+            ..Default::default()
+        },
         now,
     )?;
     let officer_ca = KeyPair {
@@ -187,56 +258,254 @@ pub fn run(dir: &Path) -> Result<()> {
     let cfg = Config::load(dir)?;
     let mut env = Env::open(cfg)?;
     let (ex, sample) = ("Example University", "Sample Institute of Technology");
-    store::add_institution(&env.conn, ex, "Tokyo", "Chiyoda-ku", &["example.ac.jp".into()], now)?;
-    store::add_institution(&env.conn, sample, "Osaka", "Suita-shi", &["sample-tech.ac.jp".into()], now)?;
+    store::add_institution(
+        &env.conn,
+        ex,
+        "Tokyo",
+        "Chiyoda-ku",
+        &["example.ac.jp".into()],
+        now,
+    )?;
+    store::add_institution(
+        &env.conn,
+        sample,
+        "Osaka",
+        "Suita-shi",
+        &["sample-tech.ac.jp".into()],
+        now,
+    )?;
     store::add_officer(&env.conn, "ra-officer@example.ac.jp", ex, now)?;
     store::add_officer(&env.conn, "tanto@sample-tech.ac.jp", sample, now)?;
-    let o1 = officer(&officer_ca, "ra-officer@example.ac.jp", "Kokuritsu Taro", now)?;
-    let o2 = officer(&officer_ca, "tanto@sample-tech.ac.jp", "Shinsei Hanako", now)?;
+    let o1 = officer(
+        &officer_ca,
+        "ra-officer@example.ac.jp",
+        "Kokuritsu Taro",
+        now,
+    )?;
+    let o2 = officer(
+        &officer_ca,
+        "tanto@sample-tech.ac.jp",
+        "Shinsei Hanako",
+        now,
+    )?;
     let rogue_ca = pki::new_ca("Rogue CA", "Not the officer CA", now, 365, KeyKind::Rsa2048)?;
     let rogue = officer(&rogue_ca, "ra-officer@example.ac.jp", "Kokuritsu Taro", now)?;
 
     // Two certificates issued last year: one to renew, one to revoke.
     let old_www_dn = server_dn("portal.example.ac.jp", ex, "Chiyoda-ku", "Tokyo");
-    let old_www = seed_cert(&mut env, ex, &old_www_dn, &pki::new_key(KeyKind::Rsa2048)?, "portal-admin@example.ac.jp", now)?;
+    let old_www = seed_cert(
+        &mut env,
+        ex,
+        &old_www_dn,
+        &pki::new_key(KeyKind::Rsa2048)?,
+        "portal-admin@example.ac.jp",
+        now,
+    )?;
     let old_mail_dn = server_dn("mail.example.ac.jp", ex, "Chiyoda-ku", "Tokyo");
-    let old_mail = seed_cert(&mut env, ex, &old_mail_dn, &pki::new_key(KeyKind::Rsa2048)?, "mail-admin@example.ac.jp", now)?;
+    let old_mail = seed_cert(
+        &mut env,
+        ex,
+        &old_mail_dn,
+        &pki::new_key(KeyKind::Rsa2048)?,
+        "mail-admin@example.ac.jp",
+        now,
+    )?;
 
     let rsa_dn = server_dn("www.example.ac.jp", ex, "Chiyoda-ku", "Tokyo");
     let ec_dn = server_dn("lms.example.ac.jp", ex, "Chiyoda-ku", "Tokyo");
-    let issue_rsa = [
-        issue_line(&rsa_dn, 3, &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &rsa_dn)?, "国立　太郎", "www-admin@example.ac.jp", "dNSName=www.example.ac.jp,dNSName=example.ac.jp"),
-    ]
+    let issue_rsa = [issue_line(
+        &rsa_dn,
+        3,
+        &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &rsa_dn)?,
+        "国立　太郎",
+        "www-admin@example.ac.jp",
+        "dNSName=www.example.ac.jp,dNSName=example.ac.jp",
+    )]
     .join("\n");
-    let issue_ec = issue_line(&ec_dn, 11, &csr_field(&pki::new_key(KeyKind::P384)?, &ec_dn)?, "学術　花子", "lms-admin@example.ac.jp", "");
-    let renew = renew_line(&old_www_dn, 3, &old_www, &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &old_www_dn)?, "国立　太郎", "portal-admin@example.ac.jp");
+    let issue_ec = issue_line(
+        &ec_dn,
+        11,
+        &csr_field(&pki::new_key(KeyKind::P384)?, &ec_dn)?,
+        "学術　花子",
+        "lms-admin@example.ac.jp",
+        "",
+    );
+    let renew = renew_line(
+        &old_www_dn,
+        3,
+        &old_www,
+        &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &old_www_dn)?,
+        "国立　太郎",
+        "portal-admin@example.ac.jp",
+    );
     let revoke = revoke_line(&old_mail_dn, &old_mail, 4, "サーバ移行のため");
     let foreign_dn = server_dn("www.example.ac.jp", sample, "Suita-shi", "Osaka");
-    let foreign = issue_line(&foreign_dn, 3, &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &foreign_dn)?, "申請　次郎", "admin@sample-tech.ac.jp", "");
+    let foreign = issue_line(
+        &foreign_dn,
+        3,
+        &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &foreign_dn)?,
+        "申請　次郎",
+        "admin@sample-tech.ac.jp",
+        "",
+    );
     let bad_dn = server_dn("bad_host.example.ac.jp", ex, "Minato-ku", "Tokyo");
     let broken = [
-        issue_line(&rsa_dn, 11, &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &rsa_dn)?, "国立　太郎", "www-admin@example.ac.jp", ""),
-        issue_line(&bad_dn, 3, "MIIBnotacsr", "国立　太郎", "not-a-mail-address", ""),
+        issue_line(
+            &rsa_dn,
+            11,
+            &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &rsa_dn)?,
+            "国立　太郎",
+            "www-admin@example.ac.jp",
+            "",
+        ),
+        issue_line(
+            &bad_dn,
+            3,
+            "MIIBnotacsr",
+            "国立　太郎",
+            "not-a-mail-address",
+            "",
+        ),
         revoke_line(&old_mail_dn, "0xZZ", 2, ""),
     ]
     .join("\n");
 
     let to = ROBOT;
-    let file = |name: &str, text: &str| vec![FileSpec { name: name.into(), data: sjis(text) }];
+    let file = |name: &str, text: &str| {
+        vec![FileSpec {
+            name: name.into(),
+            data: sjis(text),
+        }]
+    };
     let mut mails: Vec<(&str, Vec<u8>)> = vec![
-        ("01-issue-rsa2048", application_mail(&o1.signer, &o1.email, to, "サーバ証明書発行申請", &file("server-issue.tsv", &issue_rsa), false, now)?),
-        ("02-issue-p384-opaque", application_mail(&o1.signer, &o1.email, to, "サーバ証明書発行申請 (ECDSA)", &file("server-issue-ec.tsv", &issue_ec), true, now)?),
-        ("03-renewal", application_mail(&o1.signer, &o1.email, to, "サーバ証明書更新申請", &file("server-renew.tsv", &renew), false, now)?),
-        ("04-revocation", application_mail(&o1.signer, &o1.email, to, "サーバ証明書失効申請", &file("server-revoke.tsv", &revoke), false, now)?),
-        ("05-dry-run", application_mail(&o1.signer, &o1.email, to, "[check] サーバ証明書発行申請", &file("server-issue.tsv", &issue_ec), false, now)?),
-        ("06-unsigned", unsigned_mail(&o1.email, to, "サーバ証明書発行申請", &file("server-issue.tsv", &issue_rsa))?),
-        ("08-other-ca", application_mail(&rogue.signer, &rogue.email, to, "サーバ証明書発行申請", &file("server-issue.tsv", &issue_rsa), false, now)?),
-        ("09-from-mismatch", application_mail(&o1.signer, "someone-else@example.ac.jp", to, "サーバ証明書発行申請", &file("server-issue.tsv", &issue_rsa), false, now)?),
-        ("10-other-institution", application_mail(&o2.signer, &o2.email, to, "サーバ証明書発行申請", &file("server-issue.tsv", &foreign), false, now)?),
-        ("11-broken-rows", application_mail(&o1.signer, &o1.email, to, "サーバ証明書申請", &file("server-broken.tsv", &broken), false, now)?),
+        (
+            "01-issue-rsa2048",
+            application_mail(
+                &o1.signer,
+                &o1.email,
+                to,
+                "サーバ証明書発行申請",
+                &file("server-issue.tsv", &issue_rsa),
+                false,
+                now,
+            )?,
+        ),
+        (
+            "02-issue-p384-opaque",
+            application_mail(
+                &o1.signer,
+                &o1.email,
+                to,
+                "サーバ証明書発行申請 (ECDSA)",
+                &file("server-issue-ec.tsv", &issue_ec),
+                true,
+                now,
+            )?,
+        ),
+        (
+            "03-renewal",
+            application_mail(
+                &o1.signer,
+                &o1.email,
+                to,
+                "サーバ証明書更新申請",
+                &file("server-renew.tsv", &renew),
+                false,
+                now,
+            )?,
+        ),
+        (
+            "04-revocation",
+            application_mail(
+                &o1.signer,
+                &o1.email,
+                to,
+                "サーバ証明書失効申請",
+                &file("server-revoke.tsv", &revoke),
+                false,
+                now,
+            )?,
+        ),
+        (
+            "05-dry-run",
+            application_mail(
+                &o1.signer,
+                &o1.email,
+                to,
+                "[check] サーバ証明書発行申請",
+                &file("server-issue.tsv", &issue_ec),
+                false,
+                now,
+            )?,
+        ),
+        (
+            "06-unsigned",
+            unsigned_mail(
+                &o1.email,
+                to,
+                "サーバ証明書発行申請",
+                &file("server-issue.tsv", &issue_rsa),
+            )?,
+        ),
+        (
+            "08-other-ca",
+            application_mail(
+                &rogue.signer,
+                &rogue.email,
+                to,
+                "サーバ証明書発行申請",
+                &file("server-issue.tsv", &issue_rsa),
+                false,
+                now,
+            )?,
+        ),
+        (
+            "09-from-mismatch",
+            application_mail(
+                &o1.signer,
+                "someone-else@example.ac.jp",
+                to,
+                "サーバ証明書発行申請",
+                &file("server-issue.tsv", &issue_rsa),
+                false,
+                now,
+            )?,
+        ),
+        (
+            "10-other-institution",
+            application_mail(
+                &o2.signer,
+                &o2.email,
+                to,
+                "サーバ証明書発行申請",
+                &file("server-issue.tsv", &foreign),
+                false,
+                now,
+            )?,
+        ),
+        (
+            "11-broken-rows",
+            application_mail(
+                &o1.signer,
+                &o1.email,
+                to,
+                "サーバ証明書申請",
+                &file("server-broken.tsv", &broken),
+                false,
+                now,
+            )?,
+        ),
     ];
     // Tampered: a signed mail altered after signing (the file name inside the signed part).
-    let mut tampered = application_mail(&o1.signer, &o1.email, to, "サーバ証明書発行申請", &file("server-issue.tsv", &issue_ec), false, now)?;
+    let mut tampered = application_mail(
+        &o1.signer,
+        &o1.email,
+        to,
+        "サーバ証明書発行申請",
+        &file("server-issue.tsv", &issue_ec),
+        false,
+        now,
+    )?;
     let pos = find(&tampered, b"server-issue.tsv").context("tamper point")?;
     tampered[pos + 7] = b'X';
     mails.push(("07-tampered", tampered));
@@ -247,7 +516,11 @@ pub fn run(dir: &Path) -> Result<()> {
     for (name, raw) in &mails {
         crate::mail::maildir::deliver(&env.cfg.maildir, &format!("{name}.eml"), raw)?;
     }
-    println!("mailra demo: {} mails delivered to {}; processing…\n", mails.len(), env.cfg.maildir.join("new").display());
+    println!(
+        "mailra demo: {} mails delivered to {}; processing…\n",
+        mails.len(),
+        env.cfg.maildir.join("new").display()
+    );
     let outcomes = ra::process_maildir(&mut env, OffsetDateTime::now_utc, &|| false)?;
     print_table(&outcomes);
     let crl = ra::refresh_crl(&mut env, OffsetDateTime::now_utc())?;
@@ -255,8 +528,15 @@ pub fn run(dir: &Path) -> Result<()> {
     println!("replies (S/MIME-signed .eml): {}", env.cfg.outbox.display());
     println!("CRL: {}", crl.display());
     println!("database: {}", env.cfg.database.display());
-    println!("mails filed under: {}/.<Verdict>/cur", env.cfg.maildir.display());
-    println!("verify a reply:  openssl smime -verify -in {}/<file>.eml -CAfile {}", env.cfg.outbox.display(), env.cfg.officer_ca.display());
+    println!(
+        "mails filed under: {}/.<Verdict>/cur",
+        env.cfg.maildir.display()
+    );
+    println!(
+        "verify a reply:  openssl smime -verify -in {}/<file>.eml -CAfile {}",
+        env.cfg.outbox.display(),
+        env.cfg.officer_ca.display()
+    );
     Ok(())
 }
 
@@ -278,6 +558,11 @@ fn print_table(outcomes: &[ra::Outcome]) {
         if !o.revoked.is_empty() {
             what.push_str(&format!("; revoked {}", o.revoked.join(", ")));
         }
-        println!("{:<28} {:<10} {}", o.source.trim_end_matches(".eml"), o.verdict.as_str(), what);
+        println!(
+            "{:<28} {:<10} {}",
+            o.source.trim_end_matches(".eml"),
+            o.verdict.as_str(),
+            what
+        );
     }
 }

@@ -50,7 +50,8 @@ fn write_key(path: &Path, key: &PKey<openssl::pkey::Private>) -> Result<()> {
 }
 
 fn copy_in(src: &Path, dest: &Path) -> Result<()> {
-    std::fs::copy(src, dest).with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
+    std::fs::copy(src, dest)
+        .with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
     Ok(())
 }
 
@@ -64,7 +65,11 @@ fn cert_email(cert: &X509) -> Option<String> {
 pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
     let dir = &args.dir;
     if dir.join(config::FILE_NAME).exists() {
-        bail!("{} already holds an instance ({} exists)", dir.display(), config::FILE_NAME);
+        bail!(
+            "{} already holds an instance ({} exists)",
+            dir.display(),
+            config::FILE_NAME
+        );
     }
     let pki_dir = dir.join("pki");
     std::fs::create_dir_all(&pki_dir).with_context(|| format!("creating {}", pki_dir.display()))?;
@@ -77,7 +82,13 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             None
         }
         None => {
-            let ca = pki::new_ca("mailra Officer CA", "mailra Secretariat", now, 3650, KeyKind::Rsa2048)?;
+            let ca = pki::new_ca(
+                "mailra Officer CA",
+                "mailra Secretariat",
+                now,
+                3650,
+                KeyKind::Rsa2048,
+            )?;
             std::fs::write(pki_dir.join("officer-ca.pem"), ca.cert.to_pem()?)?;
             write_key(&pki_dir.join("officer-ca.key"), &ca.key)?;
             Some(ca)
@@ -87,7 +98,8 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
         (Some(a), _) => a.to_ascii_lowercase(),
         (None, Some(c)) => {
             let pem = std::fs::read(c).with_context(|| format!("reading {}", c.display()))?;
-            cert_email(&X509::from_pem(&pem)?).context("--robot-cert carries no e-mail address; give --robot-address")?
+            cert_email(&X509::from_pem(&pem)?)
+                .context("--robot-cert carries no e-mail address; give --robot-address")?
         }
         (None, None) => "ra-robot@certs.example.ac.jp".to_string(),
     };
@@ -98,10 +110,15 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
         }
         (_, _, Some(ca)) => {
             let robot = pki::new_mail_cert(ca, &robot_address, "mailra robot", now, 825)?;
-            std::fs::write(pki_dir.join("robot.pem"), [robot.cert.to_pem()?, ca.cert.to_pem()?].concat())?;
+            std::fs::write(
+                pki_dir.join("robot.pem"),
+                [robot.cert.to_pem()?, ca.cert.to_pem()?].concat(),
+            )?;
             write_key(&pki_dir.join("robot.key"), &robot.key)?;
         }
-        _ => bail!("with --officer-ca, also give --robot-cert and --robot-key (the robot's certificate cannot be generated without the officer CA's key)"),
+        _ => bail!(
+            "with --officer-ca, also give --robot-cert and --robot-key (the robot's certificate cannot be generated without the officer CA's key)"
+        ),
     }
     match (&args.ca_cert, &args.ca_key) {
         (Some(c), Some(k)) => {
@@ -109,7 +126,13 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             copy_in(k, &pki_dir.join("ca.key"))?;
         }
         _ => {
-            let ca = pki::new_ca("mailra Server CA", "mailra Certificate Service", now, 3650, KeyKind::Rsa2048)?;
+            let ca = pki::new_ca(
+                "mailra Server CA",
+                "mailra Certificate Service",
+                now,
+                3650,
+                KeyKind::Rsa2048,
+            )?;
             std::fs::write(pki_dir.join("ca.pem"), ca.cert.to_pem()?)?;
             write_key(&pki_dir.join("ca.key"), &ca.key)?;
         }
@@ -134,7 +157,12 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             allow_legacy_digests: Some(false),
             max_age_days: Some(14),
         },
-        ca: RawCa { cert: Some("pki/ca.pem".into()), key: Some("pki/ca.key".into()), server_days: Some(396), crl_days: Some(7) },
+        ca: RawCa {
+            cert: Some("pki/ca.pem".into()),
+            key: Some("pki/ca.key".into()),
+            server_days: Some(396),
+            crl_days: Some(7),
+        },
     };
     let text = format!(
         "# mailra instance configuration (see README.md, \"Configuration\").\n# Paths are relative to this folder.\n\n{}",

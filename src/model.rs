@@ -76,7 +76,11 @@ impl Serial {
     }
     /// Parses the store's hex form (no prefix).
     pub fn from_hex(s: &str) -> Option<Serial> {
-        let s = if s.len() % 2 == 1 { format!("0{s}") } else { s.to_string() };
+        let s = if s.len() % 2 == 1 {
+            format!("0{s}")
+        } else {
+            s.to_string()
+        };
         hex::decode(s).ok().map(|b| Serial::from_bytes(&b))
     }
     /// Decimal representation (officers often quote serials in decimal).
@@ -217,7 +221,11 @@ pub struct RowError {
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.field {
-            Some(n) => write!(f, "line {}: field {} ({}): {}", self.line, n, self.field_name, self.rule),
+            Some(n) => write!(
+                f,
+                "line {}: field {} ({}): {}",
+                self.line, n, self.field_name, self.rule
+            ),
             None if self.line == 0 => write!(f, "file: {}", self.rule),
             None => write!(f, "line {}: {}", self.line, self.rule),
         }

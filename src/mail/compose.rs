@@ -38,11 +38,18 @@ pub struct Composed {
 pub fn new_message_id(from: &str) -> String {
     let mut b = [0u8; 16];
     openssl::rand::rand_bytes(&mut b).expect("CSPRNG");
-    let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("mailra.invalid");
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("mailra.invalid");
     format!("<{}@{}>", hex::encode(b), domain)
 }
 
-pub fn compose(reply: &Reply, signer: &Signer, date: time::OffsetDateTime) -> Result<Composed, ComposeError> {
+pub fn compose(
+    reply: &Reply,
+    signer: &Signer,
+    date: time::OffsetDateTime,
+) -> Result<Composed, ComposeError> {
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(reply.body.replace('\n', "\r\n"));
@@ -58,11 +65,11 @@ pub fn compose(reply: &Reply, signer: &Signer, date: time::OffsetDateTime) -> Re
     };
     let signed = sign::sign_detached(&entity, signer)?;
     let message_id = new_message_id(&reply.from);
-    let date = date.format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
-    let mut headers: Vec<(&str, String)> = vec![
-        ("From", reply.from.clone()),
-        ("To", reply.to.join(", ")),
-    ];
+    let date = date
+        .format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default();
+    let mut headers: Vec<(&str, String)> =
+        vec![("From", reply.from.clone()), ("To", reply.to.join(", "))];
     if !reply.cc.is_empty() {
         headers.push(("Cc", reply.cc.join(", ")));
     }
@@ -74,7 +81,11 @@ pub fn compose(reply: &Reply, signer: &Signer, date: time::OffsetDateTime) -> Re
         headers.push(("References", irt.clone()));
     }
     headers.push(("Auto-Submitted", "auto-replied".into()));
-    let tags: Vec<(String, String)> = reply.tags.iter().map(|(k, v)| (format!("X-Mailra-{k}"), v.clone())).collect();
+    let tags: Vec<(String, String)> = reply
+        .tags
+        .iter()
+        .map(|(k, v)| (format!("X-Mailra-{k}"), v.clone()))
+        .collect();
     for (k, v) in &tags {
         headers.push((k.as_str(), v.clone()));
     }

@@ -13,7 +13,10 @@ pub struct MaildirError {
 }
 
 fn err(path: &Path) -> impl FnOnce(std::io::Error) -> MaildirError + '_ {
-    move |source| MaildirError { path: path.display().to_string(), source }
+    move |source| MaildirError {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Creates `new/`, `cur/` and `tmp/` if missing.
@@ -31,7 +34,9 @@ pub fn pending(root: &Path) -> Result<Vec<PathBuf>, MaildirError> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(&new).map_err(err(&new))? {
         let e = e.map_err(err(&new))?;
-        if e.file_type().map(|t| t.is_file()).unwrap_or(false) && !e.file_name().to_string_lossy().starts_with('.') {
+        if e.file_type().map(|t| t.is_file()).unwrap_or(false)
+            && !e.file_name().to_string_lossy().starts_with('.')
+        {
             out.push(e.path());
         }
     }
@@ -53,7 +58,10 @@ pub fn deliver(root: &Path, name: &str, raw: &[u8]) -> Result<PathBuf, MaildirEr
 pub fn file_into(root: &Path, mail: &Path, folder: &str) -> Result<PathBuf, MaildirError> {
     let dir = root.join(format!(".{folder}"));
     ensure(&dir)?;
-    let name = mail.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = mail
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let base = name.split(":2,").next().unwrap_or(&name).to_string();
     let dest = dir.join("cur").join(format!("{base}:2,S"));
     std::fs::rename(mail, &dest).map_err(err(&dest))?;
@@ -83,7 +91,12 @@ mod tests {
         deliver(d.path(), "2-b", b"two").unwrap();
         deliver(d.path(), "1-a", b"one").unwrap();
         let p = pending(d.path()).unwrap();
-        assert_eq!(p.iter().map(|p| p.file_name().unwrap().to_str().unwrap()).collect::<Vec<_>>(), ["1-a", "2-b"]);
+        assert_eq!(
+            p.iter()
+                .map(|p| p.file_name().unwrap().to_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["1-a", "2-b"]
+        );
         let filed = file_into(d.path(), &p[0], folder_for("rejected")).unwrap();
         assert_eq!(std::fs::read(&filed).unwrap(), b"one");
         assert!(filed.ends_with(".Rejected/cur/1-a:2,S"));

@@ -28,7 +28,13 @@ pub fn drain(conn: &Connection, dir: &Path, now: OffsetDateTime) -> Result<usize
             .from
             .parse()
             .ok()
-            .zip(m.recipients.iter().map(|r| r.parse()).collect::<Result<Vec<_>, _>>().ok())
+            .zip(
+                m.recipients
+                    .iter()
+                    .map(|r| r.parse())
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok(),
+            )
             .and_then(|(from, to)| Envelope::new(Some(from), to).ok());
         let Some(envelope) = envelope else {
             store::mark_failed(conn, m.id, "bad sender or recipient address")?;

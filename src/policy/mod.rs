@@ -12,14 +12,22 @@ pub fn is_mail_address(s: &str) -> bool {
 
 /// Checks an institution before it is registered: its name, ST and L must
 /// be usable verbatim in a server DN, and each domain must be a host name.
-pub fn check_institution_registration(name: &str, st: &str, l: &str, domains: &[String]) -> Vec<String> {
+pub fn check_institution_registration(
+    name: &str,
+    st: &str,
+    l: &str,
+    domains: &[String],
+) -> Vec<String> {
     let mut out = Vec::new();
     for d in domains {
         if let Err(e) = dn::check_fqdn(d, 64) {
             out.push(format!("--domain {d}: {e}"));
         }
     }
-    let cn = domains.first().cloned().unwrap_or_else(|| "www.example.ac.jp".into());
+    let cn = domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "www.example.ac.jp".into());
     let probe = Dn(vec![
         ("CN".into(), cn),
         ("O".into(), name.into()),
@@ -40,9 +48,19 @@ pub fn check_institution_registration(name: &str, st: &str, l: &str, domains: &[
 mod tests {
     #[test]
     fn institution_registration_rules() {
-        let ok = super::check_institution_registration("Example University", "Tokyo", "Chiyoda-ku", &["example.ac.jp".into()]);
+        let ok = super::check_institution_registration(
+            "Example University",
+            "Tokyo",
+            "Chiyoda-ku",
+            &["example.ac.jp".into()],
+        );
         assert!(ok.is_empty(), "{ok:?}");
-        let bad = super::check_institution_registration("例大学", "Tokyo", "", &["exa mple.ac.jp".into()]);
+        let bad = super::check_institution_registration(
+            "例大学",
+            "Tokyo",
+            "",
+            &["exa mple.ac.jp".into()],
+        );
         assert_eq!(bad.len(), 3, "{bad:?}");
     }
 }

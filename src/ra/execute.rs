@@ -13,41 +13,135 @@ use crate::{mail, store};
 
 /// What one executed row produced, for the replies.
 enum Done {
-    Issued { row: IssueRow, cert: store::CertRecord, renewed_from: Option<Serial> },
-    Revoked { row: RevokeRow, cert: store::CertRecord },
+    Issued {
+        row: IssueRow,
+        cert: store::CertRecord,
+        renewed_from: Option<Serial>,
+    },
+    Revoked {
+        row: RevokeRow,
+        cert: store::CertRecord,
+    },
 }
 
-pub(crate) fn execute(env: &mut Env, mut ctx: MailCtx, inst: &Institution, files: Vec<FileResult>, notes: Vec<String>) -> Result<Outcome, RaError> {
+pub(crate) fn execute(
+    env: &mut Env,
+    ctx: MailCtx,
+    inst: &Institution,
+    files: Vec<FileResult>,
+    notes: Vec<String>,
+) -> Result<Outcome, RaError> {
     let now = ctx.now;
-    let actor = ctx.officer.as_ref().map(|o| o.email.clone()).unwrap_or_default();
-    let verdict = if files.iter().all(|f| f.ok()) { Verdict::Accepted } else { Verdict::Partial };
+    let verdict = if files.iter().all(|f| f.ok()) {
+        Verdict::Accepted
+    } else {
+        Verdict::Partial
+    };
     let summary_files = summarize(&files, &notes, verdict);
-    let tx = env.conn.transaction()?;
+    // The serial source is moved out for the transaction's lifetime (the
+    // transaction borrows the connection inside `env`).
+    let mut serials = std::mem::replace(&mut env.serials, Box::new(ca::RandomSerials));
+    let result = execute_in_tx(
+        env,
+        &ctx,
+        inst,
+        &files,
+        &notes,
+        verdict,
+        &summary_files,
+        serials.as_mut(),
+    );
+    env.serials = serials;
+    let (mail_id, issued, revoked, summary, replies, revoked_any) = result?;
+    if revoked_any {
+        publish_crl(env)?;
+    }
+    mail::outbox::drain(&env.conn, &env.cfg.outbox, now)?;
+    Ok(Outcome {
+        source: ctx.source.clone(),
+        mail_id,
+        verdict,
+        check: None,
+        summary,
+        issued,
+        revoked,
+        replies,
+    })
+}
+
+type Executed = (i64, Vec<String>, Vec<String>, String, usize, bool);
+
+#[allow(clippy::too_many_arguments)]
+fn execute_in_tx(
+    env: &Env,
+    ctx: &MailCtx,
+    inst: &Institution,
+    files: &[FileResult],
+    notes: &[String],
+    verdict: Verdict,
+    summary_files: &str,
+    serials: &mut dyn ca::SerialSource,
+) -> Result<Executed, RaError> {
+    let now = ctx.now;
+    let actor = ctx
+        .officer
+        .as_ref()
+        .map(|o| o.email.clone())
+        .unwrap_or_default();
+    let tx = env.conn.unchecked_transaction()?;
     // The unique index on executed signed content makes a concurrent or
     // repeated execution fail here, before anything is issued.
-    let mail_id = ctx.record(&tx, verdict, &summary_files, true)?;
+    let mail_id = ctx.record(&tx, verdict, summary_files, true)?;
     let mut views = Vec::new();
     let mut done = Vec::new();
     let mut revoked_any = false;
-    for f in &files {
+    for f in files {
         if !f.ok() {
-            let app = store::insert_application(&tx, mail_id, &f.name, f.kind.map(|k| k.code()), &f.sha256, "refused")?;
+            let app = store::insert_application(
+                &tx,
+                mail_id,
+                &f.name,
+                f.kind.map(|k| k.code()),
+                &f.sha256,
+                "refused",
+            )?;
             for e in &f.errors {
                 store::insert_row(&tx, app, e.line, "error", None, &e.to_string())?;
             }
             views.push(FileView::new(f, None, &[]));
             continue;
         }
-        let app = store::insert_application(&tx, mail_id, &f.name, f.kind.map(|k| k.code()), &f.sha256, "executed")?;
+        let app = store::insert_application(
+            &tx,
+            mail_id,
+            &f.name,
+            f.kind.map(|k| k.code()),
+            &f.sha256,
+            "executed",
+        )?;
         let mut rows = Vec::new();
         for r in &f.rows {
-            let d = execute_row(env, &tx, inst, mail_id, &actor, r, now)?;
+            let d = execute_row(env, serials, &tx, inst, mail_id, &actor, r, now)?;
             let (outcome, outcome_ja, serial, cn) = match &d {
-                Done::Issued { renewed_from: None, cert, row } => ("issued", "発行しました", &cert.serial, row.fqdn.clone()),
-                Done::Issued { cert, row, .. } => ("renewed: new certificate issued", "更新(新証明書を発行)しました", &cert.serial, row.fqdn.clone()),
+                Done::Issued {
+                    renewed_from: None,
+                    cert,
+                    row,
+                } => ("issued", "発行しました", &cert.serial, row.fqdn.clone()),
+                Done::Issued { cert, row, .. } => (
+                    "renewed: new certificate issued",
+                    "更新(新証明書を発行)しました",
+                    &cert.serial,
+                    row.fqdn.clone(),
+                ),
                 Done::Revoked { row, cert } => {
                     revoked_any = true;
-                    ("revoked", "失効しました", &row.serial, cert.subject_dn.clone())
+                    (
+                        "revoked",
+                        "失効しました",
+                        &row.serial,
+                        cert.subject_dn.clone(),
+                    )
                 }
             };
             store::insert_row(&tx, app, r.line(), outcome, Some(serial), "")?;
@@ -68,70 +162,159 @@ pub(crate) fn execute(env: &mut Env, mut ctx: MailCtx, inst: &Institution, files
     }
     let issued: Vec<String> = done
         .iter()
-        .filter_map(|d| if let Done::Issued { cert, .. } = d { Some(cert.serial.to_string()) } else { None })
+        .filter_map(|d| {
+            if let Done::Issued { cert, .. } = d {
+                Some(cert.serial.to_string())
+            } else {
+                None
+            }
+        })
         .collect();
     let revoked: Vec<String> = done
         .iter()
-        .filter_map(|d| if let Done::Revoked { row, .. } = d { Some(row.serial.to_string()) } else { None })
+        .filter_map(|d| {
+            if let Done::Revoked { row, .. } = d {
+                Some(row.serial.to_string())
+            } else {
+                None
+            }
+        })
         .collect();
-    let summary = format!("{} issued, {} revoked{}", issued.len(), revoked.len(), if verdict == Verdict::Partial { format!("; {summary_files}") } else { String::new() });
-    tx.execute("UPDATE mails SET detail = ?2 WHERE id = ?1", rusqlite::params![mail_id, summary])?;
-    ctx.signed_sha = None;
-    ctx.queue_officer_result(env, &tx, mail_id, inst, &views, &notes, verdict, &summary)?;
+    let summary = format!(
+        "{} issued, {} revoked{}",
+        issued.len(),
+        revoked.len(),
+        if verdict == Verdict::Partial {
+            format!("; {summary_files}")
+        } else {
+            String::new()
+        }
+    );
+    tx.execute(
+        "UPDATE mails SET detail = ?2 WHERE id = ?1",
+        rusqlite::params![mail_id, summary],
+    )?;
+    ctx.queue_officer_result(env, &tx, mail_id, inst, &views, notes, verdict, &summary)?;
     let mut replies = 1;
     for d in &done {
-        queue_notice(env, &ctx, &tx, mail_id, inst, d)?;
+        queue_notice(env, ctx, &tx, mail_id, inst, d)?;
         replies += 1;
     }
-    store::audit(&tx, now, &actor, "mail-executed", Some(mail_id), None, &summary)?;
+    store::audit(
+        &tx,
+        now,
+        &actor,
+        "mail-executed",
+        Some(mail_id),
+        None,
+        &summary,
+    )?;
     tx.commit()?;
-    if revoked_any {
-        publish_crl(env)?;
-    }
-    mail::outbox::drain(&env.conn, &env.cfg.outbox, now)?;
-    Ok(Outcome {
-        source: ctx.source.clone(),
-        mail_id,
-        verdict,
-        check: None,
-        summary,
-        issued,
-        revoked,
-        replies,
-    })
+    Ok((mail_id, issued, revoked, summary, replies, revoked_any))
 }
 
-fn execute_row(env: &mut Env, tx: &Connection, inst: &Institution, mail_id: i64, actor: &str, r: &ServerRequest, now: OffsetDateTime) -> Result<Done, RaError> {
+#[allow(clippy::too_many_arguments)]
+fn execute_row(
+    env: &Env,
+    serials: &mut dyn ca::SerialSource,
+    tx: &Connection,
+    inst: &Institution,
+    mail_id: i64,
+    actor: &str,
+    r: &ServerRequest,
+    now: OffsetDateTime,
+) -> Result<Done, RaError> {
     match r {
         ServerRequest::Issue(row) => {
-            let cert = issue(env, tx, inst, mail_id, actor, row, None, now)?;
-            Ok(Done::Issued { row: row.clone(), cert, renewed_from: None })
+            let cert = issue(env, serials, tx, inst, mail_id, actor, row, None, now)?;
+            Ok(Done::Issued {
+                row: row.clone(),
+                cert,
+                renewed_from: None,
+            })
         }
         ServerRequest::Renew(rr) => {
-            let cert = issue(env, tx, inst, mail_id, actor, &rr.request, Some(&rr.old_serial), now)?;
-            Ok(Done::Issued { row: rr.request.clone(), cert, renewed_from: Some(rr.old_serial.clone()) })
+            let cert = issue(
+                env,
+                serials,
+                tx,
+                inst,
+                mail_id,
+                actor,
+                &rr.request,
+                Some(&rr.old_serial),
+                now,
+            )?;
+            Ok(Done::Issued {
+                row: rr.request.clone(),
+                cert,
+                renewed_from: Some(rr.old_serial.clone()),
+            })
         }
         ServerRequest::Revoke(row) => {
-            let cert = store::certificate(tx, &row.serial)?
-                .ok_or_else(|| store::StoreError::NotFound(format!("certificate {}", row.serial)))?;
+            let cert = store::certificate(tx, &row.serial)?.ok_or_else(|| {
+                store::StoreError::NotFound(format!("certificate {}", row.serial))
+            })?;
             // Re-check at the last moment what policy checked: same institution, still valid.
             if cert.institution_id != inst.id || cert.status != CertStatus::Valid {
-                return Err(store::StoreError::Conflict(format!("certificate {} is not a valid certificate of {}", row.serial, inst.name)).into());
+                return Err(store::StoreError::Conflict(format!(
+                    "certificate {} is not a valid certificate of {}",
+                    row.serial, inst.name
+                ))
+                .into());
             }
-            store::revoke(tx, &store::Revocation { serial: row.serial.clone(), revoked_at: now, reason: row.reason, comment: row.comment.clone() }, Some(mail_id))?;
+            store::revoke(
+                tx,
+                &store::Revocation {
+                    serial: row.serial.clone(),
+                    revoked_at: now,
+                    reason: row.reason,
+                    comment: row.comment.clone(),
+                },
+                Some(mail_id),
+            )?;
             if let Some(new_admin) = &row.admin_mail {
-                tx.execute("UPDATE certificates SET admin_mail = ?2 WHERE serial = ?1", rusqlite::params![row.serial.to_hex(), new_admin])?;
+                tx.execute(
+                    "UPDATE certificates SET admin_mail = ?2 WHERE serial = ?1",
+                    rusqlite::params![row.serial.to_hex(), new_admin],
+                )?;
             }
-            store::audit(tx, now, actor, "revoke", Some(mail_id), Some(&row.serial), &format!("reason {} ({}) {}", row.reason.code(), row.reason.name(), row.comment))?;
-            Ok(Done::Revoked { row: row.clone(), cert })
+            store::audit(
+                tx,
+                now,
+                actor,
+                "revoke",
+                Some(mail_id),
+                Some(&row.serial),
+                &format!(
+                    "reason {} ({}) {}",
+                    row.reason.code(),
+                    row.reason.name(),
+                    row.comment
+                ),
+            )?;
+            Ok(Done::Revoked {
+                row: row.clone(),
+                cert,
+            })
         }
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn issue(env: &mut Env, tx: &Connection, inst: &Institution, mail_id: i64, actor: &str, row: &IssueRow, renews: Option<&Serial>, now: OffsetDateTime) -> Result<store::CertRecord, RaError> {
+fn issue(
+    env: &Env,
+    serials: &mut dyn ca::SerialSource,
+    tx: &Connection,
+    inst: &Institution,
+    mail_id: i64,
+    actor: &str,
+    row: &IssueRow,
+    renews: Option<&Serial>,
+    now: OffsetDateTime,
+) -> Result<store::CertRecord, RaError> {
     let serial = loop {
-        let s = env.serials.next_serial();
+        let s = serials.next_serial();
         if store::certificate(tx, &s)?.is_none() {
             break s;
         }
@@ -158,7 +341,15 @@ fn issue(env: &mut Env, tx: &Connection, inst: &Institution, mail_id: i64, actor
         Some(old) => format!("renew {old}: profile {} {}", row.profile.id(), row.dn),
         None => format!("issue profile {} {}", row.profile.id(), row.dn),
     };
-    store::audit(tx, now, actor, if renews.is_some() { "renew" } else { "issue" }, Some(mail_id), Some(&serial), &what)?;
+    store::audit(
+        tx,
+        now,
+        actor,
+        if renews.is_some() { "renew" } else { "issue" },
+        Some(mail_id),
+        Some(&serial),
+        &what,
+    )?;
     Ok(rec)
 }
 
@@ -168,35 +359,80 @@ pub(crate) fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateT
     OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
 }
 
-fn queue_notice(env: &Env, ctx: &MailCtx, tx: &Connection, mail_id: i64, inst: &Institution, d: &Done) -> Result<(), RaError> {
-    let officer = ctx.officer.as_ref().map(|o| o.email.clone()).unwrap_or_default();
+fn queue_notice(
+    env: &Env,
+    ctx: &MailCtx,
+    tx: &Connection,
+    mail_id: i64,
+    inst: &Institution,
+    d: &Done,
+) -> Result<(), RaError> {
+    let officer = ctx
+        .officer
+        .as_ref()
+        .map(|o| o.email.clone())
+        .unwrap_or_default();
     match d {
-        Done::Issued { row, cert, renewed_from } => {
+        Done::Issued {
+            row,
+            cert,
+            renewed_from,
+        } => {
             let c = context! {
                 admin_name => if row.admin_name.is_empty() { "ご担当者".to_string() } else { row.admin_name.clone() },
-                cn => row.fqdn, dn => cert.subject_dn, serial => cert.serial.to_string(), serial_dec => cert.serial.to_decimal(),
+                cn => row.fqdn.clone(), dn => cert.subject_dn.clone(), serial => cert.serial.to_string(), serial_dec => cert.serial.to_decimal(),
                 not_before => stamp(cert.not_before), not_after => stamp(cert.not_after),
                 dns_names => row.dns_names.join(", "), renewed_from => renewed_from.as_ref().map(|s| s.to_string()),
-                officer, robot => env.cfg.robot_address,
+                officer => &officer, robot => &env.cfg.robot_address,
             };
             let attachments = vec![
-                (format!("{}.pem", cert.serial.to_hex()), "application/x-pem-file".to_string(), cert.pem.clone().into_bytes()),
-                ("chain.pem".to_string(), "application/x-pem-file".to_string(), env.ca.chain_pem()),
+                (
+                    format!("{}.pem", cert.serial.to_hex()),
+                    "application/x-pem-file".to_string(),
+                    cert.pem.clone().into_bytes(),
+                ),
+                (
+                    "chain.pem".to_string(),
+                    "application/x-pem-file".to_string(),
+                    env.ca.chain_pem(),
+                ),
             ];
             let tags = vec![
                 ("Verdict".into(), "issued".into()),
-                ("Application".into(), if renewed_from.is_some() { "5-3-2" } else { "5-3-1" }.into()),
+                (
+                    "Application".into(),
+                    if renewed_from.is_some() {
+                        "5-3-2"
+                    } else {
+                        "5-3-1"
+                    }
+                    .into(),
+                ),
                 ("Institution".into(), inst.name.clone()),
                 ("Serial".into(), cert.serial.to_string()),
             ];
-            ctx.queue(env, tx, mail_id, "server_issued", "server_issued", c, vec![row.admin_mail.clone()], vec![officer], attachments, tags)
+            ctx.queue(
+                env,
+                tx,
+                mail_id,
+                "server_issued",
+                "server_issued",
+                c,
+                vec![row.admin_mail.clone()],
+                vec![officer],
+                attachments,
+                tags,
+            )
         }
         Done::Revoked { row, cert } => {
-            let admin = row.admin_mail.clone().unwrap_or_else(|| cert.admin_mail.clone());
+            let admin = row
+                .admin_mail
+                .clone()
+                .unwrap_or_else(|| cert.admin_mail.clone());
             let c = context! {
-                cn => row.dn.cn().unwrap_or_default(), dn => cert.subject_dn, serial => row.serial.to_string(), serial_dec => row.serial.to_decimal(),
+                cn => row.dn.cn().unwrap_or_default(), dn => cert.subject_dn.clone(), serial => row.serial.to_string(), serial_dec => row.serial.to_decimal(),
                 reason => format!("{} ({})", row.reason.code(), row.reason.name()), revoked_at => stamp(ctx.now),
-                comment => row.comment, officer, robot => env.cfg.robot_address,
+                comment => row.comment.clone(), officer => &officer, robot => &env.cfg.robot_address,
             };
             let tags = vec![
                 ("Verdict".into(), "revoked".into()),
@@ -204,16 +440,36 @@ fn queue_notice(env: &Env, ctx: &MailCtx, tx: &Connection, mail_id: i64, inst: &
                 ("Institution".into(), inst.name.clone()),
                 ("Serial".into(), row.serial.to_string()),
             ];
-            ctx.queue(env, tx, mail_id, "server_revoked", "server_revoked", c, vec![admin], vec![officer], vec![], tags)
+            ctx.queue(
+                env,
+                tx,
+                mail_id,
+                "server_revoked",
+                "server_revoked",
+                c,
+                vec![admin],
+                vec![officer],
+                vec![],
+                tags,
+            )
         }
     }
 }
 
 /// Makes and stores a new CRL listing every revocation.
-pub(crate) fn make_crl(tx: &Connection, ca: &IssuingCa, crl_days: u32, now: OffsetDateTime) -> Result<(), RaError> {
+pub(crate) fn make_crl(
+    tx: &Connection,
+    ca: &IssuingCa,
+    crl_days: u32,
+    now: OffsetDateTime,
+) -> Result<(), RaError> {
     let entries: Vec<RevokedEntry> = store::revocations(tx)?
         .into_iter()
-        .map(|r| RevokedEntry { serial: r.serial, revoked_at: r.revoked_at, reason: r.reason })
+        .map(|r| RevokedEntry {
+            serial: r.serial,
+            revoked_at: r.revoked_at,
+            reason: r.reason,
+        })
         .collect();
     let number = store::next_crl_number(tx)?;
     let next = now + time::Duration::days(crl_days as i64);
@@ -225,9 +481,13 @@ pub(crate) fn make_crl(tx: &Connection, ca: &IssuingCa, crl_days: u32, now: Offs
 /// Writes the newest CRL to `crl_dir/ca.crl` (DER) and `ca.crl.pem`, atomically.
 pub(crate) fn publish_crl(env: &Env) -> Result<std::path::PathBuf, RaError> {
     let Some((_, _, _, der)) = store::latest_crl(&env.conn)? else {
-        return Err(RaError::Io(std::io::Error::other("no CRL has been made yet")));
+        return Err(RaError::Io(std::io::Error::other(
+            "no CRL has been made yet",
+        )));
     };
-    let pem = openssl::x509::X509Crl::from_der(&der).and_then(|c| c.to_pem()).map_err(ca::CaError::from)?;
+    let pem = openssl::x509::X509Crl::from_der(&der)
+        .and_then(|c| c.to_pem())
+        .map_err(ca::CaError::from)?;
     std::fs::create_dir_all(&env.cfg.crl_dir)?;
     let der_path = env.cfg.crl_dir.join("ca.crl");
     let pem_path = env.cfg.crl_dir.join("ca.crl.pem");
@@ -238,6 +498,3 @@ pub(crate) fn publish_crl(env: &Env) -> Result<std::path::PathBuf, RaError> {
     }
     Ok(pem_path)
 }
-
-#[allow(dead_code)]
-fn _unused(_: &ca::Crl) {}

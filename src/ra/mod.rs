@@ -122,13 +122,22 @@ fn is_application_file(name: &str) -> bool {
 
 /// Processes one mail end to end. `source` names where it came from (a path,
 /// later an IMAP UID) for the record.
-pub fn process(env: &mut Env, raw: &[u8], source: &str, now: OffsetDateTime) -> Result<Outcome, RaError> {
+pub fn process(
+    env: &mut Env,
+    raw: &[u8],
+    source: &str,
+    now: OffsetDateTime,
+) -> Result<Outcome, RaError> {
     let raw_sha = sha256_hex(raw);
     let report = smime::verify(raw, &env.trust, now);
     let mut ctx = replies::MailCtx::new(env, &report, source, raw, &raw_sha, now);
 
     if ctx.is_loop() {
-        return ctx.finish_without_reply(env, Verdict::Ignored, "our own or an automatic mail: not answered");
+        return ctx.finish_without_reply(
+            env,
+            Verdict::Ignored,
+            "our own or an automatic mail: not answered",
+        );
     }
     if let Some((first_id, _)) = store::mail_by_raw(&env.conn, &raw_sha)? {
         let first_at = first_received(env, first_id)?;
@@ -142,20 +151,33 @@ pub fn process(env: &mut Env, raw: &[u8], source: &str, now: OffsetDateTime) -> 
         return ctx.reject(
             env,
             "officer",
-            &format!("the signer {} is not a registered officer", verified.signer_email),
+            &format!(
+                "the signer {} is not a registered officer",
+                verified.signer_email
+            ),
         );
     };
     ctx.officer = Some(officer.clone());
-    let institution = store::institution(&env.conn, officer.institution_id)?
-        .ok_or_else(|| store::StoreError::NotFound(format!("institution #{}", officer.institution_id)))?;
+    let institution = store::institution(&env.conn, officer.institution_id)?.ok_or_else(|| {
+        store::StoreError::NotFound(format!("institution #{}", officer.institution_id))
+    })?;
     ctx.signed_sha = Some(verified.content_sha256.clone());
-    if let Some((first_id, first_at)) = store::executed_mail_for(&env.conn, &verified.content_sha256)? {
+    if let Some((first_id, first_at)) =
+        store::executed_mail_for(&env.conn, &verified.content_sha256)?
+    {
         return ctx.duplicate(env, first_id, &first_at, Some(officer.id));
     }
 
     let body = match mime::extract(&verified.content) {
         Ok(b) => b,
-        Err(e) => return ctx.invalid(env, &institution, vec![], vec![format!("the signed content could not be read: {e}")]),
+        Err(e) => {
+            return ctx.invalid(
+                env,
+                &institution,
+                vec![],
+                vec![format!("the signed content could not be read: {e}")],
+            );
+        }
     };
     let mut notes = Vec::new();
     let mut files = Vec::new();
@@ -170,7 +192,10 @@ pub fn process(env: &mut Env, raw: &[u8], source: &str, now: OffsetDateTime) -> 
         let lookup = store::Lookup(&env.conn);
         let checked = server_policy::check_file(
             &a.data,
-            &server_policy::Context { institution: Some(&institution), certs: Some(&lookup) },
+            &server_policy::Context {
+                institution: Some(&institution),
+                certs: Some(&lookup),
+            },
         );
         files.push(FileResult {
             name: a.filename.clone(),
@@ -212,7 +237,9 @@ fn cross_file_checks(files: &mut [FileResult]) {
                         line,
                         field: Some(4),
                         field_name: "serial",
-                        rule: format!("certificate {serial} is already named in {other} line {other_line}"),
+                        rule: format!(
+                            "certificate {serial} is already named in {other} line {other_line}"
+                        ),
                     });
                 }
             } else {
@@ -224,16 +251,18 @@ fn cross_file_checks(files: &mut [FileResult]) {
 }
 
 fn first_received(env: &Env, mail_id: i64) -> Result<String, RaError> {
-    Ok(env
-        .conn
-        .query_row("SELECT received_at FROM mails WHERE id = ?1", [mail_id], |r| r.get(0))?)
+    Ok(env.conn.query_row(
+        "SELECT received_at FROM mails WHERE id = ?1",
+        [mail_id],
+        |r| r.get(0),
+    )?)
 }
 
 /// Publishes the newest CRL to `crl_dir` (DER and PEM), regenerating it first
 /// if a revocation happened since or it is past its nextUpdate.
 pub fn refresh_crl(env: &mut Env, now: OffsetDateTime) -> Result<std::path::PathBuf, RaError> {
     if store::crl_is_stale(&env.conn, now)? {
-        let tx = env.conn.transaction()?;
+        let tx = env.conn.unchecked_transaction()?;
         execute::make_crl(&tx, &env.ca, env.cfg.crl_days, now)?;
         tx.commit()?;
     }
@@ -257,7 +286,10 @@ pub fn process_maildir(
         if stop() {
             break;
         }
-        let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let source = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let raw = match std::fs::read(&path) {
             Ok(r) => r,
             Err(e) => {

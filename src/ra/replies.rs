@@ -29,8 +29,10 @@ pub(crate) struct MailCtx {
 
 pub(crate) fn stamp(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::macros::offset!(+9));
-    t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] JST"))
-        .unwrap_or_default()
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second] JST"
+    ))
+    .unwrap_or_default()
 }
 
 /// Check names in Japanese, for the rejection reply.
@@ -53,10 +55,18 @@ fn check_ja(check: &str) -> &'static str {
 }
 
 impl MailCtx {
-    pub fn new(env: &Env, report: &Report, source: &str, raw: &[u8], raw_sha: &str, now: OffsetDateTime) -> MailCtx {
+    pub fn new(
+        env: &Env,
+        report: &Report,
+        source: &str,
+        raw: &[u8],
+        raw_sha: &str,
+        now: OffsetDateTime,
+    ) -> MailCtx {
         let parsed = mail_parser::MessageParser::default().parse_headers(raw);
         let auto_submitted = parsed.as_ref().is_some_and(|m| {
-            m.header_raw("Auto-Submitted").is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"))
+            m.header_raw("Auto-Submitted")
+                .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"))
                 || m.header_raw("X-Mailra-Verdict").is_some()
         });
         let signer = match &report.outcome {
@@ -84,7 +94,13 @@ impl MailCtx {
         self.auto_submitted
     }
 
-    pub fn record(&self, conn: &Connection, verdict: Verdict, detail: &str, executed: bool) -> Result<i64, RaError> {
+    pub fn record(
+        &self,
+        conn: &Connection,
+        verdict: Verdict,
+        detail: &str,
+        executed: bool,
+    ) -> Result<i64, RaError> {
         Ok(store::insert_mail(
             conn,
             &store::MailRecord {
@@ -105,7 +121,14 @@ impl MailCtx {
         )?)
     }
 
-    fn outcome(&self, mail_id: i64, verdict: Verdict, check: Option<&str>, summary: String, replies: usize) -> Outcome {
+    fn outcome(
+        &self,
+        mail_id: i64,
+        verdict: Verdict,
+        check: Option<&str>,
+        summary: String,
+        replies: usize,
+    ) -> Outcome {
         Outcome {
             source: self.source.clone(),
             mail_id,
@@ -133,7 +156,7 @@ impl MailCtx {
         attachments: Vec<(String, String, Vec<u8>)>,
         tags: Vec<(String, String)>,
     ) -> Result<(), RaError> {
-        let text = env.renderer.render(template, ctx)?;
+        let text = env.renderer.render(template, &ctx)?;
         let reply = Reply {
             from: env.cfg.robot_address.clone(),
             to: to.clone(),
@@ -165,29 +188,64 @@ impl MailCtx {
 
     /// Where a reply to the sender goes: the From address, when it is one.
     fn sender(&self, env: &Env) -> Option<String> {
-        self.from
-            .clone()
-            .filter(|f| crate::policy::is_mail_address(f) && !f.eq_ignore_ascii_case(&env.cfg.robot_address))
+        self.from.clone().filter(|f| {
+            crate::policy::is_mail_address(f) && !f.eq_ignore_ascii_case(&env.cfg.robot_address)
+        })
     }
 
-    pub fn finish_without_reply(self, env: &mut Env, verdict: Verdict, why: &str) -> Result<Outcome, RaError> {
-        let tx = env.conn.transaction()?;
+    pub fn finish_without_reply(
+        self,
+        env: &mut Env,
+        verdict: Verdict,
+        why: &str,
+    ) -> Result<Outcome, RaError> {
+        let tx = env.conn.unchecked_transaction()?;
         let id = self.record(&tx, verdict, why, false)?;
-        store::audit(&tx, self.now, "robot", verdict.as_str(), Some(id), None, why)?;
+        store::audit(
+            &tx,
+            self.now,
+            "robot",
+            verdict.as_str(),
+            Some(id),
+            None,
+            why,
+        )?;
         tx.commit()?;
         Ok(self.outcome(id, verdict, None, why.to_string(), 0))
     }
 
     pub fn reject(self, env: &mut Env, check: &str, reason: &str) -> Result<Outcome, RaError> {
-        let tx = env.conn.transaction()?;
+        let tx = env.conn.unchecked_transaction()?;
         let detail = format!("{check}: {reason}");
         let id = self.record(&tx, Verdict::Rejected, &detail, false)?;
-        store::audit(&tx, self.now, self.from.as_deref().unwrap_or("-"), "reject", Some(id), None, &detail)?;
+        store::audit(
+            &tx,
+            self.now,
+            self.from.as_deref().unwrap_or("-"),
+            "reject",
+            Some(id),
+            None,
+            &detail,
+        )?;
         let mut n = 0;
         if let Some(to) = self.sender(env) {
-            let ctx = context! { check, check_ja => check_ja(check), reason, received => stamp(self.now), robot => env.cfg.robot_address };
-            let tags = vec![("Verdict".into(), "rejected".into()), ("Check".into(), check.into())];
-            self.queue(env, &tx, id, "rejected", "rejected", ctx, vec![to], vec![], vec![], tags)?;
+            let ctx = context! { check, check_ja => check_ja(check), reason, received => stamp(self.now), robot => &env.cfg.robot_address };
+            let tags = vec![
+                ("Verdict".into(), "rejected".into()),
+                ("Check".into(), check.into()),
+            ];
+            self.queue(
+                env,
+                &tx,
+                id,
+                "rejected",
+                "rejected",
+                ctx,
+                vec![to],
+                vec![],
+                vec![],
+                tags,
+            )?;
             n = 1;
         }
         tx.commit()?;
@@ -195,17 +253,42 @@ impl MailCtx {
         Ok(self.outcome(id, Verdict::Rejected, Some(check), detail, n))
     }
 
-    pub fn duplicate(self, env: &mut Env, first_id: i64, first_at: &str, officer: Option<i64>) -> Result<Outcome, RaError> {
+    pub fn duplicate(
+        self,
+        env: &mut Env,
+        first_id: i64,
+        first_at: &str,
+        officer: Option<i64>,
+    ) -> Result<Outcome, RaError> {
         let _ = officer;
-        let tx = env.conn.transaction()?;
+        let tx = env.conn.unchecked_transaction()?;
         let detail = format!("already processed as mail #{first_id} at {first_at}");
         let id = self.record(&tx, Verdict::Duplicate, &detail, false)?;
-        store::audit(&tx, self.now, self.from.as_deref().unwrap_or("-"), "duplicate", Some(id), None, &detail)?;
+        store::audit(
+            &tx,
+            self.now,
+            self.from.as_deref().unwrap_or("-"),
+            "duplicate",
+            Some(id),
+            None,
+            &detail,
+        )?;
         let mut n = 0;
         if let Some(to) = self.sender(env) {
-            let ctx = context! { first_id, first_at, robot => env.cfg.robot_address };
+            let ctx = context! { first_id, first_at, robot => &env.cfg.robot_address };
             let tags = vec![("Verdict".into(), "duplicate".into())];
-            self.queue(env, &tx, id, "duplicate", "duplicate", ctx, vec![to], vec![], vec![], tags)?;
+            self.queue(
+                env,
+                &tx,
+                id,
+                "duplicate",
+                "duplicate",
+                ctx,
+                vec![to],
+                vec![],
+                vec![],
+                tags,
+            )?;
             n = 1;
         }
         tx.commit()?;
@@ -213,28 +296,70 @@ impl MailCtx {
         Ok(self.outcome(id, Verdict::Duplicate, None, detail, n))
     }
 
-    pub fn invalid(self, env: &mut Env, inst: &Institution, files: Vec<FileResult>, notes: Vec<String>) -> Result<Outcome, RaError> {
+    pub fn invalid(
+        self,
+        env: &mut Env,
+        inst: &Institution,
+        files: Vec<FileResult>,
+        notes: Vec<String>,
+    ) -> Result<Outcome, RaError> {
         self.report_only(env, inst, files, notes, Verdict::Invalid)
     }
 
-    pub fn dry_run(self, env: &mut Env, inst: &Institution, files: Vec<FileResult>, notes: Vec<String>) -> Result<Outcome, RaError> {
+    pub fn dry_run(
+        self,
+        env: &mut Env,
+        inst: &Institution,
+        files: Vec<FileResult>,
+        notes: Vec<String>,
+    ) -> Result<Outcome, RaError> {
         self.report_only(env, inst, files, notes, Verdict::Checked)
     }
 
-    fn report_only(self, env: &mut Env, inst: &Institution, files: Vec<FileResult>, notes: Vec<String>, verdict: Verdict) -> Result<Outcome, RaError> {
-        let tx = env.conn.transaction()?;
+    fn report_only(
+        self,
+        env: &mut Env,
+        inst: &Institution,
+        files: Vec<FileResult>,
+        notes: Vec<String>,
+        verdict: Verdict,
+    ) -> Result<Outcome, RaError> {
+        let tx = env.conn.unchecked_transaction()?;
         let summary = summarize(&files, &notes, verdict);
         let id = self.record(&tx, verdict, &summary, false)?;
-        let status = if verdict == Verdict::Checked { "checked" } else { "refused" };
+        let status = if verdict == Verdict::Checked {
+            "checked"
+        } else {
+            "refused"
+        };
         let mut views = Vec::new();
         for f in &files {
-            let app = store::insert_application(&tx, id, &f.name, f.kind.map(|k| k.code()), &f.sha256, if f.ok() { status } else { "refused" })?;
+            let app = store::insert_application(
+                &tx,
+                id,
+                &f.name,
+                f.kind.map(|k| k.code()),
+                &f.sha256,
+                if f.ok() { status } else { "refused" },
+            )?;
             for e in &f.errors {
                 store::insert_row(&tx, app, e.line, "error", None, &e.to_string())?;
             }
-            views.push(FileView::new(f, if f.ok() { Some(status) } else { None }, &[]));
+            views.push(FileView::new(
+                f,
+                if f.ok() { Some(status) } else { None },
+                &[],
+            ));
         }
-        store::audit(&tx, self.now, self.from.as_deref().unwrap_or("-"), verdict.as_str(), Some(id), None, &summary)?;
+        store::audit(
+            &tx,
+            self.now,
+            self.from.as_deref().unwrap_or("-"),
+            verdict.as_str(),
+            Some(id),
+            None,
+            &summary,
+        )?;
         self.queue_officer_result(env, &tx, id, inst, &views, &notes, verdict, &summary)?;
         tx.commit()?;
         mail::outbox::drain(&env.conn, &env.cfg.outbox, self.now)?;
@@ -253,25 +378,50 @@ impl MailCtx {
         verdict: Verdict,
         summary: &str,
     ) -> Result<(), RaError> {
-        let officer = self.officer.as_ref().map(|o| o.email.clone()).unwrap_or_default();
-        let notes: Vec<_> = notes.iter().map(|n| context! { ja => n, en => n }).collect();
+        let officer = self
+            .officer
+            .as_ref()
+            .map(|o| o.email.clone())
+            .unwrap_or_default();
+        let notes: Vec<_> = notes
+            .iter()
+            .map(|n| context! { ja => n, en => n })
+            .collect();
         let all_ok = files.iter().all(|f| f.errors.is_empty()) && !files.is_empty();
         let ctx = context! {
-            officer, dry_run => verdict == Verdict::Checked, all_ok, summary,
-            received => stamp(self.now), signer => self.signer,
+            officer => &officer, dry_run => verdict == Verdict::Checked, all_ok, summary,
+            received => stamp(self.now), signer => &self.signer,
             message_id => self.message_id.clone().unwrap_or_else(|| "-".into()),
-            files, notes, robot => env.cfg.robot_address,
+            files => minijinja::Value::from(minijinja::value::Serde(files)), notes, robot => &env.cfg.robot_address,
         };
         let rows: usize = files.iter().map(|f| f.rows.len().max(f.errors.len())).sum();
         let forms: Vec<&str> = files.iter().filter_map(|f| f.form_code).collect();
         let tags = vec![
             ("Verdict".into(), verdict.as_str().into()),
-            ("Application".into(), if forms.is_empty() { "-".into() } else { forms.join(",") }),
+            (
+                "Application".into(),
+                if forms.is_empty() {
+                    "-".into()
+                } else {
+                    forms.join(",")
+                },
+            ),
             ("Institution".into(), inst.name.clone()),
             ("Rows".into(), rows.to_string()),
         ];
         let cc: Vec<String> = env.cfg.secretariat.iter().cloned().collect();
-        self.queue(env, conn, mail_id, "officer_result", "officer_result", ctx, vec![officer], cc, vec![], tags)
+        self.queue(
+            env,
+            conn,
+            mail_id,
+            "officer_result",
+            "officer_result",
+            ctx,
+            vec![officer],
+            cc,
+            vec![],
+            tags,
+        )
     }
 }
 
@@ -305,7 +455,10 @@ impl FileView {
     pub fn new(f: &FileResult, done: Option<&str>, executed: &[RowView]) -> FileView {
         let (status, status_ja) = match done {
             Some("executed") => ("executed".to_string(), "処理しました".to_string()),
-            Some("checked") => ("valid: nothing executed (dry run)".into(), "内容に問題はありません(確認のみ)".into()),
+            Some("checked") => (
+                "valid: nothing executed (dry run)".into(),
+                "内容に問題はありません(確認のみ)".into(),
+            ),
             _ if f.errors.is_empty() => ("refused".into(), "処理していません".into()),
             _ => (
                 format!("NOT executed: {} error(s)", f.errors.len()),
@@ -323,7 +476,14 @@ impl FileView {
                         ServerRequest::Renew(_) => ("valid: would be renewed", "更新可"),
                         ServerRequest::Revoke(_) => ("valid: would be revoked", "失効可"),
                     };
-                    RowView { line: r.line(), outcome: what.into(), outcome_ja: ja.into(), serial: None, serial_dec: None, cn: None }
+                    RowView {
+                        line: r.line(),
+                        outcome: what.into(),
+                        outcome_ja: ja.into(),
+                        serial: None,
+                        serial_dec: None,
+                        cn: None,
+                    }
                 })
                 .collect()
         } else {
@@ -331,8 +491,14 @@ impl FileView {
         };
         FileView {
             name: f.name.clone(),
-            form: f.kind.map(|k| format!("{} {}", k.code(), k.label())).unwrap_or_else(|| "form not recognised".into()),
-            form_ja: f.kind.map(|k| format!("{} {}", k.code(), k.label_ja())).unwrap_or_else(|| "様式不明".into()),
+            form: f
+                .kind
+                .map(|k| format!("{} {}", k.code(), k.label()))
+                .unwrap_or_else(|| "form not recognised".into()),
+            form_ja: f
+                .kind
+                .map(|k| format!("{} {}", k.code(), k.label_ja()))
+                .unwrap_or_else(|| "様式不明".into()),
             form_code: f.kind.map(|k| k.code()),
             status,
             status_ja,
@@ -347,8 +513,14 @@ pub(crate) fn summarize(files: &[FileResult], notes: &[String], verdict: Verdict
     let errors: usize = files.iter().map(|f| f.errors.len()).sum();
     let rows: usize = files.iter().map(|f| f.rows.len()).sum();
     match verdict {
-        Verdict::Checked if errors == 0 => format!("{} file(s), {rows} valid row(s), nothing executed", files.len()),
+        Verdict::Checked if errors == 0 => format!(
+            "{} file(s), {rows} valid row(s), nothing executed",
+            files.len()
+        ),
         _ if errors > 0 => format!("{} file(s), {errors} error(s)", files.len()),
-        _ => notes.first().cloned().unwrap_or_else(|| format!("{} file(s)", files.len())),
+        _ => notes
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("{} file(s)", files.len())),
     }
 }

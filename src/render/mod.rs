@@ -7,21 +7,36 @@ use minijinja::Environment;
 use serde::Serialize;
 
 const BUILT_IN: &[(&str, &str)] = &[
-    ("officer_result", include_str!("../../templates/officer_result.txt")),
+    (
+        "officer_result",
+        include_str!("../../templates/officer_result.txt"),
+    ),
     ("rejected", include_str!("../../templates/rejected.txt")),
     ("duplicate", include_str!("../../templates/duplicate.txt")),
-    ("server_issued", include_str!("../../templates/server_issued.txt")),
-    ("server_revoked", include_str!("../../templates/server_revoked.txt")),
+    (
+        "server_issued",
+        include_str!("../../templates/server_issued.txt"),
+    ),
+    (
+        "server_revoked",
+        include_str!("../../templates/server_revoked.txt"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("template {name}: {source}")]
-    Template { name: String, source: minijinja::Error },
+    Template {
+        name: String,
+        source: minijinja::Error,
+    },
     #[error("template {name}: the first line must be `Subject: …` followed by an empty line")]
     NoSubject { name: String },
     #[error("template folder {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 pub struct Renderer {
@@ -40,29 +55,49 @@ impl Renderer {
     /// Every template is compiled here, so a broken override fails at start-up.
     pub fn new(dir: Option<&Path>) -> Result<Renderer, RenderError> {
         let mut env = Environment::new();
-        env.set_keep_trailing_newline(true);
         for (name, built_in) in BUILT_IN {
             let text = match dir.map(|d| d.join(format!("{name}.txt"))) {
-                Some(p) if p.is_file() => std::fs::read_to_string(&p)
-                    .map_err(|source| RenderError::Io { path: p.display().to_string(), source })?,
+                Some(p) if p.is_file() => {
+                    std::fs::read_to_string(&p).map_err(|source| RenderError::Io {
+                        path: p.display().to_string(),
+                        source,
+                    })?
+                }
                 _ => built_in.to_string(),
             };
             if !text.starts_with("Subject: ") {
-                return Err(RenderError::NoSubject { name: name.to_string() });
+                return Err(RenderError::NoSubject {
+                    name: name.to_string(),
+                });
             }
             env.add_template_owned(name.to_string(), text)
-                .map_err(|source| RenderError::Template { name: name.to_string(), source })?;
+                .map_err(|source| RenderError::Template {
+                    name: name.to_string(),
+                    source,
+                })?;
         }
         Ok(Renderer { env })
     }
 
-    pub fn render<S: Serialize>(&self, name: &str, ctx: S) -> Result<Text, RenderError> {
-        let err = |source| RenderError::Template { name: name.to_string(), source };
-        let out = self.env.get_template(name).and_then(|t| t.render(ctx)).map_err(err)?;
-        let (first, rest) = out.split_once('\n').ok_or_else(|| RenderError::NoSubject { name: name.into() })?;
+    pub fn render<S: Serialize>(&self, name: &str, ctx: &S) -> Result<Text, RenderError> {
+        let err = |source| RenderError::Template {
+            name: name.to_string(),
+            source,
+        };
+        let out = self
+            .env
+            .get_template(name)
+            .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(ctx))))
+            .map_err(err)?;
+        let (first, rest) = out
+            .split_once('\n')
+            .ok_or_else(|| RenderError::NoSubject { name: name.into() })?;
         let subject = first.trim_start_matches("Subject: ").trim().to_string();
         let body = rest.strip_prefix('\n').unwrap_or(rest);
-        Ok(Text { subject, body: tidy(body) })
+        Ok(Text {
+            subject,
+            body: tidy(body),
+        })
     }
 }
 
@@ -95,10 +130,13 @@ mod tests {
         let t = r
             .render(
                 "rejected",
-                minijinja::context! { check => "signature", check_ja => "署名", reason => "bad", received => "now", robot => "ra@x.jp" },
+                &minijinja::context! { check => "signature", check_ja => "署名", reason => "bad", received => "now", robot => "ra@x.jp" },
             )
             .unwrap();
-        assert_eq!(t.subject, "申請メール不受理 / Application mail not accepted (signature)");
+        assert_eq!(
+            t.subject,
+            "申請メール不受理 / Application mail not accepted (signature)"
+        );
         assert!(t.body.contains("理由: 署名") && t.body.contains("Check failed: signature"));
         assert!(!t.body.contains("\n\n\n"));
     }
@@ -107,8 +145,14 @@ mod tests {
     fn a_broken_override_fails_at_start_up() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("duplicate.txt"), "Subject: x\n\n{% if %}").unwrap();
-        assert!(matches!(Renderer::new(Some(dir.path())), Err(RenderError::Template { .. })));
+        assert!(matches!(
+            Renderer::new(Some(dir.path())),
+            Err(RenderError::Template { .. })
+        ));
         std::fs::write(dir.path().join("duplicate.txt"), "no subject line").unwrap();
-        assert!(matches!(Renderer::new(Some(dir.path())), Err(RenderError::NoSubject { .. })));
+        assert!(matches!(
+            Renderer::new(Some(dir.path())),
+            Err(RenderError::NoSubject { .. })
+        ));
     }
 }

@@ -133,9 +133,13 @@ mod tests {
         let path = dir.path().join("t.sqlite");
         drop(crate::store::open(&path).unwrap());
         let conn = crate::store::open(&path).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -146,6 +150,9 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        assert!(matches!(crate::store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            crate::store::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
     }
 }

@@ -13,7 +13,10 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use crate::model::{CertLookup, CertStatus, CertSummary, Dn, Institution, Officer, Profile, RevocationReason, Serial};
+use crate::model::{
+    CertLookup, CertStatus, CertSummary, Dn, Institution, Officer, Profile, RevocationReason,
+    Serial,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,10 +55,19 @@ pub fn parse_ts(s: &str) -> Option<OffsetDateTime> {
 
 // ---------------------------------------------------------------- registry
 
-pub fn add_institution(conn: &Connection, name: &str, st: &str, l: &str, domains: &[String], now: OffsetDateTime) -> Result<i64> {
+pub fn add_institution(
+    conn: &Connection,
+    name: &str,
+    st: &str,
+    l: &str,
+    domains: &[String],
+    now: OffsetDateTime,
+) -> Result<i64> {
     let tx = conn.unchecked_transaction()?;
     if institution_by_name(&tx, name)?.is_some() {
-        return Err(StoreError::Conflict(format!("institution {name:?} is already registered")));
+        return Err(StoreError::Conflict(format!(
+            "institution {name:?} is already registered"
+        )));
     }
     tx.execute(
         "INSERT INTO institutions(name, st, l, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -72,9 +84,14 @@ pub fn add_institution(conn: &Connection, name: &str, st: &str, l: &str, domains
             )
             .optional()?;
         if let Some(owner) = owner {
-            return Err(StoreError::Conflict(format!("domain {d} is already registered to {owner:?}")));
+            return Err(StoreError::Conflict(format!(
+                "domain {d} is already registered to {owner:?}"
+            )));
         }
-        tx.execute("INSERT INTO institution_domains(institution_id, domain) VALUES (?1, ?2)", params![id, d])?;
+        tx.execute(
+            "INSERT INTO institution_domains(institution_id, domain) VALUES (?1, ?2)",
+            params![id, d],
+        )?;
     }
     tx.commit()?;
     Ok(id)
@@ -82,16 +99,32 @@ pub fn add_institution(conn: &Connection, name: &str, st: &str, l: &str, domains
 
 fn load_institution(conn: &Connection, row: (i64, String, String, String)) -> Result<Institution> {
     let (id, name, st, l) = row;
-    let mut stmt = conn.prepare_cached("SELECT domain FROM institution_domains WHERE institution_id = ?1 ORDER BY domain")?;
-    let domains = stmt.query_map([id], |r| r.get(0))?.collect::<std::result::Result<Vec<String>, _>>()?;
-    Ok(Institution { id, name, st, l, domains })
+    let mut stmt = conn.prepare_cached(
+        "SELECT domain FROM institution_domains WHERE institution_id = ?1 ORDER BY domain",
+    )?;
+    let domains = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<std::result::Result<Vec<String>, _>>()?;
+    Ok(Institution {
+        id,
+        name,
+        st,
+        l,
+        domains,
+    })
 }
 
-fn institution_where(conn: &Connection, clause: &str, p: &dyn rusqlite::ToSql) -> Result<Option<Institution>> {
+fn institution_where(
+    conn: &Connection,
+    clause: &str,
+    p: &dyn rusqlite::ToSql,
+) -> Result<Option<Institution>> {
     let row = conn
-        .query_row(&format!("SELECT id, name, st, l FROM institutions WHERE {clause}"), [p], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
+        .query_row(
+            &format!("SELECT id, name, st, l FROM institutions WHERE {clause}"),
+            [p],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
         .optional()?;
     row.map(|r| load_institution(conn, r)).transpose()
 }
@@ -109,30 +142,52 @@ pub fn institutions(conn: &Connection) -> Result<Vec<Institution>> {
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    rows.into_iter().map(|r| load_institution(conn, r)).collect()
+    rows.into_iter()
+        .map(|r| load_institution(conn, r))
+        .collect()
 }
 
 /// Removes an institution that has no officers and no certificates.
 pub fn remove_institution(conn: &Connection, name: &str) -> Result<()> {
-    let inst = institution_by_name(conn, name)?.ok_or_else(|| StoreError::NotFound(format!("no institution {name:?}")))?;
-    let officers: i64 = conn.query_row("SELECT count(*) FROM officers WHERE institution_id = ?1", [inst.id], |r| r.get(0))?;
-    let certs: i64 = conn.query_row("SELECT count(*) FROM certificates WHERE institution_id = ?1", [inst.id], |r| r.get(0))?;
+    let inst = institution_by_name(conn, name)?
+        .ok_or_else(|| StoreError::NotFound(format!("no institution {name:?}")))?;
+    let officers: i64 = conn.query_row(
+        "SELECT count(*) FROM officers WHERE institution_id = ?1",
+        [inst.id],
+        |r| r.get(0),
+    )?;
+    let certs: i64 = conn.query_row(
+        "SELECT count(*) FROM certificates WHERE institution_id = ?1",
+        [inst.id],
+        |r| r.get(0),
+    )?;
     if officers > 0 || certs > 0 {
         return Err(StoreError::Conflict(format!(
             "institution {name:?} still has {officers} officer(s) and {certs} certificate(s); it is kept for the record"
         )));
     }
-    conn.execute("DELETE FROM institution_domains WHERE institution_id = ?1", [inst.id])?;
+    conn.execute(
+        "DELETE FROM institution_domains WHERE institution_id = ?1",
+        [inst.id],
+    )?;
     conn.execute("DELETE FROM institutions WHERE id = ?1", [inst.id])?;
     Ok(())
 }
 
-pub fn add_officer(conn: &Connection, email: &str, institution_name: &str, now: OffsetDateTime) -> Result<i64> {
-    let inst = institution_by_name(conn, institution_name)?
-        .ok_or_else(|| StoreError::NotFound(format!("no institution {institution_name:?}; add it first")))?;
+pub fn add_officer(
+    conn: &Connection,
+    email: &str,
+    institution_name: &str,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let inst = institution_by_name(conn, institution_name)?.ok_or_else(|| {
+        StoreError::NotFound(format!("no institution {institution_name:?}; add it first"))
+    })?;
     let email = email.trim().to_ascii_lowercase();
     if officer_by_email(conn, &email)?.is_some() {
-        return Err(StoreError::Conflict(format!("officer {email} is already registered")));
+        return Err(StoreError::Conflict(format!(
+            "officer {email} is already registered"
+        )));
     }
     conn.execute(
         "INSERT INTO officers(email, institution_id, created_at) VALUES (?1, ?2, ?3)",
@@ -158,7 +213,16 @@ pub fn officers(conn: &Connection) -> Result<Vec<(Officer, String)>> {
          WHERE o.removed_at IS NULL ORDER BY i.name, o.email",
     )?;
     let rows = stmt
-        .query_map([], |r| Ok((Officer { id: r.get(0)?, email: r.get(1)?, institution_id: r.get(2)? }, r.get(3)?)))?
+        .query_map([], |r| {
+            Ok((
+                Officer {
+                    id: r.get(0)?,
+                    email: r.get(1)?,
+                    institution_id: r.get(2)?,
+                },
+                r.get(3)?,
+            ))
+        })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -242,7 +306,14 @@ pub fn mail_by_raw(conn: &Connection, raw_sha256: &str) -> Result<Option<(i64, S
         .optional()?)
 }
 
-pub fn insert_application(conn: &Connection, mail_id: i64, filename: &str, form: Option<&str>, sha256: &str, status: &str) -> Result<i64> {
+pub fn insert_application(
+    conn: &Connection,
+    mail_id: i64,
+    filename: &str,
+    form: Option<&str>,
+    sha256: &str,
+    status: &str,
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO applications(mail_id, filename, form, sha256, status) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![mail_id, filename, form, sha256, status],
@@ -250,7 +321,14 @@ pub fn insert_application(conn: &Connection, mail_id: i64, filename: &str, form:
     Ok(conn.last_insert_rowid())
 }
 
-pub fn insert_row(conn: &Connection, application_id: i64, line: usize, outcome: &str, serial: Option<&Serial>, detail: &str) -> Result<i64> {
+pub fn insert_row(
+    conn: &Connection,
+    application_id: i64,
+    line: usize,
+    outcome: &str,
+    serial: Option<&Serial>,
+    detail: &str,
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO application_rows(application_id, line, outcome, serial, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![application_id, line as i64, outcome, serial.map(|s| s.to_hex()), detail],
@@ -308,12 +386,17 @@ fn status_str(s: CertStatus) -> &'static str {
     }
 }
 
-const CERT_COLS: &str = "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
+const CERT_COLS: &str =
+    "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
                          admin_mail, renewed_from, issued_at, mail_id";
 
 fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
     let bad = |i: usize, what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("bad {what}").into())
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("bad {what}").into(),
+        )
     };
     let serial: String = r.get(0)?;
     let profile: u8 = r.get(2)?;
@@ -327,7 +410,11 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
         spki_sha256: r.get(4)?,
         not_before: parse_ts(&r.get::<_, String>(5)?).ok_or_else(|| bad(5, "time"))?,
         not_after: parse_ts(&r.get::<_, String>(6)?).ok_or_else(|| bad(6, "time"))?,
-        status: if status == "revoked" { CertStatus::Revoked } else { CertStatus::Valid },
+        status: if status == "revoked" {
+            CertStatus::Revoked
+        } else {
+            CertStatus::Valid
+        },
         pem: r.get(8)?,
         admin_mail: r.get(9)?,
         renewed_from: renewed.and_then(|s| Serial::from_hex(&s)),
@@ -338,13 +425,21 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
 
 pub fn certificate(conn: &Connection, serial: &Serial) -> Result<Option<CertRecord>> {
     Ok(conn
-        .query_row(&format!("SELECT {CERT_COLS} FROM certificates WHERE serial = ?1"), [serial.to_hex()], cert_from_row)
+        .query_row(
+            &format!("SELECT {CERT_COLS} FROM certificates WHERE serial = ?1"),
+            [serial.to_hex()],
+            cert_from_row,
+        )
         .optional()?)
 }
 
 pub fn certificates(conn: &Connection) -> Result<Vec<CertRecord>> {
-    let mut stmt = conn.prepare(&format!("SELECT {CERT_COLS} FROM certificates ORDER BY issued_at, serial"))?;
-    let rows = stmt.query_map([], cert_from_row)?.collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {CERT_COLS} FROM certificates ORDER BY issued_at, serial"
+    ))?;
+    let rows = stmt
+        .query_map([], cert_from_row)?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
@@ -363,7 +458,10 @@ pub fn revoke(conn: &Connection, r: &Revocation, mail_id: Option<i64>) -> Result
         [r.serial.to_hex()],
     )?;
     if n != 1 {
-        return Err(StoreError::Conflict(format!("certificate {} is not a valid certificate of this CA", r.serial)));
+        return Err(StoreError::Conflict(format!(
+            "certificate {} is not a valid certificate of this CA",
+            r.serial
+        )));
     }
     conn.execute(
         "INSERT INTO revocations(serial, revoked_at, reason, comment, mail_id) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -373,7 +471,9 @@ pub fn revoke(conn: &Connection, r: &Revocation, mail_id: Option<i64>) -> Result
 }
 
 pub fn revocations(conn: &Connection) -> Result<Vec<Revocation>> {
-    let mut stmt = conn.prepare("SELECT serial, revoked_at, reason, comment FROM revocations ORDER BY revoked_at, serial")?;
+    let mut stmt = conn.prepare(
+        "SELECT serial, revoked_at, reason, comment FROM revocations ORDER BY revoked_at, serial",
+    )?;
     let rows = stmt
         .query_map([], |r| {
             let s: String = r.get(0)?;
@@ -423,7 +523,13 @@ pub fn next_crl_number(conn: &Connection) -> Result<u64> {
     Ok(n.unwrap_or(0) as u64 + 1)
 }
 
-pub fn insert_crl(conn: &Connection, number: u64, this_update: OffsetDateTime, next_update: OffsetDateTime, der: &[u8]) -> Result<()> {
+pub fn insert_crl(
+    conn: &Connection,
+    number: u64,
+    this_update: OffsetDateTime,
+    next_update: OffsetDateTime,
+    der: &[u8],
+) -> Result<()> {
     conn.execute(
         "INSERT INTO crls(number, this_update, next_update, der) VALUES (?1, ?2, ?3, ?4)",
         params![number as i64, ts(this_update), ts(next_update), der],
@@ -432,11 +538,22 @@ pub fn insert_crl(conn: &Connection, number: u64, this_update: OffsetDateTime, n
 }
 
 /// The newest CRL: (number, this_update, next_update, der).
-pub fn latest_crl(conn: &Connection) -> Result<Option<(u64, OffsetDateTime, OffsetDateTime, Vec<u8>)>> {
+pub fn latest_crl(
+    conn: &Connection,
+) -> Result<Option<(u64, OffsetDateTime, OffsetDateTime, Vec<u8>)>> {
     let row = conn
-        .query_row("SELECT number, this_update, next_update, der FROM crls ORDER BY number DESC LIMIT 1", [], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
-        })
+        .query_row(
+            "SELECT number, this_update, next_update, der FROM crls ORDER BY number DESC LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            },
+        )
         .optional()?;
     Ok(row.and_then(|(n, t, u, d)| Some((n as u64, parse_ts(&t)?, parse_ts(&u)?, d))))
 }
@@ -449,7 +566,11 @@ pub fn crl_is_stale(conn: &Connection, now: OffsetDateTime) -> Result<bool> {
     if next_update <= now {
         return Ok(true);
     }
-    let newer: i64 = conn.query_row("SELECT count(*) FROM revocations WHERE revoked_at > ?1", [ts(this_update)], |r| r.get(0))?;
+    let newer: i64 = conn.query_row(
+        "SELECT count(*) FROM revocations WHERE revoked_at > ?1",
+        [ts(this_update)],
+        |r| r.get(0),
+    )?;
     Ok(newer > 0)
 }
 
@@ -470,7 +591,17 @@ pub struct OutboxMail {
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn enqueue(conn: &Connection, mail_id: Option<i64>, message_id: &str, from: &str, recipients: &[String], kind: &str, subject: &str, raw: &[u8], now: OffsetDateTime) -> Result<i64> {
+pub fn enqueue(
+    conn: &Connection,
+    mail_id: Option<i64>,
+    message_id: &str,
+    from: &str,
+    recipients: &[String],
+    kind: &str,
+    subject: &str,
+    raw: &[u8],
+    now: OffsetDateTime,
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, raw, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending')",
@@ -488,7 +619,11 @@ pub fn enqueue(conn: &Connection, mail_id: Option<i64>, message_id: &str, from: 
     Ok(conn.last_insert_rowid())
 }
 
-fn outbox_where(conn: &Connection, clause: &str, p: &dyn rusqlite::ToSql) -> Result<Vec<OutboxMail>> {
+fn outbox_where(
+    conn: &Connection,
+    clause: &str,
+    p: &dyn rusqlite::ToSql,
+) -> Result<Vec<OutboxMail>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT id, mail_id, message_id, sender, recipients, kind, subject, raw, status, attempts FROM outbox WHERE {clause} ORDER BY id"
     ))?;
@@ -520,7 +655,12 @@ pub fn outbox_for_mail(conn: &Connection, mail_id: i64) -> Result<Vec<OutboxMail
     outbox_where(conn, "mail_id = ?1", &mail_id)
 }
 
-pub fn mark_sent(conn: &Connection, id: i64, now: OffsetDateTime, transport_id: &str) -> Result<()> {
+pub fn mark_sent(
+    conn: &Connection,
+    id: i64,
+    now: OffsetDateTime,
+    transport_id: &str,
+) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL, transport_id = ?3 WHERE id = ?1",
         params![id, ts(now), transport_id],
@@ -529,13 +669,24 @@ pub fn mark_sent(conn: &Connection, id: i64, now: OffsetDateTime, transport_id: 
 }
 
 pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
-    conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1", params![id, error])?;
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        params![id, error],
+    )?;
     Ok(())
 }
 
 // ---------------------------------------------------------------- audit
 
-pub fn audit(conn: &Connection, now: OffsetDateTime, actor: &str, action: &str, mail_id: Option<i64>, serial: Option<&Serial>, detail: &str) -> Result<()> {
+pub fn audit(
+    conn: &Connection,
+    now: OffsetDateTime,
+    actor: &str,
+    action: &str,
+    mail_id: Option<i64>,
+    serial: Option<&Serial>,
+    detail: &str,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO audit(at, actor, action, mail_id, serial, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![ts(now), actor, action, mail_id, serial.map(|s| s.to_hex()), detail],
@@ -554,10 +705,18 @@ pub struct AuditEvent {
 }
 
 pub fn audit_events(conn: &Connection) -> Result<Vec<AuditEvent>> {
-    let mut stmt = conn.prepare("SELECT at, actor, action, mail_id, serial, detail FROM audit ORDER BY id")?;
+    let mut stmt =
+        conn.prepare("SELECT at, actor, action, mail_id, serial, detail FROM audit ORDER BY id")?;
     let rows = stmt
         .query_map([], |r| {
-            Ok(AuditEvent { at: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, mail_id: r.get(3)?, serial: r.get(4)?, detail: r.get(5)? })
+            Ok(AuditEvent {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                action: r.get(2)?,
+                mail_id: r.get(3)?,
+                serial: r.get(4)?,
+                detail: r.get(5)?,
+            })
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
