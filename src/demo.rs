@@ -17,7 +17,7 @@ use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use time::OffsetDateTime;
 
-use crate::ca::{self, SerialSource};
+use crate::ca;
 use crate::config::Config;
 use crate::init::{self, InitArgs};
 use crate::mail::sign::{self, Signer};

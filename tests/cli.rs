@@ -1,0 +1,275 @@
+//! The `mailra` binary as an operator and an officer use it.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mailra(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mailra"))
+        .args(args)
+        .env_remove("MAILRA_DIR")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+#[test]
+fn demo_runs_twice_and_shows_every_expected_verdict() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("demo");
+    let dir = dir.to_str().unwrap();
+    for run in 0..2 {
+        let o = mailra(&["demo", "--dir", dir]);
+        let t = text(&o);
+        assert!(o.status.success(), "run {run}: {t}");
+        for (mail, verdict) in [
+            ("01-issue-rsa2048", "accepted"),
+            ("02-issue-p384-opaque", "accepted"),
+            ("03-renewal", "accepted"),
+            ("04-revocation", "accepted"),
+            ("05-dry-run", "checked"),
+            ("06-unsigned", "rejected"),
+            ("07-tampered", "rejected"),
+            ("08-other-ca", "rejected"),
+            ("09-from-mismatch", "rejected"),
+            ("10-other-institution", "invalid"),
+            ("11-broken-rows", "invalid"),
+            ("12-replay-of-01", "duplicate"),
+        ] {
+            let line = t
+                .lines()
+                .find(|l| l.starts_with(mail))
+                .unwrap_or_else(|| panic!("{mail} missing:\n{t}"));
+            assert!(
+                line.split_whitespace().nth(1) == Some(verdict),
+                "{mail}: {line}"
+            );
+        }
+    }
+    // 4 certificates issued (3 + the renewal) on top of 2 seeded; one revoked.
+    let o = mailra(&["cert", "list", "--dir", dir, "--json"]);
+    let certs: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(certs.len(), 5, "{certs:?}");
+    assert_eq!(certs.iter().filter(|c| c["status"] == "revoked").count(), 1);
+    // A folder the demo did not make is never removed.
+    let other = d.path().join("precious");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("keep"), "x").unwrap();
+    let o = mailra(&["demo", "--dir", other.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(other.join("keep").exists());
+}
+
+#[test]
+fn check_reports_every_error_of_the_broken_samples_and_passes_the_good_ones() {
+    for good in ["server-issue.tsv", "server-renew.tsv", "server-revoke.tsv"] {
+        let o = mailra(&["check", repo(&format!("samples/{good}")).to_str().unwrap()]);
+        assert!(o.status.success(), "{good}: {}", text(&o));
+    }
+    let mut n = 0;
+    for e in std::fs::read_dir(repo("samples/broken")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "tsv") {
+            continue;
+        }
+        n += 1;
+        let o = mailra(&["check", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{}: {}", p.display(), text(&o));
+        let expected = std::fs::read_to_string(p.with_extension("expected")).unwrap();
+        let out = text(&o);
+        for line in expected.lines().filter(|l| !l.trim().is_empty()) {
+            assert!(
+                out.contains(line),
+                "{}: expected {line:?} in\n{out}",
+                p.display()
+            );
+        }
+    }
+    assert!(n >= 10, "only {n} broken samples");
+}
+
+/// Thunderbird's own S/MIME test messages: mailra agrees with every verdict.
+#[test]
+fn verify_agrees_with_thunderbird_on_its_test_corpus() {
+    let tb = repo("../shared/testdata/thunderbird-smime");
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("inst");
+    // An instance trusting Thunderbird's test CA, with a robot certificate of our own.
+    let robot_ca = mailra::pki::new_ca(
+        "Robot CA",
+        "Test",
+        support::now(),
+        30,
+        mailra::pki::KeyKind::Rsa2048,
+    )
+    .unwrap();
+    let robot =
+        mailra::pki::new_mail_cert(&robot_ca, "robot@example.org", "robot", support::now(), 30)
+            .unwrap();
+    let rc = support::write(d.path(), "robot.pem", &robot.cert.to_pem().unwrap());
+    let rk = support::write(
+        d.path(),
+        "robot.key",
+        &robot.key.private_key_to_pem_pkcs8().unwrap(),
+    );
+    let dir_s = dir.to_str().unwrap();
+    let o = mailra(&[
+        "init",
+        "--dir",
+        dir_s,
+        "--officer-ca",
+        tb.join("TestCA.pem").to_str().unwrap(),
+        "--robot-cert",
+        &rc,
+        "--robot-key",
+        &rk,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for args in [
+        vec![
+            "registry",
+            "institution",
+            "add",
+            "--dir",
+            dir_s,
+            "--name",
+            "Example Org",
+            "--st",
+            "Tokyo",
+            "--l",
+            "Chiyoda-ku",
+            "--domain",
+            "example.com",
+        ],
+        vec![
+            "registry",
+            "officer",
+            "add",
+            "--dir",
+            dir_s,
+            "--email",
+            "Alice@example.com",
+            "--institution",
+            "Example Org",
+        ],
+    ] {
+        let o = mailra(&args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let at = "2023-11-21T21:00:00Z";
+    for (file, good, check) in [
+        ("alice.dsig.SHA256.multipart.eml", true, ""),
+        ("alice.dsig.SHA512.multipart.eml", true, ""),
+        ("alice.sig.SHA256.opaque.eml", true, ""),
+        ("alice.sig.SHA512.opaque.eml", true, ""),
+        ("alice.dsig.SHA1.multipart.eml", false, "algorithms"),
+        ("alice.dsig.SHA256.multipart.bad.eml", false, "digest"),
+        (
+            "alice.dsig.SHA256.multipart.mismatch-econtent.eml",
+            false,
+            "structure",
+        ),
+        (
+            "alice.future.dsig.SHA256.multipart.eml",
+            false,
+            "signing-time",
+        ),
+        (
+            "alice.plain.dsig.SHA256.multipart.dave.dsig.SHA256.multipart.eml",
+            false,
+            "structure",
+        ),
+        ("alice.env.eml", false, "structure"),
+    ] {
+        let o = mailra(&[
+            "verify",
+            "--dir",
+            dir_s,
+            tb.join(file).to_str().unwrap(),
+            "--at",
+            at,
+        ]);
+        let t = text(&o);
+        assert_eq!(o.status.success(), good, "{file}: {t}");
+        if good {
+            assert!(
+                t.contains("GOOD signature from registered officer alice@example.com"),
+                "{file}: {t}"
+            );
+        } else {
+            assert!(
+                t.contains(&format!("verdict: BAD ({check})")),
+                "{file}: expected {check}: {t}"
+            );
+        }
+    }
+    // Without --at the same good mail is too old (and Alice's certificate may have expired).
+    let o = mailra(&[
+        "verify",
+        "--dir",
+        dir_s,
+        tb.join("alice.dsig.SHA256.multipart.eml").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn process_prints_one_json_object_per_mail_and_init_refuses_to_overwrite() {
+    let mut f = support::Fixture::new();
+    let dn = support::ex_dn("www.example.ac.jp");
+    let line = mailra::demo::issue_line(
+        &dn,
+        3,
+        &mailra::demo::csr_field(&support::rsa(), &dn).unwrap(),
+        "",
+        "a@example.ac.jp",
+        "",
+    );
+    let good = f.mail(&f.o1, support::O1, "発行", &line);
+    let p1 = support::write(f.dir.path(), "good.eml", &good);
+    let p2 = support::write(
+        f.dir.path(),
+        "garbage.eml",
+        b"this is not a mail at all\r\n",
+    );
+    let dir = f.dir.path().to_str().unwrap().to_string();
+    // The fixture's connection stays open: WAL lets the CLI work beside it.
+    let o = mailra(&["process", "--dir", &dir, "--json", &p1, &p2]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["verdict"], "accepted");
+    assert_eq!(lines[0]["issued"].as_array().unwrap().len(), 1);
+    assert_eq!(lines[1]["verdict"], "rejected");
+    assert_eq!(f.cert_count(), 1);
+    let serial = lines[0]["issued"][0].as_str().unwrap();
+    let o = mailra(&["cert", "show", "--dir", &dir, serial]);
+    assert!(
+        text(&o).contains("status: valid") && text(&o).contains("BEGIN CERTIFICATE"),
+        "{}",
+        text(&o)
+    );
+    let o = mailra(&["crl", "--dir", &dir]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = mailra(&["init", "--dir", &dir]);
+    assert!(!o.status.success() && text(&o).contains("already holds an instance"));
+    let _ = f.process(&good);
+}

@@ -1,0 +1,394 @@
+//! The whole pipeline on real signed mails, a real SQLite file and the real
+//! openssl CLI: what a registration officer and the secretariat care about.
+
+mod support;
+
+use mailra::demo::{csr_field, issue_line, renew_line, revoke_line};
+use mailra::model::CertStatus;
+use mailra::ra::Verdict;
+use mailra::store;
+use support::*;
+
+fn issue_tsv(cn: &str, key: &openssl::pkey::PKey<openssl::pkey::Private>, profile: u8) -> String {
+    let dn = ex_dn(cn);
+    issue_line(
+        &dn,
+        profile,
+        &csr_field(key, &dn).unwrap(),
+        "国立　太郎",
+        "admin@example.ac.jp",
+        "",
+    )
+}
+
+fn verify_reply(f: &Fixture, path: &std::path::Path) -> bool {
+    let ca = f.path("pki/officer-ca.pem");
+    openssl(&[
+        "smime",
+        "-verify",
+        "-in",
+        path.to_str().unwrap(),
+        "-CAfile",
+        ca.to_str().unwrap(),
+        "-out",
+        "/dev/null",
+    ])
+    .0
+}
+
+#[test]
+fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
+    let mut f = Fixture::new();
+    let tsv = [
+        issue_tsv("www.example.ac.jp", &rsa(), 3),
+        issue_tsv("lms.example.ac.jp", &p384(), 11),
+    ]
+    .join("\r\n");
+    let raw = f.mail(&f.o1, O1, "サーバ証明書発行申請", &tsv);
+    let o = f.process(&raw);
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    assert_eq!(o.issued.len(), 2);
+    let ca = f.path("pki/ca.pem");
+    for c in store::certificates(&f.env.conn).unwrap() {
+        let p = write(f.dir.path(), "c.pem", c.pem.as_bytes());
+        let (ok, text) = openssl(&["verify", "-CAfile", ca.to_str().unwrap(), &p]);
+        assert!(ok, "{text}");
+        let (_, text) = openssl(&["x509", "-in", &p, "-noout", "-text"]);
+        assert!(text.contains("TLS Web Server Authentication"), "{text}");
+        assert!(text.contains(
+            &format!("DNS:{}", c.subject_dn.split(',').next().unwrap().trim_start_matches("CN="))
+        ));
+    }
+    // Officer receipt + one notice per certificate; all verify with the robot's CA.
+    let replies = f.replies();
+    assert_eq!(replies.len(), 3);
+    for (p, text) in &replies {
+        assert!(verify_reply(&f, p), "reply {} does not verify", p.display());
+        assert!(text.contains("multipart/signed"));
+    }
+    let notices: Vec<_> = replies
+        .iter()
+        .filter(|(_, t)| t.contains("X-Mailra-Verdict: issued"))
+        .collect();
+    assert_eq!(notices.len(), 2);
+    assert!(
+        notices
+            .iter()
+            .all(|(_, t)| t.contains("To: admin@example.ac.jp") && t.contains("chain.pem"))
+    );
+}
+
+#[test]
+fn revocation_is_in_the_crl_with_its_reason_and_openssl_rejects_the_certificate() {
+    let mut f = Fixture::new();
+    let raw = f.mail(
+        &f.o1,
+        O1,
+        "発行",
+        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+    );
+    let issued = f.process(&raw).issued;
+    assert_eq!(issued.len(), 1);
+    let serial = &issued[0];
+    let revoke = revoke_line(&ex_dn("www.example.ac.jp"), serial, 1, "鍵の漏洩");
+    let o = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    assert_eq!(o.revoked, vec![serial.clone()]);
+    let crl = f.path("crl/ca.crl.pem");
+    let ca = f.path("pki/ca.pem");
+    let (ok, text) = openssl(&[
+        "crl",
+        "-in",
+        crl.to_str().unwrap(),
+        "-CAfile",
+        ca.to_str().unwrap(),
+        "-noout",
+        "-text",
+    ]);
+    assert!(ok && text.contains("verify OK"), "{text}");
+    assert!(text.contains(serial.trim_start_matches("0x")), "{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+    let cert = store::certificates(&f.env.conn).unwrap().remove(0);
+    assert_eq!(cert.status, CertStatus::Revoked);
+    let p = write(f.dir.path(), "revoked.pem", cert.pem.as_bytes());
+    let (ok, text) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-CRLfile",
+        crl.to_str().unwrap(),
+        "-CAfile",
+        ca.to_str().unwrap(),
+        &p,
+    ]);
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+    // Revoking it again is refused, and nothing changes.
+    let again = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
+    assert_eq!(again.verdict, Verdict::Invalid, "{again:?}");
+}
+
+#[test]
+fn renewal_issues_a_new_certificate_and_refuses_the_old_key() {
+    let mut f = Fixture::new();
+    let key = rsa();
+    let dn = ex_dn("www.example.ac.jp");
+    let old = f
+        .process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &key, 3)))
+        .issued
+        .remove(0);
+    // Same key: refused.
+    let same = renew_line(
+        &dn,
+        3,
+        &old,
+        &csr_field(&key, &dn).unwrap(),
+        "国立　太郎",
+        "admin@example.ac.jp",
+    );
+    let o = f.process(&f.mail(&f.o1, O1, "更新", &same));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(f.cert_count(), 1);
+    // New key: a new certificate that names the old one.
+    let new = renew_line(
+        &dn,
+        3,
+        &old,
+        &csr_field(&rsa(), &dn).unwrap(),
+        "国立　太郎",
+        "admin@example.ac.jp",
+    );
+    let o = f.process(&f.mail(&f.o1, O1, "更新", &new));
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    let serial = mailra::cli::parse_serial(&o.issued[0]).unwrap();
+    let rec = store::certificate(&f.env.conn, &serial).unwrap().unwrap();
+    assert_eq!(rec.renewed_from.map(|s| s.to_string()), Some(old));
+}
+
+#[test]
+fn bad_mails_are_rejected_with_a_signed_reply_and_nothing_is_issued() {
+    let mut f = Fixture::new();
+    let tsv = issue_tsv("www.example.ac.jp", &rsa(), 3);
+    let good = f.mail(&f.o1, O1, "発行", &tsv);
+    let rogue_ca =
+        mailra::pki::new_ca("Rogue", "Rogue", now(), 30, mailra::pki::KeyKind::Rsa2048).unwrap();
+    let rogue = signer(&rogue_ca, O1);
+    let unregistered = signer(&f.officer_ca, "stranger@example.ac.jp");
+    let mut tampered = good.clone();
+    let at = tampered
+        .windows(15)
+        .position(|w| w == b"application.tsv")
+        .unwrap();
+    tampered[at] = b'A';
+    let files = [mailra::demo::FileSpec {
+        name: "application.tsv".into(),
+        data: mailra::demo::sjis(&tsv),
+    }];
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "unsigned",
+            mailra::demo::unsigned_mail(O1, mailra::demo::ROBOT, "発行", &files).unwrap(),
+            "structure",
+        ),
+        ("tampered", tampered, "digest"),
+        ("other CA", f.mail(&rogue, O1, "発行", &tsv), "chain"),
+        (
+            "From mismatch",
+            f.mail(&f.o1, "other@example.ac.jp", "発行", &tsv),
+            "address",
+        ),
+        (
+            "unregistered officer",
+            f.mail(&unregistered, "stranger@example.ac.jp", "発行", &tsv),
+            "officer",
+        ),
+    ];
+    for (name, raw, check) in cases {
+        let before = f.replies().len();
+        let o = f.process(&raw);
+        assert_eq!(o.verdict, Verdict::Rejected, "{name}: {o:?}");
+        assert_eq!(o.check.as_deref(), Some(check), "{name}: {o:?}");
+        assert_eq!(f.cert_count(), 0, "{name} issued something");
+        let replies = f.replies();
+        assert_eq!(replies.len(), before + 1, "{name}: one rejection reply");
+        let (path, text) = replies
+            .iter()
+            .find(|(_, t)| t.contains("X-Mailra-Verdict: rejected") && !t.is_empty())
+            .unwrap();
+        assert!(
+            verify_reply(&f, path),
+            "{name}: rejection reply must be signed"
+        );
+        assert!(
+            !text.contains("Apache httpd"),
+            "{name}: the reply must not quote the content"
+        );
+    }
+    // The mails are all kept.
+    let kept: i64 = f
+        .env
+        .conn
+        .query_row(
+            "SELECT count(*) FROM mails WHERE verdict = 'rejected'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 5);
+}
+
+#[test]
+fn an_officer_cannot_act_for_another_institution() {
+    let mut f = Fixture::new();
+    // Officer 2 (Sample Institute) asks for a certificate in example.ac.jp.
+    let dn = mailra::demo::server_dn("www.example.ac.jp", SAMPLE, "Suita-shi", "Osaka");
+    let line = issue_line(
+        &dn,
+        3,
+        &csr_field(&rsa(), &dn).unwrap(),
+        "",
+        "admin@sample-tech.ac.jp",
+        "",
+    );
+    let o = f.process(&f.mail(&f.o2, O2, "発行", &line));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(f.cert_count(), 0);
+    // Officer 2 tries to revoke Example University's certificate.
+    let serial = f
+        .process(&f.mail(
+            &f.o1,
+            O1,
+            "発行",
+            &issue_tsv("www.example.ac.jp", &rsa(), 3),
+        ))
+        .issued
+        .remove(0);
+    let o = f.process(&f.mail(
+        &f.o2,
+        O2,
+        "失効",
+        &revoke_line(&ex_dn("www.example.ac.jp"), &serial, 5, ""),
+    ));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert!(o.revoked.is_empty());
+    assert_eq!(
+        store::certificates(&f.env.conn).unwrap()[0].status,
+        CertStatus::Valid
+    );
+}
+
+#[test]
+fn a_file_with_broken_rows_is_not_executed_and_every_error_is_reported() {
+    let mut f = Fixture::new();
+    let good = issue_tsv("www.example.ac.jp", &rsa(), 3);
+    let bad_dn = ex_dn("bad_host.example.ac.jp");
+    let bad = issue_line(&bad_dn, 7, "notacsr", "", "not-an-address", "");
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &[good, bad].join("\r\n")));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(
+        f.cert_count(),
+        0,
+        "the valid first row must not be issued either"
+    );
+    assert!(
+        f.replies()
+            .iter()
+            .any(|(_, t)| t.contains("X-Mailra-Verdict: invalid")),
+        "the officer gets the error report"
+    );
+    let errors: Vec<String> = {
+        let mut s = f
+            .env
+            .conn
+            .prepare("SELECT detail FROM application_rows WHERE outcome = 'error'")
+            .unwrap();
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(errors.len() >= 4, "{errors:?}");
+    for needle in [
+        "line 2: field 2",
+        "line 2: field 7",
+        "line 2: field 10",
+        "line 2: field 1",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.contains(needle)),
+            "{needle} missing in {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn replaying_a_processed_mail_issues_nothing() {
+    let mut f = Fixture::new();
+    let raw = f.mail(
+        &f.o1,
+        O1,
+        "発行",
+        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+    );
+    assert_eq!(f.process(&raw).issued.len(), 1);
+    // The same bytes again.
+    let o = f.process(&raw);
+    assert_eq!(o.verdict, Verdict::Duplicate);
+    // The same signed content under new outer headers (a re-forwarded mail).
+    let text = String::from_utf8_lossy(&raw).replace("Subject: ", "Subject: Fwd: ");
+    let o = f.process(text.as_bytes());
+    assert_eq!(o.verdict, Verdict::Duplicate, "{o:?}");
+    assert_eq!(f.cert_count(), 1);
+    assert!(
+        f.replies()
+            .iter()
+            .any(|(_, t)| t.contains("X-Mailra-Verdict: duplicate"))
+    );
+}
+
+#[test]
+fn a_check_subject_validates_without_executing() {
+    let mut f = Fixture::new();
+    let raw = f.mail(
+        &f.o1,
+        O1,
+        "[check] サーバ証明書発行申請",
+        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+    );
+    let o = f.process(&raw);
+    assert_eq!(o.verdict, Verdict::Checked, "{o:?}");
+    assert_eq!(f.cert_count(), 0);
+    let raw = f.mail(
+        &f.o1,
+        O1,
+        "[確認] 申請",
+        &issue_tsv("lms.example.ac.jp", &rsa(), 3),
+    );
+    assert_eq!(f.process(&raw).verdict, Verdict::Checked);
+    assert_eq!(f.cert_count(), 0);
+}
+
+#[test]
+fn the_audit_log_records_who_did_what_for_which_mail() {
+    let mut f = Fixture::new();
+    let raw = f.mail(
+        &f.o1,
+        O1,
+        "発行",
+        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+    );
+    let o = f.process(&raw);
+    let events = store::audit_events(&f.env.conn).unwrap();
+    let issue = events
+        .iter()
+        .find(|e| e.action == "issue")
+        .expect("issue event");
+    assert_eq!(issue.actor, O1);
+    assert_eq!(issue.mail_id, Some(o.mail_id));
+    assert_eq!(
+        issue.serial.as_deref(),
+        Some(o.issued[0].trim_start_matches("0x"))
+    );
+    // Replies were queued in the same transaction and are marked sent.
+    let out = store::outbox_for_mail(&f.env.conn, o.mail_id).unwrap();
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(|m| m.status == "sent"));
+}

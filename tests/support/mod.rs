@@ -1,0 +1,165 @@
+//! A real mailra instance in a temp folder (generated PKI, real SQLite file),
+//! officers with real certificates, and helpers to run the openssl CLI.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mailra::config::Config;
+use mailra::demo::{self, FileSpec};
+use mailra::init::{self, InitArgs};
+use mailra::mail::sign::Signer;
+use mailra::model::Dn;
+use mailra::pki::{self, KeyKind, KeyPair};
+use mailra::ra::{self, Env, Outcome};
+use mailra::store;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+use time::OffsetDateTime;
+
+pub const EX: &str = "Example University";
+pub const SAMPLE: &str = "Sample Institute of Technology";
+pub const O1: &str = "officer@example.ac.jp";
+pub const O2: &str = "tanto@sample-tech.ac.jp";
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub env: Env,
+    pub officer_ca: KeyPair,
+    pub o1: Signer,
+    pub o2: Signer,
+}
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        init::init(
+            &InitArgs {
+                dir: dir.path().to_path_buf(),
+                robot_address: Some(demo::ROBOT.into()),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+        let officer_ca = KeyPair {
+            cert: X509::from_pem(&std::fs::read(dir.path().join("pki/officer-ca.pem")).unwrap())
+                .unwrap(),
+            key: PKey::private_key_from_pem(
+                &std::fs::read(dir.path().join("pki/officer-ca.key")).unwrap(),
+            )
+            .unwrap(),
+        };
+        let env = Env::open(Config::load(dir.path()).unwrap()).unwrap();
+        store::add_institution(
+            &env.conn,
+            EX,
+            "Tokyo",
+            "Chiyoda-ku",
+            &["example.ac.jp".into()],
+            now(),
+        )
+        .unwrap();
+        store::add_institution(
+            &env.conn,
+            SAMPLE,
+            "Osaka",
+            "Suita-shi",
+            &["sample-tech.ac.jp".into()],
+            now(),
+        )
+        .unwrap();
+        store::add_officer(&env.conn, O1, EX, now()).unwrap();
+        store::add_officer(&env.conn, O2, SAMPLE, now()).unwrap();
+        let o1 = signer(&officer_ca, O1);
+        let o2 = signer(&officer_ca, O2);
+        Fixture {
+            dir,
+            env,
+            officer_ca,
+            o1,
+            o2,
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn process(&mut self, raw: &[u8]) -> Outcome {
+        ra::process(&mut self.env, raw, "test", now()).unwrap()
+    }
+
+    pub fn cert_count(&self) -> usize {
+        store::certificates(&self.env.conn).unwrap().len()
+    }
+
+    /// A signed application mail from `signer` carrying one TSV file.
+    pub fn mail(&self, signer: &Signer, from: &str, subject: &str, tsv: &str) -> Vec<u8> {
+        let files = [FileSpec {
+            name: "application.tsv".into(),
+            data: demo::sjis(tsv),
+        }];
+        demo::application_mail(signer, from, demo::ROBOT, subject, &files, false, now()).unwrap()
+    }
+
+    /// Every reply in the outbox folder, as (path, raw).
+    pub fn replies(&self) -> Vec<(PathBuf, String)> {
+        let mut v: Vec<_> = std::fs::read_dir(self.path("outbox"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .map(|p| {
+                let s = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+                (p, s)
+            })
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+pub fn signer(ca: &KeyPair, email: &str) -> Signer {
+    let kp = pki::new_mail_cert(ca, email, "Test Officer", now(), 365).unwrap();
+    Signer {
+        cert: kp.cert,
+        key: kp.key,
+        chain: vec![ca.cert.clone()],
+    }
+}
+
+pub fn ex_dn(cn: &str) -> Dn {
+    demo::server_dn(cn, EX, "Chiyoda-ku", "Tokyo")
+}
+
+pub fn rsa() -> PKey<Private> {
+    pki::new_key(KeyKind::Rsa2048).unwrap()
+}
+
+pub fn p384() -> PKey<Private> {
+    pki::new_key(KeyKind::P384).unwrap()
+}
+
+/// Runs openssl with args; returns (success, stdout+stderr).
+pub fn openssl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl CLI");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+pub fn write(dir: &Path, name: &str, data: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p.display().to_string()
+}
