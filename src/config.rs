@@ -154,12 +154,12 @@ impl Config {
                 String::new()
             }
         };
-        if let Some(s) = &raw.robot.secretariat {
-            if !crate::policy::is_mail_address(s) {
-                problems.push(format!(
-                    "{f}: key robot.secretariat: {s:?} is not a mail address"
-                ));
-            }
+        if let Some(s) = &raw.robot.secretariat
+            && !crate::policy::is_mail_address(s)
+        {
+            problems.push(format!(
+                "{f}: key robot.secretariat: {s:?} is not a mail address"
+            ));
         }
         let max_age_days = raw.trust.max_age_days.unwrap_or(14);
         if !(1..=365).contains(&max_age_days) {
@@ -181,13 +181,13 @@ impl Config {
         }
         let sub = |v: &Option<String>, d: &str| dir.join(v.as_deref().unwrap_or(d));
         let templates = raw.paths.templates.as_ref().map(|t| dir.join(t));
-        if let Some(t) = &templates {
-            if !t.is_dir() {
-                problems.push(format!(
-                    "{f}: key paths.templates: folder {} not found",
-                    t.display()
-                ));
-            }
+        if let Some(t) = &templates
+            && !t.is_dir()
+        {
+            problems.push(format!(
+                "{f}: key paths.templates: folder {} not found",
+                t.display()
+            ));
         }
         if !problems.is_empty() {
             return Err(ConfigError { problems });

@@ -538,9 +538,10 @@ pub fn insert_crl(
 }
 
 /// The newest CRL: (number, this_update, next_update, der).
-pub fn latest_crl(
-    conn: &Connection,
-) -> Result<Option<(u64, OffsetDateTime, OffsetDateTime, Vec<u8>)>> {
+pub type CrlRow = (u64, OffsetDateTime, OffsetDateTime, Vec<u8>);
+
+/// The newest CRL, if any.
+pub fn latest_crl(conn: &Connection) -> Result<Option<CrlRow>> {
     let row = conn
         .query_row(
             "SELECT number, this_update, next_update, der FROM crls ORDER BY number DESC LIMIT 1",
