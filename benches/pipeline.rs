@@ -1,0 +1,235 @@
+//! One signed mail with a 99-row 5-3-1 TSV (RSA 2048 CSRs) through the whole
+//! pipeline (verify → parse → validate → issue 99 → signed replies → commit),
+//! against, on the same CSRs:
+//!   (a) the bare cost of 99 RSA-2048 certificate signatures in-process, and
+//!   (b) one `openssl ca -batch` process per CSR (the shell-scripted way).
+//! Prints the figures and the ratios; targets: pipeline ≤ 4×(a), ≥ 5× faster
+//! than (b), peak memory < 100 MB.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mailra::config::Config;
+use mailra::demo::{self, FileSpec};
+use mailra::init::{self, InitArgs};
+use mailra::mail::sign::Signer;
+use mailra::pki::{self, KeyKind, KeyPair};
+use mailra::ra::{self, Env};
+use mailra::store;
+use openssl::asn1::{Asn1Integer, Asn1Time};
+use openssl::bn::BigNum;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::x509::{X509, X509Builder, X509Req};
+use time::OffsetDateTime;
+
+const ROWS: usize = 99;
+const RUNS: usize = 3;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn bare_signatures(ca: &KeyPair, csrs: &[X509Req]) -> Duration {
+    let t = Instant::now();
+    for (i, req) in csrs.iter().enumerate() {
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        let serial = Asn1Integer::from_bn(&BigNum::from_u32(i as u32 + 1).unwrap()).unwrap();
+        b.set_serial_number(&serial).unwrap();
+        b.set_subject_name(req.subject_name()).unwrap();
+        b.set_issuer_name(ca.cert.subject_name()).unwrap();
+        b.set_pubkey(&req.public_key().unwrap()).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(396).unwrap())
+            .unwrap();
+        b.sign(&ca.key, MessageDigest::sha256()).unwrap();
+        std::hint::black_box(b.build());
+    }
+    t.elapsed()
+}
+
+fn openssl_ca_processes(dir: &Path, ca: &KeyPair, csrs: &[X509Req]) -> Duration {
+    let d = dir.join("openssl-ca");
+    std::fs::create_dir_all(d.join("certs")).unwrap();
+    std::fs::write(d.join("index.txt"), "").unwrap();
+    std::fs::write(d.join("serial"), "1000\n").unwrap();
+    std::fs::write(d.join("ca.pem"), ca.cert.to_pem().unwrap()).unwrap();
+    std::fs::write(d.join("ca.key"), ca.key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let cnf = format!(
+        "[ca]\ndefault_ca = CA_default\n[CA_default]\ndir = {dir}\ndatabase = $dir/index.txt\nserial = $dir/serial\n\
+         new_certs_dir = $dir/certs\ncertificate = $dir/ca.pem\nprivate_key = $dir/ca.key\ndefault_md = sha256\n\
+         default_days = 396\npolicy = policy_any\nunique_subject = no\ncopy_extensions = copy\nx509_extensions = ext\n\
+         [policy_any]\ncountryName = optional\nstateOrProvinceName = optional\nlocalityName = optional\n\
+         organizationName = optional\ncommonName = supplied\n\
+         [ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage = serverAuth,clientAuth\n",
+        dir = d.display()
+    );
+    std::fs::write(d.join("openssl.cnf"), cnf).unwrap();
+    for (i, req) in csrs.iter().enumerate() {
+        std::fs::write(d.join(format!("{i}.csr")), req.to_pem().unwrap()).unwrap();
+    }
+    let t = Instant::now();
+    for i in 0..csrs.len() {
+        let st = Command::new("openssl")
+            .args(["ca", "-batch", "-notext", "-config"])
+            .arg(d.join("openssl.cnf"))
+            .arg("-in")
+            .arg(d.join(format!("{i}.csr")))
+            .arg("-out")
+            .arg(d.join(format!("{i}.pem")))
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "openssl ca: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+    }
+    t.elapsed()
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = OffsetDateTime::now_utc();
+    init::init(
+        &InitArgs {
+            dir: dir.path().to_path_buf(),
+            robot_address: Some(demo::ROBOT.into()),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    let officer_ca = KeyPair {
+        cert: X509::from_pem(&std::fs::read(dir.path().join("pki/officer-ca.pem")).unwrap())
+            .unwrap(),
+        key: PKey::private_key_from_pem(
+            &std::fs::read(dir.path().join("pki/officer-ca.key")).unwrap(),
+        )
+        .unwrap(),
+    };
+    let issuing = KeyPair {
+        cert: X509::from_pem(&std::fs::read(dir.path().join("pki/ca.pem")).unwrap()).unwrap(),
+        key: PKey::private_key_from_pem(&std::fs::read(dir.path().join("pki/ca.key")).unwrap())
+            .unwrap(),
+    };
+    let mut env = Env::open(Config::load(dir.path()).unwrap()).unwrap();
+    let ex = "Example University";
+    store::add_institution(
+        &env.conn,
+        ex,
+        "Tokyo",
+        "Chiyoda-ku",
+        &["example.ac.jp".into()],
+        now,
+    )
+    .unwrap();
+    store::add_officer(&env.conn, "officer@example.ac.jp", ex, now).unwrap();
+    let kp = pki::new_mail_cert(&officer_ca, "officer@example.ac.jp", "Officer", now, 365).unwrap();
+    let officer = Signer {
+        cert: kp.cert,
+        key: kp.key,
+        chain: vec![officer_ca.cert.clone()],
+    };
+
+    eprintln!("generating {ROWS} RSA-2048 keys and CSRs…");
+    let mut csrs = Vec::new();
+    let mut lines = Vec::new();
+    for i in 0..ROWS {
+        let dn = demo::server_dn(
+            &format!("host{i:02}.example.ac.jp"),
+            ex,
+            "Chiyoda-ku",
+            "Tokyo",
+        );
+        let key = pki::new_key(KeyKind::Rsa2048).unwrap();
+        let req = pki::new_server_csr(&dn, &key).unwrap();
+        let pem = String::from_utf8(req.to_pem().unwrap()).unwrap();
+        let field: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        lines.push(demo::issue_line(
+            &dn,
+            3,
+            &field,
+            "国立　太郎",
+            &format!("admin{}@example.ac.jp", i % 10),
+            "",
+        ));
+        csrs.push(req);
+    }
+    let tsv = demo::sjis(&lines.join("\n"));
+
+    let mut pipeline = Vec::new();
+    for run in 0..RUNS {
+        let files = [FileSpec {
+            name: format!("server-issue-{run}.tsv"),
+            data: tsv.clone(),
+        }];
+        let raw = demo::application_mail(
+            &officer,
+            "officer@example.ac.jp",
+            demo::ROBOT,
+            "サーバ証明書発行申請",
+            &files,
+            false,
+            now,
+        )
+        .unwrap();
+        let t = Instant::now();
+        let o = ra::process(&mut env, &raw, "bench", OffsetDateTime::now_utc()).unwrap();
+        pipeline.push(t.elapsed());
+        assert_eq!(o.issued.len(), ROWS, "{o:?}");
+    }
+    let bare: Vec<Duration> = (0..RUNS)
+        .map(|_| bare_signatures(&issuing, &csrs))
+        .collect();
+    let shell = openssl_ca_processes(dir.path(), &issuing, &csrs);
+
+    let p = median(pipeline);
+    let a = median(bare);
+    println!("mailra pipeline benchmark ({ROWS}-row 5-3-1 TSV, RSA 2048, median of {RUNS})");
+    println!(
+        "  pipeline (verify → validate → issue {ROWS} → {} signed replies → commit): {:8.1} ms",
+        ROWS + 1,
+        ms(p)
+    );
+    println!(
+        "  (a) {ROWS} bare in-process certificate signatures:                        {:8.1} ms",
+        ms(a)
+    );
+    println!(
+        "  (b) {ROWS} `openssl ca -batch` processes:                                 {:8.1} ms",
+        ms(shell)
+    );
+    println!(
+        "  pipeline / (a) = {:.2}x   (target ≤ 4x)",
+        p.as_secs_f64() / a.as_secs_f64()
+    );
+    println!(
+        "  (b) / pipeline = {:.2}x   (target ≥ 5x)",
+        shell.as_secs_f64() / p.as_secs_f64()
+    );
+    println!(
+        "  peak RSS of the whole benchmark process: {:.1} MB (target < 100 MB)",
+        peak_rss_mb()
+    );
+}
