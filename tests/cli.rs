@@ -273,3 +273,51 @@ fn process_prints_one_json_object_per_mail_and_init_refuses_to_overwrite() {
     assert!(!o.status.success() && text(&o).contains("already holds an instance"));
     let _ = f.process(&good);
 }
+
+#[test]
+fn run_watches_the_maildir_files_each_mail_and_stops_on_sigterm() {
+    let f = support::Fixture::new();
+    let dir = f.dir.path().to_str().unwrap().to_string();
+    let child = Command::new(env!("CARGO_BIN_EXE_mailra"))
+        .args(["run", "--dir", &dir, "--interval", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dn = support::ex_dn("www.example.ac.jp");
+    let line = mailra::demo::issue_line(
+        &dn,
+        3,
+        &mailra::demo::csr_field(&support::rsa(), &dn).unwrap(),
+        "",
+        "a@example.ac.jp",
+        "",
+    );
+    let good = f.mail(&f.o1, support::O1, "発行", &line);
+    mailra::mail::maildir::deliver(&f.path("maildir"), "1700000000.good.eml", &good).unwrap();
+    mailra::mail::maildir::deliver(&f.path("maildir"), "1700000001.junk.eml", b"no mail here")
+        .unwrap();
+    let processed = f.path("maildir/.Processed/cur/1700000000.good.eml:2,S");
+    let rejected = f.path("maildir/.Rejected/cur/1700000001.junk.eml:2,S");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(processed.exists() && rejected.exists()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mails were not filed in time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "run must exit cleanly on SIGTERM");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1700000000.good.eml: accepted"), "{stdout}");
+    assert_eq!(f.cert_count(), 1);
+    assert_eq!(
+        std::fs::read(&processed).unwrap(),
+        good,
+        "the mail is kept as it came"
+    );
+}
