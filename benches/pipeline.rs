@@ -20,8 +20,7 @@ use mailra::store;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::x509::{X509, X509Builder, X509Req};
+use openssl::x509::{X509Builder, X509Req};
 use time::OffsetDateTime;
 
 const ROWS: usize = 99;
@@ -120,19 +119,13 @@ fn main() {
         now,
     )
     .unwrap();
-    let officer_ca = KeyPair {
-        cert: X509::from_pem(&std::fs::read(dir.path().join("pki/officer-ca.pem")).unwrap())
-            .unwrap(),
-        key: PKey::private_key_from_pem(
-            &std::fs::read(dir.path().join("pki/officer-ca.key")).unwrap(),
-        )
-        .unwrap(),
-    };
-    let issuing = KeyPair {
-        cert: X509::from_pem(&std::fs::read(dir.path().join("pki/ca.pem")).unwrap()).unwrap(),
-        key: PKey::private_key_from_pem(&std::fs::read(dir.path().join("pki/ca.key")).unwrap())
-            .unwrap(),
-    };
+    let pki_dir = dir.path().join("pki");
+    let officer_ca = KeyPair::load(
+        &pki_dir.join("officer-ca.pem"),
+        &pki_dir.join("officer-ca.key"),
+    )
+    .unwrap();
+    let issuing = KeyPair::load(&pki_dir.join("ca.pem"), &pki_dir.join("ca.key")).unwrap();
     let mut env = Env::open(Config::load(dir.path()).unwrap()).unwrap();
     let ex = "Example University";
     store::add_institution(

@@ -14,7 +14,6 @@ use anyhow::{Context, Result, bail};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart, SinglePart};
 use openssl::pkey::{PKey, Private};
-use openssl::x509::X509;
 use time::OffsetDateTime;
 
 use crate::ca;
@@ -251,10 +250,10 @@ pub fn run(dir: &Path) -> Result<()> {
         },
         now,
     )?;
-    let officer_ca = KeyPair {
-        cert: X509::from_pem(&std::fs::read(dir.join("pki/officer-ca.pem"))?)?,
-        key: PKey::private_key_from_pem(&std::fs::read(dir.join("pki/officer-ca.key"))?)?,
-    };
+    let officer_ca = KeyPair::load(
+        &dir.join("pki/officer-ca.pem"),
+        &dir.join("pki/officer-ca.key"),
+    )?;
     let cfg = Config::load(dir)?;
     let mut env = Env::open(cfg)?;
     let (ex, sample) = ("Example University", "Sample Institute of Technology");

@@ -30,6 +30,11 @@ pub enum PkiError {
     Ca(#[from] CaError),
     #[error("validity must be at least one day")]
     ZeroDays,
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// A certificate with its private key.
@@ -40,6 +45,19 @@ pub struct KeyPair {
 }
 
 impl KeyPair {
+    /// Reads a PEM certificate (the first of the file) and its PEM private key.
+    pub fn load(cert: &std::path::Path, key: &std::path::Path) -> Result<KeyPair, PkiError> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|source| PkiError::Io {
+                path: p.display().to_string(),
+                source,
+            })
+        };
+        Ok(KeyPair {
+            cert: X509::from_pem(&read(cert)?)?,
+            key: PKey::private_key_from_pem(&read(key)?)?,
+        })
+    }
     pub fn cert_pem(&self) -> Result<Vec<u8>, PkiError> {
         Ok(self.cert.to_pem()?)
     }

@@ -141,7 +141,7 @@ pub fn process(
     }
     if let Some((first_id, _)) = store::mail_by_raw(&env.conn, &raw_sha)? {
         let first_at = first_received(env, first_id)?;
-        return ctx.duplicate(env, first_id, &first_at, None);
+        return ctx.duplicate(env, first_id, &first_at);
     }
     let verified = match &report.outcome {
         Ok(v) => v,
@@ -165,7 +165,7 @@ pub fn process(
     if let Some((first_id, first_at)) =
         store::executed_mail_for(&env.conn, &verified.content_sha256)?
     {
-        return ctx.duplicate(env, first_id, &first_at, Some(officer.id));
+        return ctx.duplicate(env, first_id, &first_at);
     }
 
     let body = match mime::extract(&verified.content) {

@@ -215,42 +215,18 @@ impl MailCtx {
     }
 
     pub fn reject(self, env: &mut Env, check: &str, reason: &str) -> Result<Outcome, RaError> {
-        let tx = env.conn.unchecked_transaction()?;
         let detail = format!("{check}: {reason}");
-        let id = self.record(&tx, Verdict::Rejected, &detail, false)?;
-        store::audit(
-            &tx,
-            self.now,
-            self.from.as_deref().unwrap_or("-"),
-            "reject",
-            Some(id),
-            None,
-            &detail,
-        )?;
-        let mut n = 0;
-        if let Some(to) = self.sender(env) {
-            let ctx = context! { check, check_ja => check_ja(check), reason, received => stamp(self.now), robot => &env.cfg.robot_address };
-            let tags = vec![
-                ("Verdict".into(), "rejected".into()),
-                ("Check".into(), check.into()),
-            ];
-            self.queue(
-                env,
-                &tx,
-                id,
-                "rejected",
-                "rejected",
-                ctx,
-                vec![to],
-                vec![],
-                vec![],
-                tags,
-            )?;
-            n = 1;
-        }
-        tx.commit()?;
-        mail::outbox::drain(&env.conn, &env.cfg.outbox, self.now)?;
-        Ok(self.outcome(id, Verdict::Rejected, Some(check), detail, n))
+        let ctx = context! { check, check_ja => check_ja(check), reason, received => stamp(self.now), robot => &env.cfg.robot_address };
+        let tags = vec![("Check".into(), check.into())];
+        self.answer_sender(
+            env,
+            Verdict::Rejected,
+            Some(check),
+            detail,
+            "rejected",
+            ctx,
+            tags,
+        )
     }
 
     pub fn duplicate(
@@ -258,31 +234,54 @@ impl MailCtx {
         env: &mut Env,
         first_id: i64,
         first_at: &str,
-        officer: Option<i64>,
     ) -> Result<Outcome, RaError> {
-        let _ = officer;
-        let tx = env.conn.unchecked_transaction()?;
         let detail = format!("already processed as mail #{first_id} at {first_at}");
-        let id = self.record(&tx, Verdict::Duplicate, &detail, false)?;
+        let ctx = context! { first_id, first_at, robot => &env.cfg.robot_address };
+        self.answer_sender(
+            env,
+            Verdict::Duplicate,
+            None,
+            detail,
+            "duplicate",
+            ctx,
+            vec![],
+        )
+    }
+
+    /// Records a mail that carries nothing out and answers its sender (when
+    /// the From is an address we may answer) with one signed reply.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_sender(
+        self,
+        env: &mut Env,
+        verdict: Verdict,
+        check: Option<&str>,
+        detail: String,
+        template: &str,
+        ctx: minijinja::Value,
+        mut tags: Vec<(String, String)>,
+    ) -> Result<Outcome, RaError> {
+        let tx = env.conn.unchecked_transaction()?;
+        let id = self.record(&tx, verdict, &detail, false)?;
+        let actor = self.from.as_deref().unwrap_or("-");
         store::audit(
             &tx,
             self.now,
-            self.from.as_deref().unwrap_or("-"),
-            "duplicate",
+            actor,
+            verdict.as_str(),
             Some(id),
             None,
             &detail,
         )?;
         let mut n = 0;
         if let Some(to) = self.sender(env) {
-            let ctx = context! { first_id, first_at, robot => &env.cfg.robot_address };
-            let tags = vec![("Verdict".into(), "duplicate".into())];
+            tags.insert(0, ("Verdict".into(), verdict.as_str().into()));
             self.queue(
                 env,
                 &tx,
                 id,
-                "duplicate",
-                "duplicate",
+                template,
+                template,
                 ctx,
                 vec![to],
                 vec![],
@@ -293,7 +292,7 @@ impl MailCtx {
         }
         tx.commit()?;
         mail::outbox::drain(&env.conn, &env.cfg.outbox, self.now)?;
-        Ok(self.outcome(id, Verdict::Duplicate, None, detail, n))
+        Ok(self.outcome(id, verdict, check, detail, n))
     }
 
     pub fn invalid(

@@ -14,7 +14,6 @@ use mailra::pki::{self, KeyKind, KeyPair};
 use mailra::ra::{self, Env, Outcome};
 use mailra::store;
 use openssl::pkey::{PKey, Private};
-use openssl::x509::X509;
 use time::OffsetDateTime;
 
 pub const EX: &str = "Example University";
@@ -46,14 +45,11 @@ impl Fixture {
             now(),
         )
         .unwrap();
-        let officer_ca = KeyPair {
-            cert: X509::from_pem(&std::fs::read(dir.path().join("pki/officer-ca.pem")).unwrap())
-                .unwrap(),
-            key: PKey::private_key_from_pem(
-                &std::fs::read(dir.path().join("pki/officer-ca.key")).unwrap(),
-            )
-            .unwrap(),
-        };
+        let officer_ca = KeyPair::load(
+            &dir.path().join("pki/officer-ca.pem"),
+            &dir.path().join("pki/officer-ca.key"),
+        )
+        .unwrap();
         let env = Env::open(Config::load(dir.path()).unwrap()).unwrap();
         store::add_institution(
             &env.conn,
