@@ -157,8 +157,7 @@ fn main() {
         );
         let key = pki::new_key(KeyKind::Rsa2048).unwrap();
         let req = pki::new_server_csr(&dn, &key).unwrap();
-        let pem = String::from_utf8(req.to_pem().unwrap()).unwrap();
-        let field: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let field = demo::csr_one_line(&req).unwrap();
         lines.push(demo::issue_line(
             &dn,
             3,

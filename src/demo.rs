@@ -99,7 +99,11 @@ pub fn sjis(text: &str) -> Vec<u8> {
 
 /// The one-line CSR body the forms want (PEM without BEGIN/END, no line breaks).
 pub fn csr_field(key: &PKey<Private>, dn: &Dn) -> Result<String> {
-    let req = pki::new_server_csr(dn, key)?;
+    csr_one_line(&pki::new_server_csr(dn, key)?)
+}
+
+/// A CSR as field 7 carries it: the PEM body on one line.
+pub fn csr_one_line(req: &openssl::x509::X509Req) -> Result<String> {
     let pem = String::from_utf8(req.to_pem()?)?;
     Ok(pem.lines().filter(|l| !l.starts_with("-----")).collect())
 }

@@ -94,7 +94,8 @@ fn execute_in_tx(
     let mail_id = ctx.record(&tx, verdict, summary_files, true)?;
     let mut views = Vec::new();
     let mut done = Vec::new();
-    let mut revoked_any = false;
+    let mut issued = Vec::new();
+    let mut revoked = Vec::new();
     for f in files {
         if !f.ok() {
             let app = store::insert_application(
@@ -134,17 +135,18 @@ fn execute_in_tx(
                     &cert.serial,
                     row.fqdn.clone(),
                 ),
-                Done::Revoked { row, cert } => {
-                    revoked_any = true;
-                    (
-                        "revoked",
-                        "失効しました",
-                        &row.serial,
-                        cert.subject_dn.clone(),
-                    )
-                }
+                Done::Revoked { row, cert } => (
+                    "revoked",
+                    "失効しました",
+                    &row.serial,
+                    cert.subject_dn.clone(),
+                ),
             };
             store::insert_row(&tx, app, r.line(), outcome, Some(serial), "")?;
+            match &d {
+                Done::Issued { .. } => issued.push(serial.to_string()),
+                Done::Revoked { .. } => revoked.push(serial.to_string()),
+            }
             rows.push(RowView {
                 line: r.line(),
                 outcome: outcome.into(),
@@ -157,29 +159,10 @@ fn execute_in_tx(
         }
         views.push(FileView::new(f, Some("executed"), &rows));
     }
+    let revoked_any = !revoked.is_empty();
     if revoked_any {
         make_crl(&tx, &env.ca, env.cfg.crl_days, now)?;
     }
-    let issued: Vec<String> = done
-        .iter()
-        .filter_map(|d| {
-            if let Done::Issued { cert, .. } = d {
-                Some(cert.serial.to_string())
-            } else {
-                None
-            }
-        })
-        .collect();
-    let revoked: Vec<String> = done
-        .iter()
-        .filter_map(|d| {
-            if let Done::Revoked { row, .. } = d {
-                Some(row.serial.to_string())
-            } else {
-                None
-            }
-        })
-        .collect();
     let summary = format!(
         "{} issued, {} revoked{}",
         issued.len(),
