@@ -10,13 +10,22 @@ use mailra::store;
 use support::*;
 
 fn issue_tsv(cn: &str, key: &openssl::pkey::PKey<openssl::pkey::Private>, profile: u8) -> String {
+    issue_tsv_for(cn, key, profile, "admin@example.ac.jp")
+}
+
+fn issue_tsv_for(
+    cn: &str,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    profile: u8,
+    admin: &str,
+) -> String {
     let dn = ex_dn(cn);
     issue_line(
         &dn,
         profile,
         &csr_field(key, &dn).unwrap(),
         "国立　太郎",
-        "admin@example.ac.jp",
+        admin,
         "",
     )
 }
@@ -41,13 +50,14 @@ fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
     let mut f = Fixture::new();
     let tsv = [
         issue_tsv("www.example.ac.jp", &rsa(), 3),
+        issue_tsv_for("mail.example.ac.jp", &rsa(), 3, "postmaster@example.ac.jp"),
         issue_tsv("lms.example.ac.jp", &p384(), 11),
     ]
     .join("\r\n");
     let raw = f.mail(&f.o1, O1, "サーバ証明書発行申請", &tsv);
     let o = f.process(&raw);
     assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
-    assert_eq!(o.issued.len(), 2);
+    assert_eq!(o.issued.len(), 3);
     let ca = f.path("pki/ca.pem");
     for c in store::certificates(&f.env.conn).unwrap() {
         let p = write(f.dir.path(), "c.pem", c.pem.as_bytes());
@@ -59,23 +69,46 @@ fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
             &format!("DNS:{}", c.subject_dn.split(',').next().unwrap().trim_start_matches("CN="))
         ));
     }
-    // Officer receipt + one notice per certificate; all verify with the robot's CA.
+    // Officer receipt + one notice per admin address (carrying each of that
+    // admin's certificates); all verify with the robot's CA.
     let replies = f.replies();
     assert_eq!(replies.len(), 3);
     for (p, text) in &replies {
         assert!(verify_reply(&f, p), "reply {} does not verify", p.display());
         assert!(text.contains("multipart/signed"));
     }
-    let notices: Vec<_> = replies
-        .iter()
-        .filter(|(_, t)| t.contains("X-Mailra-Verdict: issued"))
-        .collect();
-    assert_eq!(notices.len(), 2);
-    assert!(
-        notices
+    let notice_to = |admin: &str| -> String {
+        let n: Vec<_> = replies
             .iter()
-            .all(|(_, t)| t.contains("To: admin@example.ac.jp") && t.contains("chain.pem"))
-    );
+            .filter(|(_, t)| {
+                t.contains("X-Mailra-Verdict: issued") && t.contains(&format!("To: {admin}"))
+            })
+            .collect();
+        assert_eq!(n.len(), 1, "one notice to {admin}");
+        n[0].1.clone()
+    };
+    let by_serial = |cn: &str| {
+        store::certificates(&f.env.conn)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.subject_dn.starts_with(&format!("CN={cn},")))
+            .unwrap()
+            .serial
+    };
+    let both = notice_to("admin@example.ac.jp");
+    let one = notice_to("postmaster@example.ac.jp");
+    for (text, cns) in [
+        (&both, &["www.example.ac.jp", "lms.example.ac.jp"][..]),
+        (&one, &["mail.example.ac.jp"][..]),
+    ] {
+        assert!(text.contains("chain.pem"));
+        for cn in cns {
+            let s = by_serial(cn);
+            assert!(text.contains(&format!("{cn}-{}.pem", s.to_hex())), "{text}");
+            assert!(text.contains(&s.to_string()), "{text}");
+        }
+    }
+    assert!(!one.contains("www.example.ac.jp"));
 }
 
 #[test]

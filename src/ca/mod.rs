@@ -20,7 +20,7 @@ use openssl::x509::extension::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
     SubjectKeyIdentifier,
 };
-use openssl::x509::{X509, X509Name, X509NameBuilder, X509NameRef, X509Req, X509ReqRef};
+use openssl::x509::{X509, X509Name, X509NameBuilder, X509NameRef};
 use time::OffsetDateTime;
 
 use crate::model::{Dn, IssueRow, Profile, Serial};
@@ -39,8 +39,8 @@ pub enum CaError {
     NoCertificate,
     #[error("the CA private key does not match the CA certificate")]
     KeyMismatch,
-    #[error("the CSR cannot be parsed: {0}")]
-    CsrParse(openssl::error::ErrorStack),
+    #[error("the CSR cannot be parsed")]
+    CsrParse,
     #[error("the CSR signature does not verify")]
     CsrSignature,
     #[error("profile {profile} needs {expected}, the CSR has {found}")]
@@ -74,8 +74,8 @@ pub fn issue_checked(
     not_before: OffsetDateTime,
     days: u32,
 ) -> Result<X509, CaError> {
-    crate::policy::server::precheck_issue(row, inst).map_err(CaError::Policy)?;
-    ca.issue_server(row, serial, not_before, days)
+    let csr = crate::policy::server::precheck_issue(row, inst).map_err(CaError::Policy)?;
+    ca.sign_server(row, &csr.subject, &csr.key, serial, not_before, days)
 }
 
 /// Where certificate serial numbers come from.
@@ -174,13 +174,34 @@ impl IssuingCa {
         not_before: OffsetDateTime,
         days: u32,
     ) -> Result<X509, CaError> {
-        let req = X509Req::from_der(&row.csr_der).map_err(CaError::CsrParse)?;
-        let csr_key = req.public_key()?;
-        if !req.verify(&csr_key).unwrap_or(false) {
+        let csr = crate::policy::server::decode_csr(&row.csr_der).map_err(|_| CaError::CsrParse)?;
+        let Some(key) = csr.key else {
+            return Err(CaError::ProfileKey {
+                profile: row.profile.id(),
+                expected: profile_key(row.profile),
+                found: csr.key_desc,
+            });
+        };
+        if csr.signature_ok != Some(true) {
             return Err(CaError::CsrSignature);
         }
-        check_profile_key(row.profile, &csr_key)?;
-        let csr_dn = x509_name_to_dn(req.subject_name());
+        self.sign_server(row, &csr.subject, &key, serial, not_before, days)
+    }
+
+    /// [`Self::issue_server`] for a CSR already decoded and signature-checked
+    /// (by [`issue_checked`]'s policy re-check); still refuses a key, subject or
+    /// SAN that does not fit the row.
+    fn sign_server(
+        &self,
+        row: &IssueRow,
+        csr_subject: &X509NameRef,
+        csr_key: &PKeyRef<Public>,
+        serial: Serial,
+        not_before: OffsetDateTime,
+        days: u32,
+    ) -> Result<X509, CaError> {
+        check_profile_key(row.profile, csr_key)?;
+        let csr_dn = x509_name_to_dn(csr_subject);
         if !dn_eq(&csr_dn, &row.dn) {
             return Err(CaError::SubjectMismatch {
                 csr: csr_dn.to_string(),
@@ -206,7 +227,7 @@ impl IssuingCa {
         b.set_issuer_name(self.cert.subject_name())?;
         let subject = dn_to_x509_name(&row.dn)?;
         b.set_subject_name(&subject)?;
-        b.set_pubkey(&csr_key)?;
+        b.set_pubkey(csr_key)?;
         let (nb, na) = validity(not_before, days)?;
         b.set_not_before(&nb)?;
         b.set_not_after(&na)?;
@@ -280,13 +301,20 @@ fn serial_to_asn1(serial: &Serial) -> Result<Asn1Integer, CaError> {
     Ok(BigNum::from_slice(b)?.to_asn1_integer()?)
 }
 
+fn profile_key(profile: Profile) -> &'static str {
+    match profile {
+        Profile::ServerRsa2048 => "RSA 2048",
+        Profile::ServerP384 => "ECDSA P-384",
+    }
+}
+
 fn check_profile_key(profile: Profile, key: &PKeyRef<Public>) -> Result<(), CaError> {
-    let (ok, expected) = match profile {
-        Profile::ServerRsa2048 => (key.id() == Id::RSA && key.bits() == 2048, "RSA 2048"),
-        Profile::ServerP384 => (
-            key.ec_key().ok().as_deref().and_then(ec_curve) == Some(Nid::SECP384R1),
-            "ECDSA P-384",
-        ),
+    let expected = profile_key(profile);
+    let ok = match profile {
+        Profile::ServerRsa2048 => key.id() == Id::RSA && key.bits() == 2048,
+        Profile::ServerP384 => {
+            key.ec_key().ok().as_deref().and_then(ec_curve) == Some(Nid::SECP384R1)
+        }
     };
     if ok {
         Ok(())
@@ -371,19 +399,16 @@ pub fn spki_sha256(spki_der: &[u8]) -> String {
     hex::encode(openssl::sha::sha256(spki_der))
 }
 
-/// [`spki_sha256`] of a certificate's key. Empty only if OpenSSL cannot
-/// decode the key at all (never for RSA/EC keys), which no real hash equals.
+/// [`spki_sha256`] of a certificate's key, over the SPKI bytes exactly as the
+/// certificate encodes them (read with the `x509-cert` parser: re-encoding
+/// the key through OpenSSL 3's encoder costs more than signing). Empty only
+/// for a certificate that does not parse, which no real hash equals.
 pub fn cert_spki_sha256(cert: &X509) -> String {
-    cert.public_key()
-        .and_then(|k| k.public_key_to_der())
-        .map(|d| spki_sha256(&d))
-        .unwrap_or_default()
-}
-
-/// [`spki_sha256`] of a CSR's key (same caveat as [`cert_spki_sha256`]).
-pub fn csr_spki_sha256(req: &X509ReqRef) -> String {
-    req.public_key()
-        .and_then(|k| k.public_key_to_der())
+    use der::{Decode, Encode};
+    cert.to_der()
+        .ok()
+        .and_then(|d| x509_cert::Certificate::from_der(&d).ok())
+        .and_then(|c| c.tbs_certificate.subject_public_key_info.to_der().ok())
         .map(|d| spki_sha256(&d))
         .unwrap_or_default()
 }

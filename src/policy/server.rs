@@ -9,10 +9,16 @@
 use std::collections::HashMap;
 
 use der::Decode;
+use openssl::asn1::Asn1Object;
 use openssl::bn::BigNum;
+use openssl::bn::BigNumContext;
+use openssl::ec::{EcGroup, EcKey, EcPoint};
+use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Public};
-use openssl::x509::X509Req;
+use openssl::rsa::Rsa;
+use openssl::sign::Verifier;
+use openssl::x509::X509Name;
 use thiserror::Error;
 
 use crate::intake::tsv::{self, Record};
@@ -84,6 +90,10 @@ pub enum CsrError {
     },
     #[error("the CSR's signature does not verify (the CSR is damaged or was edited)")]
     BadSignature,
+    #[error(
+        "the CSR's rsaEncryption key must carry NULL algorithm parameters (RFC 3279); regenerate the CSR with a standard tool"
+    )]
+    RsaParams,
 }
 
 const RSA_SIGS: [(&str, &str); 5] = [
@@ -355,28 +365,23 @@ pub fn check_mail(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn describe_key(pkey: &PKey<Public>) -> String {
-    match pkey.id() {
-        Id::RSA => format!("RSA {}", pkey.bits()),
-        Id::EC => match pkey.ec_key().ok().and_then(|k| k.group().curve_name()) {
-            Some(Nid::X9_62_PRIME256V1) => "ECDSA P-256".into(),
-            Some(Nid::SECP384R1) => "ECDSA P-384".into(),
-            Some(Nid::SECP521R1) => "ECDSA P-521".into(),
-            Some(n) => format!("ECDSA {}", n.short_name().unwrap_or("(unnamed curve)")),
-            None => "ECDSA (explicit curve)".into(),
-        },
-        Id::ED25519 => "Ed25519".into(),
-        Id::DSA => format!("DSA {}", pkey.bits()),
-        _ => "an unsupported key type".into(),
-    }
-}
-
 /// A CSR that passed every check of field 7.
 pub struct CheckedCsr {
-    pub req: X509Req,
+    pub subject: X509Name,
+    pub key: PKey<Public>,
     /// SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex.
     pub spki_sha256: String,
 }
+
+impl std::fmt::Debug for CheckedCsr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckedCsr")
+            .field("spki_sha256", &self.spki_sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 
 /// Decodes field 7 (base64 body on one line) into DER.
 pub fn decode_csr_field(s: &str) -> Result<Vec<u8>, CsrError> {
@@ -415,22 +420,156 @@ pub fn decode_csr_field(s: &str) -> Result<Vec<u8>, CsrError> {
         .map_err(|_| CsrError::Base64)
 }
 
+/// A CSR taken apart with the pure-Rust `x509-cert` parser. The key is
+/// rebuilt as a legacy OpenSSL RSA/EC key from the SPKI bits: OpenSSL 3.0's
+/// provider decoders (behind `X509Req::from_der`, `PKey::public_key_from_der`)
+/// and encoders (behind `X509Builder::set_pubkey` for a provider key) cost
+/// several times a certificate signature, and a 99-row file pays them per row.
+pub struct DecodedCsr {
+    pub subject: X509Name,
+    /// RSA and EC keys; `None` for any other key type.
+    pub key: Option<PKey<Public>>,
+    /// "RSA 2048", "ECDSA P-384", "Ed25519", … for error messages.
+    pub key_desc: String,
+    pub key_oid: String,
+    /// Whether the key's rsaEncryption parameters are the NULL RFC 3279 requires.
+    pub rsa_params_null: bool,
+    pub sig_oid: String,
+    /// `Some(ok)` when the signature algorithm is one mailra knows (the
+    /// `*_SIGS` tables) and the key could be rebuilt; `None` otherwise.
+    pub signature_ok: Option<bool>,
+    /// DER SubjectPublicKeyInfo exactly as the CSR encodes it.
+    pub spki_der: Vec<u8>,
+}
+
+const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+
+fn sig_digest(oid: &str) -> Option<(Id, MessageDigest)> {
+    Some(match oid {
+        "1.2.840.113549.1.1.4" => (Id::RSA, MessageDigest::md5()),
+        "1.2.840.113549.1.1.5" => (Id::RSA, MessageDigest::sha1()),
+        "1.2.840.113549.1.1.11" => (Id::RSA, MessageDigest::sha256()),
+        "1.2.840.113549.1.1.12" => (Id::RSA, MessageDigest::sha384()),
+        "1.2.840.113549.1.1.13" => (Id::RSA, MessageDigest::sha512()),
+        "1.2.840.10045.4.1" => (Id::EC, MessageDigest::sha1()),
+        "1.2.840.10045.4.3.2" => (Id::EC, MessageDigest::sha256()),
+        "1.2.840.10045.4.3.3" => (Id::EC, MessageDigest::sha384()),
+        "1.2.840.10045.4.3.4" => (Id::EC, MessageDigest::sha512()),
+        _ => return None,
+    })
+}
+
+/// Decodes a DER PKCS#10 request (see [`DecodedCsr`]); `NotCsr` if it is not
+/// one, or if its RSA/EC key does not decode.
+pub fn decode_csr(der: &[u8]) -> Result<DecodedCsr, CsrError> {
+    use der::{Encode, Reader};
+    let req = x509_cert::request::CertReq::from_der(der).map_err(|_| CsrError::NotCsr)?;
+    // The exact signed bytes: the first element of the outer SEQUENCE.
+    let info = der::SliceReader::new(der)
+        .and_then(|mut r| {
+            der::Header::decode(&mut r)?;
+            r.tlv_bytes()
+        })
+        .map_err(|_| CsrError::NotCsr)?;
+    let subject = req
+        .info
+        .subject
+        .to_der()
+        .ok()
+        .and_then(|d| X509Name::from_der(&d).ok())
+        .ok_or(CsrError::NotCsr)?;
+    let spki = &req.info.public_key;
+    let key_oid = spki.algorithm.oid.to_string();
+    let bits = spki.subject_public_key.as_bytes().ok_or(CsrError::NotCsr)?;
+    let (key, key_desc) = match key_oid.as_str() {
+        RSA_ENCRYPTION => {
+            let rsa = Rsa::public_key_from_der_pkcs1(bits).map_err(|_| CsrError::NotCsr)?;
+            let desc = format!("RSA {}", rsa.n().num_bits());
+            (
+                Some(PKey::from_rsa(rsa).map_err(|_| CsrError::NotCsr)?),
+                desc,
+            )
+        }
+        EC_PUBLIC_KEY => {
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
+                .and_then(|oid| Asn1Object::from_str(&oid.to_string()).ok())
+                .map(|o| o.nid());
+            match curve {
+                Some(nid) => {
+                    let group = EcGroup::from_curve_name(nid).map_err(|_| CsrError::NotCsr)?;
+                    let mut ctx = BigNumContext::new().map_err(|_| CsrError::NotCsr)?;
+                    let point = EcPoint::from_bytes(&group, bits, &mut ctx)
+                        .map_err(|_| CsrError::NotCsr)?;
+                    let ec =
+                        EcKey::from_public_key(&group, &point).map_err(|_| CsrError::NotCsr)?;
+                    let desc = match nid {
+                        Nid::X9_62_PRIME256V1 => "ECDSA P-256".into(),
+                        Nid::SECP384R1 => "ECDSA P-384".into(),
+                        Nid::SECP521R1 => "ECDSA P-521".into(),
+                        n => format!("ECDSA {}", n.short_name().unwrap_or("(unnamed curve)")),
+                    };
+                    (
+                        Some(PKey::from_ec_key(ec).map_err(|_| CsrError::NotCsr)?),
+                        desc,
+                    )
+                }
+                None => (None, "ECDSA (explicit curve)".into()),
+            }
+        }
+        "1.3.101.112" => (None, "Ed25519".into()),
+        "1.3.101.113" => (None, "Ed448".into()),
+        "1.2.840.10040.4.1" => (None, "DSA".into()),
+        _ => (None, "an unsupported key type".into()),
+    };
+    let rsa_params_null = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .is_some_and(|p| der::Tagged::tag(p) == der::Tag::Null && p.value().is_empty());
+    let sig_oid = req.algorithm.oid.to_string();
+    let signature_ok = match (&key, sig_digest(&sig_oid), req.signature.as_bytes()) {
+        (Some(k), Some((family, md)), Some(sig)) => Some(
+            k.id() == family
+                && Verifier::new(md, k)
+                    .and_then(|mut v| {
+                        v.update(info)?;
+                        v.verify(sig)
+                    })
+                    .unwrap_or(false),
+        ),
+        (Some(_), Some(_), None) => Some(false),
+        _ => None,
+    };
+    let spki_der = spki.to_der().map_err(|_| CsrError::NotCsr)?;
+    Ok(DecodedCsr {
+        subject,
+        key,
+        key_desc,
+        key_oid,
+        rsa_params_null,
+        sig_oid,
+        signature_ok,
+        spki_der,
+    })
+}
+
 /// Checks a CSR's key and signature algorithm against the profile and its signature.
 pub fn check_csr(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<CsrError>> {
-    let req = X509Req::from_der(der).map_err(|_| vec![CsrError::NotCsr])?;
-    let parsed = x509_cert::request::CertReq::from_der(der).map_err(|_| vec![CsrError::NotCsr])?;
-    let pkey = req.public_key().map_err(|_| vec![CsrError::NotCsr])?;
+    let csr = decode_csr(der).map_err(|e| vec![e])?;
     let mut errs = Vec::new();
     let (key_ok, needed, sigs, allowed) = match profile {
         Profile::ServerRsa2048 => (
-            pkey.id() == Id::RSA && pkey.bits() == 2048,
+            csr.key_oid == RSA_ENCRYPTION && csr.key_desc == "RSA 2048",
             "an RSA 2048",
             &RSA_SIGS[..],
             "sha1/sha256/sha384/sha512/md5WithRSAEncryption",
         ),
         Profile::ServerP384 => (
-            pkey.id() == Id::EC
-                && pkey.ec_key().ok().and_then(|k| k.group().curve_name()) == Some(Nid::SECP384R1),
+            csr.key_desc == "ECDSA P-384",
             "a P-384 (secp384r1)",
             &EC_SIGS[..],
             "ecdsa-with-SHA256 or ecdsa-with-SHA384",
@@ -440,16 +579,16 @@ pub fn check_csr(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<CsrErro
         errs.push(CsrError::Key {
             profile: profile.id(),
             needed,
-            found: describe_key(&pkey),
+            found: csr.key_desc.clone(),
         });
     }
-    let oid = parsed.algorithm.oid.to_string();
-    if !sigs.iter().any(|(o, _)| *o == oid) {
+    let oid = &csr.sig_oid;
+    if !sigs.iter().any(|(o, _)| o == oid) {
         let found = RSA_SIGS
             .iter()
             .chain(&EC_SIGS)
             .chain(&OTHER_SIGS)
-            .find(|(o, _)| *o == oid)
+            .find(|(o, _)| o == oid)
             .map_or(oid.clone(), |(_, n)| n.to_string());
         errs.push(CsrError::SigAlg {
             profile: profile.id(),
@@ -457,25 +596,31 @@ pub fn check_csr(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<CsrErro
             found,
         });
     }
-    if !req.verify(&pkey).unwrap_or(false) {
+    // The SPKI is hashed as the CSR encodes it, and OpenSSL re-encodes
+    // rsaEncryption with NULL parameters in the certificate; a CSR without
+    // them would hash differently from its own certificate, and the renewal
+    // "different key" check would not see the same key.
+    if csr.key_oid == RSA_ENCRYPTION && !csr.rsa_params_null {
+        errs.push(CsrError::RsaParams);
+    }
+    if csr.signature_ok == Some(false) {
         errs.push(CsrError::BadSignature);
     }
-    if !errs.is_empty() {
-        return Err(errs);
+    match csr.key {
+        Some(key) if errs.is_empty() => Ok(CheckedCsr {
+            subject: csr.subject,
+            key,
+            spki_sha256: hex::encode(openssl::sha::sha256(&csr.spki_der)),
+        }),
+        _ => Err(errs),
     }
-    let spki = pkey
-        .public_key_to_der()
-        .map_err(|_| vec![CsrError::NotCsr])?;
-    Ok(CheckedCsr {
-        req,
-        spki_sha256: hex::encode(openssl::sha::sha256(&spki)),
-    })
 }
 
 /// Re-checks a validated issue row against the institution before signing: the DN rules,
 /// the dNSNames, and the CSR (key, signature, subject). The CA calls this so that a row
-/// validated earlier (or built elsewhere) is never signed unchecked.
-pub fn precheck_issue(row: &IssueRow, inst: &Institution) -> Result<(), Vec<RowError>> {
+/// validated earlier (or built elsewhere) is never signed unchecked. Returns the
+/// checked CSR so the CA signs the very key it checked, without decoding it again.
+pub fn precheck_issue(row: &IssueRow, inst: &Institution) -> Result<CheckedCsr, Vec<RowError>> {
     let k = Some(FormKind::ServerIssue);
     let line = row.line;
     let mut errors: Vec<RowError> = dn::check_server(&row.dn)
@@ -514,18 +659,21 @@ pub fn precheck_issue(row: &IssueRow, inst: &Institution) -> Result<(), Vec<RowE
             ));
         }
     }
-    match check_csr(&row.csr_der, row.profile) {
+    let csr = match check_csr(&row.csr_der, row.profile) {
         Ok(csr) => {
-            if let Err(e) = dn::check_csr_subject(&row.dn, csr.req.subject_name()) {
+            if let Err(e) = dn::check_csr_subject(&row.dn, &csr.subject) {
                 errors.push(err(line, k, 1, e.to_string()));
             }
+            Some(csr)
         }
-        Err(es) => errors.extend(es.into_iter().map(|e| err(line, k, 7, e.to_string()))),
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
+        Err(es) => {
+            errors.extend(es.into_iter().map(|e| err(line, k, 7, e.to_string())));
+            None
+        }
+    };
+    match csr {
+        Some(csr) if errors.is_empty() => Ok(csr),
+        _ => Err(errors),
     }
 }
 
@@ -639,7 +787,7 @@ impl RowCheck<'_> {
             match check_csr(der, p) {
                 Ok(csr) => {
                     if let Some(dn) = &dn
-                        && let Err(e) = dn::check_csr_subject(dn, csr.req.subject_name())
+                        && let Err(e) = dn::check_csr_subject(dn, &csr.subject)
                     {
                         self.err(1, e.to_string());
                     }
@@ -925,6 +1073,21 @@ mod tests {
         b.sign(key, md).unwrap();
         b.build().to_der().unwrap()
     }
+    /// A correctly signed CSR whose rsaEncryption SPKI omits the NULL
+    /// parameters (the encoding OpenSSL would not write itself).
+    fn csr_without_rsa_null(name: &X509Name, key: &PKey<Private>) -> Vec<u8> {
+        use der::Encode;
+        use openssl::sign::Signer;
+        let good = csr_with(name, key, MessageDigest::sha256());
+        let mut req = x509_cert::request::CertReq::from_der(&good).unwrap();
+        req.info.public_key.algorithm.parameters = None;
+        let tbs = req.info.to_der().unwrap();
+        let mut signer = Signer::new(MessageDigest::sha256(), key).unwrap();
+        signer.update(&tbs).unwrap();
+        req.signature = der::asn1::BitString::from_bytes(&signer.sign_to_vec().unwrap()).unwrap();
+        req.to_der().unwrap()
+    }
+
     fn csr(dn_text: &str, key: &PKey<Private>) -> String {
         let name = dn::to_x509_name(&dn::parse(dn_text).unwrap()).unwrap();
         b64(&csr_with(&name, key, MessageDigest::sha256()))
@@ -1216,6 +1379,12 @@ mod tests {
         }
         let wrong_order = wrong_order.build();
         let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+            (
+                p384_dn("3", csr_without_rsa_null(&name, rsa2048())),
+                vec![
+                    "line 1: field 7 (CSR): the CSR's rsaEncryption key must carry NULL algorithm parameters (RFC 3279); regenerate the CSR with a standard tool",
+                ],
+            ),
             (
                 p384_dn("11", csr_with(&name, p384(), MessageDigest::sha384())),
                 vec![],
@@ -1553,7 +1722,7 @@ mod tests {
         };
         assert_eq!(row.dns_names, ["www.example.ac.jp", "a.example.ac.jp"]);
         assert_eq!(row.admin_name, "国立　太郎");
-        assert_eq!(precheck_issue(row, &i), Ok(()));
+        assert!(precheck_issue(row, &i).is_ok());
         let other = Institution {
             domains: vec!["other.ac.jp".into()],
             name: "Other".into(),

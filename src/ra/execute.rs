@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::replies::{FileView, MailCtx, RowView, stamp, summarize};
 use super::{Env, FileResult, Outcome, RaError, Verdict};
 use crate::ca::{self, IssuingCa, RevokedEntry};
-use crate::model::{CertStatus, Institution, IssueRow, RevokeRow, Serial, ServerRequest};
+use crate::model::{CertStatus, FormKind, Institution, IssueRow, RevokeRow, Serial, ServerRequest};
 use crate::{mail, store};
 
 /// What one executed row produced, for the replies.
@@ -178,11 +178,7 @@ fn execute_in_tx(
         rusqlite::params![mail_id, summary],
     )?;
     ctx.queue_officer_result(env, &tx, mail_id, inst, &views, notes, verdict, &summary)?;
-    let mut replies = 1;
-    for d in &done {
-        queue_notice(env, ctx, &tx, mail_id, inst, d)?;
-        replies += 1;
-    }
+    let replies = 1 + queue_notices(env, ctx, &tx, mail_id, inst, &done)?;
     store::audit(
         &tx,
         now,
@@ -342,86 +338,87 @@ pub(crate) fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateT
     OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
 }
 
-fn queue_notice(
+/// Queues the notices for the executed rows: one mail per admin address and
+/// kind of event (issued / revoked), carrying all of that admin's certificates,
+/// rather than one mail per certificate — an admin of 30 hosts gets one mail,
+/// and the officer (cc) is not sent 99 copies for a 99-row file.
+fn queue_notices(
     env: &Env,
     ctx: &MailCtx,
     tx: &Connection,
     mail_id: i64,
     inst: &Institution,
-    d: &Done,
-) -> Result<(), RaError> {
+    done: &[Done],
+) -> Result<usize, RaError> {
     let officer = ctx
         .officer
         .as_ref()
         .map(|o| o.email.clone())
         .unwrap_or_default();
-    match d {
-        Done::Issued {
-            row,
-            cert,
-            renewed_from,
-        } => {
-            let c = context! {
-                admin_name => if row.admin_name.is_empty() { "ご担当者".to_string() } else { row.admin_name.clone() },
-                cn => row.fqdn.clone(), dn => cert.subject_dn.clone(), serial => cert.serial.to_string(), serial_dec => cert.serial.to_decimal(),
-                not_before => stamp(cert.not_before), not_after => stamp(cert.not_after),
-                dns_names => row.dns_names.join(", "), renewed_from => renewed_from.as_ref().map(|s| s.to_string()),
-                officer => &officer, robot => &env.cfg.robot_address,
-            };
-            let attachments = vec![
-                (
-                    format!("{}.pem", cert.serial.to_hex()),
-                    "application/x-pem-file".to_string(),
-                    cert.pem.clone().into_bytes(),
-                ),
-                (
-                    "chain.pem".to_string(),
-                    "application/x-pem-file".to_string(),
-                    env.ca.chain_pem(),
-                ),
-            ];
-            let tags = vec![
-                ("Verdict".into(), "issued".into()),
-                (
-                    "Application".into(),
-                    if renewed_from.is_some() {
-                        "5-3-2"
-                    } else {
-                        "5-3-1"
-                    }
-                    .into(),
-                ),
-                ("Institution".into(), inst.name.clone()),
-                ("Serial".into(), cert.serial.to_string()),
-            ];
-            ctx.queue(
-                env,
-                tx,
-                mail_id,
-                "server_issued",
-                "server_issued",
-                c,
-                vec![row.admin_mail.clone()],
-                vec![officer],
-                attachments,
-                tags,
-            )
+    // (form, admin address lower-cased) → rows, in first-seen order.
+    let mut groups: Vec<((FormKind, String), Vec<&Done>)> = Vec::new();
+    for d in done {
+        let key = match d {
+            Done::Issued {
+                row, renewed_from, ..
+            } => (
+                if renewed_from.is_some() {
+                    FormKind::ServerRenew
+                } else {
+                    FormKind::ServerIssue
+                },
+                row.admin_mail.to_ascii_lowercase(),
+            ),
+            Done::Revoked { row, cert } => (
+                FormKind::ServerRevoke,
+                row.admin_mail
+                    .as_deref()
+                    .unwrap_or(&cert.admin_mail)
+                    .to_ascii_lowercase(),
+            ),
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(d),
+            None => groups.push((key, vec![d])),
         }
-        Done::Revoked { row, cert } => {
-            let admin = row
-                .admin_mail
-                .clone()
-                .unwrap_or_else(|| cert.admin_mail.clone());
+    }
+    for ((form, _), ds) in &groups {
+        let serials = || -> String {
+            ds.iter()
+                .map(|d| match d {
+                    Done::Issued { cert, .. } | Done::Revoked { cert, .. } => {
+                        cert.serial.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if *form == FormKind::ServerRevoke {
+            let mut certs = Vec::new();
+            let mut admin = String::new();
+            for d in ds {
+                let Done::Revoked { row, cert } = d else {
+                    continue;
+                };
+                admin = row
+                    .admin_mail
+                    .clone()
+                    .unwrap_or_else(|| cert.admin_mail.clone());
+                certs.push(context! {
+                    cn => row.dn.cn().unwrap_or_default(), dn => cert.subject_dn.clone(),
+                    serial => row.serial.to_string(), serial_dec => row.serial.to_decimal(),
+                    reason => format!("{} ({})", row.reason.code(), row.reason.name()),
+                    comment => row.comment.clone(),
+                });
+            }
             let c = context! {
-                cn => row.dn.cn().unwrap_or_default(), dn => cert.subject_dn.clone(), serial => row.serial.to_string(), serial_dec => row.serial.to_decimal(),
-                reason => format!("{} ({})", row.reason.code(), row.reason.name()), revoked_at => stamp(ctx.now),
-                comment => row.comment.clone(), officer => &officer, robot => &env.cfg.robot_address,
+                certs => certs, revoked_at => stamp(ctx.now), officer => &officer, robot => &env.cfg.robot_address,
             };
             let tags = vec![
                 ("Verdict".into(), "revoked".into()),
-                ("Application".into(), "5-3-3".into()),
+                ("Application".into(), form.code().into()),
                 ("Institution".into(), inst.name.clone()),
-                ("Serial".into(), row.serial.to_string()),
+                ("Serial".into(), serials()),
             ];
             ctx.queue(
                 env,
@@ -431,12 +428,78 @@ fn queue_notice(
                 "server_revoked",
                 c,
                 vec![admin],
-                vec![officer],
+                vec![officer.clone()],
                 vec![],
                 tags,
-            )
+            )?;
+        } else {
+            let mut certs = Vec::new();
+            let mut attachments = Vec::new();
+            let mut names: Vec<&str> = Vec::new();
+            let mut admin = String::new();
+            let mut renewal = false;
+            for d in ds {
+                let Done::Issued {
+                    row,
+                    cert,
+                    renewed_from,
+                } = d
+                else {
+                    continue;
+                };
+                admin = row.admin_mail.clone();
+                renewal |= renewed_from.is_some();
+                if !row.admin_name.is_empty() && !names.contains(&row.admin_name.as_str()) {
+                    names.push(&row.admin_name);
+                }
+                certs.push(context! {
+                    cn => row.fqdn.clone(), dn => cert.subject_dn.clone(),
+                    serial => cert.serial.to_string(), serial_dec => cert.serial.to_decimal(),
+                    not_before => stamp(cert.not_before), not_after => stamp(cert.not_after),
+                    dns_names => row.dns_names.join(", "),
+                    renewed_from => renewed_from.as_ref().map(|s| s.to_string()),
+                });
+                attachments.push((
+                    format!("{}-{}.pem", row.fqdn, cert.serial.to_hex()),
+                    "application/x-pem-file".to_string(),
+                    cert.pem.clone().into_bytes(),
+                ));
+            }
+            attachments.push((
+                "chain.pem".to_string(),
+                "application/x-pem-file".to_string(),
+                env.ca.chain_pem(),
+            ));
+            // One name when the rows agree on it; otherwise a neutral salutation.
+            let admin_name = match names[..] {
+                [one] => one.to_string(),
+                _ => "ご担当者".to_string(),
+            };
+            let c = context! {
+                admin_name => admin_name, certs => certs, renewal => renewal,
+                officer => &officer, robot => &env.cfg.robot_address,
+            };
+            let tags = vec![
+                ("Verdict".into(), "issued".into()),
+                ("Application".into(), form.code().into()),
+                ("Institution".into(), inst.name.clone()),
+                ("Serial".into(), serials()),
+            ];
+            ctx.queue(
+                env,
+                tx,
+                mail_id,
+                "server_issued",
+                "server_issued",
+                c,
+                vec![admin],
+                vec![officer.clone()],
+                attachments,
+                tags,
+            )?;
         }
     }
+    Ok(groups.len())
 }
 
 /// Makes and stores a new CRL listing every revocation.
