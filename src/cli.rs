@@ -221,7 +221,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for m in mails {
                 let raw = std::fs::read(&m).with_context(|| format!("reading {}", m.display()))?;
                 match ra::process(&mut env, &raw, &m.display().to_string(), now()) {
-                    Ok(o) => print_outcome(&o, json),
+                    Ok(o) => {
+                        // A file given on the command line stays where it is.
+                        ra::filed(&env, o.mail_id, "(file)", now())?;
+                        print_outcome(&o, json)
+                    }
                     Err(e) => {
                         failed = true;
                         eprintln!("{}: internal error: {e}", m.display());

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::mail::endpoint::{self, Endpoint, Protocol};
+
 pub const FILE_NAME: &str = "mailra.toml";
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -21,6 +23,74 @@ pub struct RawConfig {
     pub trust: RawTrust,
     #[serde(default)]
     pub ca: RawCa,
+    /// Live intake; without it the Maildir inbox is read.
+    pub imap: Option<RawImap>,
+    /// Live sending; without it replies go to the outbox folder as .eml.
+    pub smtp: Option<RawSmtp>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImap {
+    /// `imap://user@host:port/MAILBOX` or `imaps://…`.
+    pub url: Option<String>,
+    /// File holding the password (first line); relative to the instance.
+    pub password_file: Option<String>,
+    /// PEM CA certificates to trust instead of the system store.
+    pub ca_file: Option<String>,
+    /// Plain IMAP when the server offers no STARTTLS: loopback only.
+    pub allow_plaintext: Option<bool>,
+    /// Polling interval when the server has no IDLE (seconds).
+    pub poll_seconds: Option<u64>,
+    /// IDLE is re-issued after this many minutes (RFC 2177: under 29).
+    pub idle_minutes: Option<u64>,
+    /// Folder for mails that could not be processed at all.
+    pub quarantine: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    /// `smtp://[user@]host:port` (STARTTLS) or `smtps://…`.
+    pub url: Option<String>,
+    pub password_file: Option<String>,
+    pub ca_file: Option<String>,
+    pub allow_plaintext: Option<bool>,
+    /// After this many failed attempts a reply is marked dead.
+    pub max_attempts: Option<u32>,
+    /// Backoff between attempts: doubles from min to max (seconds).
+    pub retry_min_seconds: Option<u64>,
+    pub retry_max_seconds: Option<u64>,
+    pub timeout_seconds: Option<u64>,
+}
+
+/// A password read from its file; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    pub endpoint: Endpoint,
+    pub password: Option<Secret>,
+    pub poll: std::time::Duration,
+    pub idle: std::time::Duration,
+    pub quarantine: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub endpoint: Endpoint,
+    pub password: Option<Secret>,
+    pub max_attempts: u32,
+    pub retry_min: std::time::Duration,
+    pub retry_max: std::time::Duration,
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -89,6 +159,8 @@ pub struct Config {
     pub ca_key: PathBuf,
     pub server_days: u32,
     pub crl_days: u32,
+    pub imap: Option<ImapConfig>,
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// All problems found in one configuration file.
@@ -189,10 +261,88 @@ impl Config {
                 t.display()
             ));
         }
+        let imap = raw.imap.as_ref().and_then(|r| {
+            let endpoint = live_endpoint(
+                &mut problems,
+                &f,
+                &dir,
+                Protocol::Imap,
+                "imap",
+                &r.url,
+                &r.ca_file,
+                r.allow_plaintext,
+            )?;
+            let password = password(&mut problems, &f, &dir, "imap", &r.password_file);
+            if endpoint.user.is_none() {
+                problems.push(format!(
+                    "{f}: key imap.url: no user (imap://USER@host/MAILBOX)"
+                ));
+            }
+            let poll = r.poll_seconds.unwrap_or(60);
+            if !(1..=3600).contains(&poll) {
+                problems.push(format!(
+                    "{f}: key imap.poll_seconds: {poll} is outside 1..=3600"
+                ));
+            }
+            let idle = r.idle_minutes.unwrap_or(25);
+            if !(1..=28).contains(&idle) {
+                problems.push(format!(
+                    "{f}: key imap.idle_minutes: {idle} is outside 1..=28 (servers drop IDLE after 29 minutes)"
+                ));
+            }
+            Some(ImapConfig {
+                endpoint,
+                password,
+                poll: std::time::Duration::from_secs(poll),
+                idle: std::time::Duration::from_secs(idle * 60),
+                quarantine: r.quarantine.clone().unwrap_or_else(|| "Quarantine".into()),
+            })
+        });
+        let smtp = raw.smtp.as_ref().and_then(|r| {
+            let endpoint = live_endpoint(
+                &mut problems,
+                &f,
+                &dir,
+                Protocol::Smtp,
+                "smtp",
+                &r.url,
+                &r.ca_file,
+                r.allow_plaintext,
+            )?;
+            let password = password(&mut problems, &f, &dir, "smtp", &r.password_file);
+            if password.is_some() != endpoint.user.is_some() {
+                problems.push(format!(
+                    "{f}: key smtp.password_file: a user in smtp.url and a password_file go together"
+                ));
+            }
+            let max_attempts = r.max_attempts.unwrap_or(10);
+            if !(1..=100).contains(&max_attempts) {
+                problems.push(format!(
+                    "{f}: key smtp.max_attempts: {max_attempts} is outside 1..=100"
+                ));
+            }
+            let min = r.retry_min_seconds.unwrap_or(30);
+            let max = r.retry_max_seconds.unwrap_or(3600);
+            if min == 0 || max < min {
+                problems.push(format!(
+                    "{f}: key smtp.retry_max_seconds: need 0 < retry_min_seconds ({min}) <= retry_max_seconds ({max})"
+                ));
+            }
+            Some(SmtpConfig {
+                endpoint,
+                password,
+                max_attempts,
+                retry_min: std::time::Duration::from_secs(min),
+                retry_max: std::time::Duration::from_secs(max),
+                timeout: std::time::Duration::from_secs(r.timeout_seconds.unwrap_or(60)),
+            })
+        });
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
         Ok(Config {
+            imap,
+            smtp,
             robot_address,
             secretariat: raw.robot.secretariat.map(|s| s.to_ascii_lowercase()),
             robot_cert,
@@ -212,6 +362,68 @@ impl Config {
             crl_days,
             dir,
         })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn live_endpoint(
+    problems: &mut Vec<String>,
+    f: &str,
+    dir: &Path,
+    proto: Protocol,
+    section: &str,
+    url: &Option<String>,
+    ca_file: &Option<String>,
+    allow_plaintext: Option<bool>,
+) -> Option<Endpoint> {
+    let ca = ca_file.as_ref().map(|c| dir.join(c));
+    if let Some(c) = &ca
+        && !c.is_file()
+    {
+        problems.push(format!(
+            "{f}: key {section}.ca_file: file {} not found",
+            c.display()
+        ));
+    }
+    let Some(url) = url else {
+        problems.push(format!("{f}: key {section}.url: missing"));
+        return None;
+    };
+    match endpoint::parse(proto, url, allow_plaintext.unwrap_or(false), ca) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            problems.push(format!("{f}: key {section}.url: {e}"));
+            None
+        }
+    }
+}
+
+fn password(
+    problems: &mut Vec<String>,
+    f: &str,
+    dir: &Path,
+    section: &str,
+    file: &Option<String>,
+) -> Option<Secret> {
+    let p = dir.join(file.as_ref()?);
+    match std::fs::read_to_string(&p) {
+        Ok(t) => {
+            let pw = t.lines().next().unwrap_or("").to_string();
+            if pw.is_empty() {
+                problems.push(format!(
+                    "{f}: key {section}.password_file: {} is empty",
+                    p.display()
+                ));
+            }
+            Some(Secret(pw))
+        }
+        Err(e) => {
+            problems.push(format!(
+                "{f}: key {section}.password_file: cannot read {} ({e})",
+                p.display()
+            ));
+            None
+        }
     }
 }
 
@@ -241,6 +453,33 @@ mod tests {
             assert!(text.contains(key), "{key} not reported in:\n{text}");
         }
         assert_eq!(err.problems.len(), 8, "{text}");
+    }
+
+    #[test]
+    fn live_mail_sections_are_checked_with_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw: RawConfig = toml::from_str(
+            "[imap]\nurl = \"imap://robot@mail.example.ac.jp\"\nallow_plaintext = true\npassword_file = \"nope\"\nidle_minutes = 30\n\
+             [smtp]\nurl = \"smtp://u@relay.example.ac.jp\"\n",
+        )
+        .unwrap();
+        let err = Config::check(dir.path(), Path::new("mailra.toml"), raw).unwrap_err();
+        let text = err.to_string();
+        for want in [
+            "key imap.url: allow_plaintext is only accepted for a loopback host",
+            "key smtp.password_file: a user in smtp.url and a password_file go together",
+        ] {
+            assert!(text.contains(want), "{want} not reported in:\n{text}");
+        }
+        let raw: RawConfig = toml::from_str(
+            "[imap]\nurl = \"imap://robot@127.0.0.1:1143\"\nallow_plaintext = true\npassword_file = \"nope\"\nidle_minutes = 30\n",
+        )
+        .unwrap();
+        let text = Config::check(dir.path(), Path::new("mailra.toml"), raw)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("key imap.password_file: cannot read"), "{text}");
+        assert!(text.contains("key imap.idle_minutes: 30 is outside 1..=28"), "{text}");
     }
 
     #[test]

@@ -1,60 +1,175 @@
-//! `mailra run`: watches the Maildir inbox until told to stop. A stop signal
-//! (Ctrl-C, SIGTERM) is honoured between mails: the mail in hand is finished
-//! and filed first.
+//! `mailra run`: the robot as a service. Intake is IMAP when `[imap]` is
+//! configured, else the Maildir inbox; replies leave by SMTP when `[smtp]` is
+//! configured (a sender thread draining the outbox table), else as .eml files.
+//! A stop signal (Ctrl-C, SIGTERM) is honoured between mails: the mail in hand
+//! is finished and filed first; replies not yet sent stay in the outbox table
+//! and go out on the next start.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use time::OffsetDateTime;
+use tokio::sync::{Notify, watch};
 
+use crate::config::{Config, SmtpConfig};
+use crate::mail::smtp::SmtpSender;
 use crate::ra::{self, Env};
+use crate::store;
 
 pub fn run(env: &mut Env, interval: Duration, once: bool) -> anyhow::Result<()> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    {
-        let stop = stop.clone();
-        rt.spawn(async move {
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("SIGTERM handler");
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            #[cfg(not(unix))]
-            tokio::signal::ctrl_c().await.ok();
-            stop.store(true, Ordering::SeqCst);
-        });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let signals = std::thread::spawn({
+        let stop_tx = stop_tx.clone();
+        move || wait_for_signal(stop_tx)
+    });
+    drop(signals);
+    let kick = Arc::new(Notify::new());
+    let sender = env.cfg.smtp.clone().map(|smtp| {
+        let cfg = env.cfg.clone();
+        let (kick, stop) = (kick.clone(), stop_rx.clone());
+        std::thread::spawn(move || sender_thread(cfg, smtp, kick, stop, once))
+    });
+    let intake = match env.cfg.imap.clone() {
+        Some(imap) => rt
+            .block_on(crate::mail::imap::run(
+                env,
+                &imap,
+                crate::mail::imap::Wiring {
+                    kick: kick.clone(),
+                    stop: stop_rx.clone(),
+                    once,
+                },
+            ))
+            .map_err(anyhow::Error::from),
+        None => rt.block_on(maildir_loop(env, interval, once, stop_rx.clone(), &kick)),
+    };
+    if once {
+        // Let the sender deliver what this pass queued, then stop it.
+        kick.notify_one();
+    } else {
+        let _ = stop_tx.send(true);
     }
-    tracing::info!(maildir = %env.cfg.maildir.display(), "watching the inbox");
-    // Replies left in the outbox by a crash are sent before anything else.
-    crate::mail::outbox::drain(&env.conn, &env.cfg.outbox, OffsetDateTime::now_utc())?;
-    loop {
-        let outcomes = ra::process_maildir(env, OffsetDateTime::now_utc, &|| {
-            stop.load(Ordering::SeqCst)
-        })?;
-        for o in &outcomes {
-            crate::cli::print_outcome(o, false);
-        }
-        if once || stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let until = std::time::Instant::now() + interval;
-        while std::time::Instant::now() < until && !stop.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if stop.load(Ordering::SeqCst) {
-            break;
+    if let Some(h) = sender {
+        match h.join() {
+            Ok(Err(e)) => tracing::error!(error = %e, "SMTP sender failed"),
+            Err(_) => tracing::error!("SMTP sender panicked"),
+            Ok(Ok(())) => {}
         }
     }
     tracing::info!("stopped");
-    Ok(())
+    intake
+}
+
+fn wait_for_signal(stop: watch::Sender<bool>) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async {
+        #[cfg(unix)]
+        {
+            let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.ok();
+        tracing::info!("stop requested; finishing the mail in hand");
+        let _ = stop.send(true);
+    });
+}
+
+async fn maildir_loop(
+    env: &mut Env,
+    interval: Duration,
+    once: bool,
+    mut stop: watch::Receiver<bool>,
+    kick: &Notify,
+) -> anyhow::Result<()> {
+    tracing::info!(maildir = %env.cfg.maildir.display(), "watching the Maildir inbox");
+    // Replies left in the outbox by a crash are written before anything else.
+    env.deliver_local(OffsetDateTime::now_utc())?;
+    loop {
+        let stopped = stop.clone();
+        let outcomes =
+            ra::process_maildir(env, OffsetDateTime::now_utc, &|| *stopped.borrow())?;
+        for o in &outcomes {
+            crate::cli::print_outcome(o, false);
+        }
+        if !outcomes.is_empty() {
+            kick.notify_one();
+        }
+        if once || *stop.borrow() {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+}
+
+/// The SMTP sender on its own thread and SQLite connection: it never waits
+/// for the intake, and the intake never waits for a slow relay.
+fn sender_thread(
+    cfg: Config,
+    smtp: SmtpConfig,
+    kick: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+    once: bool,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let conn = store::open(&cfg.database)?;
+    let sender = SmtpSender::new(&smtp)?;
+    tracing::info!(smtp = %smtp.endpoint, "SMTP sender started");
+    rt.block_on(async {
+        loop {
+            let stopping = stop.clone();
+            match sender
+                .drain(&conn, OffsetDateTime::now_utc, || *stopping.borrow())
+                .await
+            {
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox"),
+            }
+            if *stop.borrow() {
+                return Ok(());
+            }
+            if once {
+                // `run --once`: one more pass after the intake's kick, then done.
+                kick.notified().await;
+                let _ = sender
+                    .drain(&conn, OffsetDateTime::now_utc, || false)
+                    .await;
+                return Ok(());
+            }
+            let wait = match store::next_due(&conn) {
+                Ok(Some(t)) => {
+                    let d = t - OffsetDateTime::now_utc();
+                    Duration::try_from(d)
+                        .unwrap_or(Duration::ZERO)
+                        .min(Duration::from_secs(30))
+                }
+                _ => Duration::from_secs(30),
+            };
+            tokio::select! {
+                _ = kick.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    })
 }

@@ -35,6 +35,21 @@ pub struct InitArgs {
     /// Address copied on every officer reply.
     #[arg(long)]
     pub secretariat: Option<String>,
+    /// Read mail from IMAP: imap://USER@host:port/MAILBOX (STARTTLS when offered) or imaps://…
+    #[arg(long)]
+    pub imap: Option<String>,
+    /// File whose first line is the IMAP password (referenced, not copied).
+    #[arg(long, requires = "imap")]
+    pub imap_password_file: Option<PathBuf>,
+    /// Send replies by SMTP: smtp://[USER@]host:port (STARTTLS) or smtps://…
+    #[arg(long)]
+    pub smtp: Option<String>,
+    /// File whose first line is the SMTP password (referenced, not copied).
+    #[arg(long, requires = "smtp")]
+    pub smtp_password_file: Option<PathBuf>,
+    /// Allow IMAP/SMTP without TLS when the server offers none: loopback hosts only (tests).
+    #[arg(long)]
+    pub allow_plaintext: bool,
 }
 
 fn write_key(path: &Path, key: &PKey<openssl::pkey::Private>) -> Result<()> {
@@ -47,6 +62,13 @@ fn write_key(path: &Path, key: &PKey<openssl::pkey::Private>) -> Result<()> {
     opts.open(path)
         .and_then(|mut f| f.write_all(&pem))
         .with_context(|| format!("writing {}", path.display()))
+}
+
+fn abs_string(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn copy_in(src: &Path, dest: &Path) -> Result<()> {
@@ -163,6 +185,18 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             server_days: Some(396),
             crl_days: Some(7),
         },
+        imap: args.imap.as_ref().map(|url| crate::config::RawImap {
+            url: Some(url.clone()),
+            password_file: args.imap_password_file.as_deref().map(abs_string),
+            allow_plaintext: args.allow_plaintext.then_some(true),
+            ..Default::default()
+        }),
+        smtp: args.smtp.as_ref().map(|url| crate::config::RawSmtp {
+            url: Some(url.clone()),
+            password_file: args.smtp_password_file.as_deref().map(abs_string),
+            allow_plaintext: args.allow_plaintext.then_some(true),
+            ..Default::default()
+        }),
     };
     let text = format!(
         "# mailra instance configuration (see README.md, \"Configuration\").\n# Paths are relative to this folder.\n\n{}",

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod fault;
 pub mod init;
 pub mod intake;
 pub mod mail;

@@ -109,3 +109,18 @@ impl Env {
         })
     }
 }
+
+impl Env {
+    /// The embedded default: with no `[smtp]`, replies are written to the
+    /// outbox folder right after the commit. With SMTP, the sender task
+    /// delivers them (see `mail::smtp`), and this does nothing.
+    pub fn deliver_local(
+        &self,
+        now: time::OffsetDateTime,
+    ) -> Result<usize, crate::mail::outbox::OutboxError> {
+        if self.cfg.smtp.is_some() {
+            return Ok(0);
+        }
+        crate::mail::outbox::drain(&self.conn, &self.cfg.outbox, now)
+    }
+}

@@ -9,7 +9,7 @@ use super::replies::{FileView, MailCtx, RowView, stamp, summarize};
 use super::{Env, FileResult, Outcome, RaError, Verdict};
 use crate::ca::{self, IssuingCa, RevokedEntry};
 use crate::model::{CertStatus, FormKind, Institution, IssueRow, RevokeRow, Serial, ServerRequest};
-use crate::{mail, store};
+use crate::store;
 
 /// What one executed row produced, for the replies.
 enum Done {
@@ -56,7 +56,7 @@ pub(crate) fn execute(
     if revoked_any {
         publish_crl(env)?;
     }
-    mail::outbox::drain(&env.conn, &env.cfg.outbox, now)?;
+    env.deliver_local(now)?;
     Ok(Outcome {
         source: ctx.source.clone(),
         mail_id,

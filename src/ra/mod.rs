@@ -9,9 +9,11 @@
 
 mod env;
 mod execute;
+mod intake;
 mod replies;
 
 pub use env::{Env, EnvError};
+pub use intake::{Taken, filed, take};
 
 use openssl::sha::sha256;
 use serde::Serialize;
@@ -66,6 +68,20 @@ impl Verdict {
             Verdict::Checked => "checked",
             Verdict::Ignored => "ignored",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        [
+            Verdict::Accepted,
+            Verdict::Partial,
+            Verdict::Invalid,
+            Verdict::Rejected,
+            Verdict::Duplicate,
+            Verdict::Checked,
+            Verdict::Ignored,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 }
 
@@ -297,9 +313,14 @@ pub fn process_maildir(
                 continue;
             }
         };
-        match process(env, &raw, &source, now()) {
-            Ok(o) => {
-                maildir::file_into(&root, &path, maildir::folder_for(o.verdict.as_str()))?;
+        match take(env, &raw, &source, now()) {
+            Ok((o, _)) => {
+                crate::fault::point("after-commit");
+                let folder = maildir::folder_for(o.verdict.as_str());
+                maildir::file_into(&root, &path, folder)?;
+                if let Err(e) = filed(env, o.mail_id, folder, now()) {
+                    tracing::error!(mail = %source, error = %e, "filed, but the record of it failed");
+                }
                 tracing::info!(mail = %source, verdict = o.verdict.as_str(), "{}", o.summary);
                 out.push(o);
             }

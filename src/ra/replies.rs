@@ -11,7 +11,7 @@ use super::{Env, FileResult, Outcome, RaError, Verdict};
 use crate::intake::smime::Report;
 use crate::mail::compose::{self, Reply};
 use crate::model::{Institution, Officer, ServerRequest};
-use crate::{mail, store};
+use crate::store;
 
 pub(crate) struct MailCtx {
     pub source: String,
@@ -291,7 +291,7 @@ impl MailCtx {
             n = 1;
         }
         tx.commit()?;
-        mail::outbox::drain(&env.conn, &env.cfg.outbox, self.now)?;
+        env.deliver_local(self.now)?;
         Ok(self.outcome(id, verdict, check, detail, n))
     }
 
@@ -361,7 +361,7 @@ impl MailCtx {
         )?;
         self.queue_officer_result(env, &tx, id, inst, &views, &notes, verdict, &summary)?;
         tx.commit()?;
-        mail::outbox::drain(&env.conn, &env.cfg.outbox, self.now)?;
+        env.deliver_local(self.now)?;
         Ok(self.outcome(id, verdict, None, summary, 1))
     }
 

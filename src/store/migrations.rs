@@ -106,6 +106,21 @@ const MIGRATIONS: &[&str] = &[
         serial TEXT,
         detail TEXT NOT NULL);
     "#,
+    // 2: live mail. Where each mail was filed (NULL: processed but not yet
+    // moved, so a restart files it without answering it again); the IMAP
+    // position per mailbox; when a failed reply may be tried again.
+    r#"
+    ALTER TABLE mails ADD COLUMN filed_at TEXT;
+    ALTER TABLE mails ADD COLUMN filed_to TEXT;
+    UPDATE mails SET filed_at = received_at;
+    CREATE INDEX mails_unfiled ON mails(raw_sha256) WHERE filed_at IS NULL;
+    CREATE TABLE imap_state(
+        mailbox TEXT PRIMARY KEY,
+        uidvalidity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        updated_at TEXT NOT NULL);
+    ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

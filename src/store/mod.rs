@@ -6,7 +6,10 @@
 //! committed together or not at all (that is what makes a crash between
 //! issuing and replying harmless).
 
+mod live;
 mod migrations;
+
+pub use live::*;
 
 use std::path::Path;
 

@@ -2,6 +2,8 @@
 //! officers with real certificates, and helpers to run the openssl CLI.
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,16 +37,19 @@ pub fn now() -> OffsetDateTime {
 
 impl Fixture {
     pub fn new() -> Fixture {
+        Fixture::with_init(|_| {})
+    }
+
+    /// An instance made by `init` with extra arguments (IMAP, SMTP, …).
+    pub fn with_init(adjust: impl FnOnce(&mut InitArgs)) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        init::init(
-            &InitArgs {
-                dir: dir.path().to_path_buf(),
-                robot_address: Some(demo::ROBOT.into()),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
+        let mut args = InitArgs {
+            dir: dir.path().to_path_buf(),
+            robot_address: Some(demo::ROBOT.into()),
+            ..Default::default()
+        };
+        adjust(&mut args);
+        init::init(&args, now()).unwrap();
         let officer_ca = KeyPair::load(
             &dir.path().join("pki/officer-ca.pem"),
             &dir.path().join("pki/officer-ca.key"),

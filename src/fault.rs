@@ -1,0 +1,49 @@
+//! Test-only fault injection for the crash-safety tests: with
+//! `MAILRA_FAULT=<point>` set, the process stops dead at that point (it
+//! announces itself on stderr and in `$MAILRA_FAULT_MARKER` if set, then
+//! waits), so the test can SIGKILL it exactly there and restart it.
+//!
+//! Points: `after-commit` (a mail's certificates and replies are committed,
+//! nothing sent or filed), `before-move` (its replies are sent, the mail not
+//! yet filed), `after-smtp-accept` (the SMTP server accepted a reply, not yet
+//! marked sent), `row:N` (inside the transaction, after the N-th row was
+//! issued). Unset in production: each check is one environment lookup.
+
+use std::sync::OnceLock;
+
+fn wanted() -> Option<&'static str> {
+    static W: OnceLock<Option<String>> = OnceLock::new();
+    W.get_or_init(|| std::env::var("MAILRA_FAULT").ok().filter(|v| !v.is_empty()))
+        .as_deref()
+}
+
+/// Is the fault point `name` armed?
+pub fn armed(name: &str) -> bool {
+    wanted() == Some(name)
+}
+
+/// Stops here (forever, until killed) if `name` is the armed point.
+pub fn point(name: &str) {
+    if armed(name) {
+        hang(name);
+    }
+}
+
+/// `row:N`: stops after the N-th row (1-based) of a file was carried out.
+pub fn row(n: usize) {
+    if let Some(want) = wanted().and_then(|w| w.strip_prefix("row:"))
+        && want.parse::<usize>().ok() == Some(n)
+    {
+        hang(&format!("row:{n}"));
+    }
+}
+
+fn hang(name: &str) -> ! {
+    eprintln!("mailra: fault point {name} reached; waiting to be killed");
+    if let Ok(marker) = std::env::var("MAILRA_FAULT_MARKER") {
+        let _ = std::fs::write(marker, name);
+    }
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,54 @@
+//! Taking a mail from an inbox (Maildir or IMAP) exactly once.
+//!
+//! A mail's outcome is committed before the mail is moved out of the inbox.
+//! If the robot dies in between, the mail is still in the inbox on restart:
+//! [`take`] recognises it (same bytes, recorded, never filed) and returns the
+//! recorded outcome without processing or answering it again; the caller then
+//! files it and calls [`filed`].
+
+use time::OffsetDateTime;
+
+use super::{Env, Outcome, RaError, Verdict, process, sha256_hex};
+use crate::store;
+
+/// How a mail left the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// Processed now.
+    Processed,
+    /// Processed before a crash; only filing was left.
+    Resumed,
+}
+
+pub fn take(
+    env: &mut Env,
+    raw: &[u8],
+    source: &str,
+    now: OffsetDateTime,
+) -> Result<(Outcome, Taken), RaError> {
+    if let Some((mail_id, verdict, detail)) =
+        store::unfiled_mail_by_raw(&env.conn, &sha256_hex(raw))?
+    {
+        let verdict = Verdict::parse(&verdict).unwrap_or(Verdict::Ignored);
+        return Ok((
+            Outcome {
+                source: source.to_string(),
+                mail_id,
+                verdict,
+                check: None,
+                summary: format!("resumed after a restart: {detail}"),
+                issued: vec![],
+                revoked: vec![],
+                replies: 0,
+            },
+            Taken::Resumed,
+        ));
+    }
+    Ok((process(env, raw, source, now)?, Taken::Processed))
+}
+
+/// Records that the mail now sits in `folder`.
+pub fn filed(env: &Env, mail_id: i64, folder: &str, now: OffsetDateTime) -> Result<(), RaError> {
+    store::mark_filed(&env.conn, mail_id, folder, now)?;
+    Ok(())
+}

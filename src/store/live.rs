@@ -1,0 +1,169 @@
+//! State of the live mail edges: where each mail was filed, the IMAP position
+//! per mailbox, and the SMTP outbox's retries.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+use super::{OutboxMail, Result, parse_ts, ts};
+
+/// A mail recorded (its outcome committed) but not yet filed: a crash hit
+/// between the commit and the move. Returns (id, verdict, detail).
+pub fn unfiled_mail_by_raw(
+    conn: &Connection,
+    raw_sha256: &str,
+) -> Result<Option<(i64, String, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, verdict, detail FROM mails WHERE raw_sha256 = ?1 AND filed_at IS NULL ORDER BY id LIMIT 1",
+            [raw_sha256],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?)
+}
+
+pub fn mark_filed(conn: &Connection, mail_id: i64, folder: &str, now: OffsetDateTime) -> Result<()> {
+    conn.execute(
+        "UPDATE mails SET filed_at = ?2, filed_to = ?3 WHERE id = ?1",
+        params![mail_id, ts(now), folder],
+    )?;
+    Ok(())
+}
+
+/// (uidvalidity, last processed UID) of a mailbox.
+pub fn imap_position(conn: &Connection, mailbox: &str) -> Result<Option<(u32, u32)>> {
+    Ok(conn
+        .query_row(
+            "SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ?1",
+            [mailbox],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+pub fn set_imap_position(
+    conn: &Connection,
+    mailbox: &str,
+    uidvalidity: u32,
+    last_uid: u32,
+    now: OffsetDateTime,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO imap_state(mailbox, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated_at = ?4",
+        params![mailbox, uidvalidity, last_uid, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// Pending replies whose next attempt is due.
+pub fn due_outbox(conn: &Connection, now: OffsetDateTime) -> Result<Vec<OutboxMail>> {
+    let all = super::pending_outbox(conn)?;
+    let mut due = Vec::with_capacity(all.len());
+    for m in all {
+        let next: Option<String> = conn.query_row(
+            "SELECT next_attempt_at FROM outbox WHERE id = ?1",
+            [m.id],
+            |r| r.get(0),
+        )?;
+        if next.and_then(|n| parse_ts(&n)).is_none_or(|n| n <= now) {
+            due.push(m);
+        }
+    }
+    Ok(due)
+}
+
+/// The earliest time a pending reply is due (None: nothing pending).
+pub fn next_due(conn: &Connection) -> Result<Option<OffsetDateTime>> {
+    let mut stmt = conn.prepare(
+        "SELECT next_attempt_at FROM outbox WHERE status = 'pending' ORDER BY next_attempt_at IS NOT NULL, next_attempt_at LIMIT 1",
+    )?;
+    let next: Option<Option<String>> = stmt.query_row([], |r| r.get(0)).optional()?;
+    Ok(match next {
+        None => None,
+        Some(None) => Some(OffsetDateTime::UNIX_EPOCH),
+        Some(Some(t)) => Some(parse_ts(&t).unwrap_or(OffsetDateTime::UNIX_EPOCH)),
+    })
+}
+
+/// Records a failed attempt: tried again at `next`, or dead when `next` is None.
+pub fn attempt_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    next: Option<OffsetDateTime>,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                status = CASE WHEN ?3 IS NULL THEN 'dead' ELSE 'pending' END
+         WHERE id = ?1",
+        params![id, error, next.map(ts)],
+    )?;
+    Ok(())
+}
+
+/// One outbox row as `mailra outbox list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub mail_id: Option<i64>,
+    pub created_at: String,
+    pub status: String,
+    pub attempts: i64,
+    pub recipients: Vec<String>,
+    pub kind: String,
+    pub subject: String,
+    pub message_id: String,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+/// Outbox rows, newest last; `status` filters (pending/sent/dead).
+pub fn outbox_rows(conn: &Connection, status: Option<&str>) -> Result<Vec<OutboxRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, mail_id, created_at, status, attempts, recipients, kind, subject, message_id,
+                last_error, next_attempt_at, sent_at
+         FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([status], |r| {
+            let rcpt: String = r.get(5)?;
+            Ok(OutboxRow {
+                id: r.get(0)?,
+                mail_id: r.get(1)?,
+                created_at: r.get(2)?,
+                status: r.get(3)?,
+                attempts: r.get(4)?,
+                recipients: serde_json::from_str(&rcpt).unwrap_or_default(),
+                kind: r.get(6)?,
+                subject: r.get(7)?,
+                message_id: r.get(8)?,
+                last_error: r.get(9)?,
+                next_attempt_at: r.get(10)?,
+                sent_at: r.get(11)?,
+            })
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Puts a dead (or pending) reply back in line for an immediate attempt.
+/// The stored message is resent unchanged, with its original Message-ID.
+pub fn retry_outbox(conn: &Connection, id: i64) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL WHERE id = ?1 AND status <> 'sent'",
+        [id],
+    )?;
+    if n == 0 {
+        let status: Option<String> = conn
+            .query_row("SELECT status FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        return Err(match status {
+            None => super::StoreError::NotFound(format!("outbox #{id}")),
+            Some(_) => super::StoreError::Conflict(format!(
+                "outbox #{id} was already sent; it is not sent twice"
+            )),
+        });
+    }
+    Ok(())
+}
