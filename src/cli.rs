@@ -174,14 +174,23 @@ enum CertCmd {
 }
 
 pub fn main() -> ExitCode {
+    use std::io::IsTerminal;
+    let cli = Cli::parse();
+    // The service logs what it does; one-shot commands only what went wrong.
+    let default = if matches!(cli.cmd, Cmd::Run { .. }) {
+        "warn,mailra=info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MAILRA_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                .unwrap_or_else(|_| default.into()),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()) {
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("mailra: {e:#}");

@@ -478,8 +478,14 @@ mod tests {
         let text = Config::check(dir.path(), Path::new("mailra.toml"), raw)
             .unwrap_err()
             .to_string();
-        assert!(text.contains("key imap.password_file: cannot read"), "{text}");
-        assert!(text.contains("key imap.idle_minutes: 30 is outside 1..=28"), "{text}");
+        assert!(
+            text.contains("key imap.password_file: cannot read"),
+            "{text}"
+        );
+        assert!(
+            text.contains("key imap.idle_minutes: 30 is outside 1..=28"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -102,8 +102,7 @@ async fn maildir_loop(
     env.deliver_local(OffsetDateTime::now_utc())?;
     loop {
         let stopped = stop.clone();
-        let outcomes =
-            ra::process_maildir(env, OffsetDateTime::now_utc, &|| *stopped.borrow())?;
+        let outcomes = ra::process_maildir(env, OffsetDateTime::now_utc, &|| *stopped.borrow())?;
         for o in &outcomes {
             crate::cli::print_outcome(o, false);
         }
@@ -151,9 +150,7 @@ fn sender_thread(
             if once {
                 // `run --once`: one more pass after the intake's kick, then done.
                 kick.notified().await;
-                let _ = sender
-                    .drain(&conn, OffsetDateTime::now_utc, || false)
-                    .await;
+                let _ = sender.drain(&conn, OffsetDateTime::now_utc, || false).await;
                 return Ok(());
             }
             let wait = match store::next_due(&conn) {

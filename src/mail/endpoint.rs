@@ -60,7 +60,9 @@ pub enum EndpointError {
     NoHost,
     #[error("a password does not belong in the URL; use password_file")]
     PasswordInUrl,
-    #[error("allow_plaintext is only accepted for a loopback host (127.0.0.1, ::1, localhost), not {0}")]
+    #[error(
+        "allow_plaintext is only accepted for a loopback host (127.0.0.1, ::1, localhost), not {0}"
+    )]
     PlaintextNotLoopback(String),
     #[error("allow_plaintext means nothing with {0}:// (always TLS)")]
     PlaintextWithTls(&'static str),
@@ -194,33 +196,146 @@ mod tests {
     fn urls() {
         use Protocol::*;
         let ok = |p, u: &str, plain| parse(p, u, plain, None).map_err(|e| e.to_string());
-        let cases: Vec<(Protocol, &str, bool, Result<(&str, u16, Option<&str>, Security, Option<&str>), &str>)> = vec![
-            (Imap, "imap://robot@mail.example.ac.jp/INBOX", false,
-             Ok(("mail.example.ac.jp", 143, Some("robot"), Security::StartTls { allow_plaintext: false }, Some("INBOX")))),
-            (Imap, "imaps://robot%40certs.example.ac.jp@mail.example.ac.jp", false,
-             Ok(("mail.example.ac.jp", 993, Some("robot@certs.example.ac.jp"), Security::Implicit, Some("INBOX")))),
-            (Imap, "imap://r@127.0.0.1:10143/Robot%20Inbox", true,
-             Ok(("127.0.0.1", 10143, Some("r"), Security::StartTls { allow_plaintext: true }, Some("Robot Inbox")))),
-            (Smtp, "smtp://127.0.0.1:10025", true,
-             Ok(("127.0.0.1", 10025, None, Security::StartTls { allow_plaintext: true }, None))),
-            (Smtp, "smtps://relay.example.ac.jp", false,
-             Ok(("relay.example.ac.jp", 465, None, Security::Implicit, None))),
-            (Smtp, "smtp://u@relay.example.ac.jp", false,
-             Ok(("relay.example.ac.jp", 587, Some("u"), Security::StartTls { allow_plaintext: false }, None))),
-            (Imap, "imap://r@mail.example.ac.jp", true,
-             Err("allow_plaintext is only accepted for a loopback host (127.0.0.1, ::1, localhost), not mail.example.ac.jp")),
-            (Imap, "imaps://127.0.0.1", true, Err("allow_plaintext means nothing with imaps:// (always TLS)")),
-            (Imap, "pop3://mail.example.ac.jp", false, Err("scheme pop3: must be imap:// or imaps://")),
-            (Smtp, "imap://mail.example.ac.jp", false, Err("scheme imap: must be smtp:// or smtps://")),
-            (Imap, "imap://r:secret@mail.example.ac.jp", false, Err("a password does not belong in the URL; use password_file")),
-            (Smtp, "smtp://relay.example.ac.jp/INBOX", false, Err("an SMTP URL has no mailbox path, found \"INBOX\"")),
-            (Imap, "mail.example.ac.jp", false, Err("\"mail.example.ac.jp\" is not a URL: relative URL without a base")),
+        let cases: Vec<(
+            Protocol,
+            &str,
+            bool,
+            Result<(&str, u16, Option<&str>, Security, Option<&str>), &str>,
+        )> = vec![
+            (
+                Imap,
+                "imap://robot@mail.example.ac.jp/INBOX",
+                false,
+                Ok((
+                    "mail.example.ac.jp",
+                    143,
+                    Some("robot"),
+                    Security::StartTls {
+                        allow_plaintext: false,
+                    },
+                    Some("INBOX"),
+                )),
+            ),
+            (
+                Imap,
+                "imaps://robot%40certs.example.ac.jp@mail.example.ac.jp",
+                false,
+                Ok((
+                    "mail.example.ac.jp",
+                    993,
+                    Some("robot@certs.example.ac.jp"),
+                    Security::Implicit,
+                    Some("INBOX"),
+                )),
+            ),
+            (
+                Imap,
+                "imap://r@127.0.0.1:10143/Robot%20Inbox",
+                true,
+                Ok((
+                    "127.0.0.1",
+                    10143,
+                    Some("r"),
+                    Security::StartTls {
+                        allow_plaintext: true,
+                    },
+                    Some("Robot Inbox"),
+                )),
+            ),
+            (
+                Smtp,
+                "smtp://127.0.0.1:10025",
+                true,
+                Ok((
+                    "127.0.0.1",
+                    10025,
+                    None,
+                    Security::StartTls {
+                        allow_plaintext: true,
+                    },
+                    None,
+                )),
+            ),
+            (
+                Smtp,
+                "smtps://relay.example.ac.jp",
+                false,
+                Ok(("relay.example.ac.jp", 465, None, Security::Implicit, None)),
+            ),
+            (
+                Smtp,
+                "smtp://u@relay.example.ac.jp",
+                false,
+                Ok((
+                    "relay.example.ac.jp",
+                    587,
+                    Some("u"),
+                    Security::StartTls {
+                        allow_plaintext: false,
+                    },
+                    None,
+                )),
+            ),
+            (
+                Imap,
+                "imap://r@mail.example.ac.jp",
+                true,
+                Err(
+                    "allow_plaintext is only accepted for a loopback host (127.0.0.1, ::1, localhost), not mail.example.ac.jp",
+                ),
+            ),
+            (
+                Imap,
+                "imaps://127.0.0.1",
+                true,
+                Err("allow_plaintext means nothing with imaps:// (always TLS)"),
+            ),
+            (
+                Imap,
+                "pop3://mail.example.ac.jp",
+                false,
+                Err("scheme pop3: must be imap:// or imaps://"),
+            ),
+            (
+                Smtp,
+                "imap://mail.example.ac.jp",
+                false,
+                Err("scheme imap: must be smtp:// or smtps://"),
+            ),
+            (
+                Imap,
+                "imap://r:secret@mail.example.ac.jp",
+                false,
+                Err("a password does not belong in the URL; use password_file"),
+            ),
+            (
+                Smtp,
+                "smtp://relay.example.ac.jp/INBOX",
+                false,
+                Err("an SMTP URL has no mailbox path, found \"INBOX\""),
+            ),
+            (
+                Imap,
+                "mail.example.ac.jp",
+                false,
+                Err("\"mail.example.ac.jp\" is not a URL: relative URL without a base"),
+            ),
         ];
         for (p, u, plain, want) in cases {
             let got = ok(p, u, plain);
             match (got, want) {
                 (Ok(e), Ok((h, port, user, sec, mb))) => {
-                    assert_eq!((e.host.as_str(), e.port, e.user.as_deref(), e.security, e.mailbox.as_deref()), (h, port, user, sec, mb), "{u}");
+                    assert_eq!(
+                        (
+                            e.host.as_str(),
+                            e.port,
+                            e.user.as_deref(),
+                            e.security,
+                            e.mailbox.as_deref()
+                        ),
+                        (h, port, user, sec, mb),
+                        "{u}"
+                    );
                 }
                 (Err(e), Err(w)) => assert_eq!(e, w, "{u}"),
                 (g, w) => panic!("{u}: got {g:?}, want {w:?}"),
@@ -230,7 +345,13 @@ mod tests {
 
     #[test]
     fn display_never_shows_more_than_user_and_host() {
-        let e = parse(Protocol::Imap, "imaps://robot@mail.example.ac.jp/INBOX", false, None).unwrap();
+        let e = parse(
+            Protocol::Imap,
+            "imaps://robot@mail.example.ac.jp/INBOX",
+            false,
+            None,
+        )
+        .unwrap();
         assert_eq!(e.to_string(), "imaps://robot@mail.example.ac.jp:993/INBOX");
     }
 }

@@ -36,7 +36,9 @@ pub enum ImapError {
     Connect(String, String),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("the server offers no STARTTLS and plaintext is not allowed (set imap.allow_plaintext only for a loopback test server)")]
+    #[error(
+        "the server offers no STARTTLS and plaintext is not allowed (set imap.allow_plaintext only for a loopback test server)"
+    )]
     NoStartTls,
     #[error("login as {user} refused: {error}")]
     Login { user: String, error: String },
@@ -103,9 +105,7 @@ pub type Session = async_imap::Session<Stream>;
 
 const NET_TIMEOUT: Duration = Duration::from_secs(60);
 
-async fn timed<T, E>(
-    f: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, ImapError>
+async fn timed<T, E>(f: impl std::future::Future<Output = Result<T, E>>) -> Result<T, ImapError>
 where
     ImapError: From<E>,
 {
@@ -118,13 +118,15 @@ where
 fn tls_connector(cfg: &ImapConfig) -> Result<TlsConnector, ImapError> {
     let mut b = native_tls::TlsConnector::builder();
     if let Some(ca) = &cfg.endpoint.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| ImapError::Tls(format!("{}: {e}", ca.display())))?;
+        let pem =
+            std::fs::read(ca).map_err(|e| ImapError::Tls(format!("{}: {e}", ca.display())))?;
         for c in openssl::x509::X509::stack_from_pem(&pem)
             .map_err(|e| ImapError::Tls(format!("{}: {e}", ca.display())))?
         {
             let pem = c.to_pem().map_err(|e| ImapError::Tls(e.to_string()))?;
             b.add_root_certificate(
-                native_tls::Certificate::from_pem(&pem).map_err(|e| ImapError::Tls(e.to_string()))?,
+                native_tls::Certificate::from_pem(&pem)
+                    .map_err(|e| ImapError::Tls(e.to_string()))?,
             );
         }
     }
@@ -171,7 +173,11 @@ pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
         }
     };
     let user = e.user.clone().unwrap_or_default();
-    let pw = cfg.password.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+    let pw = cfg
+        .password
+        .as_ref()
+        .map(|p| p.0.clone())
+        .unwrap_or_default();
     match tokio::time::timeout(NET_TIMEOUT, client.login(&user, &pw)).await {
         Err(_) => Err(ImapError::Timeout(NET_TIMEOUT)),
         Ok(Err((err, _))) => Err(ImapError::Login {
@@ -268,7 +274,12 @@ async fn session(
         let last = match store::imap_position(&env.conn, &mailbox)? {
             Some((v, l)) if v == uv => l,
             Some((v, _)) => {
-                tracing::warn!(mailbox, old = v, new = uv, "UIDVALIDITY changed: rescanning; mails already processed are recognised by their content");
+                tracing::warn!(
+                    mailbox,
+                    old = v,
+                    new = uv,
+                    "UIDVALIDITY changed: rescanning; mails already processed are recognised by their content"
+                );
                 0
             }
             None => 0,
@@ -280,7 +291,19 @@ async fn session(
             if *w.stop.borrow() {
                 break;
             }
-            take_one(env, cfg, &mut s, &mailbox, uv, uid, can_move, uidplus, &mut folders, w).await?;
+            take_one(
+                env,
+                cfg,
+                &mut s,
+                &mailbox,
+                uv,
+                uid,
+                can_move,
+                uidplus,
+                &mut folders,
+                w,
+            )
+            .await?;
         }
         if *w.stop.borrow() || w.once {
             let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
@@ -339,7 +362,13 @@ async fn take_one(
             if taken == Taken::Processed {
                 crate::cli::print_outcome(&o, false);
             }
-            tracing::info!(uid, verdict = o.verdict.as_str(), resumed = taken == Taken::Resumed, "{}", o.summary);
+            tracing::info!(
+                uid,
+                verdict = o.verdict.as_str(),
+                resumed = taken == Taken::Resumed,
+                "{}",
+                o.summary
+            );
             crate::fault::point("after-commit");
             w.kick.notify_one();
             if crate::fault::armed("before-move") {
@@ -351,7 +380,11 @@ async fn take_one(
         }
         Err(e) => {
             tracing::error!(uid, error = %e, folder = %cfg.quarantine, "internal error; the mail is kept in quarantine");
-            (cfg.quarantine.clone(), vec!["mailra-error".to_string()], None)
+            (
+                cfg.quarantine.clone(),
+                vec!["mailra-error".to_string()],
+                None,
+            )
         }
     };
     file(s, uid, &folder, &keywords, can_move, uidplus, folders).await?;

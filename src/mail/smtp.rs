@@ -30,6 +30,9 @@ pub enum SmtpError {
 pub struct SmtpSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     cfg: SmtpConfig,
+    /// The last delivery error, so an outage is logged once, not per reply
+    /// and attempt, and its end once.
+    last_error: std::cell::RefCell<Option<String>>,
 }
 
 /// What one pass did.
@@ -50,7 +53,9 @@ impl SmtpSender {
             for cert in openssl::x509::X509::stack_from_pem(&pem)
                 .map_err(|err| SmtpError::Setup(format!("{}: {err}", ca.display())))?
             {
-                let der = cert.to_pem().map_err(|err| SmtpError::Setup(err.to_string()))?;
+                let der = cert
+                    .to_pem()
+                    .map_err(|err| SmtpError::Setup(err.to_string()))?;
                 params = params.add_root_certificate(
                     Certificate::from_pem(&der).map_err(|err| SmtpError::Setup(err.to_string()))?,
                 );
@@ -78,6 +83,7 @@ impl SmtpSender {
         Ok(SmtpSender {
             transport: b.build(),
             cfg: cfg.clone(),
+            last_error: Default::default(),
         })
     }
 
@@ -102,6 +108,9 @@ impl SmtpSender {
                 Ok(response) => {
                     crate::fault::point("after-smtp-accept");
                     store::mark_sent(conn, m.id, now(), &response)?;
+                    if self.last_error.borrow_mut().take().is_some() {
+                        tracing::info!(smtp = %self.cfg.endpoint, "SMTP delivery restored");
+                    }
                     tracing::info!(outbox = m.id, message_id = %m.message_id, "reply sent");
                     d.sent += 1;
                 }
@@ -116,7 +125,12 @@ impl SmtpSender {
                         tracing::error!(outbox = m.id, attempts, %error, "reply is dead; `mailra outbox retry {}` resends it", m.id);
                         d.dead += 1;
                     } else {
-                        tracing::warn!(outbox = m.id, attempts, %error, "reply not sent; will retry");
+                        let mut last = self.last_error.borrow_mut();
+                        if last.as_deref() != Some(error.as_str()) {
+                            tracing::warn!(smtp = %self.cfg.endpoint, %error, "SMTP delivery failing; replies wait in the outbox and are retried with backoff");
+                        }
+                        tracing::debug!(outbox = m.id, attempts, %error, "reply not sent; will retry");
+                        *last = Some(error);
                         d.retried += 1;
                     }
                 }
@@ -134,7 +148,10 @@ impl SmtpSender {
         let to = m
             .recipients
             .iter()
-            .map(|r| r.parse().map_err(|e| (format!("bad recipient {r}: {e}"), true)))
+            .map(|r| {
+                r.parse()
+                    .map_err(|e| (format!("bad recipient {r}: {e}"), true))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let envelope =
             Envelope::new(Some(from), to).map_err(|e| (format!("envelope: {e}"), true))?;

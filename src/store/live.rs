@@ -21,7 +21,12 @@ pub fn unfiled_mail_by_raw(
         .optional()?)
 }
 
-pub fn mark_filed(conn: &Connection, mail_id: i64, folder: &str, now: OffsetDateTime) -> Result<()> {
+pub fn mark_filed(
+    conn: &Connection,
+    mail_id: i64,
+    folder: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
     conn.execute(
         "UPDATE mails SET filed_at = ?2, filed_to = ?3 WHERE id = ?1",
         params![mail_id, ts(now), folder],
@@ -156,7 +161,9 @@ pub fn retry_outbox(conn: &Connection, id: i64) -> Result<()> {
     )?;
     if n == 0 {
         let status: Option<String> = conn
-            .query_row("SELECT status FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT status FROM outbox WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?;
         return Err(match status {
             None => super::StoreError::NotFound(format!("outbox #{id}")),

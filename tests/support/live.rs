@@ -39,19 +39,23 @@ impl Servers {
             .tempdir()
             .unwrap();
         let (imap, lmtp, smtp) = (free_port(), free_port(), free_port());
-        let out = Command::new(script())
+        // Not `.output()`: the daemons would hold its pipes open forever.
+        let log = dir.path().join("mail-servers.log");
+        let st = Command::new(script())
             .arg("up")
             .arg(dir.path())
             .args([imap.to_string(), lmtp.to_string(), smtp.to_string()])
             .arg(PASSWORD)
             .args(addresses)
-            .output()
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("mail-servers.err")).unwrap())
+            .status()
             .unwrap();
         assert!(
-            out.status.success(),
-            "mail servers did not start:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            st.success(),
+            "mail servers did not start:\n{}",
+            std::fs::read_to_string(dir.path().join("mail-servers.err")).unwrap_or_default()
         );
         Servers { dir, imap, smtp }
     }
@@ -60,6 +64,9 @@ impl Servers {
         let st = Command::new(script())
             .arg(what)
             .arg(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status()
             .unwrap();
         assert!(st.success(), "mail-servers {what} failed");
@@ -83,6 +90,9 @@ impl Drop for Servers {
         let _ = Command::new(script())
             .arg("down")
             .arg(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status();
     }
 }
@@ -189,13 +199,19 @@ pub struct Robot {
 impl Robot {
     pub fn start(dir: &Path, envs: &[(&str, &str)]) -> Robot {
         let n = std::fs::read_dir(dir)
-            .map(|d| d.filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().starts_with("run-"))).count())
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("run-"))
+                })
+                .count()
+            })
             .unwrap_or(0);
         let log = dir.join(format!("run-{n}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_mailra"))
             .args(["run", "--dir"])
             .arg(dir)
-            .env("RUST_LOG", "mailra=debug")
+            .env("MAILRA_LOG", "mailra=debug")
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -236,6 +252,13 @@ impl Robot {
 
 impl Drop for Robot {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "---- mailra run log ({}):\n{}",
+                self.log.display(),
+                self.log_text()
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
