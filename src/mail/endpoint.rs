@@ -192,16 +192,14 @@ impl std::fmt::Display for Endpoint {
 mod tests {
     use super::*;
 
+    /// host, port, user, security, mailbox
+    type Want<'a> = (&'a str, u16, Option<&'a str>, Security, Option<&'a str>);
+
     #[test]
     fn urls() {
         use Protocol::*;
         let ok = |p, u: &str, plain| parse(p, u, plain, None).map_err(|e| e.to_string());
-        let cases: Vec<(
-            Protocol,
-            &str,
-            bool,
-            Result<(&str, u16, Option<&str>, Security, Option<&str>), &str>,
-        )> = vec![
+        let cases: Vec<(Protocol, &str, bool, Result<Want, &str>)> = vec![
             (
                 Imap,
                 "imap://robot@mail.example.ac.jp/INBOX",
