@@ -86,7 +86,7 @@ enum Cmd {
         #[command(subcommand)]
         what: CertCmd,
     },
-    /// Print the path of the current CRL, regenerating it if stale.
+    /// Print the path of each issuing CA's current CRL, regenerating stale ones.
     Crl {
         #[command(flatten)]
         dir: DirArg,
@@ -308,6 +308,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &server_policy::Context {
                     institution: None,
                     certs: None,
+                    ecdsa_ca: None,
                 },
             );
             let name = file.display();
@@ -335,8 +336,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Cert { what } => cert(what),
         Cmd::Crl { dir } => {
             let mut env = open_env(&dir.dir)?;
-            let path = ra::refresh_crl(&mut env, now())?;
-            println!("{}", path.display());
+            for (_, path) in ra::refresh_crl(&mut env, now())? {
+                println!("{}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -445,6 +447,7 @@ fn cert(what: CertCmd) -> Result<ExitCode> {
                             "status": status, "profile": c.profile.id(), "subject": c.subject_dn,
                             "institution": inst, "not_before": store::ts(c.not_before), "not_after": store::ts(c.not_after),
                             "admin_mail": c.admin_mail, "renewed_from": c.renewed_from.map(|s| s.to_string()),
+                            "ca": c.ca.as_str(),
                         })
                     );
                 } else {
@@ -469,6 +472,7 @@ fn cert(what: CertCmd) -> Result<ExitCode> {
             println!("serial: {} ({})", c.serial, c.serial.to_decimal());
             println!("subject: {}", c.subject_dn);
             println!("profile: {}", c.profile.id());
+            println!("issuing CA: {} ({})", c.ca, c.ca.as_str());
             println!(
                 "valid: {} to {}",
                 store::ts(c.not_before),

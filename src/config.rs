@@ -132,8 +132,14 @@ pub struct RawTrust {
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCa {
+    /// The RSA issuing CA (profile 3): PEM certificate (chain may follow) and key.
     pub cert: Option<String>,
     pub key: Option<String>,
+    /// The optional ECDSA P-384 issuing CA (profile 11); both or neither.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ec_cert: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ec_key: Option<String>,
     pub server_days: Option<u32>,
     pub crl_days: Option<u32>,
 }
@@ -157,10 +163,19 @@ pub struct Config {
     pub max_age_days: i64,
     pub ca_cert: PathBuf,
     pub ca_key: PathBuf,
+    /// The ECDSA P-384 issuing CA for profile 11; without it profile 11 is not offered.
+    pub ec_ca: Option<CaPaths>,
     pub server_days: u32,
     pub crl_days: u32,
     pub imap: Option<ImapConfig>,
     pub smtp: Option<SmtpConfig>,
+}
+
+/// Certificate and key file of an issuing CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaPaths {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// All problems found in one configuration file.
@@ -213,6 +228,25 @@ impl Config {
             .officer_crl
             .as_ref()
             .map(|_| need_file("trust.officer_crl", &raw.trust.officer_crl, None));
+        let ec_ca = match (&raw.ca.ec_cert, &raw.ca.ec_key) {
+            (None, None) => None,
+            (Some(_), Some(_)) => Some(CaPaths {
+                cert: need_file("ca.ec_cert", &raw.ca.ec_cert, None),
+                key: need_file("ca.ec_key", &raw.ca.ec_key, None),
+            }),
+            (Some(_), None) => {
+                problems.push(format!(
+                    "{f}: key ca.ec_key: missing (ca.ec_cert is set; give both or neither)"
+                ));
+                None
+            }
+            (None, Some(_)) => {
+                problems.push(format!(
+                    "{f}: key ca.ec_cert: missing (ca.ec_key is set; give both or neither)"
+                ));
+                None
+            }
+        };
         let robot_address = match raw.robot.address.as_deref() {
             Some(a) if crate::policy::is_mail_address(a) => a.to_ascii_lowercase(),
             Some(a) => {
@@ -358,6 +392,7 @@ impl Config {
             max_age_days,
             ca_cert,
             ca_key,
+            ec_ca,
             server_days,
             crl_days,
             dir,
@@ -453,6 +488,58 @@ mod tests {
             assert!(text.contains(key), "{key} not reported in:\n{text}");
         }
         assert_eq!(err.problems.len(), 8, "{text}");
+    }
+
+    /// Writes the files a minimal valid configuration names.
+    fn minimal(dir: &Path, ca_extra: &str) -> RawConfig {
+        for f in [
+            "robot.pem",
+            "robot.key",
+            "officer-ca.pem",
+            "ca.pem",
+            "ca.key",
+        ] {
+            std::fs::write(dir.join(f), "x").unwrap();
+        }
+        toml::from_str(&format!(
+            "[robot]\naddress = \"ra@example.ac.jp\"\ncert = \"robot.pem\"\nkey = \"robot.key\"\n\
+             [trust]\nofficer_ca = \"officer-ca.pem\"\n[ca]\ncert = \"ca.pem\"\nkey = \"ca.key\"\n{ca_extra}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_ecdsa_ca_is_optional_but_needs_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let check = |extra: &str| Config::check(d, Path::new("mailra.toml"), minimal(d, extra));
+
+        // Neither key: an instance without the ECDSA CA.
+        assert_eq!(check("").unwrap().ec_ca, None);
+
+        // One without the other: the missing one is named.
+        for (extra, missing) in [
+            ("ec_cert = \"ca-ec.pem\"\n", "key ca.ec_key: missing"),
+            ("ec_key = \"ca-ec.key\"\n", "key ca.ec_cert: missing"),
+        ] {
+            let err = check(extra).unwrap_err();
+            assert_eq!(err.problems.len(), 1, "{err}");
+            assert!(err.problems[0].contains(missing), "{err}");
+        }
+
+        // Both, but the files are absent: each one reported with its key.
+        let both = "ec_cert = \"ca-ec.pem\"\nec_key = \"ca-ec.key\"\n";
+        let err = check(both).unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(err.problems[0].contains("key ca.ec_cert: file"), "{err}");
+        assert!(err.problems[1].contains("key ca.ec_key: file"), "{err}");
+
+        std::fs::write(d.join("ca-ec.pem"), "x").unwrap();
+        std::fs::write(d.join("ca-ec.key"), "x").unwrap();
+        let cfg = check(both).unwrap();
+        let ec = cfg.ec_ca.unwrap();
+        assert_eq!(ec.cert, std::path::absolute(d).unwrap().join("ca-ec.pem"));
+        assert_eq!(ec.key, std::path::absolute(d).unwrap().join("ca-ec.key"));
     }
 
     #[test]

@@ -195,7 +195,8 @@ fn seed_cert(
     };
     let serial = env.serials.next_serial();
     let issued_at = now - time::Duration::days(300);
-    let x509 = ca::issue_checked(&env.ca, &inst, &row, serial.clone(), issued_at, 396)?;
+    let (ca_kind, issuing) = env.ca_for_profile(row.profile)?;
+    let x509 = ca::issue_checked(issuing, &inst, &row, serial.clone(), issued_at, 396)?;
     store::insert_certificate(
         &env.conn,
         &store::CertRecord {
@@ -212,6 +213,7 @@ fn seed_cert(
             renewed_from: None,
             issued_at,
             mail_id: None,
+            ca: ca_kind,
         },
     )?;
     store::audit(
@@ -526,10 +528,21 @@ pub fn run(dir: &Path) -> Result<()> {
     );
     let outcomes = ra::process_maildir(&mut env, OffsetDateTime::now_utc, &|| false)?;
     print_table(&outcomes);
-    let crl = ra::refresh_crl(&mut env, OffsetDateTime::now_utc())?;
+    let crls = ra::refresh_crl(&mut env, OffsetDateTime::now_utc())?;
     println!();
     println!("replies (S/MIME-signed .eml): {}", env.cfg.outbox.display());
-    println!("CRL: {}", crl.display());
+    println!(
+        "issuing CAs: {} (RSA, profile 3), {} (ECDSA P-384, profile 11: mail 02)",
+        env.cfg.ca_cert.display(),
+        env.cfg
+            .ec_ca
+            .as_ref()
+            .map(|p| p.cert.display().to_string())
+            .unwrap_or_default()
+    );
+    for (kind, path) in &crls {
+        println!("CRL of the {kind} issuing CA: {}", path.display());
+    }
     println!("database: {}", env.cfg.database.display());
     println!(
         "mails filed under: {}/.<Verdict>/cur",

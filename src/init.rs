@@ -24,11 +24,18 @@ pub struct InitArgs {
     pub robot_cert: Option<PathBuf>,
     #[arg(long, requires = "robot_cert")]
     pub robot_key: Option<PathBuf>,
-    /// Existing issuing CA certificate (PEM, chain may follow) and key.
+    /// Existing issuing CA certificate (PEM, chain may follow) and key: the RSA
+    /// CA that signs profile 3.
     #[arg(long, requires = "ca_key")]
     pub ca_cert: Option<PathBuf>,
     #[arg(long, requires = "ca_cert")]
     pub ca_key: Option<PathBuf>,
+    /// Existing ECDSA P-384 issuing CA certificate (PEM, chain may follow) and
+    /// key: the CA that signs profile 11.
+    #[arg(long, requires = "ca_ec_key")]
+    pub ca_ec_cert: Option<PathBuf>,
+    #[arg(long, requires = "ca_ec_cert")]
+    pub ca_ec_key: Option<PathBuf>,
     /// The robot's mail address (default: from --robot-cert, else ra-robot@certs.example.ac.jp).
     #[arg(long)]
     pub robot_address: Option<String>,
@@ -142,21 +149,35 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             "with --officer-ca, also give --robot-cert and --robot-key (the robot's certificate cannot be generated without the officer CA's key)"
         ),
     }
-    match (&args.ca_cert, &args.ca_key) {
-        (Some(c), Some(k)) => {
-            copy_in(c, &pki_dir.join("ca.pem"))?;
-            copy_in(k, &pki_dir.join("ca.key"))?;
-        }
-        _ => {
-            let ca = pki::new_ca(
-                "mailra Server CA",
-                "mailra Certificate Service",
-                now,
-                3650,
-                KeyKind::Rsa2048,
-            )?;
-            std::fs::write(pki_dir.join("ca.pem"), ca.cert.to_pem()?)?;
-            write_key(&pki_dir.join("ca.key"), &ca.key)?;
+    // The issuing CAs: RSA for profile 3, ECDSA P-384 for profile 11 (SPEC §6).
+    for (given, name, cn, kind) in [
+        (
+            (&args.ca_cert, &args.ca_key),
+            "ca",
+            "mailra Server CA",
+            KeyKind::Rsa2048,
+        ),
+        (
+            (&args.ca_ec_cert, &args.ca_ec_key),
+            "ca-ec",
+            "mailra ECC Server CA",
+            KeyKind::P384,
+        ),
+    ] {
+        let (pem, key) = (
+            pki_dir.join(format!("{name}.pem")),
+            pki_dir.join(format!("{name}.key")),
+        );
+        match given {
+            (Some(c), Some(k)) => {
+                copy_in(c, &pem)?;
+                copy_in(k, &key)?;
+            }
+            _ => {
+                let ca = pki::new_ca(cn, "mailra Certificate Service", now, 3650, kind)?;
+                std::fs::write(&pem, ca.cert.to_pem()?)?;
+                write_key(&key, &ca.key)?;
+            }
         }
     }
     let raw = RawConfig {
@@ -182,6 +203,8 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
         ca: RawCa {
             cert: Some("pki/ca.pem".into()),
             key: Some("pki/ca.key".into()),
+            ec_cert: Some("pki/ca-ec.pem".into()),
+            ec_key: Some("pki/ca-ec.key".into()),
             server_days: Some(396),
             crl_days: Some(7),
         },

@@ -54,6 +54,57 @@ impl Profile {
     }
 }
 
+/// The issuing CA that signed a certificate (and the CRL listing it): the RSA
+/// CA (`ca.cert`) signs profile 3, the ECDSA P-384 CA (`ca.ec_cert`) profile 11.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CaKind {
+    Rsa,
+    Ec,
+}
+
+impl CaKind {
+    pub const ALL: [CaKind; 2] = [CaKind::Rsa, CaKind::Ec];
+
+    /// The CA that signs a profile (SPEC §6: profile 11 is ecdsa-with-SHA384).
+    pub fn for_profile(p: Profile) -> CaKind {
+        match p {
+            Profile::ServerRsa2048 => CaKind::Rsa,
+            Profile::ServerP384 => CaKind::Ec,
+        }
+    }
+    /// The store's value (`certificates.ca`, `crls.ca`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaKind::Rsa => "rsa",
+            CaKind::Ec => "ec",
+        }
+    }
+    pub fn parse(s: &str) -> Option<CaKind> {
+        match s {
+            "rsa" => Some(CaKind::Rsa),
+            "ec" => Some(CaKind::Ec),
+            _ => None,
+        }
+    }
+    /// The published CRL's file name without extension: `ca` (unchanged
+    /// from the single-CA layout) and `ca-ec`.
+    pub fn crl_stem(self) -> &'static str {
+        match self {
+            CaKind::Rsa => "ca",
+            CaKind::Ec => "ca-ec",
+        }
+    }
+}
+
+impl fmt::Display for CaKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CaKind::Rsa => "RSA",
+            CaKind::Ec => "ECDSA P-384",
+        })
+    }
+}
+
 /// A certificate serial number: the big-endian magnitude, without leading zeros.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Serial(Vec<u8>);

@@ -169,6 +169,88 @@ fn issued_server_certificates_pass_openssl() {
     }
 }
 
+/// The CA's own gate signs each profile only with the CA that SPEC §6 gives
+/// it: profile 3 with the RSA CA, profile 11 with the ECDSA P-384 CA (so it
+/// comes out ecdsa-with-SHA384, never sha384WithRSAEncryption).
+#[test]
+fn issue_checked_signs_each_profile_only_with_its_own_ca() {
+    let inst = mailra::model::Institution {
+        id: 1,
+        name: "Example University".into(),
+        st: "Tokyo".into(),
+        l: "Chiyoda-ku".into(),
+        domains: vec!["example.ac.jp".into()],
+    };
+    let (_, rsa_ca) = issuing(KeyKind::Rsa2048);
+    let (_, ec_ca) = issuing(KeyKind::P384);
+    // A P-256 CA, self-signed by hand (pki::new_ca makes RSA or P-384 only).
+    let p256_ca = {
+        let key = PKey::from_ec_key(
+            openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                    .unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "P-256 CA").unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
+        IssuingCa::new(b.build(), key, vec![]).unwrap()
+    };
+    assert_eq!(rsa_ca.kind(), Some(mailra::model::CaKind::Rsa));
+    assert_eq!(ec_ca.kind(), Some(mailra::model::CaKind::Ec));
+    assert_eq!(p256_ca.kind(), None);
+    let now = OffsetDateTime::now_utc();
+    for (profile, ca, ok) in [
+        (Profile::ServerRsa2048, &rsa_ca, true),
+        (Profile::ServerP384, &ec_ca, true),
+        (Profile::ServerP384, &rsa_ca, false),
+        (Profile::ServerRsa2048, &ec_ca, false),
+        (Profile::ServerP384, &p256_ca, false),
+    ] {
+        let key = pki::new_key(profile_key(profile)).unwrap();
+        let r = mailra::ca::issue_checked(
+            ca,
+            &inst,
+            &row(profile, &key),
+            RandomSerials.next_serial(),
+            now,
+            30,
+        );
+        match (r, ok) {
+            (Ok(cert), true) => {
+                let dir = tempfile::tempdir().unwrap();
+                write(dir.path(), "ca.pem", &ca.chain_pem());
+                write(dir.path(), "c.pem", &cert.to_pem().unwrap());
+                let v = openssl(dir.path(), &["verify", "-CAfile", "ca.pem", "c.pem"]);
+                assert!(v.ok, "{profile:?}: {}", v.text);
+                let sig = match profile {
+                    Profile::ServerRsa2048 => "sha256WithRSAEncryption",
+                    Profile::ServerP384 => "ecdsa-with-SHA384",
+                };
+                let t = openssl(dir.path(), &["x509", "-in", "c.pem", "-noout", "-text"]).text;
+                assert!(t.contains(&format!("Signature Algorithm: {sig}")), "{t}");
+            }
+            (Err(CaError::CaForProfile { profile: p, .. }), false) => {
+                assert_eq!(p, profile.id());
+            }
+            (r, _) => panic!("{profile:?} with {ca:?}: {:?}", r.map(|_| ())),
+        }
+    }
+}
+
 #[test]
 fn serials_differ_between_issuances() {
     let (_, ca) = issuing(KeyKind::Rsa2048);

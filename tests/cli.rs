@@ -57,6 +57,10 @@ fn demo_runs_twice_and_shows_every_expected_verdict() {
                 "{mail}: {line}"
             );
         }
+        // One CRL per issuing CA.
+        for crl in ["crl/ca.crl.pem", "crl/ca-ec.crl.pem"] {
+            assert!(t.contains(crl), "run {run}: {crl} not shown:\n{t}");
+        }
     }
     // 4 certificates issued (3 + the renewal) on top of 2 seeded; one revoked.
     let o = mailra(&["cert", "list", "--dir", dir, "--json"]);
@@ -66,6 +70,35 @@ fn demo_runs_twice_and_shows_every_expected_verdict() {
         .collect();
     assert_eq!(certs.len(), 5, "{certs:?}");
     assert_eq!(certs.iter().filter(|c| c["status"] == "revoked").count(), 1);
+    // Mail 02's profile 11 certificate comes from the ECDSA CA, every other from the RSA CA.
+    for c in &certs {
+        let ca = if c["profile"] == 11 { "ec" } else { "rsa" };
+        assert_eq!(c["ca"], ca, "{c}");
+    }
+    assert_eq!(certs.iter().filter(|c| c["ca"] == "ec").count(), 1);
+    let p384 = certs.iter().find(|c| c["ca"] == "ec").unwrap();
+    let o = mailra(&[
+        "cert",
+        "show",
+        "--dir",
+        dir,
+        p384["serial"].as_str().unwrap(),
+    ]);
+    let shown = text(&o);
+    assert!(shown.contains("issuing CA: ECDSA P-384 (ec)"), "{shown}");
+    let pem = shown
+        .find("-----BEGIN CERTIFICATE-----")
+        .map(|i| &shown[i..])
+        .unwrap();
+    let cert = support::write(d.path(), "p384.pem", pem.as_bytes());
+    let ca_ec = Path::new(dir).join("pki/ca-ec.pem");
+    let (ok, out) = support::openssl(&["verify", "-CAfile", ca_ec.to_str().unwrap(), &cert]);
+    assert!(ok, "{out}");
+    let (_, out) = support::openssl(&["x509", "-in", &cert, "-noout", "-text"]);
+    assert!(
+        out.contains("Signature Algorithm: ecdsa-with-SHA384"),
+        "{out}"
+    );
     // A folder the demo did not make is never removed.
     let other = d.path().join("precious");
     std::fs::create_dir(&other).unwrap();
@@ -267,8 +300,31 @@ fn process_prints_one_json_object_per_mail_and_init_refuses_to_overwrite() {
         "{}",
         text(&o)
     );
+    // `mailra crl`: the path of each issuing CA's CRL, made on demand.
     let o = mailra(&["crl", "--dir", &dir]);
     assert!(o.status.success(), "{}", text(&o));
+    let paths: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            f.path("crl/ca.crl.pem").display().to_string(),
+            f.path("crl/ca-ec.crl.pem").display().to_string()
+        ]
+    );
+    for (crl, ca) in [("ca.crl.pem", "ca.pem"), ("ca-ec.crl.pem", "ca-ec.pem")] {
+        let (ok, out) = support::openssl(&[
+            "crl",
+            "-in",
+            f.path(&format!("crl/{crl}")).to_str().unwrap(),
+            "-CAfile",
+            f.path(&format!("pki/{ca}")).to_str().unwrap(),
+            "-noout",
+        ]);
+        assert!(ok && out.contains("verify OK"), "{crl}: {out}");
+    }
     let o = mailra(&["init", "--dir", &dir]);
     assert!(!o.status.success() && text(&o).contains("already holds an instance"));
     let _ = f.process(&good);
@@ -319,5 +375,69 @@ fn run_watches_the_maildir_files_each_mail_and_stops_on_sigterm() {
         std::fs::read(&processed).unwrap(),
         good,
         "the mail is kept as it came"
+    );
+}
+
+#[test]
+fn init_brings_an_existing_ecdsa_ca_and_refuses_one_that_is_not_p384() {
+    let d = tempfile::tempdir().unwrap();
+    let now = support::now();
+    let given = |name: &str, kind| {
+        let ca = mailra::pki::new_ca(name, "Example CA Org", now, 30, kind).unwrap();
+        (
+            support::write(d.path(), &format!("{name}.pem"), &ca.cert_pem().unwrap()),
+            support::write(d.path(), &format!("{name}.key"), &ca.key_pem().unwrap()),
+        )
+    };
+    let (ec_pem, ec_key) = given("ec", mailra::pki::KeyKind::P384);
+    let dir = d.path().join("inst");
+    let dir_s = dir.to_str().unwrap();
+    let o = mailra(&[
+        "init",
+        "--dir",
+        dir_s,
+        "--ca-ec-cert",
+        &ec_pem,
+        "--ca-ec-key",
+        &ec_key,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(dir.join("pki/ca-ec.pem")).unwrap(),
+        std::fs::read(&ec_pem).unwrap()
+    );
+    let toml = std::fs::read_to_string(dir.join("mailra.toml")).unwrap();
+    assert!(
+        toml.contains("ec_cert = \"pki/ca-ec.pem\"") && toml.contains("ec_key = \"pki/ca-ec.key\""),
+        "{toml}"
+    );
+    // The RSA issuing CA was generated beside it.
+    assert!(dir.join("pki/ca.pem").is_file());
+
+    // Half a pair is a usage error; an RSA key is not an ECDSA P-384 CA.
+    let o = mailra(&[
+        "init",
+        "--dir",
+        &format!("{dir_s}2"),
+        "--ca-ec-cert",
+        &ec_pem,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--ca-ec-key"), "{}", text(&o));
+    let (rsa_pem, rsa_key) = given("rsa", mailra::pki::KeyKind::Rsa2048);
+    let o = mailra(&[
+        "init",
+        "--dir",
+        &format!("{dir_s}3"),
+        "--ca-ec-cert",
+        &rsa_pem,
+        "--ca-ec-key",
+        &rsa_key,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("must have a P-384 key, this one is RSA 2048"),
+        "{}",
+        text(&o)
     );
 }

@@ -4,7 +4,7 @@
 mod support;
 
 use mailra::demo::{csr_field, issue_line, renew_line, revoke_line};
-use mailra::model::CertStatus;
+use mailra::model::{CaKind, CertStatus};
 use mailra::ra::Verdict;
 use mailra::store;
 use support::*;
@@ -28,6 +28,35 @@ fn issue_tsv_for(
         admin,
         "",
     )
+}
+
+/// The bytes of the attachment `name` of a reply, if it has one.
+fn attachment(raw: &str, name: &str) -> Option<Vec<u8>> {
+    use mail_parser::MimeHeaders;
+    let m = mail_parser::MessageParser::default().parse(raw.as_bytes())?;
+    m.attachments()
+        .find(|a| a.attachment_name() == Some(name))
+        .map(|a| a.contents().to_vec())
+}
+
+/// Every text part of a reply, decoded.
+fn text_of(raw: &str) -> String {
+    let m = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    (0..m.text_body_count())
+        .filter_map(|i| m.body_text(i))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The PEM file of the issuing CA of `kind` in a fixture.
+fn ca_file(f: &Fixture, kind: CaKind) -> String {
+    let rel = match kind {
+        CaKind::Rsa => "pki/ca.pem",
+        CaKind::Ec => "pki/ca-ec.pem",
+    };
+    f.path(rel).display().to_string()
 }
 
 fn verify_reply(f: &Fixture, path: &std::path::Path) -> bool {
@@ -58,10 +87,9 @@ fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
     let o = f.process(&raw);
     assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
     assert_eq!(o.issued.len(), 3);
-    let ca = f.path("pki/ca.pem");
     for c in store::certificates(&f.env.conn).unwrap() {
         let p = write(f.dir.path(), "c.pem", c.pem.as_bytes());
-        let (ok, text) = openssl(&["verify", "-CAfile", ca.to_str().unwrap(), &p]);
+        let (ok, text) = openssl(&["verify", "-CAfile", &ca_file(&f, c.ca), &p]);
         assert!(ok, "{text}");
         let (_, text) = openssl(&["x509", "-in", &p, "-noout", "-text"]);
         assert!(text.contains("TLS Web Server Authentication"), "{text}");
@@ -69,46 +97,245 @@ fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
             &format!("DNS:{}", c.subject_dn.split(',').next().unwrap().trim_start_matches("CN="))
         ));
     }
-    // Officer receipt + one notice per admin address (carrying each of that
-    // admin's certificates); all verify with the robot's CA.
+    // Officer receipt + one notice per admin address and issuing CA (carrying
+    // each of that admin's certificates from that CA, and that CA's chain);
+    // all verify with the robot's CA.
     let replies = f.replies();
-    assert_eq!(replies.len(), 3);
+    assert_eq!(replies.len(), 4);
     for (p, text) in &replies {
         assert!(verify_reply(&f, p), "reply {} does not verify", p.display());
         assert!(text.contains("multipart/signed"));
     }
-    let notice_to = |admin: &str| -> String {
+    let notice_to = |admin: &str, cn: &str| -> String {
         let n: Vec<_> = replies
             .iter()
             .filter(|(_, t)| {
-                t.contains("X-Mailra-Verdict: issued") && t.contains(&format!("To: {admin}"))
+                t.contains("X-Mailra-Verdict: issued")
+                    && t.contains(&format!("To: {admin}"))
+                    && t.contains(cn)
             })
             .collect();
-        assert_eq!(n.len(), 1, "one notice to {admin}");
+        assert_eq!(n.len(), 1, "one notice to {admin} naming {cn}");
         n[0].1.clone()
     };
-    let by_serial = |cn: &str| {
+    let by_cn = |cn: &str| {
         store::certificates(&f.env.conn)
             .unwrap()
             .into_iter()
             .find(|c| c.subject_dn.starts_with(&format!("CN={cn},")))
             .unwrap()
-            .serial
     };
-    let both = notice_to("admin@example.ac.jp");
-    let one = notice_to("postmaster@example.ac.jp");
-    for (text, cns) in [
-        (&both, &["www.example.ac.jp", "lms.example.ac.jp"][..]),
-        (&one, &["mail.example.ac.jp"][..]),
+    let rsa_notice = notice_to("admin@example.ac.jp", "www.example.ac.jp");
+    let ec_notice = notice_to("admin@example.ac.jp", "lms.example.ac.jp");
+    let other = notice_to("postmaster@example.ac.jp", "mail.example.ac.jp");
+    for (text, cn, ca) in [
+        (&rsa_notice, "www.example.ac.jp", CaKind::Rsa),
+        (&ec_notice, "lms.example.ac.jp", CaKind::Ec),
+        (&other, "mail.example.ac.jp", CaKind::Rsa),
     ] {
-        assert!(text.contains("chain.pem"));
-        for cn in cns {
-            let s = by_serial(cn);
-            assert!(text.contains(&format!("{cn}-{}.pem", s.to_hex())), "{text}");
-            assert!(text.contains(&s.to_string()), "{text}");
-        }
+        let c = by_cn(cn);
+        assert_eq!(c.ca, ca, "{cn}");
+        assert!(
+            text.contains(&format!("{cn}-{}.pem", c.serial.to_hex())),
+            "{text}"
+        );
+        assert!(text.contains(&c.serial.to_string()), "{text}");
+        // chain.pem is the chain of the CA that signed the certificate in it.
+        let der = |pem: &[u8]| -> Vec<Vec<u8>> {
+            openssl::x509::X509::stack_from_pem(pem)
+                .unwrap()
+                .iter()
+                .map(|c| c.to_der().unwrap())
+                .collect()
+        };
+        let chain = attachment(text, "chain.pem").expect("chain.pem attached");
+        assert_eq!(
+            der(&chain),
+            der(&std::fs::read(ca_file(&f, ca)).unwrap()),
+            "{cn}"
+        );
     }
-    assert!(!one.contains("www.example.ac.jp"));
+    assert!(!rsa_notice.contains("lms.example.ac.jp"));
+    assert!(!ec_notice.contains("www.example.ac.jp"));
+    assert!(!other.contains("www.example.ac.jp"));
+}
+
+#[test]
+fn profile_11_is_signed_by_the_ecdsa_ca_and_revoked_on_its_own_crl() {
+    let mut f = Fixture::new();
+    let tsv = [
+        issue_tsv("www.example.ac.jp", &rsa(), 3),
+        issue_tsv("lms.example.ac.jp", &p384(), 11),
+    ]
+    .join("\r\n");
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &tsv));
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    let certs = store::certificates(&f.env.conn).unwrap();
+    let find = |cn: &str| {
+        certs
+            .iter()
+            .find(|c| c.subject_dn.starts_with(&format!("CN={cn},")))
+            .unwrap()
+            .clone()
+    };
+    let (rsa_cert, ec_cert) = (find("www.example.ac.jp"), find("lms.example.ac.jp"));
+    let (rsa_ca, ec_ca) = (ca_file(&f, CaKind::Rsa), ca_file(&f, CaKind::Ec));
+    let rsa_pem = write(f.dir.path(), "rsa.pem", rsa_cert.pem.as_bytes());
+    let ec_pem = write(f.dir.path(), "ec.pem", ec_cert.pem.as_bytes());
+    // Each verifies against its own CA and not against the other.
+    for (cert, ca, other, sig) in [
+        (&ec_pem, &ec_ca, &rsa_ca, "ecdsa-with-SHA384"),
+        (&rsa_pem, &rsa_ca, &ec_ca, "sha256WithRSAEncryption"),
+    ] {
+        let (ok, text) = openssl(&["verify", "-CAfile", ca, cert]);
+        assert!(ok && text.contains(": OK"), "{cert}: {text}");
+        let (ok, text) = openssl(&["verify", "-CAfile", other, cert]);
+        assert!(!ok, "{cert} must not verify against {other}: {text}");
+        let (_, text) = openssl(&["x509", "-in", cert, "-noout", "-text"]);
+        assert!(
+            text.contains(&format!("Signature Algorithm: {sig}")),
+            "{text}"
+        );
+    }
+    let (_, text) = openssl(&["x509", "-in", &ec_pem, "-noout", "-text"]);
+    assert!(
+        text.contains("Issuer: C = JP, O = mailra Certificate Service, CN = mailra ECC Server CA"),
+        "{text}"
+    );
+    assert!(text.contains("ASN1 OID: secp384r1"), "{text}");
+
+    // Revoking the P-384 certificate remakes only the ECDSA CA's CRL.
+    let ec_crl = f.path("crl/ca-ec.crl.pem").display().to_string();
+    let rsa_crl = f.path("crl/ca.crl.pem").display().to_string();
+    let revoke = revoke_line(
+        &ex_dn("lms.example.ac.jp"),
+        &ec_cert.serial.to_string(),
+        1,
+        "鍵の漏洩",
+    );
+    let o = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    assert!(f.path("crl/ca-ec.crl").is_file());
+    assert!(
+        !f.path("crl/ca.crl.pem").exists(),
+        "the RSA CA's CRL is not remade for an ECDSA revocation"
+    );
+    let serial_hex = ec_cert.serial.to_hex();
+    let crl_text = |crl: &str, ca: &str| {
+        let (ok, text) = openssl(&["crl", "-in", crl, "-CAfile", ca, "-noout", "-text"]);
+        assert!(ok && text.contains("verify OK"), "{crl}: {text}");
+        text
+    };
+    let text = crl_text(&ec_crl, &ec_ca);
+    assert!(
+        text.contains("Signature Algorithm: ecdsa-with-SHA384"),
+        "{text}"
+    );
+    assert!(text.contains(&serial_hex), "{text}");
+    assert!(text.contains("Key Compromise"), "{text}");
+    assert!(
+        text.contains("X509v3 CRL Number: \n                1\n"),
+        "{text}"
+    );
+    let (ok, text) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-CRLfile",
+        &ec_crl,
+        "-CAfile",
+        &ec_ca,
+        &ec_pem,
+    ]);
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+
+    // Then the RSA one: its CRL lists it alone; the ECDSA CRL is not remade.
+    let revoke = revoke_line(
+        &ex_dn("www.example.ac.jp"),
+        &rsa_cert.serial.to_string(),
+        4,
+        "",
+    );
+    let ec_crl_before = std::fs::read(&ec_crl).unwrap();
+    let o = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    assert_eq!(std::fs::read(&ec_crl).unwrap(), ec_crl_before);
+    let text = crl_text(&rsa_crl, &rsa_ca);
+    assert!(text.contains(&rsa_cert.serial.to_hex()), "{text}");
+    assert!(text.contains("Superseded"), "{text}");
+    // Each CA numbers its own CRLs: this is the RSA CA's first.
+    assert!(
+        text.contains("X509v3 CRL Number: \n                1\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&serial_hex),
+        "the RSA CA's CRL must not list the ECDSA CA's certificate: {text}"
+    );
+    let (ok, text) = openssl(&[
+        "verify",
+        "-crl_check",
+        "-CRLfile",
+        &rsa_crl,
+        "-CAfile",
+        &rsa_ca,
+        &rsa_pem,
+    ]);
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+}
+
+#[test]
+fn an_instance_without_an_ecdsa_ca_refuses_profile_11_rows() {
+    let mut f = Fixture::without_ecdsa_ca();
+    assert!(f.env.ec_ca.is_none());
+    let refused = "line 1: field 2 (profile ID): profile 11 (ECDSA P-384) is not offered: no ECDSA issuing CA is configured";
+    let tsv = issue_tsv("lms.example.ac.jp", &p384(), 11);
+    for subject in ["[check] 発行", "発行"] {
+        let o = f.process(&f.mail(&f.o1, O1, subject, &tsv));
+        let expected = if subject.starts_with("[check]") {
+            Verdict::Checked
+        } else {
+            Verdict::Invalid
+        };
+        assert_eq!(o.verdict, expected, "{subject}: {o:?}");
+        assert!(o.issued.is_empty());
+        assert_eq!(f.cert_count(), 0, "{subject}");
+        // The officer is told why, in the reply to this very mail.
+        let reply = f
+            .replies()
+            .into_iter()
+            .map(|(_, t)| t)
+            .find(|t| t.contains(&format!("X-Mailra-Verdict: {}", o.verdict.as_str())))
+            .expect("officer reply");
+        let body = text_of(&reply);
+        assert!(body.contains(refused), "{subject}: {body}");
+    }
+    let errors: Vec<String> = {
+        let mut s = f
+            .env
+            .conn
+            .prepare("SELECT detail FROM application_rows WHERE outcome = 'error'")
+            .unwrap();
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    // Dry run and real run alike: one row error, the profile.
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().all(|e| e.starts_with(refused)), "{errors:?}");
+    // Profile 3 is still issued, by the RSA CA; `mailra crl` has one CRL.
+    let o = f.process(&f.mail(
+        &f.o1,
+        O1,
+        "発行",
+        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+    ));
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    assert_eq!(store::certificates(&f.env.conn).unwrap()[0].ca, CaKind::Rsa);
+    let crls = mailra::ra::refresh_crl(&mut f.env, now()).unwrap();
+    assert_eq!(crls.len(), 1);
+    assert_eq!(crls[0].0, CaKind::Rsa);
+    assert!(!f.path("crl/ca-ec.crl.pem").exists());
 }
 
 #[test]
@@ -127,6 +354,7 @@ fn revocation_is_in_the_crl_with_its_reason_and_openssl_rejects_the_certificate(
     let o = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
     assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
     assert_eq!(o.revoked, vec![serial.clone()]);
+    // A profile 3 certificate: the RSA CA's CRL, under its old name.
     let crl = f.path("crl/ca.crl.pem");
     let ca = f.path("pki/ca.pem");
     let (ok, text) = openssl(&[

@@ -54,6 +54,7 @@ fn good_samples_check_clean() {
             Context {
                 institution: Some(&inst),
                 certs: None,
+                ecdsa_ca: None,
             },
         ] {
             let c = check_file(&bytes, &ctx);

@@ -23,7 +23,7 @@ use openssl::x509::extension::{
 use openssl::x509::{X509, X509Name, X509NameBuilder, X509NameRef};
 use time::OffsetDateTime;
 
-use crate::model::{Dn, IssueRow, Profile, Serial};
+use crate::model::{CaKind, Dn, IssueRow, Profile, Serial};
 
 /// Upper bound of a server certificate's validity (SPEC §6, below the BR's 398).
 pub const MAX_SERVER_DAYS: u32 = 396;
@@ -59,13 +59,22 @@ pub enum CaError {
     BadSerial,
     #[error("invalid time: {0}")]
     BadTime(String),
+    #[error("profile {profile} is signed by the {expected} issuing CA, this CA's key is {found}")]
+    CaForProfile {
+        profile: u8,
+        expected: CaKind,
+        found: String,
+    },
+    #[error("no {0} issuing CA is configured (mailra.toml [ca] ec_cert / ec_key)")]
+    NotConfigured(CaKind),
     #[error("policy re-check before signing failed: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Policy(Vec<crate::model::RowError>),
 }
 
 /// The CA's own gate: re-checks the issuance policy for the institution
 /// before it signs, so a bug upstream can never make it sign a DN or a
-/// domain the officer was not entitled to.
+/// domain the officer was not entitled to, and refuses to sign a profile
+/// with the wrong CA (profile 11 must come out ecdsa-with-SHA384, SPEC §6).
 pub fn issue_checked(
     ca: &IssuingCa,
     inst: &crate::model::Institution,
@@ -74,6 +83,14 @@ pub fn issue_checked(
     not_before: OffsetDateTime,
     days: u32,
 ) -> Result<X509, CaError> {
+    let expected = CaKind::for_profile(row.profile);
+    if ca.kind() != Some(expected) {
+        return Err(CaError::CaForProfile {
+            profile: row.profile.id(),
+            expected,
+            found: ca.key_description(),
+        });
+    }
     let csr = crate::policy::server::precheck_issue(row, inst).map_err(CaError::Policy)?;
     ca.sign_server(row, &csr.subject, &csr.key, serial, not_before, days)
 }
@@ -143,6 +160,26 @@ impl IssuingCa {
 
     pub fn cert(&self) -> &X509 {
         &self.cert
+    }
+
+    /// Which profile family this CA's key signs: RSA → [`CaKind::Rsa`],
+    /// ECDSA P-384 → [`CaKind::Ec`]; any other key → `None`.
+    pub fn kind(&self) -> Option<CaKind> {
+        match self.key.id() {
+            Id::RSA => Some(CaKind::Rsa),
+            Id::EC => (self.key.ec_key().ok().and_then(|k| k.group().curve_name())
+                == Some(Nid::SECP384R1))
+            .then_some(CaKind::Ec),
+            _ => None,
+        }
+    }
+
+    /// The CA key in words (`RSA 2048`, `EC secp384r1`), for messages.
+    pub fn key_description(&self) -> String {
+        self.cert
+            .public_key()
+            .map(|k| describe_key(&k))
+            .unwrap_or_else(|_| "an unreadable key".into())
     }
 
     /// The issuing certificate followed by its chain, PEM.

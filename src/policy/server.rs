@@ -46,6 +46,9 @@ pub const MAX_DNS_FIELD_LEN: usize = 250;
 pub struct Context<'a> {
     pub institution: Option<&'a Institution>,
     pub certs: Option<&'a dyn CertLookup>,
+    /// Whether the instance has an ECDSA P-384 issuing CA (`ca.ec_cert`);
+    /// without one, profile 11 is not offered. `None` (offline) skips the check.
+    pub ecdsa_ca: Option<bool>,
 }
 
 /// The outcome of checking one file. `rows` only matters when `errors` is empty.
@@ -765,6 +768,14 @@ impl RowCheck<'_> {
                 None
             }
             v => match v.parse::<u8>().ok().and_then(Profile::from_id) {
+                Some(p @ Profile::ServerP384) if ctx.ecdsa_ca == Some(false) => {
+                    self.err(
+                        2,
+                        "profile 11 (ECDSA P-384) is not offered: no ECDSA issuing CA is configured; use profile 3 (RSA 2048) or ask the secretariat",
+                    );
+                    // Still checked against profile 11, so every other error is reported too.
+                    Some(p)
+                }
                 Some(p) => Some(p),
                 None => {
                     self.err(
@@ -1162,6 +1173,7 @@ mod tests {
         let ctx = Context {
             institution: Some(&i),
             certs: None,
+            ecdsa_ca: None,
         };
         type Edit = Box<dyn Fn(&mut Vec<String>)>;
         let cases: Vec<(Edit, Vec<&str>)> = vec![
@@ -1357,6 +1369,60 @@ mod tests {
     }
 
     #[test]
+    fn profile_11_is_refused_without_an_ecdsa_issuing_ca() {
+        let name = dn::to_x509_name(&dn::parse(DN).unwrap()).unwrap();
+        let ec_csr = b64(&csr_with(&name, p384(), MessageDigest::sha384()));
+        let p11 = {
+            let mut f = issue_fields(&ec_csr);
+            f[1] = "11".into();
+            f
+        };
+        let p11_renewal = {
+            let mut f = p11.clone();
+            f[3] = "0x1234".into();
+            f
+        };
+        let p3 = issue_fields(&csr(DN, rsa2048()));
+        let refused = "line 1: field 2 (profile ID): profile 11 (ECDSA P-384) is not offered: no ECDSA issuing CA is configured; use profile 3 (RSA 2048) or ask the secretariat";
+        let i = inst();
+        // (ECDSA CA configured?, row, expected errors)
+        let cases: Vec<(Option<bool>, &Vec<String>, Vec<&str>)> = vec![
+            // Offline (`mailra check`): nothing known about the instance, no error.
+            (None, &p11, vec![]),
+            (Some(true), &p11, vec![]),
+            (Some(false), &p11, vec![refused]),
+            (Some(false), &p11_renewal, vec![refused]),
+            (Some(false), &p3, vec![]),
+        ];
+        for (n, (ecdsa_ca, row, expected)) in cases.into_iter().enumerate() {
+            let ctx = Context {
+                institution: Some(&i),
+                certs: None,
+                ecdsa_ca,
+            };
+            let c = check_file(&file(std::slice::from_ref(row)), &ctx);
+            assert_eq!(lines(&c), expected, "case {n}");
+            assert_eq!(c.rows.len(), usize::from(expected.is_empty()), "case {n}");
+        }
+        // The refusal comes with every other error of the row, not instead of them.
+        let mut also_bad = p11.clone();
+        also_bad[9] = "not-a-mail".into();
+        let c = check_file(
+            &file(&[also_bad]),
+            &Context {
+                ecdsa_ca: Some(false),
+                ..Context::default()
+            },
+        );
+        assert_eq!(lines(&c)[0], refused);
+        assert!(
+            lines(&c).iter().any(|l| l.contains("field 10")),
+            "{:?}",
+            lines(&c)
+        );
+    }
+
+    #[test]
     fn csr_key_and_signature_rules() {
         let p384_dn = |profile: &str, der: Vec<u8>| {
             let mut f = issue_fields(&b64(&der));
@@ -1540,6 +1606,7 @@ mod tests {
         let ctx = Context {
             institution: Some(&i),
             certs: Some(&certs),
+            ecdsa_ca: None,
         };
         let new_key = csr(DN, rsa2048_b());
         let row = |serial: &str, csr: &str| {
@@ -1613,6 +1680,7 @@ mod tests {
         let ctx = Context {
             institution: Some(&i),
             certs: Some(&certs),
+            ecdsa_ca: None,
         };
         let row = |dn: &str, serial: &str, reason: &str| {
             let mut f = vec![String::new(); 13];
@@ -1715,6 +1783,7 @@ mod tests {
             &Context {
                 institution: Some(&i),
                 certs: None,
+                ecdsa_ca: None,
             },
         );
         let [ServerRequest::Issue(row)] = &c.rows[..] else {

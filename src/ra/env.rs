@@ -4,10 +4,11 @@ use openssl::pkey::PKey;
 use openssl::x509::{X509, X509Crl};
 use rusqlite::Connection;
 
-use crate::ca::{IssuingCa, RandomSerials, SerialSource};
+use crate::ca::{CaError, IssuingCa, RandomSerials, SerialSource};
 use crate::config::Config;
 use crate::intake::smime::Trust;
 use crate::mail::sign::Signer;
+use crate::model::{CaKind, Profile};
 use crate::render::Renderer;
 use crate::store;
 
@@ -15,7 +16,10 @@ pub struct Env {
     pub cfg: Config,
     pub conn: Connection,
     pub trust: Trust,
+    /// The RSA issuing CA (profile 3).
     pub ca: IssuingCa,
+    /// The ECDSA P-384 issuing CA (profile 11), when configured.
+    pub ec_ca: Option<IssuingCa>,
     pub signer: Signer,
     pub renderer: Renderer,
     pub serials: Box<dyn SerialSource + Send>,
@@ -82,6 +86,32 @@ impl Env {
         };
         let ca = IssuingCa::from_pem(&read(&cfg.ca_cert)?, &read(&cfg.ca_key)?)
             .map_err(|e| bad(&cfg.ca_cert, e))?;
+        if ca.kind() != Some(CaKind::Rsa) {
+            return Err(bad(
+                &cfg.ca_key,
+                format!(
+                    "the issuing CA (ca.key) signs profile 3 with sha256WithRSAEncryption and must have an RSA key, this one is {}",
+                    ca.key_description()
+                ),
+            ));
+        }
+        let ec_ca = match &cfg.ec_ca {
+            Some(p) => {
+                let ca = IssuingCa::from_pem(&read(&p.cert)?, &read(&p.key)?)
+                    .map_err(|e| bad(&p.cert, e))?;
+                if ca.kind() != Some(CaKind::Ec) {
+                    return Err(bad(
+                        &p.key,
+                        format!(
+                            "the ECDSA issuing CA (ca.ec_key) must have a P-384 key, this one is {}",
+                            ca.key_description()
+                        ),
+                    ));
+                }
+                Some(ca)
+            }
+            None => None,
+        };
         let renderer = Renderer::new(cfg.templates.as_deref())?;
         std::fs::create_dir_all(&cfg.outbox).map_err(|e| bad(&cfg.outbox, e))?;
         std::fs::create_dir_all(&cfg.crl_dir).map_err(|e| bad(&cfg.crl_dir, e))?;
@@ -103,10 +133,37 @@ impl Env {
             conn,
             trust,
             ca,
+            ec_ca,
             signer,
             renderer,
             serials: Box::new(RandomSerials),
         })
+    }
+
+    /// The issuing CA of a kind, if this instance has one.
+    pub fn issuing_ca(&self, kind: CaKind) -> Option<&IssuingCa> {
+        match kind {
+            CaKind::Rsa => Some(&self.ca),
+            CaKind::Ec => self.ec_ca.as_ref(),
+        }
+    }
+
+    /// The CA that signs `profile`: the RSA CA for profile 3, the ECDSA CA for
+    /// profile 11 (an error when this instance has none; policy refuses such
+    /// rows before they get here).
+    pub fn ca_for_profile(&self, profile: Profile) -> Result<(CaKind, &IssuingCa), CaError> {
+        let kind = CaKind::for_profile(profile);
+        self.issuing_ca(kind)
+            .map(|ca| (kind, ca))
+            .ok_or(CaError::NotConfigured(kind))
+    }
+
+    /// The kinds of issuing CA this instance has (each publishes its own CRL).
+    pub fn ca_kinds(&self) -> Vec<CaKind> {
+        CaKind::ALL
+            .into_iter()
+            .filter(|k| self.issuing_ca(*k).is_some())
+            .collect()
     }
 }
 

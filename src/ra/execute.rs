@@ -7,8 +7,10 @@ use time::OffsetDateTime;
 
 use super::replies::{FileView, MailCtx, RowView, stamp, summarize};
 use super::{Env, FileResult, Outcome, RaError, Verdict};
-use crate::ca::{self, IssuingCa, RevokedEntry};
-use crate::model::{CertStatus, FormKind, Institution, IssueRow, RevokeRow, Serial, ServerRequest};
+use crate::ca::{self, RevokedEntry};
+use crate::model::{
+    CaKind, CertStatus, FormKind, Institution, IssueRow, RevokeRow, Serial, ServerRequest,
+};
 use crate::store;
 
 /// What one executed row produced, for the replies.
@@ -52,9 +54,9 @@ pub(crate) fn execute(
         serials.as_mut(),
     );
     env.serials = serials;
-    let (mail_id, issued, revoked, summary, replies, revoked_any) = result?;
-    if revoked_any {
-        publish_crl(env)?;
+    let (mail_id, issued, revoked, summary, replies, crl_cas) = result?;
+    for kind in crl_cas {
+        publish_crl(env, kind)?;
     }
     env.deliver_local(now)?;
     Ok(Outcome {
@@ -69,7 +71,9 @@ pub(crate) fn execute(
     })
 }
 
-type Executed = (i64, Vec<String>, Vec<String>, String, usize, bool);
+/// (mail id, issued serials, revoked serials, summary, replies queued, CAs
+/// whose CRL was remade).
+type Executed = (i64, Vec<String>, Vec<String>, String, usize, Vec<CaKind>);
 
 #[allow(clippy::too_many_arguments)]
 fn execute_in_tx(
@@ -159,9 +163,19 @@ fn execute_in_tx(
         }
         views.push(FileView::new(f, Some("executed"), &rows));
     }
-    let revoked_any = !revoked.is_empty();
-    if revoked_any {
-        make_crl(&tx, &env.ca, env.cfg.crl_days, now)?;
+    // One CRL per CA: only the CAs that issued a certificate revoked here get
+    // a new one.
+    let mut crl_cas: Vec<CaKind> = done
+        .iter()
+        .filter_map(|d| match d {
+            Done::Revoked { cert, .. } => Some(cert.ca),
+            Done::Issued { .. } => None,
+        })
+        .collect();
+    crl_cas.sort();
+    crl_cas.dedup();
+    for &kind in &crl_cas {
+        make_crl(env, &tx, kind, now)?;
     }
     let summary = format!(
         "{} issued, {} revoked{}",
@@ -189,7 +203,7 @@ fn execute_in_tx(
         &summary,
     )?;
     tx.commit()?;
-    Ok((mail_id, issued, revoked, summary, replies, revoked_any))
+    Ok((mail_id, issued, revoked, summary, replies, crl_cas))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -298,7 +312,8 @@ fn issue(
             break s;
         }
     };
-    let x509 = ca::issue_checked(&env.ca, inst, row, serial.clone(), now, env.cfg.server_days)?;
+    let (ca_kind, issuing) = env.ca_for_profile(row.profile)?;
+    let x509 = ca::issue_checked(issuing, inst, row, serial.clone(), now, env.cfg.server_days)?;
     let pem = String::from_utf8_lossy(&x509.to_pem().map_err(ca::CaError::from)?).into_owned();
     let rec = store::CertRecord {
         serial: serial.clone(),
@@ -314,6 +329,7 @@ fn issue(
         renewed_from: renews.cloned(),
         issued_at: now,
         mail_id: Some(mail_id),
+        ca: ca_kind,
     };
     store::insert_certificate(tx, &rec)?;
     let what = match renews {
@@ -342,6 +358,10 @@ pub(crate) fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateT
 /// kind of event (issued / revoked), carrying all of that admin's certificates,
 /// rather than one mail per certificate — an admin of 30 hosts gets one mail,
 /// and the officer (cc) is not sent 99 copies for a 99-row file.
+///
+/// Issued certificates are grouped per issuing CA as well, so the one
+/// `chain.pem` of a notice is the chain of every certificate in it: an admin
+/// given both a profile 3 and a profile 11 certificate gets two notices.
 fn queue_notices(
     env: &Env,
     ctx: &MailCtx,
@@ -355,12 +375,16 @@ fn queue_notices(
         .as_ref()
         .map(|o| o.email.clone())
         .unwrap_or_default();
-    // (form, admin address lower-cased) → rows, in first-seen order.
-    let mut groups: Vec<((FormKind, String), Vec<&Done>)> = Vec::new();
+    // (form, admin address lower-cased, issuing CA of issued certificates)
+    // → rows, in first-seen order.
+    type Key = (FormKind, String, Option<CaKind>);
+    let mut groups: Vec<(Key, Vec<&Done>)> = Vec::new();
     for d in done {
         let key = match d {
             Done::Issued {
-                row, renewed_from, ..
+                row,
+                renewed_from,
+                cert,
             } => (
                 if renewed_from.is_some() {
                     FormKind::ServerRenew
@@ -368,6 +392,7 @@ fn queue_notices(
                     FormKind::ServerIssue
                 },
                 row.admin_mail.to_ascii_lowercase(),
+                Some(cert.ca),
             ),
             Done::Revoked { row, cert } => (
                 FormKind::ServerRevoke,
@@ -375,6 +400,7 @@ fn queue_notices(
                     .as_deref()
                     .unwrap_or(&cert.admin_mail)
                     .to_ascii_lowercase(),
+                None,
             ),
         };
         match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -382,7 +408,7 @@ fn queue_notices(
             None => groups.push((key, vec![d])),
         }
     }
-    for ((form, _), ds) in &groups {
+    for ((form, _, _), ds) in &groups {
         let serials = || -> String {
             ds.iter()
                 .map(|d| match d {
@@ -438,6 +464,7 @@ fn queue_notices(
             let mut names: Vec<&str> = Vec::new();
             let mut admin = String::new();
             let mut renewal = false;
+            let mut chain_ca = CaKind::Rsa;
             for d in ds {
                 let Done::Issued {
                     row,
@@ -448,6 +475,7 @@ fn queue_notices(
                     continue;
                 };
                 admin = row.admin_mail.clone();
+                chain_ca = cert.ca;
                 renewal |= renewed_from.is_some();
                 if !row.admin_name.is_empty() && !names.contains(&row.admin_name.as_str()) {
                     names.push(&row.admin_name);
@@ -465,10 +493,14 @@ fn queue_notices(
                     cert.pem.clone().into_bytes(),
                 ));
             }
+            // Every certificate of the group comes from the same CA.
+            let issuing = env
+                .issuing_ca(chain_ca)
+                .ok_or(ca::CaError::NotConfigured(chain_ca))?;
             attachments.push((
                 "chain.pem".to_string(),
                 "application/x-pem-file".to_string(),
-                env.ca.chain_pem(),
+                issuing.chain_pem(),
             ));
             // One name when the rows agree on it; otherwise a neutral salutation.
             let admin_name = match names[..] {
@@ -502,14 +534,18 @@ fn queue_notices(
     Ok(groups.len())
 }
 
-/// Makes and stores a new CRL listing every revocation.
+/// Makes and stores a new CRL of `kind`'s CA, listing every revocation of a
+/// certificate that CA issued.
 pub(crate) fn make_crl(
+    env: &Env,
     tx: &Connection,
-    ca: &IssuingCa,
-    crl_days: u32,
+    kind: CaKind,
     now: OffsetDateTime,
 ) -> Result<(), RaError> {
-    let entries: Vec<RevokedEntry> = store::revocations(tx)?
+    let ca = env
+        .issuing_ca(kind)
+        .ok_or(ca::CaError::NotConfigured(kind))?;
+    let entries: Vec<RevokedEntry> = store::revocations(tx, kind)?
         .into_iter()
         .map(|r| RevokedEntry {
             serial: r.serial,
@@ -517,26 +553,29 @@ pub(crate) fn make_crl(
             reason: r.reason,
         })
         .collect();
-    let number = store::next_crl_number(tx)?;
-    let next = now + time::Duration::days(crl_days as i64);
+    let number = store::next_crl_number(tx, kind)?;
+    let next = now + time::Duration::days(env.cfg.crl_days as i64);
     let crl = ca.crl(&entries, now, next, number)?;
-    store::insert_crl(tx, number, now, next, &crl.der)?;
+    store::insert_crl(tx, kind, number, now, next, &crl.der)?;
     Ok(())
 }
 
-/// Writes the newest CRL to `crl_dir/ca.crl` (DER) and `ca.crl.pem`, atomically.
-pub(crate) fn publish_crl(env: &Env) -> Result<std::path::PathBuf, RaError> {
-    let Some((_, _, _, der)) = store::latest_crl(&env.conn)? else {
-        return Err(RaError::Io(std::io::Error::other(
-            "no CRL has been made yet",
-        )));
+/// Writes the newest CRL of `kind`'s CA to `crl_dir` atomically, DER and PEM:
+/// `ca.crl` / `ca.crl.pem` for the RSA CA, `ca-ec.crl` / `ca-ec.crl.pem` for
+/// the ECDSA CA. Returns the PEM file's path.
+pub(crate) fn publish_crl(env: &Env, kind: CaKind) -> Result<std::path::PathBuf, RaError> {
+    let Some((_, _, _, der)) = store::latest_crl(&env.conn, kind)? else {
+        return Err(RaError::Io(std::io::Error::other(format!(
+            "no CRL of the {kind} issuing CA has been made yet"
+        ))));
     };
     let pem = openssl::x509::X509Crl::from_der(&der)
         .and_then(|c| c.to_pem())
         .map_err(ca::CaError::from)?;
     std::fs::create_dir_all(&env.cfg.crl_dir)?;
-    let der_path = env.cfg.crl_dir.join("ca.crl");
-    let pem_path = env.cfg.crl_dir.join("ca.crl.pem");
+    let stem = kind.crl_stem();
+    let der_path = env.cfg.crl_dir.join(format!("{stem}.crl"));
+    let pem_path = env.cfg.crl_dir.join(format!("{stem}.crl.pem"));
     for (path, data) in [(&der_path, &der), (&pem_path, &pem)] {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, data)?;

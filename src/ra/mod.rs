@@ -20,7 +20,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::intake::{mime, smime};
-use crate::model::{FormKind, RowError, Serial, ServerRequest};
+use crate::model::{CaKind, FormKind, RowError, Serial, ServerRequest};
 use crate::policy::server as server_policy;
 use crate::store;
 
@@ -211,6 +211,7 @@ pub fn process(
             &server_policy::Context {
                 institution: Some(&institution),
                 certs: Some(&lookup),
+                ecdsa_ca: Some(env.ec_ca.is_some()),
             },
         );
         files.push(FileResult {
@@ -274,15 +275,24 @@ fn first_received(env: &Env, mail_id: i64) -> Result<String, RaError> {
     )?)
 }
 
-/// Publishes the newest CRL to `crl_dir` (DER and PEM), regenerating it first
-/// if a revocation happened since or it is past its nextUpdate.
-pub fn refresh_crl(env: &mut Env, now: OffsetDateTime) -> Result<std::path::PathBuf, RaError> {
-    if store::crl_is_stale(&env.conn, now)? {
-        let tx = env.conn.unchecked_transaction()?;
-        execute::make_crl(&tx, &env.ca, env.cfg.crl_days, now)?;
-        tx.commit()?;
+/// Publishes the newest CRL of each issuing CA to `crl_dir` (DER and PEM:
+/// `ca.crl` for the RSA CA, `ca-ec.crl` for the ECDSA CA), regenerating it
+/// first if one of its certificates was revoked since or it is past its
+/// nextUpdate. Returns each CA with the path of its PEM CRL.
+pub fn refresh_crl(
+    env: &mut Env,
+    now: OffsetDateTime,
+) -> Result<Vec<(CaKind, std::path::PathBuf)>, RaError> {
+    let mut out = Vec::new();
+    for kind in env.ca_kinds() {
+        if store::crl_is_stale(&env.conn, kind, now)? {
+            let tx = env.conn.unchecked_transaction()?;
+            execute::make_crl(env, &tx, kind, now)?;
+            tx.commit()?;
+        }
+        out.push((kind, execute::publish_crl(env, kind)?));
     }
-    execute::publish_crl(env)
+    Ok(out)
 }
 
 /// One pass over the Maildir inbox: every mail in `new/` is processed and

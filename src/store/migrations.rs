@@ -106,7 +106,24 @@ const MIGRATIONS: &[&str] = &[
         serial TEXT,
         detail TEXT NOT NULL);
     "#,
-    // 2: live mail. Where each mail was filed (NULL: processed but not yet
+    // 2: a second (ECDSA P-384) issuing CA. Every certificate records the CA
+    // that signed it; CRLs are kept per CA, each with its own cRLNumber
+    // sequence. Everything before this version was signed by the RSA CA.
+    r#"
+    ALTER TABLE certificates ADD COLUMN ca TEXT NOT NULL DEFAULT 'rsa' CHECK (ca IN ('rsa', 'ec'));
+    CREATE TABLE crls_per_ca(
+        ca TEXT NOT NULL CHECK (ca IN ('rsa', 'ec')),
+        number INTEGER NOT NULL,
+        this_update TEXT NOT NULL,
+        next_update TEXT NOT NULL,
+        der BLOB NOT NULL,
+        PRIMARY KEY(ca, number));
+    INSERT INTO crls_per_ca(ca, number, this_update, next_update, der)
+        SELECT 'rsa', number, this_update, next_update, der FROM crls;
+    DROP TABLE crls;
+    ALTER TABLE crls_per_ca RENAME TO crls;
+    "#,
+    // 3: live mail. Where each mail was filed (NULL: processed but not yet
     // moved, so a restart files it without answering it again); the IMAP
     // position per mailbox; when a failed reply may be tried again.
     r#"
@@ -156,6 +173,74 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_single_ca_database_migrates_and_its_rows_belong_to_the_rsa_ca() {
+        use crate::model::{CaKind, Serial};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        // A database as the previous version left it: schema 1, one revoked
+        // certificate and two CRLs.
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO institutions(id, name, st, l, created_at) VALUES (1, 'Example University', 'Tokyo', 'Chiyoda-ku', '2025-01-01T00:00:00Z');
+                 INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem, admin_mail, issued_at)
+                     VALUES ('0A', 1, 11, 'CN=www.example.ac.jp', 'h', '2025-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'revoked', 'pem', 'a@example.ac.jp', '2025-01-01T00:00:00Z');
+                 INSERT INTO revocations(serial, revoked_at, reason, comment) VALUES ('0A', '2025-02-01T00:00:00Z', 1, '');
+                 INSERT INTO crls(number, this_update, next_update, der) VALUES (1, '2025-01-01T00:00:00Z', '2025-01-08T00:00:00Z', x'01');
+                 INSERT INTO crls(number, this_update, next_update, der) VALUES (2, '2025-02-01T00:00:00Z', '2025-02-08T00:00:00Z', x'02');",
+            )
+            .unwrap();
+        }
+        let conn = crate::store::open(&path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        // The old certificate (even a profile 11 one) was signed by the RSA CA.
+        let serial = Serial::from_hex("0A").unwrap();
+        let cert = crate::store::certificate(&conn, &serial).unwrap().unwrap();
+        assert_eq!(cert.ca, CaKind::Rsa);
+        assert_eq!(
+            crate::store::revocations(&conn, CaKind::Rsa).unwrap().len(),
+            1
+        );
+        assert!(
+            crate::store::revocations(&conn, CaKind::Ec)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(crate::store::revocation(&conn, &serial).unwrap().is_some());
+        // Its CRLs are the RSA CA's; numbering goes on from them, the ECDSA CA starts at 1.
+        let (number, _, _, der) = crate::store::latest_crl(&conn, CaKind::Rsa)
+            .unwrap()
+            .unwrap();
+        assert_eq!((number, der), (2, vec![2]));
+        assert_eq!(
+            crate::store::next_crl_number(&conn, CaKind::Rsa).unwrap(),
+            3
+        );
+        assert_eq!(crate::store::next_crl_number(&conn, CaKind::Ec).unwrap(), 1);
+        assert!(
+            crate::store::latest_crl(&conn, CaKind::Ec)
+                .unwrap()
+                .is_none()
+        );
+        // Both CAs may now hold the same CRL number.
+        let t = time::macros::datetime!(2025-03-01 00:00:00 UTC);
+        crate::store::insert_crl(&conn, CaKind::Ec, 1, t, t + time::Duration::days(7), b"e")
+            .unwrap();
+        crate::store::insert_crl(&conn, CaKind::Rsa, 3, t, t + time::Duration::days(7), b"r")
+            .unwrap();
+        assert!(
+            crate::store::insert_crl(&conn, CaKind::Ec, 1, t, t, b"again").is_err(),
+            "a CRL number is used once per CA"
+        );
+        assert_eq!(crate::store::next_crl_number(&conn, CaKind::Ec).unwrap(), 2);
     }
 
     #[test]

@@ -17,8 +17,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use crate::model::{
-    CertLookup, CertStatus, CertSummary, Dn, Institution, Officer, Profile, RevocationReason,
-    Serial,
+    CaKind, CertLookup, CertStatus, CertSummary, Dn, Institution, Officer, Profile,
+    RevocationReason, Serial,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -356,13 +356,15 @@ pub struct CertRecord {
     pub renewed_from: Option<Serial>,
     pub issued_at: OffsetDateTime,
     pub mail_id: Option<i64>,
+    /// The issuing CA that signed it (and whose CRL lists it once revoked).
+    pub ca: CaKind,
 }
 
 pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
     conn.execute(
         "INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after,
-                                  status, pem, admin_mail, renewed_from, issued_at, mail_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                  status, pem, admin_mail, renewed_from, issued_at, mail_id, ca)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             c.serial.to_hex(),
             c.institution_id,
@@ -376,7 +378,8 @@ pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
             c.admin_mail,
             c.renewed_from.as_ref().map(|s| s.to_hex()),
             ts(c.issued_at),
-            c.mail_id
+            c.mail_id,
+            c.ca.as_str()
         ],
     )?;
     Ok(())
@@ -391,7 +394,7 @@ fn status_str(s: CertStatus) -> &'static str {
 
 const CERT_COLS: &str =
     "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
-                         admin_mail, renewed_from, issued_at, mail_id";
+                         admin_mail, renewed_from, issued_at, mail_id, ca";
 
 fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
     let bad = |i: usize, what: &str| {
@@ -405,6 +408,7 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
     let profile: u8 = r.get(2)?;
     let status: String = r.get(7)?;
     let renewed: Option<String> = r.get(10)?;
+    let ca: String = r.get(13)?;
     Ok(CertRecord {
         serial: Serial::from_hex(&serial).ok_or_else(|| bad(0, "serial"))?,
         institution_id: r.get(1)?,
@@ -423,6 +427,7 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
         renewed_from: renewed.and_then(|s| Serial::from_hex(&s)),
         issued_at: parse_ts(&r.get::<_, String>(11)?).ok_or_else(|| bad(11, "time"))?,
         mail_id: r.get(12)?,
+        ca: CaKind::parse(&ca).ok_or_else(|| bad(13, "ca"))?,
     })
 }
 
@@ -473,12 +478,22 @@ pub fn revoke(conn: &Connection, r: &Revocation, mail_id: Option<i64>) -> Result
     Ok(())
 }
 
-pub fn revocations(conn: &Connection) -> Result<Vec<Revocation>> {
-    let mut stmt = conn.prepare(
-        "SELECT serial, revoked_at, reason, comment FROM revocations ORDER BY revoked_at, serial",
-    )?;
+/// The revocations of the certificates `ca` issued (what its CRL lists).
+pub fn revocations(conn: &Connection, ca: CaKind) -> Result<Vec<Revocation>> {
+    revocations_where(conn, "c.ca = ?1", &ca.as_str())
+}
+
+fn revocations_where(
+    conn: &Connection,
+    clause: &str,
+    p: &dyn rusqlite::ToSql,
+) -> Result<Vec<Revocation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT r.serial, r.revoked_at, r.reason, r.comment FROM revocations r
+         JOIN certificates c ON c.serial = r.serial WHERE {clause} ORDER BY r.revoked_at, r.serial"
+    ))?;
     let rows = stmt
-        .query_map([], |r| {
+        .query_map([p], |r| {
             let s: String = r.get(0)?;
             let t: String = r.get(1)?;
             let reason: u8 = r.get(2)?;
@@ -499,7 +514,9 @@ pub fn revocations(conn: &Connection) -> Result<Vec<Revocation>> {
 }
 
 pub fn revocation(conn: &Connection, serial: &Serial) -> Result<Option<Revocation>> {
-    Ok(revocations(conn)?.into_iter().find(|r| &r.serial == serial))
+    Ok(revocations_where(conn, "r.serial = ?1", &serial.to_hex())?
+        .into_iter()
+        .next())
 }
 
 /// Implements the policy layer's read access on top of a connection.
@@ -520,22 +537,35 @@ impl CertLookup for Lookup<'_> {
 }
 
 // ---------------------------------------------------------------- CRLs
+//
+// Each issuing CA has its own CRL, with its own cRLNumber sequence.
 
-pub fn next_crl_number(conn: &Connection) -> Result<u64> {
-    let n: Option<i64> = conn.query_row("SELECT max(number) FROM crls", [], |r| r.get(0))?;
+pub fn next_crl_number(conn: &Connection, ca: CaKind) -> Result<u64> {
+    let n: Option<i64> = conn.query_row(
+        "SELECT max(number) FROM crls WHERE ca = ?1",
+        [ca.as_str()],
+        |r| r.get(0),
+    )?;
     Ok(n.unwrap_or(0) as u64 + 1)
 }
 
 pub fn insert_crl(
     conn: &Connection,
+    ca: CaKind,
     number: u64,
     this_update: OffsetDateTime,
     next_update: OffsetDateTime,
     der: &[u8],
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO crls(number, this_update, next_update, der) VALUES (?1, ?2, ?3, ?4)",
-        params![number as i64, ts(this_update), ts(next_update), der],
+        "INSERT INTO crls(ca, number, this_update, next_update, der) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            ca.as_str(),
+            number as i64,
+            ts(this_update),
+            ts(next_update),
+            der
+        ],
     )?;
     Ok(())
 }
@@ -543,12 +573,13 @@ pub fn insert_crl(
 /// The newest CRL: (number, this_update, next_update, der).
 pub type CrlRow = (u64, OffsetDateTime, OffsetDateTime, Vec<u8>);
 
-/// The newest CRL, if any.
-pub fn latest_crl(conn: &Connection) -> Result<Option<CrlRow>> {
+/// The newest CRL of `ca`, if any.
+pub fn latest_crl(conn: &Connection, ca: CaKind) -> Result<Option<CrlRow>> {
     let row = conn
         .query_row(
-            "SELECT number, this_update, next_update, der FROM crls ORDER BY number DESC LIMIT 1",
-            [],
+            "SELECT number, this_update, next_update, der FROM crls WHERE ca = ?1
+             ORDER BY number DESC LIMIT 1",
+            [ca.as_str()],
             |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -562,17 +593,19 @@ pub fn latest_crl(conn: &Connection) -> Result<Option<CrlRow>> {
     Ok(row.and_then(|(n, t, u, d)| Some((n as u64, parse_ts(&t)?, parse_ts(&u)?, d))))
 }
 
-/// Whether a revocation happened after the newest CRL was made.
-pub fn crl_is_stale(conn: &Connection, now: OffsetDateTime) -> Result<bool> {
-    let Some((_, this_update, next_update, _)) = latest_crl(conn)? else {
+/// Whether `ca` needs a new CRL: it has none, the newest is past its
+/// nextUpdate, or one of its certificates was revoked after it was made.
+pub fn crl_is_stale(conn: &Connection, ca: CaKind, now: OffsetDateTime) -> Result<bool> {
+    let Some((_, this_update, next_update, _)) = latest_crl(conn, ca)? else {
         return Ok(true);
     };
     if next_update <= now {
         return Ok(true);
     }
     let newer: i64 = conn.query_row(
-        "SELECT count(*) FROM revocations WHERE revoked_at > ?1",
-        [ts(this_update)],
+        "SELECT count(*) FROM revocations r JOIN certificates c ON c.serial = r.serial
+         WHERE c.ca = ?1 AND r.revoked_at > ?2",
+        params![ca.as_str(), ts(this_update)],
         |r| r.get(0),
     )?;
     Ok(newer > 0)
@@ -729,4 +762,80 @@ pub fn audit_events(conn: &Connection) -> Result<Vec<AuditEvent>> {
 /// Parses a stored DN string back to a [`Dn`] (kept for callers that need it typed).
 pub fn dn_of(c: &CertRecord) -> Dn {
     crate::policy::dn::parse(&c.subject_dn).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn cert(conn: &Connection, serial: u8, ca: CaKind, at: OffsetDateTime) -> Serial {
+        let serial = Serial::from_bytes(&[serial]);
+        insert_certificate(
+            conn,
+            &CertRecord {
+                serial: serial.clone(),
+                institution_id: 1,
+                profile: match ca {
+                    CaKind::Rsa => Profile::ServerRsa2048,
+                    CaKind::Ec => Profile::ServerP384,
+                },
+                subject_dn: "CN=www.example.ac.jp".into(),
+                spki_sha256: String::new(),
+                not_before: at,
+                not_after: at + time::Duration::days(396),
+                status: CertStatus::Valid,
+                pem: String::new(),
+                admin_mail: "a@example.ac.jp".into(),
+                renewed_from: None,
+                issued_at: at,
+                mail_id: None,
+                ca,
+            },
+        )
+        .unwrap();
+        serial
+    }
+
+    #[test]
+    fn each_ca_has_its_own_revocation_list_and_staleness() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("t.sqlite")).unwrap();
+        let t0 = datetime!(2025-04-01 00:00:00 UTC);
+        add_institution(&conn, "Example University", "Tokyo", "Chiyoda-ku", &[], t0).unwrap();
+        let rsa = cert(&conn, 1, CaKind::Rsa, t0);
+        let ec = cert(&conn, 2, CaKind::Ec, t0);
+        assert_eq!(certificate(&conn, &ec).unwrap().unwrap().ca, CaKind::Ec);
+        let week = time::Duration::days(7);
+        for kind in CaKind::ALL {
+            assert!(crl_is_stale(&conn, kind, t0).unwrap(), "{kind}: no CRL yet");
+            insert_crl(&conn, kind, 1, t0, t0 + week, b"crl").unwrap();
+            assert!(!crl_is_stale(&conn, kind, t0).unwrap(), "{kind}");
+        }
+        let t1 = t0 + time::Duration::hours(1);
+        let revoke_at = |serial: &Serial| Revocation {
+            serial: serial.clone(),
+            revoked_at: t1,
+            reason: RevocationReason::KeyCompromise,
+            comment: String::new(),
+        };
+        revoke(&conn, &revoke_at(&ec), None).unwrap();
+        // Only the ECDSA CA's CRL is out of date, and only it lists the serial.
+        assert!(crl_is_stale(&conn, CaKind::Ec, t1).unwrap());
+        assert!(!crl_is_stale(&conn, CaKind::Rsa, t1).unwrap());
+        let serials = |kind| -> Vec<Serial> {
+            revocations(&conn, kind)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.serial)
+                .collect()
+        };
+        assert_eq!(serials(CaKind::Ec), vec![ec.clone()]);
+        assert!(serials(CaKind::Rsa).is_empty());
+        revoke(&conn, &revoke_at(&rsa), None).unwrap();
+        assert_eq!(serials(CaKind::Rsa), vec![rsa.clone()]);
+        assert_eq!(serials(CaKind::Ec), vec![ec]);
+        // Past nextUpdate: stale whatever happened.
+        assert!(crl_is_stale(&conn, CaKind::Rsa, t0 + week).unwrap());
+    }
 }

@@ -36,12 +36,23 @@ pub fn now() -> OffsetDateTime {
 }
 
 impl Fixture {
+    /// An instance as `mailra init` makes it: RSA and ECDSA P-384 issuing CAs.
     pub fn new() -> Fixture {
         Fixture::with_init(|_| {})
     }
 
+    /// An instance made before the ECDSA issuing CA existed: `mailra.toml`
+    /// has no `ca.ec_cert` / `ca.ec_key` and there is no `pki/ca-ec.*`.
+    pub fn without_ecdsa_ca() -> Fixture {
+        Fixture::build(|_| {}, false)
+    }
+
     /// An instance made by `init` with extra arguments (IMAP, SMTP, …).
     pub fn with_init(adjust: impl FnOnce(&mut InitArgs)) -> Fixture {
+        Fixture::build(adjust, true)
+    }
+
+    fn build(adjust: impl FnOnce(&mut InitArgs), ecdsa_ca: bool) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let mut args = InitArgs {
             dir: dir.path().to_path_buf(),
@@ -50,6 +61,16 @@ impl Fixture {
         };
         adjust(&mut args);
         init::init(&args, now()).unwrap();
+        if !ecdsa_ca {
+            let toml_path = dir.path().join(mailra::config::FILE_NAME);
+            let mut raw: mailra::config::RawConfig =
+                toml::from_str(&std::fs::read_to_string(&toml_path).unwrap()).unwrap();
+            raw.ca.ec_cert = None;
+            raw.ca.ec_key = None;
+            std::fs::write(&toml_path, toml::to_string(&raw).unwrap()).unwrap();
+            std::fs::remove_file(dir.path().join("pki/ca-ec.pem")).unwrap();
+            std::fs::remove_file(dir.path().join("pki/ca-ec.key")).unwrap();
+        }
         let officer_ca = KeyPair::load(
             &dir.path().join("pki/officer-ca.pem"),
             &dir.path().join("pki/officer-ca.key"),
