@@ -43,7 +43,7 @@ enum Cmd {
         dir: PathBuf,
     },
     /// Create an instance; material not given is generated.
-    Init(init::InitArgs),
+    Init(Box<init::InitArgs>),
     /// Institutions and officers.
     Registry {
         #[command(subcommand)]
