@@ -10,6 +10,11 @@
 //! issued). Unset in production: each check is one environment lookup.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once a fault point is reached: the whole process then stands still
+/// (other threads stop at [`hold`]), as if it had been killed right there.
+static HUNG: AtomicBool = AtomicBool::new(false);
 
 fn wanted() -> Option<&'static str> {
     static W: OnceLock<Option<String>> = OnceLock::new();
@@ -38,7 +43,21 @@ pub fn row(n: usize) {
     }
 }
 
+/// Called by other threads (the SMTP sender) before each step: once a fault
+/// point was reached, they stop too, so the kill lands at that point only.
+pub fn hold() {
+    if HUNG.load(Ordering::SeqCst) {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}
+
 fn hang(name: &str) -> ! {
+    HUNG.store(true, Ordering::SeqCst);
+    // A reply in flight on another thread finishes (and is marked sent)
+    // before the test is told to kill.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     eprintln!("mailra: fault point {name} reached; waiting to be killed");
     if let Ok(marker) = std::env::var("MAILRA_FAULT_MARKER") {
         let _ = std::fs::write(marker, name);

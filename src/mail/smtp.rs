@@ -104,6 +104,7 @@ impl SmtpSender {
             if stop() {
                 break;
             }
+            crate::fault::hold();
             match self.send_one(&m).await {
                 Ok(response) => {
                     crate::fault::point("after-smtp-accept");

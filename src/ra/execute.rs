@@ -160,6 +160,7 @@ fn execute_in_tx(
                 cn: Some(cn),
             });
             done.push(d);
+            crate::fault::row(done.len());
         }
         views.push(FileView::new(f, Some("executed"), &rows));
     }

@@ -1,0 +1,176 @@
+//! Crash safety, proven: `mailra run` (IMAP in, SMTP out, real Dovecot and
+//! Postfix) is SIGKILLed at each dangerous point — held there by the
+//! test-only `MAILRA_FAULT` switch — and restarted. Afterwards every
+//! certificate exists exactly once, every reply was delivered once (a reply
+//! the server had accepted just before the kill may arrive twice, but with
+//! one Message-ID), the mail is filed, and the audit log agrees.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use mailra::demo::{self, csr_field, issue_line};
+use mailra::store;
+use support::live::{self, ADMIN, Robot, Servers};
+use support::*;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn fixture() -> (Servers, Fixture) {
+    let servers = Servers::start(&[demo::ROBOT, O1, ADMIN]);
+    let pw = servers.dir.path().join("robot.password");
+    std::fs::write(&pw, live::PASSWORD).unwrap();
+    let f = Fixture::with_init(|a| {
+        a.imap = Some(servers.imap_url(demo::ROBOT));
+        a.imap_password_file = Some(pw.clone());
+        a.smtp = Some(servers.smtp_url());
+        a.allow_plaintext = true;
+    });
+    live::configure(
+        f.dir.path(),
+        "smtp",
+        "retry_min_seconds = 1\nretry_max_seconds = 2",
+    );
+    (servers, f)
+}
+
+/// A signed mail with `rows` profile 11 rows (P-384 keys: quick to make).
+fn application(f: &Fixture, rows: usize) -> Vec<u8> {
+    let lines: Vec<String> = (0..rows)
+        .map(|i| {
+            let dn = ex_dn(&format!("host{i:02}.example.ac.jp"));
+            issue_line(&dn, 11, &csr_field(&p384(), &dn).unwrap(), "", ADMIN, "")
+        })
+        .collect();
+    f.mail(&f.o1, O1, "サーバ証明書発行申請", &lines.join("\r\n"))
+}
+
+fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn distinct_ids(msgs: &[live::Msg]) -> usize {
+    let mut ids: Vec<_> = msgs.iter().filter_map(|m| m.header("Message-ID")).collect();
+    ids.sort();
+    ids.dedup();
+    ids.len()
+}
+
+/// Kills the robot at `fault` while it handles a `rows`-row mail, restarts it,
+/// and checks that everything happened exactly once.
+fn crash_at(fault: &str, rows: usize) {
+    let (srv, f) = fixture();
+    let marker = f.dir.path().join("fault-reached");
+    let robot = Robot::start(
+        f.dir.path(),
+        &[
+            ("MAILRA_FAULT", fault),
+            ("MAILRA_FAULT_MARKER", marker.to_str().unwrap()),
+        ],
+    );
+    let mail = application(&f, rows);
+    live::append(srv.imap, demo::ROBOT, "INBOX", &mail);
+    live::wait_file(&marker, WAIT);
+    robot.kill9();
+
+    let robot = Robot::start(f.dir.path(), &[]);
+    // Filed, and its replies all sent.
+    until("the mail to be filed", || {
+        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+            && live::messages(srv.imap, demo::ROBOT, "Processed").len() == 1
+    });
+    until("every reply to be sent", || {
+        let rows = store::outbox_rows(&f.env.conn, None).unwrap();
+        !rows.is_empty() && rows.iter().all(|r| r.status == "sent")
+    });
+    // Officer: the receipt + the admin notice (Cc); admin: one notice.
+    let officer = live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
+    let admin = live::wait_for(srv.imap, ADMIN, "INBOX", 1, WAIT);
+    std::thread::sleep(Duration::from_millis(500)); // a late duplicate would show now
+    let officer = live::messages(srv.imap, O1, "INBOX")
+        .len()
+        .max(officer.len());
+    let officer_msgs = live::messages(srv.imap, O1, "INBOX");
+    let admin_msgs = live::messages(srv.imap, ADMIN, "INBOX");
+    assert_eq!(distinct_ids(&officer_msgs), 2, "{fault}: officer replies");
+    assert_eq!(distinct_ids(&admin_msgs), 1, "{fault}: admin notices");
+    if fault == "after-smtp-accept" {
+        // The receipt (the first reply) was accepted, then the robot died
+        // before recording it: it is sent again, with the same Message-ID.
+        assert_eq!(officer, 3, "{fault}: the receipt is resent once");
+    } else {
+        assert_eq!(officer, 2, "{fault}: nothing delivered twice");
+        assert_eq!(
+            admin.len().max(admin_msgs.len()),
+            1,
+            "{fault}: nothing delivered twice"
+        );
+    }
+    let processed = live::messages(srv.imap, demo::ROBOT, "Processed");
+    assert_eq!(
+        processed[0].raw, mail,
+        "{fault}: the mail is kept as it came"
+    );
+
+    // The store: each certificate once, one executed mail, audit agrees.
+    let certs = store::certificates(&f.env.conn).unwrap();
+    assert_eq!(
+        certs.len(),
+        rows,
+        "{fault}: certificates issued exactly once"
+    );
+    let mut cns: Vec<_> = certs.iter().map(|c| c.subject_dn.clone()).collect();
+    cns.sort();
+    cns.dedup();
+    assert_eq!(cns.len(), rows, "{fault}: no subject issued twice");
+    let q = |sql: &str| -> i64 { f.env.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        q("SELECT count(*) FROM mails WHERE executed = 1"),
+        1,
+        "{fault}"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM mails WHERE filed_at IS NULL"),
+        0,
+        "{fault}"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM mails"),
+        1,
+        "{fault}: not processed again"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM audit WHERE action = 'issue'"),
+        rows as i64,
+        "{fault}: one audit event per certificate"
+    );
+    assert_eq!(
+        q("SELECT count(DISTINCT serial) FROM audit WHERE action = 'issue'"),
+        rows as i64
+    );
+    assert!(robot.stop(), "{fault}: the restarted robot stops cleanly");
+}
+
+#[test]
+fn killed_after_the_commit_before_any_reply_is_sent() {
+    crash_at("after-commit", 2);
+}
+
+#[test]
+fn killed_after_the_replies_are_sent_before_the_mail_is_moved() {
+    crash_at("before-move", 2);
+}
+
+#[test]
+fn killed_after_the_smtp_server_accepted_a_reply_before_it_was_marked_sent() {
+    crash_at("after-smtp-accept", 2);
+}
+
+#[test]
+fn killed_in_the_middle_of_a_99_row_file() {
+    crash_at("row:50", 99);
+}
