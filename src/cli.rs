@@ -86,6 +86,11 @@ enum Cmd {
         #[command(subcommand)]
         what: CertCmd,
     },
+    /// The reply queue: replies waiting for SMTP, sent, or dead after too many failures.
+    Outbox {
+        #[command(subcommand)]
+        what: OutboxCmd,
+    },
     /// Print the path of each issuing CA's current CRL, regenerating stale ones.
     Crl {
         #[command(flatten)]
@@ -171,6 +176,76 @@ enum CertCmd {
         /// Serial, decimal or 0x-hex.
         serial: String,
     },
+}
+
+#[derive(Subcommand)]
+enum OutboxCmd {
+    /// Replies not yet delivered (pending and dead); --all adds the sent ones.
+    List {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long)]
+        all: bool,
+        /// One JSON object per reply.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a dead reply back in line; it is resent unchanged (same Message-ID).
+    Retry {
+        #[command(flatten)]
+        dir: DirArg,
+        id: i64,
+    },
+}
+
+fn outbox(what: OutboxCmd, now: OffsetDateTime) -> Result<ExitCode> {
+    match what {
+        OutboxCmd::List { dir, all, json } => {
+            let conn = open_db(&dir.dir)?;
+            let rows: Vec<_> = store::outbox_rows(&conn, None)?
+                .into_iter()
+                .filter(|r| all || r.status != "sent")
+                .collect();
+            for r in &rows {
+                if json {
+                    println!("{}", serde_json::to_string(r)?);
+                } else {
+                    println!(
+                        "#{:<5} {:<7} tries {:<2} {}  to {}  {}{}",
+                        r.id,
+                        r.status,
+                        r.attempts,
+                        r.created_at,
+                        r.recipients.join(", "),
+                        r.subject,
+                        r.last_error
+                            .as_deref()
+                            .map(|e| format!("\n        last error: {e}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            if rows.is_empty() && !json {
+                println!("nothing waiting in the outbox");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxCmd::Retry { dir, id } => {
+            let conn = open_db(&dir.dir)?;
+            store::retry_outbox(&conn, id)?;
+            store::audit(
+                &conn,
+                now,
+                "operator",
+                "outbox-retry",
+                None,
+                None,
+                &format!("outbox #{id} queued again"),
+            )?;
+            println!("outbox #{id} queued again; a running `mailra run` sends it within seconds");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -334,6 +409,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Cmd::Cert { what } => cert(what),
+        Cmd::Outbox { what } => outbox(what, now()),
         Cmd::Crl { dir } => {
             let mut env = open_env(&dir.dir)?;
             for (_, path) in ra::refresh_crl(&mut env, now())? {

@@ -119,6 +119,10 @@ async fn maildir_loop(
     }
 }
 
+/// How often an idle sender looks at the outbox table anyway (replies put
+/// back by `mailra outbox retry` from another process).
+const IDLE_LOOK: Duration = Duration::from_secs(5);
+
 /// The SMTP sender on its own thread and SQLite connection: it never waits
 /// for the intake, and the intake never waits for a slow relay.
 fn sender_thread(
@@ -158,9 +162,9 @@ fn sender_thread(
                     let d = t - OffsetDateTime::now_utc();
                     Duration::try_from(d)
                         .unwrap_or(Duration::ZERO)
-                        .min(Duration::from_secs(30))
+                        .min(IDLE_LOOK)
                 }
-                _ => Duration::from_secs(30),
+                _ => IDLE_LOOK,
             };
             tokio::select! {
                 _ = kick.notified() => {}

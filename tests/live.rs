@@ -231,3 +231,74 @@ fn survives_a_dovecot_restart_and_a_postfix_outage() {
     assert!(log.contains("SMTP delivery restored"), "{log}");
     assert!(robot.stop());
 }
+
+#[test]
+fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
+    let (srv, f) = live_fixture();
+    live::configure(f.dir.path(), "smtp", "max_attempts = 2");
+    srv.ctl("postfix-stop");
+    let robot = Robot::start(f.dir.path(), &[]);
+    live::append(
+        srv.imap,
+        demo::ROBOT,
+        "INBOX",
+        &one_row(&f, "www.example.ac.jp"),
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while store::outbox_rows(&f.env.conn, Some("dead")).unwrap().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replies not marked dead"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dir = f.dir.path().to_str().unwrap();
+    let list = std::process::Command::new(env!("CARGO_BIN_EXE_mailra"))
+        .args(["outbox", "list", "--dir", dir])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success());
+    assert_eq!(text.matches(" dead ").count(), 2, "{text}");
+    assert!(text.contains("last error:"), "{text}");
+
+    srv.ctl("postfix-start");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        receipts(&live::messages(srv.imap, O1, "INBOX")),
+        0,
+        "dead stays dead"
+    );
+    for r in store::outbox_rows(&f.env.conn, Some("dead")).unwrap() {
+        let st = std::process::Command::new(env!("CARGO_BIN_EXE_mailra"))
+            .args(["outbox", "retry", "--dir", dir, &r.id.to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let got = wait_receipts(&srv, 1);
+    assert_eq!(receipts(&got), 1);
+    let deadline = std::time::Instant::now() + WAIT;
+    while !store::outbox_rows(&f.env.conn, None)
+        .unwrap()
+        .iter()
+        .all(|r| r.status == "sent")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "retried replies not sent"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // A sent reply is never sent twice, even on request.
+    let id = store::outbox_rows(&f.env.conn, None).unwrap()[0]
+        .id
+        .to_string();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_mailra"))
+        .args(["outbox", "retry", "--dir", dir, &id])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already sent"));
+    assert!(robot.stop());
+}
