@@ -24,6 +24,15 @@ enum Done {
     },
 }
 
+/// The verdict of a mail whose valid files are carried out.
+pub(crate) fn verdict_of(files: &[FileResult]) -> Verdict {
+    if files.iter().all(|f| f.ok()) {
+        Verdict::Accepted
+    } else {
+        Verdict::Partial
+    }
+}
+
 pub(crate) fn execute(
     env: &mut Env,
     ctx: MailCtx,
@@ -32,11 +41,7 @@ pub(crate) fn execute(
     notes: Vec<String>,
 ) -> Result<Outcome, RaError> {
     let now = ctx.now;
-    let verdict = if files.iter().all(|f| f.ok()) {
-        Verdict::Accepted
-    } else {
-        Verdict::Partial
-    };
+    let verdict = verdict_of(&files);
     let summary_files = summarize(&files, &notes, verdict);
     // The serial source is moved out for the transaction's lifetime (the
     // transaction borrows the connection inside `env`).
@@ -57,6 +62,7 @@ pub(crate) fn execute(
         publish_crl(env)?;
     }
     mail::outbox::drain(&env.conn, &env.cfg.outbox, now)?;
+    let d = ctx.decision(verdict);
     Ok(Outcome {
         source: ctx.source.clone(),
         mail_id,
@@ -66,6 +72,9 @@ pub(crate) fn execute(
         issued,
         revoked,
         replies,
+        folder: d.folder,
+        keywords: d.keywords,
+        rule: d.rule,
     })
 }
 

@@ -106,6 +106,14 @@ const MIGRATIONS: &[&str] = &[
         serial TEXT,
         detail TEXT NOT NULL);
     "#,
+    // 2: filing by rules (folder, IMAP keywords, the deciding rule) and the
+    // review of held mails.
+    r#"
+    ALTER TABLE mails ADD COLUMN folder TEXT;
+    ALTER TABLE mails ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+    ALTER TABLE mails ADD COLUMN rule TEXT;
+    CREATE INDEX mails_verdict ON mails(verdict);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
