@@ -404,7 +404,7 @@ fn rules_check(dir: &Path, files: &[PathBuf]) -> Result<ExitCode> {
             (r, from)
         })
     } else {
-        ra::load_rule_files(files).map(|(r, p)| (r, format!("{} file(s)", p.len())))
+        ra::load_rule_files(files).map(|r| (r, format!("{} file(s)", files.len())))
     };
     match checked {
         Ok((rules, from)) => {

@@ -134,6 +134,18 @@ fn verifies(f: &Fixture, raw: &[u8]) -> bool {
     .0
 }
 
+fn application_statuses(f: &Fixture, mail_id: i64) -> Vec<String> {
+    let mut stmt = f
+        .env
+        .conn
+        .prepare("SELECT status FROM applications WHERE mail_id = ?1 ORDER BY id")
+        .unwrap();
+    stmt.query_map([mail_id], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 fn audit_actions(f: &Fixture, mail_id: i64) -> Vec<(String, String)> {
     store::audit_events(&f.env.conn)
         .unwrap()
@@ -177,6 +189,7 @@ fn a_key_compromise_revocation_is_held_then_approved_and_carried_out_once() {
     assert_eq!(held[0].rule.as_deref(), Some("hold-key-compromise"));
     assert_eq!(held[0].folder.as_deref(), Some("Review"));
     assert_eq!(held[0].forms, ["5-3-3"]);
+    assert_eq!(application_statuses(&f, o.mail_id), ["held"]);
 
     // Approved three weeks later: the 14-day maximum age counts from arrival.
     let later = now() + time::Duration::days(21);
@@ -189,6 +202,7 @@ fn a_key_compromise_revocation_is_held_then_approved_and_carried_out_once() {
         ("Processed/Revoked", Some("revoked"))
     );
     assert_eq!(status(&f, &serial), CertStatus::Revoked);
+    assert_eq!(application_statuses(&f, o.mail_id), ["executed"]);
     let crl = f.path("crl/ca.crl.pem");
     let (ok, crl_text) = openssl(&["crl", "-in", crl.to_str().unwrap(), "-noout", "-text"]);
     assert!(
@@ -300,6 +314,7 @@ fn a_rejected_review_carries_nothing_out_and_tells_the_officer_why() {
     assert_eq!(r.check.as_deref(), Some("review"));
     assert_eq!(r.folder, "Rejected/Review");
     assert_eq!(f.cert_count(), 0, "nothing issued");
+    assert_eq!(application_statuses(&f, o.mail_id), ["refused"]);
     let replies = replies_for(&f, o.mail_id);
     assert_eq!(replies.len(), 2);
     let (raw, text) = &replies[1];

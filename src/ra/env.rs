@@ -90,12 +90,11 @@ pub fn load_rules(dir: &Path) -> Result<(RuleSet, RulesSource), RulesError> {
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
         .collect();
     paths.sort();
-    let (rules, paths) = load_rule_files(&paths)?;
-    Ok((rules, RulesSource::Files(paths)))
+    Ok((load_rule_files(&paths)?, RulesSource::Files(paths)))
 }
 
 /// Reads and checks the given rule files, in this order.
-pub fn load_rule_files(paths: &[PathBuf]) -> Result<(RuleSet, Vec<PathBuf>), RulesError> {
+pub fn load_rule_files(paths: &[PathBuf]) -> Result<RuleSet, RulesError> {
     let mut texts = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -110,7 +109,7 @@ pub fn load_rule_files(paths: &[PathBuf]) -> Result<(RuleSet, Vec<PathBuf>), Rul
         }
     }
     match rules::parse(&texts) {
-        Ok(r) if errors.is_empty() => Ok((r, paths.to_vec())),
+        Ok(r) if errors.is_empty() => Ok(r),
         Ok(_) => Err(RulesError { errors }),
         Err(e) => {
             errors.extend(e.errors);

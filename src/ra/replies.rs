@@ -228,7 +228,12 @@ impl MailCtx {
         let Some(review) = &self.review else {
             return Ok(store::insert_mail(conn, &record)?);
         };
-        let id = store::update_held_mail(conn, review.mail_id, &record)?;
+        // Outcomes that record applications of their own replace the held ones.
+        let replace = !matches!(
+            verdict,
+            Verdict::Rejected | Verdict::Duplicate | Verdict::Ignored
+        );
+        let id = store::update_held_mail(conn, review.mail_id, &record, replace)?;
         let detail = match review.action {
             "reject" => format!("refused: {}", review.note),
             _ => format!("approved: {} ({detail})", verdict.as_str()),

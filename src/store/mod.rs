@@ -304,13 +304,20 @@ pub fn insert_mail(conn: &Connection, m: &MailRecord) -> Result<i64> {
 }
 
 /// Records the outcome of reviewing a held mail on the mail's own row: the
-/// verdict, detail and filing change, the applications recorded while it was
-/// held are replaced by the caller's. Refuses a mail that is no longer held
-/// (approved or rejected meanwhile), so a review happens at most once.
-pub fn update_held_mail(conn: &Connection, id: i64, m: &MailRecord) -> Result<i64> {
+/// verdict, detail and filing change. The applications recorded while it was
+/// held are either dropped, for the caller to record them anew
+/// (`replace_applications`), or kept as refused. Refuses a mail that is no
+/// longer held (approved or rejected meanwhile), so a review happens at most once.
+pub fn update_held_mail(
+    conn: &Connection,
+    id: i64,
+    m: &MailRecord,
+    replace_applications: bool,
+) -> Result<i64> {
     let n = conn.execute(
-        "UPDATE mails SET signed_sha256 = ?2, officer_id = ?3, verdict = ?4, detail = ?5, dry_run = ?6,
-                          executed = ?7, folder = ?8, keywords = ?9, rule = ?10
+        "UPDATE mails SET signed_sha256 = coalesce(?2, signed_sha256), officer_id = coalesce(?3, officer_id),
+                          verdict = ?4, detail = ?5, dry_run = ?6, executed = ?7, folder = ?8, keywords = ?9,
+                          rule = ?10
          WHERE id = ?1 AND verdict = 'held'",
         params![
             id,
@@ -330,11 +337,18 @@ pub fn update_held_mail(conn: &Connection, id: i64, m: &MailRecord) -> Result<i6
             "mail #{id} is no longer held for review"
         )));
     }
-    conn.execute(
-        "DELETE FROM application_rows WHERE application_id IN (SELECT id FROM applications WHERE mail_id = ?1)",
-        [id],
-    )?;
-    conn.execute("DELETE FROM applications WHERE mail_id = ?1", [id])?;
+    if replace_applications {
+        conn.execute(
+            "DELETE FROM application_rows WHERE application_id IN (SELECT id FROM applications WHERE mail_id = ?1)",
+            [id],
+        )?;
+        conn.execute("DELETE FROM applications WHERE mail_id = ?1", [id])?;
+    } else {
+        conn.execute(
+            "UPDATE applications SET status = 'refused' WHERE mail_id = ?1",
+            [id],
+        )?;
+    }
     Ok(id)
 }
 
