@@ -5,6 +5,7 @@
 //!     mailbox, for a 1-row mail (target under 2 s with IDLE);
 //!   - the time to drain 200 queued mails (each a valid 1-row application),
 //!     and the mails/second.
+//!
 //! Prints the figures; no pass/fail here.
 
 #[path = "../tests/support/live.rs"]

@@ -96,6 +96,61 @@ enum Cmd {
         #[command(flatten)]
         dir: DirArg,
     },
+    /// Filing rules.
+    Rules {
+        #[command(subcommand)]
+        what: RulesCmd,
+    },
+    /// Mails a rule held for the secretariat's review.
+    Review {
+        #[command(subcommand)]
+        what: ReviewCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCmd {
+    /// Validate the instance's rule files (or the given files) without starting.
+    Check {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Rule files to check instead of the instance's rules folder.
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCmd {
+    /// The mails waiting for review.
+    List {
+        #[command(flatten)]
+        dir: DirArg,
+        /// One JSON object per mail.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Carry a held mail out; the officer gets the normal signed result.
+    Approve {
+        #[command(flatten)]
+        dir: DirArg,
+        /// The mail number (`review list`).
+        id: i64,
+        /// Who approves, for the audit log (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Refuse a held mail; the officer gets a signed rejection with the reason.
+    Reject {
+        #[command(flatten)]
+        dir: DirArg,
+        id: i64,
+        /// The reason, told to the officer.
+        #[arg(long)]
+        reason: String,
+        /// Who rejects, for the audit log (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -417,7 +472,109 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Rules {
+            what: RulesCmd::Check { dir, files },
+        } => rules_check(&dir.dir, &files),
+        Cmd::Review { what } => review(what, now()),
     }
+}
+
+fn rules_check(dir: &Path, files: &[PathBuf]) -> Result<ExitCode> {
+    let checked = if files.is_empty() {
+        let rules_dir = Config::rules_dir(dir)?;
+        ra::load_rules(&rules_dir).map(|(r, source)| {
+            let from = match source {
+                ra::RulesSource::Files(p) => {
+                    format!("{} file(s) in {}", p.len(), rules_dir.display())
+                }
+                ra::RulesSource::BuiltIn => format!(
+                    "the built-in defaults ({} does not exist)",
+                    rules_dir.display()
+                ),
+            };
+            (r, from)
+        })
+    } else {
+        ra::load_rule_files(files).map(|r| (r, format!("{} file(s)", files.len())))
+    };
+    match checked {
+        Ok((rules, from)) => {
+            println!("{} rule(s) from {from}: no errors", rules.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            for line in &e.errors {
+                println!("{line}");
+            }
+            println!(
+                "{} error(s); mailra will not start with these rules",
+                e.errors.len()
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The reviewer's name for the audit log.
+fn reviewer(by: Option<String>) -> String {
+    let who = by
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty());
+    match who {
+        Some(w) => format!("secretariat ({})", w.trim()),
+        None => "secretariat".into(),
+    }
+}
+
+fn review(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
+    match what {
+        ReviewCmd::List { dir, json } => {
+            let env = open_env(&dir.dir)?;
+            let held = ra::review::held(&env)?;
+            for m in &held {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "id": m.id, "received_at": store::ts(m.received_at), "from": m.from_addr,
+                            "subject": m.subject, "rule": m.rule, "forms": m.forms, "detail": m.detail,
+                            "folder": m.folder, "keywords": m.keywords, "source": m.source,
+                        })
+                    );
+                } else {
+                    println!(
+                        "#{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        m.id,
+                        store::ts(m.received_at),
+                        m.from_addr.as_deref().unwrap_or("-"),
+                        m.forms.join(","),
+                        m.rule.as_deref().unwrap_or("-"),
+                        m.subject.as_deref().unwrap_or("-"),
+                        m.detail
+                    );
+                }
+            }
+            if !json && held.is_empty() {
+                println!("no mail is held for review");
+            }
+        }
+        ReviewCmd::Approve { dir, id, by } => {
+            let mut env = open_env(&dir.dir)?;
+            let o = ra::review::approve(&mut env, id, &reviewer(by), now)?;
+            print_outcome(&o, false);
+        }
+        ReviewCmd::Reject {
+            dir,
+            id,
+            reason,
+            by,
+        } => {
+            let mut env = open_env(&dir.dir)?;
+            let o = ra::review::reject(&mut env, id, &reason, &reviewer(by), now)?;
+            print_outcome(&o, false);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn print_outcome(o: &ra::Outcome, json: bool) {
@@ -436,6 +593,7 @@ pub fn print_outcome(o: &ra::Outcome, json: bool) {
     if !o.revoked.is_empty() {
         line.push_str(&format!("; revoked {}", o.revoked.join(" ")));
     }
+    line.push_str(&format!("; folder {}", o.folder));
     println!("{line}");
     std::io::stdout().flush().ok();
 }

@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub imap: Option<RawImap>,
     /// Live sending; without it replies go to the outbox folder as .eml.
     pub smtp: Option<RawSmtp>,
+    #[serde(default)]
+    pub rules: RawRules,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -144,6 +146,14 @@ pub struct RawCa {
     pub crl_days: Option<u32>,
 }
 
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRules {
+    /// Folder of filing rules (`*.toml`); when it does not exist the built-in
+    /// defaults (`rules/default.toml` of the source) apply.
+    pub dir: Option<String>,
+}
+
 /// A checked configuration: every path absolute and every required file present.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -169,6 +179,8 @@ pub struct Config {
     pub crl_days: u32,
     pub imap: Option<ImapConfig>,
     pub smtp: Option<SmtpConfig>,
+    /// Folder of filing rules (may not exist: then the built-in defaults apply).
+    pub rules_dir: PathBuf,
 }
 
 /// Certificate and key file of an issuing CA.
@@ -200,6 +212,19 @@ impl Config {
             problems: vec![format!("{}: {e}", file.display())],
         })?;
         Config::check(dir, &file, raw)
+    }
+
+    /// The rules folder of the instance in `dir`, reading only that key, so
+    /// `mailra rules check` works while other keys are still being fixed.
+    pub fn rules_dir(dir: &Path) -> Result<PathBuf, ConfigError> {
+        let file = dir.join(FILE_NAME);
+        let problem = |what: String| ConfigError {
+            problems: vec![format!("{}: {what}", file.display())],
+        };
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| problem(format!("cannot read ({e})")))?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| problem(e.to_string()))?;
+        Ok(dir.join(raw.rules.dir.as_deref().unwrap_or("rules")))
     }
 
     /// The second stage: every key checked, every problem collected.
@@ -395,6 +420,7 @@ impl Config {
             ec_ca,
             server_days,
             crl_days,
+            rules_dir: sub(&raw.rules.dir, "rules"),
             dir,
         })
     }

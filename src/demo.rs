@@ -263,13 +263,17 @@ pub fn run(dir: &Path) -> Result<()> {
     let cfg = Config::load(dir)?;
     let mut env = Env::open(cfg)?;
     let (ex, sample) = ("Example University", "Sample Institute of Technology");
+    // Registered last year, like the seeded certificates: the default rule
+    // that holds requests from officers registered in the last 7 days does
+    // not hold the demo's mails (only mail 13's keyCompromise is held).
+    let last_year = now - time::Duration::days(300);
     store::add_institution(
         &env.conn,
         ex,
         "Tokyo",
         "Chiyoda-ku",
         &["example.ac.jp".into()],
-        now,
+        last_year,
     )?;
     store::add_institution(
         &env.conn,
@@ -277,10 +281,10 @@ pub fn run(dir: &Path) -> Result<()> {
         "Osaka",
         "Suita-shi",
         &["sample-tech.ac.jp".into()],
-        now,
+        last_year,
     )?;
-    store::add_officer(&env.conn, "ra-officer@example.ac.jp", ex, now)?;
-    store::add_officer(&env.conn, "tanto@sample-tech.ac.jp", sample, now)?;
+    store::add_officer(&env.conn, "ra-officer@example.ac.jp", ex, last_year)?;
+    store::add_officer(&env.conn, "tanto@sample-tech.ac.jp", sample, last_year)?;
     let o1 = officer(
         &officer_ca,
         "ra-officer@example.ac.jp",
@@ -315,6 +319,15 @@ pub fn run(dir: &Path) -> Result<()> {
         "mail-admin@example.ac.jp",
         now,
     )?;
+    let old_wiki_dn = server_dn("wiki.example.ac.jp", ex, "Chiyoda-ku", "Tokyo");
+    let old_wiki = seed_cert(
+        &mut env,
+        ex,
+        &old_wiki_dn,
+        &pki::new_key(KeyKind::Rsa2048)?,
+        "wiki-admin@example.ac.jp",
+        now,
+    )?;
 
     let rsa_dn = server_dn("www.example.ac.jp", ex, "Chiyoda-ku", "Tokyo");
     let ec_dn = server_dn("lms.example.ac.jp", ex, "Chiyoda-ku", "Tokyo");
@@ -344,6 +357,7 @@ pub fn run(dir: &Path) -> Result<()> {
         "portal-admin@example.ac.jp",
     );
     let revoke = revoke_line(&old_mail_dn, &old_mail, 4, "サーバ移行のため");
+    let compromised = revoke_line(&old_wiki_dn, &old_wiki, 1, "秘密鍵漏洩の疑い");
     let foreign_dn = server_dn("www.example.ac.jp", sample, "Suita-shi", "Osaka");
     let foreign = issue_line(
         &foreign_dn,
@@ -501,6 +515,18 @@ pub fn run(dir: &Path) -> Result<()> {
             )?,
         ),
     ];
+    mails.push((
+        "13-key-compromise",
+        application_mail(
+            &o1.signer,
+            &o1.email,
+            to,
+            "サーバ証明書失効申請(鍵漏洩)",
+            &file("server-revoke.tsv", &compromised),
+            false,
+            now,
+        )?,
+    ));
     // Tampered: a signed mail altered after signing (the file name inside the signed part).
     let mut tampered = application_mail(
         &o1.signer,
@@ -545,9 +571,24 @@ pub fn run(dir: &Path) -> Result<()> {
     }
     println!("database: {}", env.cfg.database.display());
     println!(
-        "mails filed under: {}/.<Verdict>/cur",
-        env.cfg.maildir.display()
+        "mails filed under: {}/.<Folder>/cur (the folders of {})",
+        env.cfg.maildir.display(),
+        env.cfg
+            .rules_dir
+            .join(crate::policy::rules::DEFAULT_FILE)
+            .display()
     );
+    for o in outcomes.iter().filter(|o| o.verdict == ra::Verdict::Held) {
+        println!(
+            "held for review: mail #{} ({}); carry it out with `mailra review approve --dir {} {}`, or refuse it with `mailra review reject --dir {} {} --reason …`",
+            o.mail_id,
+            o.source,
+            dir.display(),
+            o.mail_id,
+            dir.display(),
+            o.mail_id
+        );
+    }
     println!(
         "verify a reply:  openssl smime -verify -in {}/<file>.eml -CAfile {}",
         env.cfg.outbox.display(),
@@ -561,8 +602,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn print_table(outcomes: &[ra::Outcome]) {
-    println!("{:<28} {:<10} what happened", "mail", "verdict");
-    println!("{}", "-".repeat(100));
+    println!(
+        "{:<28} {:<10} {:<20} what happened",
+        "mail", "verdict", "folder"
+    );
+    println!("{}", "-".repeat(120));
     for o in outcomes {
         let mut what = o.summary.clone();
         if let Some(c) = &o.check {
@@ -575,9 +619,10 @@ fn print_table(outcomes: &[ra::Outcome]) {
             what.push_str(&format!("; revoked {}", o.revoked.join(", ")));
         }
         println!(
-            "{:<28} {:<10} {}",
+            "{:<28} {:<10} {:<20} {}",
             o.source.trim_end_matches(".eml"),
             o.verdict.as_str(),
+            o.folder,
             what
         );
     }

@@ -8,7 +8,7 @@ use openssl::pkey::PKey;
 use openssl::x509::X509;
 use time::OffsetDateTime;
 
-use crate::config::{self, RawCa, RawConfig, RawPaths, RawRobot, RawTrust};
+use crate::config::{self, RawCa, RawConfig, RawPaths, RawRobot, RawRules, RawTrust};
 use crate::pki::{self, KeyKind};
 
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -220,12 +220,24 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             allow_plaintext: args.allow_plaintext.then_some(true),
             ..Default::default()
         }),
+        rules: RawRules {
+            dir: Some("rules".into()),
+        },
     };
     let text = format!(
         "# mailra instance configuration (see README.md, \"Configuration\").\n# Paths are relative to this folder.\n\n{}",
         toml::to_string(&raw)?
     );
     std::fs::write(dir.join(config::FILE_NAME), text)?;
+    // The shipped filing rules, for the operator to adapt (an existing file is kept).
+    let rules_dir = dir.join("rules");
+    std::fs::create_dir_all(&rules_dir)
+        .with_context(|| format!("creating {}", rules_dir.display()))?;
+    let default_rules = rules_dir.join(crate::policy::rules::DEFAULT_FILE);
+    if !default_rules.exists() {
+        std::fs::write(&default_rules, crate::policy::rules::DEFAULT_RULES)
+            .with_context(|| format!("writing {}", default_rules.display()))?;
+    }
     // Check what was written exactly as every later command will.
     let cfg = config::Config::load(dir)?;
     crate::mail::maildir::ensure(&cfg.maildir)?;

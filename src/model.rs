@@ -162,6 +162,14 @@ pub enum RevocationReason {
 }
 
 impl RevocationReason {
+    pub const ALL: [RevocationReason; 5] = [
+        RevocationReason::Unspecified,
+        RevocationReason::KeyCompromise,
+        RevocationReason::AffiliationChanged,
+        RevocationReason::Superseded,
+        RevocationReason::CessationOfOperation,
+    ];
+
     pub fn code(self) -> u8 {
         match self {
             RevocationReason::Unspecified => 0,
@@ -234,6 +242,16 @@ pub enum FormKind {
 }
 
 impl FormKind {
+    pub const ALL: [FormKind; 3] = [
+        FormKind::ServerIssue,
+        FormKind::ServerRenew,
+        FormKind::ServerRevoke,
+    ];
+
+    pub fn from_code(code: &str) -> Option<FormKind> {
+        FormKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             FormKind::ServerIssue => "5-3-1",
@@ -254,6 +272,67 @@ impl FormKind {
             FormKind::ServerRenew => "サーバ証明書更新申請",
             FormKind::ServerRevoke => "サーバ証明書失効申請",
         }
+    }
+}
+
+/// What happened to one mail as a whole (stored on the mail, shown to the
+/// operator, and the first thing the filing rules look at).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every application file was carried out.
+    Accepted,
+    /// Some files carried out, others refused for row errors.
+    Partial,
+    /// Signed by an officer, but no file could be carried out.
+    Invalid,
+    /// The mail failed a signature/signer/envelope check (or the secretariat
+    /// refused it on review): nothing done.
+    Rejected,
+    /// Already processed: nothing done again.
+    Duplicate,
+    /// A `[check]` dry run: validated, nothing done.
+    Checked,
+    /// Not answered at all (our own mail, an auto-reply): kept and filed only.
+    Ignored,
+    /// Valid, but held for the secretariat's review by a filing rule: nothing
+    /// done until `mailra review approve` (or `reject`).
+    Held,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Accepted,
+        Verdict::Partial,
+        Verdict::Invalid,
+        Verdict::Rejected,
+        Verdict::Duplicate,
+        Verdict::Checked,
+        Verdict::Ignored,
+        Verdict::Held,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::Partial => "partial",
+            Verdict::Invalid => "invalid",
+            Verdict::Rejected => "rejected",
+            Verdict::Duplicate => "duplicate",
+            Verdict::Checked => "checked",
+            Verdict::Ignored => "ignored",
+            Verdict::Held => "held",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether a mail with this verdict carries applications out (the only
+    /// mails a rule can hold for review).
+    pub fn executes(self) -> bool {
+        matches!(self, Verdict::Accepted | Verdict::Partial)
     }
 }
 

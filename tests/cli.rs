@@ -21,6 +21,17 @@ fn text(o: &Output) -> String {
     )
 }
 
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
@@ -47,6 +58,7 @@ fn demo_runs_twice_and_shows_every_expected_verdict() {
             ("10-other-institution", "invalid"),
             ("11-broken-rows", "invalid"),
             ("12-replay-of-01", "duplicate"),
+            ("13-key-compromise", "held"),
         ] {
             let line = t
                 .lines()
@@ -62,14 +74,23 @@ fn demo_runs_twice_and_shows_every_expected_verdict() {
             assert!(t.contains(crl), "run {run}: {crl} not shown:\n{t}");
         }
     }
-    // 4 certificates issued (3 + the renewal) on top of 2 seeded; one revoked.
+    // 3 certificates issued (2 + the renewal) on top of 3 seeded; one revoked,
+    // one revocation (keyCompromise) held for review.
+    let revoked = || {
+        let o = mailra(&["cert", "list", "--dir", dir, "--json"]);
+        let certs: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(certs.len(), 6, "{certs:?}");
+        certs.iter().filter(|c| c["status"] == "revoked").count()
+    };
+    assert_eq!(revoked(), 1);
     let o = mailra(&["cert", "list", "--dir", dir, "--json"]);
     let certs: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(certs.len(), 5, "{certs:?}");
-    assert_eq!(certs.iter().filter(|c| c["status"] == "revoked").count(), 1);
     // Mail 02's profile 11 certificate comes from the ECDSA CA, every other from the RSA CA.
     for c in &certs {
         let ca = if c["profile"] == 11 { "ec" } else { "rsa" };
@@ -98,6 +119,48 @@ fn demo_runs_twice_and_shows_every_expected_verdict() {
     assert!(
         out.contains("Signature Algorithm: ecdsa-with-SHA384"),
         "{out}"
+    );
+    // The mails are filed in the folders of the default rules.
+    for (folder, mail) in [
+        (".Processed.Issued", "01-issue-rsa2048.eml:2,S"),
+        (".Processed.Revoked", "04-revocation.eml:2,S"),
+        (".Rejected.Unsigned", "06-unsigned.eml:2,S"),
+        (".Rejected.Signature", "07-tampered.eml:2,S"),
+        (".Rejected.Invalid", "11-broken-rows.eml:2,S"),
+        (".Review", "13-key-compromise.eml:2,S"),
+    ] {
+        let p = Path::new(dir)
+            .join("maildir")
+            .join(folder)
+            .join("cur")
+            .join(mail);
+        assert!(p.exists(), "{} missing", p.display());
+    }
+    // The secretariat approves the held revocation: carried out once, refiled.
+    let o = mailra(&["review", "list", "--dir", dir, "--json"]);
+    let held: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(held.len(), 1, "{}", text(&o));
+    assert_eq!(held[0]["rule"], "hold-key-compromise");
+    let id = held[0]["id"].to_string();
+    let o = mailra(&["review", "approve", "--dir", dir, &id, "--by", "tester"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("accepted: 0 issued, 1 revoked"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(revoked(), 2);
+    let o = mailra(&["review", "approve", "--dir", dir, &id]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is not held for review"), "{}", text(&o));
+    assert_eq!(revoked(), 2);
+    assert!(
+        Path::new(dir)
+            .join("maildir/.Processed.Revoked/cur/13-key-compromise.eml:2,S")
+            .exists()
     );
     // A folder the demo did not make is never removed.
     let other = d.path().join("precious");
@@ -339,6 +402,8 @@ fn run_watches_the_maildir_files_each_mail_and_stops_on_sigterm() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Should an assertion fail, the daemon is stopped rather than left behind.
+    let mut child = KillOnDrop(Some(child));
     let dn = support::ex_dn("www.example.ac.jp");
     let line = mailra::demo::issue_line(
         &dn,
@@ -352,8 +417,9 @@ fn run_watches_the_maildir_files_each_mail_and_stops_on_sigterm() {
     mailra::mail::maildir::deliver(&f.path("maildir"), "1700000000.good.eml", &good).unwrap();
     mailra::mail::maildir::deliver(&f.path("maildir"), "1700000001.junk.eml", b"no mail here")
         .unwrap();
-    let processed = f.path("maildir/.Processed/cur/1700000000.good.eml:2,S");
-    let rejected = f.path("maildir/.Rejected/cur/1700000001.junk.eml:2,S");
+    // Filed by the default rules: `Processed/Issued` is `.Processed.Issued`.
+    let processed = f.path("maildir/.Processed.Issued/cur/1700000000.good.eml:2,S");
+    let rejected = f.path("maildir/.Rejected.Unsigned/cur/1700000001.junk.eml:2,S");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !(processed.exists() && rejected.exists()) {
         assert!(
@@ -362,6 +428,7 @@ fn run_watches_the_maildir_files_each_mail_and_stops_on_sigterm() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let child = child.0.take().unwrap();
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -440,4 +507,91 @@ fn init_brings_an_existing_ecdsa_ca_and_refuses_one_that_is_not_p384() {
         "{}",
         text(&o)
     );
+}
+
+#[test]
+fn rules_check_lists_every_error_and_broken_rules_stop_the_robot_from_starting() {
+    // The broken fixtures, given as files: every expected line, non-zero exit.
+    let broken = repo("tests/fixtures/rules/broken");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&broken)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    // Run beside the files, so the messages name them as the .expected files do.
+    let mut args = vec!["rules", "check"];
+    args.extend(
+        files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap()),
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_mailra"))
+        .args(&args)
+        .current_dir(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    let mut n = 0;
+    for p in &files {
+        for line in std::fs::read_to_string(p.with_extension("expected"))
+            .unwrap()
+            .lines()
+        {
+            n += 1;
+            assert!(out.contains(line), "expected {line:?} in\n{out}");
+        }
+    }
+    assert!(out.contains(&format!("{n} error(s)")), "{out}");
+
+    // A healthy instance: the rules init wrote check clean.
+    let f = support::Fixture::new();
+    let dir = f.dir.path().to_str().unwrap().to_string();
+    let o = mailra(&["rules", "check", "--dir", &dir]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("1 file(s) in"), "{}", text(&o));
+
+    // Two broken files in the instance's rules folder: `rules check` and
+    // `process` (like `run`) report every error of both, and nothing starts.
+    for name in ["bad-folders", "unknown-key"] {
+        std::fs::copy(
+            broken.join(format!("{name}.toml")),
+            f.path(&format!("rules/{name}.toml")),
+        )
+        .unwrap();
+    }
+    let expected: Vec<String> = ["bad-folders", "unknown-key"]
+        .iter()
+        .flat_map(|name| {
+            std::fs::read_to_string(broken.join(format!("{name}.expected")))
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mail = support::write(f.dir.path(), "m.eml", b"From: a@b.jp\r\n\r\nhello\r\n");
+    for args in [
+        vec!["rules", "check", "--dir", &dir],
+        vec!["process", "--dir", &dir, &mail],
+        vec!["run", "--dir", &dir, "--once"],
+    ] {
+        let o = mailra(&args);
+        assert!(!o.status.success(), "{args:?} must fail: {}", text(&o));
+        let out = text(&o);
+        for line in &expected {
+            assert!(
+                out.contains(line.as_str()),
+                "{args:?}: {line:?} missing in\n{out}"
+            );
+        }
+    }
+    assert_eq!(f.cert_count(), 0);
+    let mails: i64 = f
+        .env
+        .conn
+        .query_row("SELECT count(*) FROM mails", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mails, 0, "nothing was processed");
 }

@@ -81,7 +81,7 @@ fn crash_at(fault: &str, rows: usize) {
     // Filed, and its replies all sent.
     until("the mail to be filed", || {
         live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
-            && live::messages(srv.imap, demo::ROBOT, "Processed").len() == 1
+            && live::messages(srv.imap, demo::ROBOT, "Processed/Issued").len() == 1
     });
     until("every reply to be sent", || {
         let rows = store::outbox_rows(&f.env.conn, None).unwrap();
@@ -110,7 +110,7 @@ fn crash_at(fault: &str, rows: usize) {
             "{fault}: nothing delivered twice"
         );
     }
-    let processed = live::messages(srv.imap, demo::ROBOT, "Processed");
+    let processed = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
     assert_eq!(
         processed[0].raw, mail,
         "{fault}: the mail is kept as it came"

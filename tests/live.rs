@@ -106,18 +106,18 @@ fn appended_application_is_answered_by_smtp_and_filed_with_keywords() {
         assert!(std::time::Instant::now() < deadline, "INBOX not emptied");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let processed = live::messages(srv.imap, demo::ROBOT, "Processed");
+    let processed = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
     assert_eq!(processed.len(), 1);
     assert_eq!(processed[0].raw, good);
     assert!(
         processed[0]
             .flags
             .iter()
-            .any(|f| f.contains("mailra-accepted")),
+            .any(|f| f.contains("mailra-issued")),
         "{:?}",
         processed[0].flags
     );
-    let rejected = live::messages(srv.imap, demo::ROBOT, "Rejected");
+    let rejected = live::messages(srv.imap, demo::ROBOT, "Rejected/Unsigned");
     assert_eq!(rejected.len(), 1);
 
     let certs = store::certificates(&f.env.conn).unwrap();

@@ -210,8 +210,8 @@ fn profile_11_is_signed_by_the_ecdsa_ca_and_revoked_on_its_own_crl() {
     let revoke = revoke_line(
         &ex_dn("lms.example.ac.jp"),
         &ec_cert.serial.to_string(),
-        1,
-        "鍵の漏洩",
+        5,
+        "廃止",
     );
     let o = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
     assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
@@ -232,7 +232,7 @@ fn profile_11_is_signed_by_the_ecdsa_ca_and_revoked_on_its_own_crl() {
         "{text}"
     );
     assert!(text.contains(&serial_hex), "{text}");
-    assert!(text.contains("Key Compromise"), "{text}");
+    assert!(text.contains("Cessation Of Operation"), "{text}");
     assert!(
         text.contains("X509v3 CRL Number: \n                1\n"),
         "{text}"
@@ -351,7 +351,10 @@ fn revocation_is_in_the_crl_with_its_reason_and_openssl_rejects_the_certificate(
     assert_eq!(issued.len(), 1);
     let serial = &issued[0];
     let revoke = revoke_line(&ex_dn("www.example.ac.jp"), serial, 1, "鍵の漏洩");
-    let o = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
+    // The default rules hold every keyCompromise revocation for review.
+    let held = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
+    assert_eq!(held.verdict, Verdict::Held, "{held:?}");
+    let o = mailra::ra::review::approve(&mut f.env, held.mail_id, "secretariat", now()).unwrap();
     assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
     assert_eq!(o.revoked, vec![serial.clone()]);
     // A profile 3 certificate: the RSA CA's CRL, under its old name.

@@ -73,6 +73,21 @@ pub enum Check {
 }
 
 impl Check {
+    /// Every check, in the order they are evaluated.
+    pub const ALL: [Check; 11] = [
+        Check::Envelope,
+        Check::Structure,
+        Check::Algorithms,
+        Check::SignedAttributes,
+        Check::Digest,
+        Check::Signature,
+        Check::Chain,
+        Check::SignerCertificate,
+        Check::Revocation,
+        Check::Address,
+        Check::SigningTime,
+    ];
+
     /// Short stable name for replies and the CLI.
     pub fn name(self) -> &'static str {
         match self {

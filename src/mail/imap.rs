@@ -188,14 +188,6 @@ pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
     }
 }
 
-/// The folder and keywords a verdict is filed under (until rules decide).
-pub fn filing(o: &ra::Outcome) -> (String, Vec<String>) {
-    (
-        crate::mail::maildir::folder_for(o.verdict.as_str()).to_string(),
-        vec![format!("mailra-{}", o.verdict.as_str())],
-    )
-}
-
 /// What the intake shares with the rest of the daemon.
 pub struct Wiring {
     /// Woken after each mail so the SMTP sender sends its replies at once.
@@ -375,8 +367,7 @@ async fn take_one(
                 wait_until_sent(env, o.mail_id).await;
                 crate::fault::point("before-move");
             }
-            let (f, k) = filing(&o);
-            (f, k, Some(o.mail_id))
+            (o.folder, o.keywords, Some(o.mail_id))
         }
         Err(e) => {
             tracing::error!(uid, error = %e, folder = %cfg.quarantine, "internal error; the mail is kept in quarantine");

@@ -1,7 +1,8 @@
 //! The embedded default inbox: a Maildir. New mail is read from `new/`;
-//! after processing each mail is *filed*, never deleted: moved into a
-//! Maildir++ folder named after its verdict (`.Processed`, `.Rejected`, …),
-//! so any mail client pointed at the Maildir shows the robot's work.
+//! after processing each mail is *filed*, never deleted: moved into the
+//! Maildir++ folder the filing rules chose (`Processed/Issued` is
+//! `.Processed.Issued`), so any mail client pointed at the Maildir shows the
+//! robot's work.
 
 use std::path::{Path, PathBuf};
 
@@ -54,31 +55,52 @@ pub fn deliver(root: &Path, name: &str, raw: &[u8]) -> Result<PathBuf, MaildirEr
     Ok(dest)
 }
 
-/// Moves a processed mail into the Maildir++ folder `.{folder}` as seen.
+/// The Maildir++ folder of an IMAP folder path: `Processed/Issued` →
+/// `ROOT/.Processed.Issued` (the rules never put a `.` inside a name).
+pub fn folder_dir(root: &Path, folder: &str) -> PathBuf {
+    root.join(format!(".{}", folder.replace('/', ".")))
+}
+
+/// The name of a mail without its Maildir info suffix (`:2,S`).
+fn base_name(name: &str) -> &str {
+    name.split(":2,").next().unwrap_or(name)
+}
+
+/// Moves a processed mail into the Maildir++ folder of `folder` (an IMAP
+/// path), marked seen, creating the folder as needed.
 pub fn file_into(root: &Path, mail: &Path, folder: &str) -> Result<PathBuf, MaildirError> {
-    let dir = root.join(format!(".{folder}"));
+    let dir = folder_dir(root, folder);
     ensure(&dir)?;
     let name = mail
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let base = name.split(":2,").next().unwrap_or(&name).to_string();
-    let dest = dir.join("cur").join(format!("{base}:2,S"));
+    let dest = dir.join("cur").join(format!("{}:2,S", base_name(&name)));
     std::fs::rename(mail, &dest).map_err(err(&dest))?;
     Ok(dest)
 }
 
-/// The folder a verdict files into.
-pub fn folder_for(verdict: &str) -> &'static str {
-    match verdict {
-        "accepted" | "partial" => "Processed",
-        "checked" => "Checked",
-        "invalid" => "Invalid",
-        "rejected" => "Rejected",
-        "duplicate" => "Duplicate",
-        "ignored" => "Ignored",
-        _ => "Quarantine",
+/// Moves a mail filed earlier under `name` from folder `from` to folder
+/// `to` (a held mail after its review). None when it is not there (it came
+/// from elsewhere, or someone moved it).
+pub fn refile(
+    root: &Path,
+    name: &str,
+    from: &str,
+    to: &str,
+) -> Result<Option<PathBuf>, MaildirError> {
+    let cur = folder_dir(root, from).join("cur");
+    let Ok(entries) = std::fs::read_dir(&cur) else {
+        return Ok(None);
+    };
+    let wanted = base_name(name);
+    for e in entries {
+        let e = e.map_err(err(&cur))?;
+        if base_name(&e.file_name().to_string_lossy()) == wanted {
+            return file_into(root, &e.path(), to).map(Some);
+        }
     }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -97,9 +119,19 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["1-a", "2-b"]
         );
-        let filed = file_into(d.path(), &p[0], folder_for("rejected")).unwrap();
+        let filed = file_into(d.path(), &p[0], "Rejected/Unsigned").unwrap();
         assert_eq!(std::fs::read(&filed).unwrap(), b"one");
-        assert!(filed.ends_with(".Rejected/cur/1-a:2,S"));
+        assert!(filed.ends_with(".Rejected.Unsigned/cur/1-a:2,S"));
         assert_eq!(pending(d.path()).unwrap().len(), 1);
+        // Moved on later (a held mail after review), still not lost.
+        let moved = refile(d.path(), "1-a", "Rejected/Unsigned", "Review")
+            .unwrap()
+            .unwrap();
+        assert!(moved.ends_with(".Review/cur/1-a:2,S"));
+        assert_eq!(std::fs::read(&moved).unwrap(), b"one");
+        assert_eq!(
+            refile(d.path(), "1-a", "Rejected/Unsigned", "X").unwrap(),
+            None
+        );
     }
 }

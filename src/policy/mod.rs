@@ -1,6 +1,7 @@
 //! Pure decisions on application rows, from rules and registry data.
 
 pub mod dn;
+pub mod rules;
 pub mod server;
 
 use crate::model::Dn;

@@ -1,5 +1,7 @@
 //! Everything one processing pass needs, loaded and checked once at start-up.
 
+use std::path::{Path, PathBuf};
+
 use openssl::pkey::PKey;
 use openssl::x509::{X509, X509Crl};
 use rusqlite::Connection;
@@ -9,6 +11,7 @@ use crate::config::Config;
 use crate::intake::smime::Trust;
 use crate::mail::sign::Signer;
 use crate::model::{CaKind, Profile};
+use crate::policy::rules::{self, RuleError, RuleSet, RulesError};
 use crate::render::Renderer;
 use crate::store;
 
@@ -22,6 +25,8 @@ pub struct Env {
     pub ec_ca: Option<IssuingCa>,
     pub signer: Signer,
     pub renderer: Renderer,
+    /// The filing rules, every file checked at start-up.
+    pub rules: RuleSet,
     pub serials: Box<dyn SerialSource + Send>,
 }
 
@@ -33,6 +38,8 @@ pub enum EnvError {
     Store(#[from] store::StoreError),
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, EnvError> {
@@ -58,8 +65,71 @@ pub fn load_certs(path: &std::path::Path) -> Result<Vec<X509>, EnvError> {
     Ok(certs)
 }
 
+/// Where the rules of an instance come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesSource {
+    /// The `*.toml` files of the rules folder, in name order.
+    Files(Vec<PathBuf>),
+    /// The folder does not exist: the shipped defaults.
+    BuiltIn,
+}
+
+/// Reads and checks the rule files of `dir` (every `*.toml`, in file-name
+/// order), or the shipped defaults when the folder does not exist.
+pub fn load_rules(dir: &Path) -> Result<(RuleSet, RulesSource), RulesError> {
+    if !dir.exists() {
+        return Ok((RuleSet::builtin(), RulesSource::BuiltIn));
+    }
+    let unreadable = |what: String| RulesError {
+        errors: vec![RuleError {
+            file: dir.display().to_string(),
+            line: 0,
+            key: String::new(),
+            message: what,
+        }],
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| unreadable(format!("cannot read the rules folder ({e})")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok((load_rule_files(&paths)?, RulesSource::Files(paths)))
+}
+
+/// Reads and checks the given rule files, in this order.
+pub fn load_rule_files(paths: &[PathBuf]) -> Result<RuleSet, RulesError> {
+    let mut texts = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match std::fs::read_to_string(p) {
+            Ok(t) => texts.push((p.display().to_string(), t)),
+            Err(e) => errors.push(RuleError {
+                file: p.display().to_string(),
+                line: 0,
+                key: String::new(),
+                message: format!("cannot read ({e})"),
+            }),
+        }
+    }
+    match rules::parse(&texts) {
+        Ok(r) if errors.is_empty() => Ok(r),
+        Ok(_) => Err(RulesError { errors }),
+        Err(e) => {
+            errors.extend(e.errors);
+            Err(RulesError { errors })
+        }
+    }
+}
+
 impl Env {
     pub fn open(cfg: Config) -> Result<Env, EnvError> {
+        let (rules, source) = load_rules(&cfg.rules_dir)?;
+        if source == RulesSource::BuiltIn {
+            tracing::info!(dir = %cfg.rules_dir.display(), "no rules folder: the built-in filing rules apply");
+        } else if rules.is_empty() {
+            tracing::warn!(dir = %cfg.rules_dir.display(), "no filing rules: every mail goes to the folder of its verdict, nothing is held");
+        }
         let robot = load_certs(&cfg.robot_cert)?;
         let robot_key = PKey::private_key_from_pem(&read(&cfg.robot_key)?)
             .map_err(|e| bad(&cfg.robot_key, e))?;
@@ -136,6 +206,7 @@ impl Env {
             ec_ca,
             signer,
             renderer,
+            rules,
             serials: Box::new(RandomSerials),
         })
     }

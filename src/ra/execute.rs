@@ -26,6 +26,15 @@ enum Done {
     },
 }
 
+/// The verdict of a mail whose valid files are carried out.
+pub(crate) fn verdict_of(files: &[FileResult]) -> Verdict {
+    if files.iter().all(|f| f.ok()) {
+        Verdict::Accepted
+    } else {
+        Verdict::Partial
+    }
+}
+
 pub(crate) fn execute(
     env: &mut Env,
     ctx: MailCtx,
@@ -34,11 +43,7 @@ pub(crate) fn execute(
     notes: Vec<String>,
 ) -> Result<Outcome, RaError> {
     let now = ctx.now;
-    let verdict = if files.iter().all(|f| f.ok()) {
-        Verdict::Accepted
-    } else {
-        Verdict::Partial
-    };
+    let verdict = verdict_of(&files);
     let summary_files = summarize(&files, &notes, verdict);
     // The serial source is moved out for the transaction's lifetime (the
     // transaction borrows the connection inside `env`).
@@ -59,6 +64,7 @@ pub(crate) fn execute(
         publish_crl(env, kind)?;
     }
     env.deliver_local(now)?;
+    let d = ctx.decision(verdict);
     Ok(Outcome {
         source: ctx.source.clone(),
         mail_id,
@@ -68,6 +74,9 @@ pub(crate) fn execute(
         issued,
         revoked,
         replies,
+        folder: d.folder,
+        keywords: d.keywords,
+        rule: d.rule,
     })
 }
 

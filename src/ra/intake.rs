@@ -26,20 +26,24 @@ pub fn take(
     source: &str,
     now: OffsetDateTime,
 ) -> Result<(Outcome, Taken), RaError> {
-    if let Some((mail_id, verdict, detail)) =
-        store::unfiled_mail_by_raw(&env.conn, &sha256_hex(raw))?
-    {
-        let verdict = Verdict::parse(&verdict).unwrap_or(Verdict::Ignored);
+    if let Some(u) = store::unfiled_mail_by_raw(&env.conn, &sha256_hex(raw))? {
+        let verdict = Verdict::from_name(&u.verdict).unwrap_or(Verdict::Ignored);
+        let folder = u
+            .folder
+            .unwrap_or_else(|| crate::policy::rules::fallback_folder(verdict).to_string());
         return Ok((
             Outcome {
                 source: source.to_string(),
-                mail_id,
+                mail_id: u.id,
                 verdict,
                 check: None,
-                summary: format!("resumed after a restart: {detail}"),
+                summary: format!("resumed after a restart: {}", u.detail),
                 issued: vec![],
                 revoked: vec![],
                 replies: 0,
+                folder,
+                keywords: u.keywords,
+                rule: u.rule,
             },
             Taken::Resumed,
         ));

@@ -11,8 +11,10 @@ mod env;
 mod execute;
 mod intake;
 mod replies;
+pub mod review;
 
-pub use env::{Env, EnvError};
+pub use crate::model::Verdict;
+pub use env::{Env, EnvError, RulesSource, load_rule_files, load_rules};
 pub use intake::{Taken, filed, take};
 
 use openssl::sha::sha256;
@@ -21,6 +23,7 @@ use time::OffsetDateTime;
 
 use crate::intake::{mime, smime};
 use crate::model::{CaKind, FormKind, RowError, Serial, ServerRequest};
+use crate::policy::rules::AttachmentKind;
 use crate::policy::server as server_policy;
 use crate::store;
 
@@ -36,53 +39,12 @@ pub struct Outcome {
     pub issued: Vec<String>,
     pub revoked: Vec<String>,
     pub replies: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Every application file was carried out.
-    Accepted,
-    /// Some files carried out, others refused for row errors.
-    Partial,
-    /// Signed by an officer, but no file could be carried out.
-    Invalid,
-    /// The mail failed a signature/signer/envelope check: nothing done.
-    Rejected,
-    /// Already processed: nothing done again.
-    Duplicate,
-    /// A `[check]` dry run: validated, nothing done.
-    Checked,
-    /// Not answered at all (our own mail, an auto-reply): kept and filed only.
-    Ignored,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Accepted => "accepted",
-            Verdict::Partial => "partial",
-            Verdict::Invalid => "invalid",
-            Verdict::Rejected => "rejected",
-            Verdict::Duplicate => "duplicate",
-            Verdict::Checked => "checked",
-            Verdict::Ignored => "ignored",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Verdict> {
-        [
-            Verdict::Accepted,
-            Verdict::Partial,
-            Verdict::Invalid,
-            Verdict::Rejected,
-            Verdict::Duplicate,
-            Verdict::Checked,
-            Verdict::Ignored,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
+    /// The IMAP folder the filing rules chose (`/`-separated).
+    pub folder: String,
+    /// The IMAP keywords to set on the mail.
+    pub keywords: Vec<String>,
+    /// The deciding rule (None: the built-in fallback).
+    pub rule: Option<String>,
 }
 
 /// An internal error: told to the operator, never to the officer. The mail
@@ -146,18 +108,30 @@ pub fn process(
 ) -> Result<Outcome, RaError> {
     let raw_sha = sha256_hex(raw);
     let report = smime::verify(raw, &env.trust, now);
-    let mut ctx = replies::MailCtx::new(env, &report, source, raw, &raw_sha, now);
+    let ctx = replies::MailCtx::new(env, &report, source, raw, &raw_sha, now);
+    run(env, ctx, &report)
+}
 
-    if ctx.is_loop() {
-        return ctx.finish_without_reply(
-            env,
-            Verdict::Ignored,
-            "our own or an automatic mail: not answered",
-        );
-    }
-    if let Some((first_id, _)) = store::mail_by_raw(&env.conn, &raw_sha)? {
-        let first_at = first_received(env, first_id)?;
-        return ctx.duplicate(env, first_id, &first_at);
+/// The pipeline after verification; a held mail the secretariat approves
+/// goes through it again (`ctx.review` set: the mail's row is updated, and no
+/// rule holds it a second time).
+pub(crate) fn run(
+    env: &mut Env,
+    mut ctx: replies::MailCtx,
+    report: &smime::Report,
+) -> Result<Outcome, RaError> {
+    if ctx.review.is_none() {
+        if ctx.is_loop() {
+            return ctx.finish_without_reply(
+                env,
+                Verdict::Ignored,
+                "our own or an automatic mail: not answered",
+            );
+        }
+        if let Some((first_id, _)) = store::mail_by_raw(&env.conn, &ctx.raw_sha)? {
+            let first_at = first_received(env, first_id)?;
+            return ctx.duplicate(env, first_id, &first_at);
+        }
     }
     let verified = match &report.outcome {
         Ok(v) => v,
@@ -173,10 +147,12 @@ pub fn process(
             ),
         );
     };
+    ctx.officer_since = store::officer_registered_at(&env.conn, officer.id)?;
     ctx.officer = Some(officer.clone());
     let institution = store::institution(&env.conn, officer.institution_id)?.ok_or_else(|| {
         store::StoreError::NotFound(format!("institution #{}", officer.institution_id))
     })?;
+    ctx.institution = Some(institution.name.clone());
     ctx.signed_sha = Some(verified.content_sha256.clone());
     if let Some((first_id, first_at)) =
         store::executed_mail_for(&env.conn, &verified.content_sha256)?
@@ -185,7 +161,15 @@ pub fn process(
     }
 
     let body = match mime::extract(&verified.content) {
-        Ok(b) => b,
+        Ok(b) => {
+            ctx.attachments = Some(
+                b.attachments
+                    .iter()
+                    .map(|a| AttachmentKind::of(&a.filename))
+                    .collect(),
+            );
+            b
+        }
         Err(e) => {
             return ctx.invalid(
                 env,
@@ -224,6 +208,7 @@ pub fn process(
         });
     }
     cross_file_checks(&mut files);
+    ctx.note_files(&files);
     if files.is_empty() {
         notes.push("no application file (.tsv or .txt) was found inside the signed content".into());
         return ctx.invalid(env, &institution, files, notes);
@@ -233,6 +218,18 @@ pub fn process(
     }
     if files.iter().all(|f| !f.ok()) {
         return ctx.invalid(env, &institution, files, notes);
+    }
+    // Decided before anything is carried out: a rule may hold the request.
+    let facts = ctx.facts(execute::verdict_of(&files), None);
+    let decision = if ctx.review.is_some() {
+        env.rules.evaluate_approved(&facts)
+    } else {
+        env.rules.evaluate(&facts)
+    };
+    let hold = decision.hold;
+    ctx.decision = Some(decision);
+    if hold {
+        return ctx.held(env, &institution, files, notes);
     }
     execute::execute(env, ctx, &institution, files, notes)
 }
@@ -296,7 +293,8 @@ pub fn refresh_crl(
 }
 
 /// One pass over the Maildir inbox: every mail in `new/` is processed and
-/// filed into the folder of its verdict. An internal error on one mail is
+/// filed into the folder the rules chose (`Processed/Issued` is the Maildir++
+/// folder `.Processed.Issued`). An internal error on one mail is
 /// logged, the mail goes to `.Quarantine` (kept, never deleted), and the pass
 /// goes on with the next.
 pub fn process_maildir(
@@ -326,17 +324,16 @@ pub fn process_maildir(
         match take(env, &raw, &source, now()) {
             Ok((o, _)) => {
                 crate::fault::point("after-commit");
-                let folder = maildir::folder_for(o.verdict.as_str());
-                maildir::file_into(&root, &path, folder)?;
-                if let Err(e) = filed(env, o.mail_id, folder, now()) {
+                maildir::file_into(&root, &path, &o.folder)?;
+                if let Err(e) = filed(env, o.mail_id, &o.folder, now()) {
                     tracing::error!(mail = %source, error = %e, "filed, but the record of it failed");
                 }
-                tracing::info!(mail = %source, verdict = o.verdict.as_str(), "{}", o.summary);
+                tracing::info!(mail = %source, verdict = o.verdict.as_str(), folder = %o.folder, "{}", o.summary);
                 out.push(o);
             }
             Err(e) => {
                 tracing::error!(mail = %source, error = %e, "internal error; mail moved to .Quarantine");
-                maildir::file_into(&root, &path, "Quarantine")?;
+                maildir::file_into(&root, &path, crate::policy::rules::QUARANTINE)?;
             }
         }
     }

@@ -8,15 +8,29 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Env, FileResult, Outcome, RaError, Verdict};
-use crate::intake::smime::Report;
+use crate::intake::smime::{self, Report};
 use crate::mail::compose::{self, Reply};
-use crate::model::{Institution, Officer, ServerRequest};
+use crate::model::{FormKind, Institution, Officer, RevocationReason, ServerRequest};
+use crate::policy::rules::{AttachmentKind, Decision, Facts};
 use crate::store;
+
+/// The secretariat reviewing a held mail: the mail's own row is updated
+/// instead of a new one being recorded.
+pub(crate) struct Review {
+    pub mail_id: i64,
+    pub actor: String,
+    /// `approve` or `reject`.
+    pub action: &'static str,
+    pub note: String,
+}
 
 pub(crate) struct MailCtx {
     pub source: String,
     pub raw: Vec<u8>,
     pub raw_sha: String,
+    /// When the mail arrived (for a reviewed mail: its first arrival).
+    pub received_at: OffsetDateTime,
+    /// When this processing happens.
     pub now: OffsetDateTime,
     pub from: Option<String>,
     pub subject: Option<String>,
@@ -25,6 +39,16 @@ pub(crate) struct MailCtx {
     pub officer: Option<Officer>,
     pub signed_sha: Option<String>,
     pub auto_submitted: bool,
+    /// What the filing rules see, gathered as the pipeline learns it.
+    pub unsigned: bool,
+    pub institution: Option<String>,
+    pub officer_since: Option<OffsetDateTime>,
+    pub attachments: Option<Vec<AttachmentKind>>,
+    pub forms: Vec<FormKind>,
+    pub reasons: Vec<RevocationReason>,
+    /// What the rules decided; set before the mail is recorded.
+    pub decision: Option<Decision>,
+    pub review: Option<Review>,
 }
 
 pub(crate) fn stamp(t: OffsetDateTime) -> String {
@@ -50,6 +74,7 @@ fn check_ja(check: &str) -> &'static str {
         "address" => "Fromアドレスと署名者証明書のアドレス",
         "signing-time" => "署名日時",
         "officer" => "登録担当者の登録",
+        "review" => "事務局による確認",
         _ => "検証",
     }
 }
@@ -74,10 +99,18 @@ impl MailCtx {
             Err(_) => "-".into(),
         };
         let _ = env;
+        // "structure: not signed", even when an envelope check failed first.
+        let unsigned = report.outcome.is_err()
+            && report.checks.iter().any(|c| {
+                c.check == smime::Check::Structure
+                    && !c.ok
+                    && c.detail.starts_with("the mail is not signed")
+            });
         MailCtx {
             source: source.to_string(),
             raw: raw.to_vec(),
             raw_sha: raw_sha.to_string(),
+            received_at: now,
             now,
             from: report.from.clone(),
             subject: report.subject.clone(),
@@ -86,7 +119,79 @@ impl MailCtx {
             officer: None,
             signed_sha: None,
             auto_submitted,
+            unsigned,
+            institution: None,
+            officer_since: None,
+            attachments: None,
+            forms: vec![],
+            reasons: vec![],
+            decision: None,
+            review: None,
         }
+    }
+
+    /// Notes the forms and revocation reasons of the application files.
+    pub fn note_files(&mut self, files: &[FileResult]) {
+        for f in files {
+            if let Some(k) = f.kind
+                && !self.forms.contains(&k)
+            {
+                self.forms.push(k);
+            }
+            for r in &f.rows {
+                if let ServerRequest::Revoke(r) = r
+                    && !self.reasons.contains(&r.reason)
+                {
+                    self.reasons.push(r.reason);
+                }
+            }
+        }
+    }
+
+    /// What the filing rules see of this mail with this verdict.
+    pub fn facts(&mut self, verdict: Verdict, check: Option<&str>) -> Facts {
+        let attachments = self
+            .attachments
+            .get_or_insert_with(|| attachment_kinds_outside(&self.raw))
+            .clone();
+        Facts {
+            verdict,
+            check: check.map(str::to_string),
+            unsigned: self.unsigned,
+            forms: self.forms.clone(),
+            institution: self.institution.clone(),
+            officer: self.officer.as_ref().map(|o| o.email.clone()),
+            officer_registered_at: self.officer_since,
+            sender: self.from.clone(),
+            subject: self.subject.clone(),
+            attachments,
+            revocation_reasons: self.reasons.clone(),
+            now: self.now,
+        }
+    }
+
+    /// Has the rules decide for a mail that carries nothing out (unless a
+    /// decision was made already).
+    fn decide(&mut self, env: &Env, verdict: Verdict, check: Option<&str>) {
+        if self.decision.is_none() {
+            let facts = self.facts(verdict, check);
+            self.decision = Some(env.rules.evaluate(&facts));
+        }
+    }
+
+    /// The decision the mail is recorded with.
+    pub fn decision(&self, verdict: Verdict) -> Decision {
+        self.decision
+            .clone()
+            .unwrap_or_else(|| Decision::fallback(verdict))
+    }
+
+    /// The rule's extra addresses for the reply to the officer or sender.
+    fn notify(&self) -> Vec<String> {
+        self.decision
+            .as_ref()
+            .map(|d| d.notify.clone())
+            .unwrap_or_default()
     }
 
     /// Our own replies and other automatic mail are never answered (no mail loops).
@@ -101,24 +206,48 @@ impl MailCtx {
         detail: &str,
         executed: bool,
     ) -> Result<i64, RaError> {
-        Ok(store::insert_mail(
+        let d = self.decision(verdict);
+        let record = store::MailRecord {
+            received_at: self.received_at,
+            source: &self.source,
+            raw: &self.raw,
+            raw_sha256: &self.raw_sha,
+            message_id: self.message_id.as_deref(),
+            from_addr: self.from.as_deref(),
+            subject: self.subject.as_deref(),
+            signed_sha256: self.signed_sha.as_deref(),
+            officer_id: self.officer.as_ref().map(|o| o.id),
+            verdict: verdict.as_str(),
+            detail,
+            dry_run: verdict == Verdict::Checked,
+            executed,
+            folder: &d.folder,
+            keywords: &d.keywords,
+            rule: d.rule.as_deref(),
+        };
+        let Some(review) = &self.review else {
+            return Ok(store::insert_mail(conn, &record)?);
+        };
+        // Outcomes that record applications of their own replace the held ones.
+        let replace = !matches!(
+            verdict,
+            Verdict::Rejected | Verdict::Duplicate | Verdict::Ignored
+        );
+        let id = store::update_held_mail(conn, review.mail_id, &record, replace)?;
+        let detail = match review.action {
+            "reject" => format!("refused: {}", review.note),
+            _ => format!("approved: {} ({detail})", verdict.as_str()),
+        };
+        store::audit(
             conn,
-            &store::MailRecord {
-                received_at: self.now,
-                source: &self.source,
-                raw: &self.raw,
-                raw_sha256: &self.raw_sha,
-                message_id: self.message_id.as_deref(),
-                from_addr: self.from.as_deref(),
-                subject: self.subject.as_deref(),
-                signed_sha256: self.signed_sha.as_deref(),
-                officer_id: self.officer.as_ref().map(|o| o.id),
-                verdict: verdict.as_str(),
-                detail,
-                dry_run: verdict == Verdict::Checked,
-                executed,
-            },
-        )?)
+            self.now,
+            &review.actor,
+            &format!("review-{}", review.action),
+            Some(id),
+            None,
+            &detail,
+        )?;
+        Ok(id)
     }
 
     fn outcome(
@@ -129,6 +258,7 @@ impl MailCtx {
         summary: String,
         replies: usize,
     ) -> Outcome {
+        let d = self.decision(verdict);
         Outcome {
             source: self.source.clone(),
             mail_id,
@@ -138,6 +268,9 @@ impl MailCtx {
             issued: vec![],
             revoked: vec![],
             replies,
+            folder: d.folder,
+            keywords: d.keywords,
+            rule: d.rule,
         }
     }
 
@@ -194,11 +327,12 @@ impl MailCtx {
     }
 
     pub fn finish_without_reply(
-        self,
+        mut self,
         env: &mut Env,
         verdict: Verdict,
         why: &str,
     ) -> Result<Outcome, RaError> {
+        self.decide(env, verdict, None);
         let tx = env.conn.unchecked_transaction()?;
         let id = self.record(&tx, verdict, why, false)?;
         store::audit(
@@ -216,7 +350,7 @@ impl MailCtx {
 
     pub fn reject(self, env: &mut Env, check: &str, reason: &str) -> Result<Outcome, RaError> {
         let detail = format!("{check}: {reason}");
-        let ctx = context! { check, check_ja => check_ja(check), reason, received => stamp(self.now), robot => &env.cfg.robot_address };
+        let ctx = context! { check, check_ja => check_ja(check), reason, received => stamp(self.received_at), robot => &env.cfg.robot_address };
         let tags = vec![("Check".into(), check.into())];
         self.answer_sender(
             env,
@@ -252,7 +386,7 @@ impl MailCtx {
     /// the From is an address we may answer) with one signed reply.
     #[allow(clippy::too_many_arguments)]
     fn answer_sender(
-        self,
+        mut self,
         env: &mut Env,
         verdict: Verdict,
         check: Option<&str>,
@@ -261,9 +395,13 @@ impl MailCtx {
         ctx: minijinja::Value,
         mut tags: Vec<(String, String)>,
     ) -> Result<Outcome, RaError> {
+        self.decide(env, verdict, check);
         let tx = env.conn.unchecked_transaction()?;
         let id = self.record(&tx, verdict, &detail, false)?;
-        let actor = self.from.as_deref().unwrap_or("-");
+        let actor = match &self.review {
+            Some(r) => r.actor.as_str(),
+            None => self.from.as_deref().unwrap_or("-"),
+        };
         store::audit(
             &tx,
             self.now,
@@ -284,7 +422,7 @@ impl MailCtx {
                 template,
                 ctx,
                 vec![to],
-                vec![],
+                self.notify(),
                 vec![],
                 tags,
             )?;
@@ -315,21 +453,34 @@ impl MailCtx {
         self.report_only(env, inst, files, notes, Verdict::Checked)
     }
 
-    fn report_only(
+    /// Held for the secretariat's review (the decision said so): recorded,
+    /// the officer told, nothing carried out.
+    pub fn held(
         self,
+        env: &mut Env,
+        inst: &Institution,
+        files: Vec<FileResult>,
+        notes: Vec<String>,
+    ) -> Result<Outcome, RaError> {
+        self.report_only(env, inst, files, notes, Verdict::Held)
+    }
+
+    fn report_only(
+        mut self,
         env: &mut Env,
         inst: &Institution,
         files: Vec<FileResult>,
         notes: Vec<String>,
         verdict: Verdict,
     ) -> Result<Outcome, RaError> {
+        self.decide(env, verdict, None);
         let tx = env.conn.unchecked_transaction()?;
         let summary = summarize(&files, &notes, verdict);
         let id = self.record(&tx, verdict, &summary, false)?;
-        let status = if verdict == Verdict::Checked {
-            "checked"
-        } else {
-            "refused"
+        let status = match verdict {
+            Verdict::Checked => "checked",
+            Verdict::Held => "held",
+            _ => "refused",
         };
         let mut views = Vec::new();
         for f in &files {
@@ -389,7 +540,7 @@ impl MailCtx {
         let all_ok = files.iter().all(|f| f.errors.is_empty()) && !files.is_empty();
         let ctx = context! {
             officer => &officer, dry_run => verdict == Verdict::Checked, all_ok, summary,
-            received => stamp(self.now), signer => &self.signer,
+            received => stamp(self.received_at), signer => &self.signer,
             message_id => self.message_id.clone().unwrap_or_else(|| "-".into()),
             files => minijinja::Value::from(minijinja::value::Serde(files)), notes, robot => &env.cfg.robot_address,
         };
@@ -408,13 +559,23 @@ impl MailCtx {
             ("Institution".into(), inst.name.clone()),
             ("Rows".into(), rows.to_string()),
         ];
-        let cc: Vec<String> = env.cfg.secretariat.iter().cloned().collect();
+        let mut cc: Vec<String> = env.cfg.secretariat.iter().cloned().collect();
+        for a in self.notify() {
+            if !cc.contains(&a) {
+                cc.push(a);
+            }
+        }
+        let template = if verdict == Verdict::Held {
+            "held"
+        } else {
+            "officer_result"
+        };
         self.queue(
             env,
             conn,
             mail_id,
-            "officer_result",
-            "officer_result",
+            template,
+            template,
             ctx,
             vec![officer],
             cc,
@@ -457,6 +618,10 @@ impl FileView {
             Some("checked") => (
                 "valid: nothing executed (dry run)".into(),
                 "内容に問題はありません(確認のみ)".into(),
+            ),
+            Some("held") => (
+                "held for the secretariat's review: nothing executed yet".into(),
+                "事務局の確認待ちのため、まだ処理していません".into(),
             ),
             _ if f.errors.is_empty() => ("refused".into(), "処理していません".into()),
             _ => (
@@ -516,10 +681,40 @@ pub(crate) fn summarize(files: &[FileResult], notes: &[String], verdict: Verdict
             "{} file(s), {rows} valid row(s), nothing executed",
             files.len()
         ),
+        Verdict::Held if errors == 0 => format!(
+            "{} file(s), {rows} row(s) held for the secretariat's review",
+            files.len()
+        ),
+        Verdict::Held => format!(
+            "{} file(s), {rows} row(s) held for the secretariat's review, {errors} error(s)",
+            files.len()
+        ),
         _ if errors > 0 => format!("{} file(s), {errors} error(s)", files.len()),
         _ => notes
             .first()
             .cloned()
             .unwrap_or_else(|| format!("{} file(s)", files.len())),
     }
+}
+
+/// The kinds of the files a mail carries, read from the raw mail (for mails
+/// whose signed content is not available: unsigned, rejected, duplicates).
+/// Signature parts are not files.
+fn attachment_kinds_outside(raw: &[u8]) -> Vec<AttachmentKind> {
+    let Ok(body) = crate::intake::mime::extract(raw) else {
+        return vec![];
+    };
+    body.attachments
+        .iter()
+        .filter(|a| {
+            !matches!(
+                a.content_type.as_str(),
+                "application/pkcs7-signature"
+                    | "application/x-pkcs7-signature"
+                    | "application/pkcs7-mime"
+                    | "application/x-pkcs7-mime"
+            )
+        })
+        .map(|a| AttachmentKind::of(&a.filename))
+        .collect()
 }

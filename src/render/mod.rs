@@ -13,6 +13,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("rejected", include_str!("../../templates/rejected.txt")),
     ("duplicate", include_str!("../../templates/duplicate.txt")),
+    ("held", include_str!("../../templates/held.txt")),
     (
         "server_issued",
         include_str!("../../templates/server_issued.txt"),
@@ -138,6 +139,40 @@ mod tests {
             "申請メール不受理 / Application mail not accepted (signature)"
         );
         assert!(t.body.contains("理由: 署名") && t.body.contains("Check failed: signature"));
+        assert!(!t.body.contains("\n\n\n"));
+    }
+
+    #[test]
+    fn the_review_texts_render() {
+        let r = Renderer::new(None).unwrap();
+        let t = r
+            .render(
+                "rejected",
+                &minijinja::context! { check => "review", check_ja => "事務局による確認", reason => "not confirmed", received => "now", robot => "ra@x.jp" },
+            )
+            .unwrap();
+        assert!(
+            t.body.contains("事務局で申請内容を確認した結果"),
+            "{}",
+            t.body
+        );
+        assert!(t.body.contains("Decided by: the secretariat"), "{}", t.body);
+        assert!(
+            !t.body.contains("Check failed") && !t.body.contains("再送"),
+            "{}",
+            t.body
+        );
+        let t = r
+            .render(
+                "held",
+                &minijinja::context! { officer => "o@x.jp", received => "now", signer => "o@x.jp", message_id => "m", files => Vec::<String>::new(), notes => Vec::<String>::new(), robot => "ra@x.jp" },
+            )
+            .unwrap();
+        assert_eq!(
+            t.subject,
+            "申請受付(事務局確認待ち) / Application received and held for review"
+        );
+        assert!(t.body.contains("held for the secretariat's review"));
         assert!(!t.body.contains("\n\n\n"));
     }
 

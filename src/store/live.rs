@@ -6,17 +6,36 @@ use time::OffsetDateTime;
 
 use super::{OutboxMail, Result, parse_ts, ts};
 
-/// A mail recorded (its outcome committed) but not yet filed: a crash hit
-/// between the commit and the move. Returns (id, verdict, detail).
-pub fn unfiled_mail_by_raw(
-    conn: &Connection,
-    raw_sha256: &str,
-) -> Result<Option<(i64, String, String)>> {
+/// A mail recorded (its outcome committed) but not yet filed.
+#[derive(Debug, Clone)]
+pub struct Unfiled {
+    pub id: i64,
+    pub verdict: String,
+    pub detail: String,
+    pub folder: Option<String>,
+    pub keywords: Vec<String>,
+    pub rule: Option<String>,
+}
+
+/// A mail recorded but not yet filed: a crash hit between the commit and
+/// the move.
+pub fn unfiled_mail_by_raw(conn: &Connection, raw_sha256: &str) -> Result<Option<Unfiled>> {
     Ok(conn
         .query_row(
-            "SELECT id, verdict, detail FROM mails WHERE raw_sha256 = ?1 AND filed_at IS NULL ORDER BY id LIMIT 1",
+            "SELECT id, verdict, detail, folder, keywords, rule FROM mails
+             WHERE raw_sha256 = ?1 AND filed_at IS NULL ORDER BY id LIMIT 1",
             [raw_sha256],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| {
+                let kw: String = r.get(4)?;
+                Ok(Unfiled {
+                    id: r.get(0)?,
+                    verdict: r.get(1)?,
+                    detail: r.get(2)?,
+                    folder: r.get(3)?,
+                    keywords: kw.split_whitespace().map(str::to_string).collect(),
+                    rule: r.get(5)?,
+                })
+            },
         )
         .optional()?)
 }

@@ -138,6 +138,14 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL);
     ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
     "#,
+    // 4: filing by rules (folder, IMAP keywords, the deciding rule) and the
+    // review of held mails.
+    r#"
+    ALTER TABLE mails ADD COLUMN folder TEXT;
+    ALTER TABLE mails ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+    ALTER TABLE mails ADD COLUMN rule TEXT;
+    CREATE INDEX mails_verdict ON mails(verdict);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

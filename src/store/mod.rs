@@ -209,6 +209,16 @@ pub fn officer_by_email(conn: &Connection, email: &str) -> Result<Option<Officer
         .optional()?)
 }
 
+/// When an officer was registered.
+pub fn officer_registered_at(conn: &Connection, id: i64) -> Result<Option<OffsetDateTime>> {
+    let t: Option<String> = conn
+        .query_row("SELECT created_at FROM officers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(t.as_deref().and_then(parse_ts))
+}
+
 /// Officers with their institution's name.
 pub fn officers(conn: &Connection) -> Result<Vec<(Officer, String)>> {
     let mut stmt = conn.prepare(
@@ -261,13 +271,19 @@ pub struct MailRecord<'a> {
     pub dry_run: bool,
     /// True when the mail's applications were carried out (the exactly-once key).
     pub executed: bool,
+    /// The IMAP folder the rules filed it into.
+    pub folder: &'a str,
+    /// The IMAP keywords the rules set.
+    pub keywords: &'a [String],
+    /// The deciding rule (None: the built-in fallback).
+    pub rule: Option<&'a str>,
 }
 
 pub fn insert_mail(conn: &Connection, m: &MailRecord) -> Result<i64> {
     conn.execute(
         "INSERT INTO mails(received_at, source, raw, raw_sha256, message_id, from_addr, subject, signed_sha256,
-                           officer_id, verdict, detail, dry_run, executed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                           officer_id, verdict, detail, dry_run, executed, folder, keywords, rule)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             ts(m.received_at),
             m.source,
@@ -281,10 +297,136 @@ pub fn insert_mail(conn: &Connection, m: &MailRecord) -> Result<i64> {
             m.verdict,
             m.detail,
             m.dry_run,
-            m.executed
+            m.executed,
+            m.folder,
+            m.keywords.join(" "),
+            m.rule
         ],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Records the outcome of reviewing a held mail on the mail's own row: the
+/// verdict, detail and filing change. The applications recorded while it was
+/// held are either dropped, for the caller to record them anew
+/// (`replace_applications`), or kept as refused. Refuses a mail that is no
+/// longer held (approved or rejected meanwhile), so a review happens at most once.
+pub fn update_held_mail(
+    conn: &Connection,
+    id: i64,
+    m: &MailRecord,
+    replace_applications: bool,
+) -> Result<i64> {
+    let n = conn.execute(
+        "UPDATE mails SET signed_sha256 = coalesce(?2, signed_sha256), officer_id = coalesce(?3, officer_id),
+                          verdict = ?4, detail = ?5, dry_run = ?6, executed = ?7, folder = ?8, keywords = ?9,
+                          rule = ?10
+         WHERE id = ?1 AND verdict = 'held'",
+        params![
+            id,
+            m.signed_sha256,
+            m.officer_id,
+            m.verdict,
+            m.detail,
+            m.dry_run,
+            m.executed,
+            m.folder,
+            m.keywords.join(" "),
+            m.rule
+        ],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Conflict(format!(
+            "mail #{id} is no longer held for review"
+        )));
+    }
+    if replace_applications {
+        conn.execute(
+            "DELETE FROM application_rows WHERE application_id IN (SELECT id FROM applications WHERE mail_id = ?1)",
+            [id],
+        )?;
+        conn.execute("DELETE FROM applications WHERE mail_id = ?1", [id])?;
+    } else {
+        conn.execute(
+            "UPDATE applications SET status = 'refused' WHERE mail_id = ?1",
+            [id],
+        )?;
+    }
+    Ok(id)
+}
+
+/// A stored mail, as the review needs it.
+#[derive(Debug, Clone)]
+pub struct StoredMail {
+    pub id: i64,
+    pub received_at: OffsetDateTime,
+    pub source: String,
+    pub raw: Vec<u8>,
+    pub from_addr: Option<String>,
+    pub subject: Option<String>,
+    pub verdict: String,
+    pub detail: String,
+    pub folder: Option<String>,
+    pub keywords: Vec<String>,
+    pub rule: Option<String>,
+    /// The forms of its application files.
+    pub forms: Vec<String>,
+}
+
+const MAIL_COLS: &str =
+    "id, received_at, source, raw, from_addr, subject, verdict, detail, folder, keywords, rule";
+
+fn stored_mail(conn: &Connection, r: &rusqlite::Row) -> rusqlite::Result<StoredMail> {
+    let id: i64 = r.get(0)?;
+    let received: String = r.get(1)?;
+    let keywords: String = r.get(9)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT form FROM applications WHERE mail_id = ?1 AND form IS NOT NULL ORDER BY form",
+    )?;
+    let forms = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(StoredMail {
+        id,
+        received_at: parse_ts(&received).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                "bad time".into(),
+            )
+        })?,
+        source: r.get(2)?,
+        raw: r.get(3)?,
+        from_addr: r.get(4)?,
+        subject: r.get(5)?,
+        verdict: r.get(6)?,
+        detail: r.get(7)?,
+        folder: r.get(8)?,
+        keywords: keywords.split_whitespace().map(str::to_string).collect(),
+        rule: r.get(10)?,
+        forms,
+    })
+}
+
+pub fn mail(conn: &Connection, id: i64) -> Result<Option<StoredMail>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {MAIL_COLS} FROM mails WHERE id = ?1"),
+            [id],
+            |r| stored_mail(conn, r),
+        )
+        .optional()?)
+}
+
+/// The mails held for review, oldest first.
+pub fn held_mails(conn: &Connection) -> Result<Vec<StoredMail>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {MAIL_COLS} FROM mails WHERE verdict = 'held' ORDER BY id"
+    ))?;
+    let rows = stmt
+        .query_map([], |r| stored_mail(conn, r))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// The mail that already carried out this signed content, if any.

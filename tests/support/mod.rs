@@ -95,8 +95,11 @@ impl Fixture {
             now(),
         )
         .unwrap();
-        store::add_officer(&env.conn, O1, EX, now()).unwrap();
-        store::add_officer(&env.conn, O2, SAMPLE, now()).unwrap();
+        // Registered a month ago: the default rule holding requests from
+        // officers registered in the last 7 days does not apply to them.
+        let earlier = now() - time::Duration::days(30);
+        store::add_officer(&env.conn, O1, EX, earlier).unwrap();
+        store::add_officer(&env.conn, O2, SAMPLE, earlier).unwrap();
         let o1 = signer(&officer_ca, O1);
         let o2 = signer(&officer_ca, O2);
         Fixture {

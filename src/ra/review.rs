@@ -1,0 +1,134 @@
+//! The secretariat's review of mails a filing rule held: list, approve
+//! (carry the mail out exactly as if it had not been held) or reject (tell
+//! the officer why). Both update the held mail's own row, are audited under
+//! the reviewer's name, and move the mail out of the review folder.
+
+use time::OffsetDateTime;
+
+use super::replies::{MailCtx, Review};
+use super::{Env, Outcome, RaError, sha256_hex};
+use crate::intake::smime;
+use crate::store::{self, StoredMail};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("there is no mail #{0}")]
+    NotFound(i64),
+    #[error("mail #{id} is not held for review (its verdict is {verdict})")]
+    NotHeld { id: i64, verdict: String },
+    #[error("a rejection needs a reason for the officer")]
+    NoReason,
+    #[error(transparent)]
+    Ra(#[from] RaError),
+}
+
+impl From<store::StoreError> for ReviewError {
+    fn from(e: store::StoreError) -> Self {
+        ReviewError::Ra(e.into())
+    }
+}
+
+/// The mails waiting for review, oldest first.
+pub fn held(env: &Env) -> Result<Vec<StoredMail>, ReviewError> {
+    Ok(store::held_mails(&env.conn)?)
+}
+
+fn held_mail(env: &Env, id: i64) -> Result<StoredMail, ReviewError> {
+    let m = store::mail(&env.conn, id)?.ok_or(ReviewError::NotFound(id))?;
+    if m.verdict != "held" {
+        return Err(ReviewError::NotHeld {
+            id,
+            verdict: m.verdict,
+        });
+    }
+    Ok(m)
+}
+
+/// The stored mail verified again as of its arrival (so waiting for review
+/// does not make it too old), in a context that updates its row.
+fn reopen(
+    env: &Env,
+    m: &StoredMail,
+    review: Review,
+    now: OffsetDateTime,
+) -> (MailCtx, smime::Report) {
+    let report = smime::verify(&m.raw, &env.trust, m.received_at);
+    let mut ctx = MailCtx::new(env, &report, &m.source, &m.raw, &sha256_hex(&m.raw), now);
+    ctx.received_at = m.received_at;
+    ctx.review = Some(review);
+    (ctx, report)
+}
+
+/// Carries a held mail out as if it had not been held: the officer gets the
+/// normal signed result. The exactly-once guard still holds: a mail approved
+/// twice, or whose signed content was carried out by another mail meanwhile,
+/// is not carried out again.
+pub fn approve(
+    env: &mut Env,
+    id: i64,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<Outcome, ReviewError> {
+    let m = held_mail(env, id)?;
+    let review = Review {
+        mail_id: id,
+        actor: actor.to_string(),
+        action: "approve",
+        note: String::new(),
+    };
+    let (ctx, report) = reopen(env, &m, review, now);
+    let o = super::run(env, ctx, &report)?;
+    refile(env, &m, &o);
+    Ok(o)
+}
+
+/// Refuses a held mail: nothing is carried out, the officer gets a signed
+/// rejection with the secretariat's reason.
+pub fn reject(
+    env: &mut Env,
+    id: i64,
+    reason: &str,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<Outcome, ReviewError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ReviewError::NoReason);
+    }
+    let m = held_mail(env, id)?;
+    let review = Review {
+        mail_id: id,
+        actor: actor.to_string(),
+        action: "reject",
+        note: reason.to_string(),
+    };
+    let (mut ctx, report) = reopen(env, &m, review, now);
+    if let Ok(v) = &report.outcome
+        && let Some(officer) = store::officer_by_email(&env.conn, &v.signer_email)?
+    {
+        ctx.officer_since = store::officer_registered_at(&env.conn, officer.id)?;
+        ctx.institution = store::institution(&env.conn, officer.institution_id)?.map(|i| i.name);
+        ctx.officer = Some(officer);
+    }
+    let o = ctx.reject(env, "review", reason)?;
+    refile(env, &m, &o);
+    Ok(o)
+}
+
+/// Moves the mail in the Maildir inbox from the folder it was held in to
+/// the one it is filed in now. The database is the record; a mail that is
+/// not in the Maildir (it came from `mailra process`, or the IMAP side files
+/// it) is left alone.
+fn refile(env: &Env, m: &StoredMail, o: &Outcome) {
+    let Some(from) = m.folder.as_deref() else {
+        return;
+    };
+    if from == o.folder {
+        return;
+    }
+    match crate::mail::maildir::refile(&env.cfg.maildir, &m.source, from, &o.folder) {
+        Ok(Some(p)) => tracing::info!(mail = m.id, to = %p.display(), "refiled after review"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(mail = m.id, error = %e, "could not refile the reviewed mail"),
+    }
+}
