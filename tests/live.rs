@@ -139,7 +139,11 @@ fn survives_a_dovecot_restart_and_a_postfix_outage() {
         "INBOX",
         &one_row(&f, "a.example.ac.jp"),
     );
-    wait_receipts(&srv, 1);
+    // Receipt and notice all delivered, so the restart cuts no LMTP delivery
+    // (which Postfix would retry: a duplicate made by the test, not the robot).
+    live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
+    live::wait_for(srv.imap, ADMIN, "INBOX", 1, WAIT);
+    srv.wait_queue_empty();
 
     // Dovecot goes away under the robot's IDLE and comes back.
     srv.ctl("dovecot-stop");
@@ -300,5 +304,63 @@ fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
         .unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already sent"));
+    assert!(robot.stop());
+}
+
+#[test]
+fn a_uidvalidity_change_neither_skips_new_mail_nor_answers_old_mail_again() {
+    let servers = Servers::start(&[demo::ROBOT, O1, ADMIN]);
+    live::recreate(servers.imap, demo::ROBOT, "Robot", false);
+    let pw = servers.dir.path().join("robot.password");
+    std::fs::write(&pw, live::PASSWORD).unwrap();
+    let f = Fixture::with_init(|a| {
+        a.imap = Some(servers.imap_url(demo::ROBOT).replace("/INBOX", "/Robot"));
+        a.imap_password_file = Some(pw.clone());
+        a.smtp = Some(servers.smtp_url());
+        a.allow_plaintext = true;
+    });
+    let srv = &servers;
+    let robot = Robot::start(f.dir.path(), &[]);
+    let first = one_row(&f, "a.example.ac.jp");
+    live::append(srv.imap, demo::ROBOT, "Robot", &first);
+    wait_receipts(srv, 1);
+    assert!(robot.stop());
+
+    // The mailbox is rebuilt (new UIDVALIDITY): a new mail gets UID 1 again,
+    // and the first mail comes back from a backup.
+    std::thread::sleep(Duration::from_millis(1100));
+    live::recreate(srv.imap, demo::ROBOT, "Robot", true);
+    let second = one_row(&f, "b.example.ac.jp");
+    live::append(srv.imap, demo::ROBOT, "Robot", &second);
+    live::append(srv.imap, demo::ROBOT, "Robot", &first);
+    let robot = Robot::start(f.dir.path(), &[]);
+    wait_receipts(srv, 2);
+    let deadline = std::time::Instant::now() + WAIT;
+    while !live::messages(srv.imap, demo::ROBOT, "Robot").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "mailbox not emptied");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let officer = live::messages(srv.imap, O1, "INBOX");
+    let verdicts: Vec<_> = officer
+        .iter()
+        .filter_map(|m| m.header("X-Mailra-Verdict"))
+        .collect();
+    // Two receipts and two notices (Cc); no "already processed" answer.
+    assert_eq!(receipts(&officer), 2, "{verdicts:?}");
+    assert_eq!(
+        officer.len(),
+        4,
+        "the old mail is not answered again: {verdicts:?}"
+    );
+    assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 2);
+    let filed = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
+    assert_eq!(
+        filed.len(),
+        3,
+        "the returning mail is filed again, not lost"
+    );
+    let log = robot.log_text();
+    assert!(log.contains("UIDVALIDITY changed"), "{log}");
     assert!(robot.stop());
 }

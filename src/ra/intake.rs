@@ -26,7 +26,14 @@ pub fn take(
     source: &str,
     now: OffsetDateTime,
 ) -> Result<(Outcome, Taken), RaError> {
-    if let Some(u) = store::unfiled_mail_by_raw(&env.conn, &sha256_hex(raw))? {
+    // An IMAP server never holds the same message twice in one mailbox, so the
+    // same bytes from the same mailbox (`imap:MAILBOX;UIDVALIDITY=…`) are the
+    // same message seen again after a UIDVALIDITY change: filed, not answered.
+    let mailbox = source
+        .starts_with("imap:")
+        .then(|| source.split(";UIDVALIDITY=").next().unwrap_or(source))
+        .map(|m| format!("{m};"));
+    if let Some(u) = store::unfiled_mail_by_raw(&env.conn, &sha256_hex(raw), mailbox.as_deref())? {
         let verdict = Verdict::from_name(&u.verdict).unwrap_or(Verdict::Ignored);
         let folder = u
             .folder

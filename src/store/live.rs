@@ -17,14 +17,22 @@ pub struct Unfiled {
     pub rule: Option<String>,
 }
 
-/// A mail recorded but not yet filed: a crash hit between the commit and
-/// the move.
-pub fn unfiled_mail_by_raw(conn: &Connection, raw_sha256: &str) -> Result<Option<Unfiled>> {
+/// A mail recorded but not yet filed (a crash hit between the commit and the
+/// move), or, with `same_source`, any mail with these bytes whose source
+/// starts so (the same IMAP mailbox seen again after a UIDVALIDITY change).
+pub fn unfiled_mail_by_raw(
+    conn: &Connection,
+    raw_sha256: &str,
+    same_source: Option<&str>,
+) -> Result<Option<Unfiled>> {
+    let like = same_source.map(|p| format!("{}%", p.replace('%', "\\%").replace('_', "\\_")));
     Ok(conn
         .query_row(
             "SELECT id, verdict, detail, folder, keywords, rule FROM mails
-             WHERE raw_sha256 = ?1 AND filed_at IS NULL ORDER BY id LIMIT 1",
-            [raw_sha256],
+             WHERE raw_sha256 = ?1 AND verdict <> 'duplicate'
+               AND (filed_at IS NULL OR (?2 IS NOT NULL AND source LIKE ?2 ESCAPE '\\'))
+             ORDER BY id LIMIT 1",
+            rusqlite::params![raw_sha256, like],
             |r| {
                 let kw: String = r.get(4)?;
                 Ok(Unfiled {

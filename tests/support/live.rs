@@ -72,6 +72,32 @@ impl Servers {
         assert!(st.success(), "mail-servers {what} failed");
     }
 
+    /// Waits until Postfix has handed every queued mail on (nothing in
+    /// incoming/active/deferred), so stopping Dovecot cuts no LMTP delivery.
+    pub fn wait_queue_empty(&self) {
+        fn files(p: &Path) -> usize {
+            std::fs::read_dir(p)
+                .map(|d| {
+                    d.flatten()
+                        .map(|e| {
+                            let p = e.path();
+                            if p.is_dir() { files(&p) } else { 1 }
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        let q = self.dir.path().join("postfix-queue");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ["incoming", "active", "deferred"]
+            .iter()
+            .any(|d| files(&q.join(d)) > 0)
+        {
+            assert!(Instant::now() < deadline, "Postfix queue not empty");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn imap_url(&self, user: &str) -> String {
         format!(
             "imap://{}@127.0.0.1:{}/INBOX",
@@ -142,6 +168,18 @@ pub fn append(port: u16, user: &str, mailbox: &str, raw: &[u8]) {
     rt().block_on(async {
         let mut s = login(port, user).await;
         s.append(mailbox, None, None, raw).await.unwrap();
+        s.logout().await.ok();
+    })
+}
+
+/// Creates (or, with `delete`, first deletes) `user`'s `mailbox`.
+pub fn recreate(port: u16, user: &str, mailbox: &str, delete: bool) {
+    rt().block_on(async {
+        let mut s = login(port, user).await;
+        if delete {
+            s.delete(mailbox).await.unwrap();
+        }
+        s.create(mailbox).await.unwrap();
         s.logout().await.ok();
     })
 }
