@@ -21,11 +21,11 @@ pub fn run(env: &mut Env, interval: Duration, once: bool) -> anyhow::Result<()> 
         .enable_all()
         .build()?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let signals = std::thread::spawn({
+    // Detached: it lives until a signal comes or the process ends.
+    std::thread::spawn({
         let stop_tx = stop_tx.clone();
         move || wait_for_signal(stop_tx)
     });
-    drop(signals);
     let kick = Arc::new(Notify::new());
     let sender = env.cfg.smtp.clone().map(|smtp| {
         let cfg = env.cfg.clone();

@@ -7,30 +7,18 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mailra::demo::{self, csr_field, issue_line};
 use mailra::store;
-use support::live::{self, ADMIN, Robot, Servers};
+use support::live::{self, ADMIN, Robot, Servers, until};
 use support::*;
 
 const WAIT: Duration = Duration::from_secs(90);
 
 fn fixture() -> (Servers, Fixture) {
     let servers = Servers::start(&[demo::ROBOT, O1, ADMIN]);
-    let pw = servers.dir.path().join("robot.password");
-    std::fs::write(&pw, live::PASSWORD).unwrap();
-    let f = Fixture::with_init(|a| {
-        a.imap = Some(servers.imap_url(demo::ROBOT));
-        a.imap_password_file = Some(pw.clone());
-        a.smtp = Some(servers.smtp_url());
-        a.allow_plaintext = true;
-    });
-    live::configure(
-        f.dir.path(),
-        "smtp",
-        "retry_min_seconds = 1\nretry_max_seconds = 2",
-    );
+    let f = instance(&servers, "INBOX");
     (servers, f)
 }
 
@@ -43,14 +31,6 @@ fn application(f: &Fixture, rows: usize) -> Vec<u8> {
         })
         .collect();
     f.mail(&f.o1, O1, "サーバ証明書発行申請", &lines.join("\r\n"))
-}
-
-fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn distinct_ids(msgs: &[live::Msg]) -> usize {
@@ -83,10 +63,7 @@ fn crash_at(fault: &str, rows: usize) {
         live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
             && live::messages(srv.imap, demo::ROBOT, "Processed/Issued").len() == 1
     });
-    until("every reply to be sent", || {
-        let rows = store::outbox_rows(&f.env.conn, None).unwrap();
-        !rows.is_empty() && rows.iter().all(|r| r.status == "sent")
-    });
+    until("every reply to be sent", || all_sent(&f));
     // Officer: the receipt + the admin notice (Cc); admin: one notice.
     let officer = live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
     let admin = live::wait_for(srv.imap, ADMIN, "INBOX", 1, WAIT);

@@ -15,23 +15,11 @@ use support::*;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A live instance: servers with mailboxes for the robot, two officers, an
-/// admin and the secretariat; mailra initialised with --imap/--smtp.
+/// Servers with mailboxes for the robot, two officers, an admin and the
+/// secretariat, and a mailra instance initialised with --imap/--smtp.
 fn live_fixture() -> (Servers, Fixture) {
     let servers = Servers::start(&[demo::ROBOT, O1, O2, ADMIN, SECRETARIAT]);
-    let pw = servers.dir.path().join("robot.password");
-    std::fs::write(&pw, format!("{}\n", live::PASSWORD)).unwrap();
-    let f = Fixture::with_init(|a| {
-        a.imap = Some(servers.imap_url(demo::ROBOT));
-        a.imap_password_file = Some(pw.clone());
-        a.smtp = Some(servers.smtp_url());
-        a.allow_plaintext = true;
-    });
-    live::configure(
-        f.dir.path(),
-        "smtp",
-        "retry_min_seconds = 1\nretry_max_seconds = 2",
-    );
+    let f = instance(&servers, "INBOX");
     (servers, f)
 }
 
@@ -101,11 +89,9 @@ fn appended_application_is_answered_by_smtp_and_filed_with_keywords() {
     assert!(admin[0].text().contains("chain.pem"));
 
     // Both originals left the INBOX for their folders, kept byte for byte.
-    let deadline = std::time::Instant::now() + WAIT;
-    while !live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "INBOX not emptied");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    live::until("INBOX not emptied", || {
+        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+    });
     let processed = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
     assert_eq!(processed.len(), 1);
     assert_eq!(processed[0].raw, good);
@@ -159,15 +145,12 @@ fn survives_a_dovecot_restart_and_a_postfix_outage() {
 
     // Postfix is down (once everything so far has gone out, so no reply is
     // cut mid-transaction): the mail is processed and filed, the reply waits.
-    let deadline = std::time::Instant::now() + WAIT;
-    while store::outbox_rows(&f.env.conn, None)
-        .unwrap()
-        .iter()
-        .any(|r| r.status != "sent")
-    {
-        assert!(std::time::Instant::now() < deadline, "replies not sent");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    live::until("replies not sent", || {
+        !(store::outbox_rows(&f.env.conn, None)
+            .unwrap()
+            .iter()
+            .any(|r| r.status != "sent"))
+    });
     srv.ctl("postfix-stop");
     live::append(
         srv.imap,
@@ -175,38 +158,23 @@ fn survives_a_dovecot_restart_and_a_postfix_outage() {
         "INBOX",
         &one_row(&f, "c.example.ac.jp"),
     );
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let failed = store::outbox_rows(&f.env.conn, Some("pending"))
+    live::until("a failed attempt recorded", || {
+        store::outbox_rows(&f.env.conn, Some("pending"))
             .unwrap()
             .iter()
-            .any(|r| r.attempts >= 1 && r.last_error.is_some());
-        if failed {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no failed attempt recorded"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+            .any(|r| r.attempts >= 1 && r.last_error.is_some())
+    });
     assert_eq!(receipts(&live::messages(srv.imap, O1, "INBOX")), 2);
     srv.ctl("postfix-start");
     let got = wait_receipts(&srv, 3);
     assert_eq!(receipts(&got), 3, "each receipt exactly once");
     assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 3);
-    let deadline = std::time::Instant::now() + WAIT;
-    while !store::outbox_rows(&f.env.conn, None)
-        .unwrap()
-        .iter()
-        .all(|r| r.status == "sent")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "every reply sent once Postfix is back"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    live::until("every reply sent once Postfix is back", || {
+        store::outbox_rows(&f.env.conn, None)
+            .unwrap()
+            .iter()
+            .all(|r| r.status == "sent")
+    });
     // 3 receipts + 3 notices (Cc'd to the officer), each delivered once.
     let got = live::wait_for(srv.imap, O1, "INBOX", 6, WAIT);
     let mut ids: Vec<_> = got.iter().filter_map(|m| m.header("Message-ID")).collect();
@@ -248,14 +216,9 @@ fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
         "INBOX",
         &one_row(&f, "www.example.ac.jp"),
     );
-    let deadline = std::time::Instant::now() + WAIT;
-    while store::outbox_rows(&f.env.conn, Some("dead")).unwrap().len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "replies not marked dead"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    live::until("replies not marked dead", || {
+        store::outbox_rows(&f.env.conn, Some("dead")).unwrap().len() >= 2
+    });
     let dir = f.dir.path().to_str().unwrap();
     let list = std::process::Command::new(env!("CARGO_BIN_EXE_mailra"))
         .args(["outbox", "list", "--dir", dir])
@@ -282,18 +245,12 @@ fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
     }
     let got = wait_receipts(&srv, 1);
     assert_eq!(receipts(&got), 1);
-    let deadline = std::time::Instant::now() + WAIT;
-    while !store::outbox_rows(&f.env.conn, None)
-        .unwrap()
-        .iter()
-        .all(|r| r.status == "sent")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "retried replies not sent"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    live::until("retried replies not sent", || {
+        store::outbox_rows(&f.env.conn, None)
+            .unwrap()
+            .iter()
+            .all(|r| r.status == "sent")
+    });
     // A sent reply is never sent twice, even on request.
     let id = store::outbox_rows(&f.env.conn, None).unwrap()[0]
         .id
@@ -311,14 +268,7 @@ fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
 fn a_uidvalidity_change_neither_skips_new_mail_nor_answers_old_mail_again() {
     let servers = Servers::start(&[demo::ROBOT, O1, ADMIN]);
     live::recreate(servers.imap, demo::ROBOT, "Robot", false);
-    let pw = servers.dir.path().join("robot.password");
-    std::fs::write(&pw, live::PASSWORD).unwrap();
-    let f = Fixture::with_init(|a| {
-        a.imap = Some(servers.imap_url(demo::ROBOT).replace("/INBOX", "/Robot"));
-        a.imap_password_file = Some(pw.clone());
-        a.smtp = Some(servers.smtp_url());
-        a.allow_plaintext = true;
-    });
+    let f = instance(&servers, "Robot");
     let srv = &servers;
     let robot = Robot::start(f.dir.path(), &[]);
     let first = one_row(&f, "a.example.ac.jp");
@@ -335,11 +285,9 @@ fn a_uidvalidity_change_neither_skips_new_mail_nor_answers_old_mail_again() {
     live::append(srv.imap, demo::ROBOT, "Robot", &first);
     let robot = Robot::start(f.dir.path(), &[]);
     wait_receipts(srv, 2);
-    let deadline = std::time::Instant::now() + WAIT;
-    while !live::messages(srv.imap, demo::ROBOT, "Robot").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "mailbox not emptied");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    live::until("mailbox not emptied", || {
+        live::messages(srv.imap, demo::ROBOT, "Robot").is_empty()
+    });
     std::thread::sleep(Duration::from_secs(1));
     let officer = live::messages(srv.imap, O1, "INBOX");
     let verdicts: Vec<_> = officer

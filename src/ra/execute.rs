@@ -429,7 +429,7 @@ fn queue_notices(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if *form == FormKind::ServerRevoke {
+        let (template, verdict, c, admin, attachments) = if *form == FormKind::ServerRevoke {
             let mut certs = Vec::new();
             let mut admin = String::new();
             for d in ds {
@@ -450,24 +450,7 @@ fn queue_notices(
             let c = context! {
                 certs => certs, revoked_at => stamp(ctx.now), officer => &officer, robot => &env.cfg.robot_address,
             };
-            let tags = vec![
-                ("Verdict".into(), "revoked".into()),
-                ("Application".into(), form.code().into()),
-                ("Institution".into(), inst.name.clone()),
-                ("Serial".into(), serials()),
-            ];
-            ctx.queue(
-                env,
-                tx,
-                mail_id,
-                "server_revoked",
-                "server_revoked",
-                c,
-                vec![admin],
-                vec![officer.clone()],
-                vec![],
-                tags,
-            )?;
+            ("server_revoked", "revoked", c, admin, vec![])
         } else {
             let mut certs = Vec::new();
             let mut attachments = Vec::new();
@@ -521,25 +504,26 @@ fn queue_notices(
                 admin_name => admin_name, certs => certs, renewal => renewal,
                 officer => &officer, robot => &env.cfg.robot_address,
             };
-            let tags = vec![
-                ("Verdict".into(), "issued".into()),
-                ("Application".into(), form.code().into()),
-                ("Institution".into(), inst.name.clone()),
-                ("Serial".into(), serials()),
-            ];
-            ctx.queue(
-                env,
-                tx,
-                mail_id,
-                "server_issued",
-                "server_issued",
-                c,
-                vec![admin],
-                vec![officer.clone()],
-                attachments,
-                tags,
-            )?;
-        }
+            ("server_issued", "issued", c, admin, attachments)
+        };
+        let tags = vec![
+            ("Verdict".into(), verdict.into()),
+            ("Application".into(), form.code().into()),
+            ("Institution".into(), inst.name.clone()),
+            ("Serial".into(), serials()),
+        ];
+        ctx.queue(
+            env,
+            tx,
+            mail_id,
+            template,
+            template,
+            c,
+            vec![admin],
+            vec![officer.clone()],
+            attachments,
+            tags,
+        )?;
     }
     Ok(groups.len())
 }

@@ -89,19 +89,13 @@ pub fn set_imap_position(
 
 /// Pending replies whose next attempt is due.
 pub fn due_outbox(conn: &Connection, now: OffsetDateTime) -> Result<Vec<OutboxMail>> {
-    let all = super::pending_outbox(conn)?;
-    let mut due = Vec::with_capacity(all.len());
-    for m in all {
-        let next: Option<String> = conn.query_row(
-            "SELECT next_attempt_at FROM outbox WHERE id = ?1",
-            [m.id],
-            |r| r.get(0),
-        )?;
-        if next.and_then(|n| parse_ts(&n)).is_none_or(|n| n <= now) {
-            due.push(m);
-        }
-    }
-    Ok(due)
+    // julianday(): the stored RFC 3339 times vary in their fractional digits,
+    // so they are compared as times, not as text.
+    super::outbox_where(
+        conn,
+        "status = 'pending' AND (next_attempt_at IS NULL OR julianday(next_attempt_at) <= julianday(?1))",
+        &ts(now),
+    )
 }
 
 /// The earliest time a pending reply is due (None: nothing pending).

@@ -798,7 +798,7 @@ pub fn enqueue(
     Ok(conn.last_insert_rowid())
 }
 
-fn outbox_where(
+pub(super) fn outbox_where(
     conn: &Connection,
     clause: &str,
     p: &dyn rusqlite::ToSql,

@@ -302,6 +302,15 @@ impl Drop for Robot {
     }
 }
 
+/// Waits (up to a minute) until `done` holds; panics naming `what`.
+pub fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Waits for a file to appear (e.g. a fault marker).
 pub fn wait_file(p: &Path, within: Duration) {
     let deadline = Instant::now() + within;

@@ -188,3 +188,32 @@ pub fn write(dir: &Path, name: &str, data: &[u8]) -> String {
     std::fs::write(&p, data).unwrap();
     p.display().to_string()
 }
+
+/// Whether every reply in the instance's outbox table was sent.
+pub fn all_sent(f: &Fixture) -> bool {
+    let rows = store::outbox_rows(&f.env.conn, None).unwrap();
+    !rows.is_empty() && rows.iter().all(|r| r.status == "sent")
+}
+
+/// A live instance: `mailra init` with --imap (the robot's `mailbox`), --smtp
+/// and --allow-plaintext against `servers`, retries after 1–2 s.
+pub fn instance(servers: &live::Servers, mailbox: &str) -> Fixture {
+    let pw = servers.dir.path().join("robot.password");
+    std::fs::write(&pw, live::PASSWORD).unwrap();
+    let f = Fixture::with_init(|a| {
+        a.imap = Some(
+            servers
+                .imap_url(mailra::demo::ROBOT)
+                .replace("/INBOX", &format!("/{mailbox}")),
+        );
+        a.imap_password_file = Some(pw.clone());
+        a.smtp = Some(servers.smtp_url());
+        a.allow_plaintext = true;
+    });
+    live::configure(
+        f.dir.path(),
+        "smtp",
+        "retry_min_seconds = 1\nretry_max_seconds = 2",
+    );
+    f
+}
