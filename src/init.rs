@@ -57,6 +57,10 @@ pub struct InitArgs {
     /// Allow IMAP/SMTP without TLS when the server offers none: loopback hosts only (tests).
     #[arg(long)]
     pub allow_plaintext: bool,
+    /// A CA certificate (PEM) to trust for the IMAP and SMTP servers' TLS, besides the
+    /// system's trust store (e.g. the university's own CA). Referenced, not copied.
+    #[arg(long)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 fn write_key(path: &Path, key: &PKey<openssl::pkey::Private>) -> Result<()> {
@@ -212,12 +216,14 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             url: Some(url.clone()),
             password_file: args.imap_password_file.as_deref().map(abs_string),
             allow_plaintext: args.allow_plaintext.then_some(true),
+            ca_file: args.tls_ca_file.as_deref().map(abs_string),
             ..Default::default()
         }),
         smtp: args.smtp.as_ref().map(|url| crate::config::RawSmtp {
             url: Some(url.clone()),
             password_file: args.smtp_password_file.as_deref().map(abs_string),
             allow_plaintext: args.allow_plaintext.then_some(true),
+            ca_file: args.tls_ca_file.as_deref().map(abs_string),
             ..Default::default()
         }),
         rules: RawRules {

@@ -8,12 +8,12 @@ mod support;
 
 use std::time::Duration;
 
-use mailra::demo::{self, csr_field, issue_line};
+use mailra::demo;
 use mailra::store;
 use support::live::{self, ADMIN, Robot, SECRETARIAT, Servers};
 use support::*;
 
-const WAIT: Duration = Duration::from_secs(20);
+use support::live::WAIT;
 
 /// Servers with mailboxes for the robot, two officers, an admin and the
 /// secretariat, and a mailra instance initialised with --imap/--smtp.
@@ -21,52 +21,6 @@ fn live_fixture() -> (Servers, Fixture) {
     let servers = Servers::start(&[demo::ROBOT, O1, O2, ADMIN, SECRETARIAT]);
     let f = instance(&servers, "INBOX");
     (servers, f)
-}
-
-fn one_row(f: &Fixture, cn: &str) -> Vec<u8> {
-    let dn = ex_dn(cn);
-    let line = issue_line(&dn, 3, &csr_field(&rsa(), &dn).unwrap(), "", ADMIN, "");
-    f.mail(&f.o1, O1, "サーバ証明書発行申請", &line)
-}
-
-/// The officer's receipts among the messages (notices are Cc'd too).
-fn receipts(msgs: &[live::Msg]) -> usize {
-    msgs.iter()
-        .filter(|m| m.header("X-Mailra-Verdict").as_deref() == Some("accepted"))
-        .count()
-}
-
-/// Waits until the officer holds `n` receipts.
-fn wait_receipts(srv: &Servers, n: usize) -> Vec<live::Msg> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let m = live::messages(srv.imap, O1, "INBOX");
-        if receipts(&m) >= n {
-            return m;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} receipts, expected {n}",
-            receipts(&m)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn verifies(f: &Fixture, m: &live::Msg) -> bool {
-    let p = write(f.dir.path(), "reply.eml", &m.raw);
-    let ca = f.path("pki/officer-ca.pem");
-    openssl(&[
-        "smime",
-        "-verify",
-        "-in",
-        &p,
-        "-CAfile",
-        ca.to_str().unwrap(),
-        "-out",
-        "/dev/null",
-    ])
-    .0
 }
 
 #[test]
@@ -82,10 +36,10 @@ fn appended_application_is_answered_by_smtp_and_filed_with_keywords() {
     let officer = live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
     assert_eq!(receipts(&officer), 1, "one receipt for one mail");
     for m in &officer {
-        assert!(verifies(&f, m), "every reply's signature verifies");
+        assert!(verifies(&f, &m.raw), "every reply's signature verifies");
     }
     let admin = live::wait_for(srv.imap, ADMIN, "INBOX", 1, WAIT);
-    assert!(verifies(&f, &admin[0]));
+    assert!(verifies(&f, &admin[0].raw));
     assert!(admin[0].text().contains("chain.pem"));
 
     // Both originals left the INBOX for their folders, kept byte for byte.

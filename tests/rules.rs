@@ -120,22 +120,6 @@ fn header<'a>(raw: &'a [u8], name: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(&format!("{name}: ")))
 }
 
-fn verifies(f: &Fixture, raw: &[u8]) -> bool {
-    let p = write(f.dir.path(), "reply.eml", raw);
-    let ca = f.path("pki/officer-ca.pem");
-    openssl(&[
-        "smime",
-        "-verify",
-        "-in",
-        &p,
-        "-CAfile",
-        ca.to_str().unwrap(),
-        "-out",
-        "/dev/null",
-    ])
-    .0
-}
-
 fn application_statuses(f: &Fixture, mail_id: i64) -> Vec<String> {
     let mut stmt = f
         .env

@@ -188,6 +188,33 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+/// The refusal when a server does not offer STARTTLS (`section` is `imap`
+/// or `smtp`, the config section that could allow plaintext).
+pub fn no_starttls(section: &str) -> String {
+    format!(
+        "the server offers no STARTTLS and plaintext is not allowed (set {section}.allow_plaintext only for a loopback test server)"
+    )
+}
+
+/// A TLS library's error put in the operator's terms, with the setting that
+/// fixes it; the library's own text is kept at the end.
+pub fn explain_tls(section: &str, error: &str) -> String {
+    if error.contains("STARTTLS is not supported") {
+        return no_starttls(section);
+    }
+    let error = error.replace("Connection error: Connection error: ", "Connection error: ");
+    if !error.contains("certificate verify failed") {
+        return error;
+    }
+    if error.contains("hostname mismatch") || error.contains("IP address mismatch") {
+        format!("the server's certificate does not name the host of {section}.url: {error}")
+    } else {
+        format!(
+            "the server's certificate is not trusted (set {section}.ca_file to the CA that issued it): {error}"
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,5 +378,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.to_string(), "imaps://robot@mail.example.ac.jp:993/INBOX");
+    }
+
+    #[test]
+    fn tls_errors_name_the_setting_that_fixes_them() {
+        let untrusted = "Connection error: Connection error: error:0A000086:SSL routines:tls_post_process_server_certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889: (unable to get local issuer certificate)";
+        let e = explain_tls("smtp", untrusted);
+        assert!(
+            e.starts_with("the server's certificate is not trusted (set smtp.ca_file"),
+            "{e}"
+        );
+        assert!(
+            e.contains(": Connection error: error:0A000086")
+                && e.ends_with("(unable to get local issuer certificate)"),
+            "{e}"
+        );
+        let e = explain_tls(
+            "imap",
+            "error:0A000086:SSL routines::certificate verify failed:x.c:1: (hostname mismatch)",
+        );
+        assert!(
+            e.starts_with("the server's certificate does not name the host of imap.url"),
+            "{e}"
+        );
+        assert_eq!(
+            explain_tls(
+                "smtp",
+                "internal client error: STARTTLS is not supported on this server"
+            ),
+            no_starttls("smtp")
+        );
+        assert!(no_starttls("smtp").contains("smtp.allow_plaintext"));
+        assert_eq!(
+            explain_tls("smtp", "Connection refused"),
+            "Connection refused"
+        );
     }
 }

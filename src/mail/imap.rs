@@ -26,7 +26,7 @@ use tokio::sync::{Notify, watch};
 use tokio_native_tls::{TlsConnector, TlsStream, native_tls};
 
 use crate::config::ImapConfig;
-use crate::mail::endpoint::Security;
+use crate::mail::endpoint::{Security, explain_tls};
 use crate::ra::{self, Env, Taken};
 use crate::store;
 
@@ -36,9 +36,7 @@ pub enum ImapError {
     Connect(String, String),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error(
-        "the server offers no STARTTLS and plaintext is not allowed (set imap.allow_plaintext only for a loopback test server)"
-    )]
+    #[error("{}", crate::mail::endpoint::no_starttls("imap"))]
     NoStartTls,
     #[error("login as {user} refused: {error}")]
     Login { user: String, error: String },
@@ -148,7 +146,7 @@ pub async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
             .connect(&e.host, tcp)
             .await
             .map(|s| Stream::Tls(Box::new(s)))
-            .map_err(|err| ImapError::Tls(err.to_string()))
+            .map_err(|err| ImapError::Tls(explain_tls("imap", &err.to_string())))
     };
     let client = match e.security {
         Security::Implicit => {

@@ -16,7 +16,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use crate::config::SmtpConfig;
-use crate::mail::endpoint::Security;
+use crate::mail::endpoint::{Security, explain_tls};
 use crate::store::{self, OutboxMail};
 
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +158,7 @@ impl SmtpSender {
             Envelope::new(Some(from), to).map_err(|e| (format!("envelope: {e}"), true))?;
         match self.transport.send_raw(&envelope, &m.raw).await {
             Ok(resp) => Ok(resp.message().collect::<Vec<_>>().join(" ")),
-            Err(e) => Err((e.to_string(), e.is_permanent())),
+            Err(e) => Err((explain_tls("smtp", &e.to_string()), e.is_permanent())),
         }
     }
 }

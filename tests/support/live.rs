@@ -12,6 +12,8 @@ use futures_util::TryStreamExt;
 pub const PASSWORD: &str = "test-password";
 pub const ADMIN: &str = "admin@example.ac.jp";
 pub const SECRETARIAT: &str = "secretariat@example.ac.jp";
+/// How long a test waits for a reply to arrive.
+pub const WAIT: Duration = Duration::from_secs(20);
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mail-servers")
@@ -25,24 +27,54 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// How the servers are set up beyond the plaintext defaults.
+#[derive(Default)]
+pub struct Options {
+    /// A test CA (`Servers::ca_file`), STARTTLS on the plain ports and
+    /// implicit TLS on `imaps` / `smtps`.
+    pub tls: bool,
+    /// Dovecot announces exactly these capabilities after login.
+    pub imap_capability: Option<&'static str>,
+}
+
 pub struct Servers {
     pub dir: tempfile::TempDir,
     pub imap: u16,
     pub smtp: u16,
+    /// Implicit-TLS ports (with `Options::tls`).
+    pub imaps: u16,
+    pub smtps: u16,
 }
 
 impl Servers {
-    /// Starts both servers with an account for each address.
+    /// Starts both servers (plaintext only) with an account for each address.
     pub fn start(addresses: &[&str]) -> Servers {
+        Self::start_with(&Options::default(), addresses)
+    }
+
+    pub fn start_with(opts: &Options, addresses: &[&str]) -> Servers {
         let dir = tempfile::Builder::new()
             .prefix("mailra-servers")
             .tempdir()
             .unwrap();
         let (imap, lmtp, smtp) = (free_port(), free_port(), free_port());
+        let (imaps, smtps) = if opts.tls {
+            (free_port(), free_port())
+        } else {
+            (0, 0)
+        };
+        let mut args = Vec::new();
+        if opts.tls {
+            args.extend(["--tls".to_string(), imaps.to_string(), smtps.to_string()]);
+        }
+        if let Some(caps) = opts.imap_capability {
+            args.extend(["--imap-capability".to_string(), caps.to_string()]);
+        }
         // Not `.output()`: the daemons would hold its pipes open forever.
         let log = dir.path().join("mail-servers.log");
         let st = Command::new(script())
             .arg("up")
+            .args(args)
             .arg(dir.path())
             .args([imap.to_string(), lmtp.to_string(), smtp.to_string()])
             .arg(PASSWORD)
@@ -57,7 +89,22 @@ impl Servers {
             "mail servers did not start:\n{}",
             std::fs::read_to_string(dir.path().join("mail-servers.err")).unwrap_or_default()
         );
-        Servers { dir, imap, smtp }
+        Servers {
+            dir,
+            imap,
+            smtp,
+            imaps,
+            smtps,
+        }
+    }
+
+    /// The test CA that issued the servers' certificate (with `Options::tls`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("tls/ca.pem")
+    }
+
+    pub fn log(&self, server: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{server}.log"))).unwrap_or_default()
     }
 
     pub fn ctl(&self, what: &str) {
@@ -318,6 +365,31 @@ pub fn wait_file(p: &Path, within: Duration) {
         assert!(Instant::now() < deadline, "{} did not appear", p.display());
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Replaces the line of `key` in `section` of the instance's mailra.toml
+/// (`value` is TOML), or removes it when `value` is None.
+pub fn set_key(dir: &Path, section: &str, key: &str, value: Option<&str>) {
+    let p = dir.join("mailra.toml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut found = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            current = line.trim_matches(['[', ']']).to_string();
+        }
+        if current == section && line.split('=').next().map(str::trim) == Some(key) {
+            found = true;
+            if let Some(v) = value {
+                out.push(format!("{key} = {v}"));
+            }
+            continue;
+        }
+        out.push(line.to_string());
+    }
+    assert!(found, "no {section}.{key} in {text}");
+    std::fs::write(&p, out.join("\n") + "\n").unwrap();
 }
 
 /// Sets keys in a section of the instance's mailra.toml.

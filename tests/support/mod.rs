@@ -198,17 +198,29 @@ pub fn all_sent(f: &Fixture) -> bool {
 /// A live instance: `mailra init` with --imap (the robot's `mailbox`), --smtp
 /// and --allow-plaintext against `servers`, retries after 1–2 s.
 pub fn instance(servers: &live::Servers, mailbox: &str) -> Fixture {
+    let imap = servers
+        .imap_url(mailra::demo::ROBOT)
+        .replace("/INBOX", &format!("/{mailbox}"));
+    instance_at(servers, imap, servers.smtp_url(), |a| {
+        a.allow_plaintext = true
+    })
+}
+
+/// A live instance reading `imap` and sending through `smtp` as the robot,
+/// with `adjust` for further `init` options; retries after 1–2 s.
+pub fn instance_at(
+    servers: &live::Servers,
+    imap: String,
+    smtp: String,
+    adjust: impl FnOnce(&mut InitArgs),
+) -> Fixture {
     let pw = servers.dir.path().join("robot.password");
     std::fs::write(&pw, live::PASSWORD).unwrap();
     let f = Fixture::with_init(|a| {
-        a.imap = Some(
-            servers
-                .imap_url(mailra::demo::ROBOT)
-                .replace("/INBOX", &format!("/{mailbox}")),
-        );
+        a.imap = Some(imap);
         a.imap_password_file = Some(pw.clone());
-        a.smtp = Some(servers.smtp_url());
-        a.allow_plaintext = true;
+        a.smtp = Some(smtp);
+        adjust(a);
     });
     live::configure(
         f.dir.path(),
@@ -216,4 +228,59 @@ pub fn instance(servers: &live::Servers, mailbox: &str) -> Fixture {
         "retry_min_seconds = 1\nretry_max_seconds = 2",
     );
     f
+}
+
+/// A signed 1-row issuance application from officer 1, for `cn`.
+pub fn one_row(f: &Fixture, cn: &str) -> Vec<u8> {
+    let dn = ex_dn(cn);
+    let line = demo::issue_line(
+        &dn,
+        3,
+        &demo::csr_field(&rsa(), &dn).unwrap(),
+        "",
+        live::ADMIN,
+        "",
+    );
+    f.mail(&f.o1, O1, "サーバ証明書発行申請", &line)
+}
+
+/// The officer's receipts among the messages (notices are Cc'd too).
+pub fn receipts(msgs: &[live::Msg]) -> usize {
+    msgs.iter()
+        .filter(|m| m.header("X-Mailra-Verdict").as_deref() == Some("accepted"))
+        .count()
+}
+
+/// Waits until the officer holds `n` receipts.
+pub fn wait_receipts(srv: &live::Servers, n: usize) -> Vec<live::Msg> {
+    let deadline = std::time::Instant::now() + live::WAIT;
+    loop {
+        let m = live::messages(srv.imap, O1, "INBOX");
+        if receipts(&m) >= n {
+            return m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} receipts, expected {n}",
+            receipts(&m)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Whether `m`'s S/MIME signature verifies against the officer CA.
+pub fn verifies(f: &Fixture, raw: &[u8]) -> bool {
+    let p = write(f.dir.path(), "reply.eml", raw);
+    let ca = f.path("pki/officer-ca.pem");
+    openssl(&[
+        "smime",
+        "-verify",
+        "-in",
+        &p,
+        "-CAfile",
+        ca.to_str().unwrap(),
+        "-out",
+        "/dev/null",
+    ])
+    .0
 }
