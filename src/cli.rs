@@ -526,6 +526,26 @@ fn reviewer(by: Option<String>) -> String {
     }
 }
 
+/// After a review, moves the mail out of the IMAP review folder at once; if
+/// the server cannot be reached, the running robot does it at its next pass.
+fn refile_in_imap(env: &Env) {
+    let Some(imap) = &env.cfg.imap else {
+        return;
+    };
+    let moved = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| Ok(rt.block_on(crate::mail::imap::refile_now(env, imap))?));
+    match moved {
+        Ok(n) if n > 0 => println!("moved out of the review folder in IMAP"),
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "note: the mail stays in the review folder until the robot's next pass (IMAP: {e})"
+        ),
+    }
+}
+
 fn review(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
     match what {
         ReviewCmd::List { dir, json } => {
@@ -562,6 +582,7 @@ fn review(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
             let mut env = open_env(&dir.dir)?;
             let o = ra::review::approve(&mut env, id, &reviewer(by), now)?;
             print_outcome(&o, false);
+            refile_in_imap(&env);
         }
         ReviewCmd::Reject {
             dir,
@@ -572,6 +593,7 @@ fn review(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
             let mut env = open_env(&dir.dir)?;
             let o = ra::review::reject(&mut env, id, &reason, &reviewer(by), now)?;
             print_outcome(&o, false);
+            refile_in_imap(&env);
         }
     }
     Ok(ExitCode::SUCCESS)

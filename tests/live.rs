@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mailra::demo;
 use mailra::store;
-use support::live::{self, ADMIN, Robot, SECRETARIAT, Servers};
+use support::live::{self, ADMIN, Options, Robot, SECRETARIAT, Servers};
 use support::*;
 
 use support::live::WAIT;
@@ -264,5 +264,248 @@ fn a_uidvalidity_change_neither_skips_new_mail_nor_answers_old_mail_again() {
     );
     let log = robot.log_text();
     assert!(log.contains("UIDVALIDITY changed"), "{log}");
+    assert!(robot.stop());
+}
+
+fn has_flag(m: &live::Msg, k: &str) -> bool {
+    m.flags.iter().any(|f| f.contains(k))
+}
+
+/// `mailra ARGS… --dir DIR`: (success, stdout, stderr).
+fn mailra(f: &Fixture, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailra"))
+        .args(args)
+        .arg("--dir")
+        .arg(f.dir.path())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn reviewed_mails_leave_the_imap_review_folder_for_their_outcomes_folder() {
+    let (srv, f) = live_fixture();
+    let robot = Robot::start(f.dir.path(), &[]);
+    for cn in ["a.example.ac.jp", "b.example.ac.jp"] {
+        live::append(srv.imap, demo::ROBOT, "INBOX", &one_row(&f, cn));
+    }
+    wait_receipts(&srv, 2);
+    let certs = store::certificates(&f.env.conn).unwrap();
+    let serial_of = |cn: &str| {
+        certs
+            .iter()
+            .find(|c| c.subject_dn.contains(cn))
+            .unwrap()
+            .serial
+            .to_string()
+    };
+    let compromised: Vec<Vec<u8>> = ["a.example.ac.jp", "b.example.ac.jp"]
+        .iter()
+        .map(|cn| {
+            let tsv = demo::revoke_line(&ex_dn(cn), &serial_of(cn), 1, "鍵の漏洩");
+            f.mail(&f.o1, O1, "失効申請", &tsv)
+        })
+        .collect();
+    for m in &compromised {
+        live::append(srv.imap, demo::ROBOT, "INBOX", m);
+    }
+    live::until("two mails held in Review", || {
+        live::messages(srv.imap, demo::ROBOT, "Review").len() == 2
+    });
+    let held = mailra::ra::review::held(&f.env).unwrap();
+    assert_eq!(held.len(), 2);
+    let (approve, reject) = (held[0].id, held[1].id);
+    let (a_raw, r_raw) = (&compromised[0], &compromised[1]);
+
+    // Approved: moved at once by the CLI, with the outcome's keywords only.
+    let (ok, out, err) = mailra(
+        &f,
+        &["review", "approve", &approve.to_string(), "--by", "test"],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("moved out of the review folder"), "{out}{err}");
+    let revoked = live::messages(srv.imap, demo::ROBOT, "Processed/Revoked");
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(&revoked[0].raw, a_raw, "the approved mail, unchanged");
+    assert!(
+        has_flag(&revoked[0], "mailra-revoked"),
+        "{:?}",
+        revoked[0].flags
+    );
+    assert!(
+        !has_flag(&revoked[0], "mailra-held") && !has_flag(&revoked[0], "mailra-key-compromise"),
+        "{:?}",
+        revoked[0].flags
+    );
+    let review = live::messages(srv.imap, demo::ROBOT, "Review");
+    assert_eq!(review.len(), 1);
+    assert_eq!(&review[0].raw, r_raw);
+    let serial = serial_of("a.example.ac.jp");
+    let c = store::certificate(&f.env.conn, &mailra::cli::parse_serial(&serial).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, mailra::model::CertStatus::Revoked);
+
+    // Rejected while Dovecot is down: the CLI says so, and the running robot
+    // moves the mail when it is back.
+    srv.ctl("dovecot-stop");
+    let (ok, out, err) = mailra(
+        &f,
+        &[
+            "review",
+            "reject",
+            &reject.to_string(),
+            "--reason",
+            "確認できません",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        err.contains("stays in the review folder until the robot's next pass"),
+        "{out}{err}"
+    );
+    srv.ctl("dovecot-start");
+    live::until("the rejected mail refiled by the robot", || {
+        live::messages(srv.imap, demo::ROBOT, "Rejected/Review").len() == 1
+    });
+    let refused = live::messages(srv.imap, demo::ROBOT, "Rejected/Review");
+    assert_eq!(&refused[0].raw, r_raw);
+    assert!(
+        has_flag(&refused[0], "mailra-refused"),
+        "{:?}",
+        refused[0].flags
+    );
+    assert!(
+        !has_flag(&refused[0], "mailra-held"),
+        "{:?}",
+        refused[0].flags
+    );
+    assert!(live::messages(srv.imap, demo::ROBOT, "Review").is_empty());
+    assert_eq!(
+        store::certificates(&f.env.conn)
+            .unwrap()
+            .iter()
+            .filter(|c| c.status == mailra::model::CertStatus::Revoked)
+            .count(),
+        1,
+        "the rejected request revoked nothing"
+    );
+    assert!(robot.log_text().contains("refiled after review"));
+    assert!(robot.stop());
+}
+
+#[test]
+fn a_mail_the_robot_cannot_process_is_kept_in_quarantine_until_retried() {
+    let (srv, f) = live_fixture();
+    // The database refuses to record mails, as a full disk would.
+    f.env
+        .conn
+        .execute_batch(
+            "CREATE TRIGGER test_disk_full BEFORE INSERT ON mails
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let robot = Robot::start(f.dir.path(), &[]);
+    let mail = one_row(&f, "q.example.ac.jp");
+    live::append(srv.imap, demo::ROBOT, "INBOX", &mail);
+    live::until("the mail quarantined", || {
+        live::messages(srv.imap, demo::ROBOT, "Quarantine").len() == 1
+    });
+    let q = live::messages(srv.imap, demo::ROBOT, "Quarantine");
+    assert_eq!(q[0].raw, mail, "kept byte for byte");
+    assert!(has_flag(&q[0], "mailra-error"), "{:?}", q[0].flags);
+    assert!(live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty());
+    assert!(store::certificates(&f.env.conn).unwrap().is_empty());
+    assert!(store::outbox_rows(&f.env.conn, None).unwrap().is_empty());
+    let log = robot.log_text();
+    assert!(
+        log.contains("internal error; the mail is kept in quarantine")
+            && log.contains("database or disk is full"),
+        "{log}"
+    );
+
+    // The operator fixes the cause and moves the mail back to INBOX.
+    f.env
+        .conn
+        .execute_batch("DROP TRIGGER test_disk_full")
+        .unwrap();
+    live::move_message(srv.imap, demo::ROBOT, "Quarantine", q[0].uid, "INBOX");
+    wait_receipts(&srv, 1);
+    live::until("the mail filed", || {
+        live::messages(srv.imap, demo::ROBOT, "Processed/Issued").len() == 1
+    });
+    assert!(live::messages(srv.imap, demo::ROBOT, "Quarantine").is_empty());
+    assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 1);
+    assert!(robot.stop());
+}
+
+#[test]
+fn without_move_mails_are_filed_by_copy_delete_and_expunge() {
+    // Dovecot announces neither MOVE nor (at first) UIDPLUS.
+    let srv = Servers::start_with(
+        &Options {
+            imap_capability: Some("IMAP4rev1 IDLE LITERAL+ NAMESPACE"),
+            ..Default::default()
+        },
+        &[demo::ROBOT, O1, ADMIN],
+    );
+    let f = instance(&srv, "INBOX");
+    let good = one_row(&f, "a.example.ac.jp");
+    let unsigned = b"From: x@example.ac.jp\r\nTo: mailra@certs.example.ac.jp\r\nSubject: hello\r\n\r\nnot signed\r\n";
+    live::append(srv.imap, demo::ROBOT, "INBOX", &good);
+    live::append(srv.imap, demo::ROBOT, "INBOX", unsigned);
+    let robot = Robot::start(f.dir.path(), &[]);
+    live::until("INBOX emptied", || {
+        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+    });
+    let issued = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].raw, good);
+    assert!(
+        has_flag(&issued[0], "mailra-issued"),
+        "{:?}",
+        issued[0].flags
+    );
+    assert!(
+        !has_flag(&issued[0], "Deleted"),
+        "the copy is not deleted: {:?}",
+        issued[0].flags
+    );
+    let rejected = live::messages(srv.imap, demo::ROBOT, "Rejected/Unsigned");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].raw, unsigned);
+    wait_receipts(&srv, 1);
+    let log = robot.log_text();
+    assert!(log.contains("move=false"), "{log}");
+    assert!(robot.stop());
+
+    // With UIDPLUS (UID EXPUNGE) but still no MOVE.
+    let conf = srv.dir.path().join("dovecot.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replace(
+            "imap_capability = IMAP4rev1 IDLE LITERAL+ NAMESPACE",
+            "imap_capability = IMAP4rev1 IDLE LITERAL+ NAMESPACE UIDPLUS",
+        ),
+    )
+    .unwrap();
+    srv.ctl("dovecot-stop");
+    srv.ctl("dovecot-start");
+    let robot = Robot::start(f.dir.path(), &[]);
+    let second = one_row(&f, "b.example.ac.jp");
+    live::append(srv.imap, demo::ROBOT, "INBOX", &second);
+    wait_receipts(&srv, 2);
+    live::until("INBOX emptied", || {
+        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+    });
+    let issued = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
+    assert_eq!(issued.len(), 2);
+    assert_eq!(issued[1].raw, second);
+    assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 2);
     assert!(robot.stop());
 }

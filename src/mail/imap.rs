@@ -12,12 +12,13 @@
 //! with an error; the caller reconnects with capped exponential backoff and
 //! logs each change of state once.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use async_imap::types::Flag;
 use futures_util::TryStreamExt;
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -259,6 +260,7 @@ async fn session(
         .unwrap_or_else(|| "INBOX".into());
     let mut folders = HashSet::new();
     loop {
+        refile_reviewed(env, &mut s, can_move, uidplus, &mut folders).await?;
         let mb = timed(s.select(&mailbox)).await?;
         let uv = mb.uid_validity.unwrap_or(0);
         let last = match store::imap_position(&env.conn, &mailbox)? {
@@ -382,6 +384,86 @@ async fn take_one(
     }
     store::set_imap_position(&env.conn, mailbox, uv, uid, OffsetDateTime::now_utc())?;
     Ok(())
+}
+
+/// Connects and moves the mails the secretariat reviewed out of the review
+/// folder now (`mailra review approve/reject`), instead of at the running
+/// robot's next pass. Returns how many were moved.
+pub async fn refile_now(env: &Env, cfg: &ImapConfig) -> Result<usize, ImapError> {
+    let mut s = connect(cfg).await?;
+    let caps = timed(s.capabilities()).await?;
+    let (can_move, uidplus) = (caps.has_str("MOVE"), caps.has_str("UIDPLUS"));
+    let n = refile_reviewed(env, &mut s, can_move, uidplus, &mut HashSet::new()).await?;
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
+    Ok(n)
+}
+
+/// Moves each reviewed mail from the folder it was held in to the folder its
+/// outcome chose, replacing the robot's old `mailra-*` keywords with the new
+/// keywords. The mail is found by its bytes (a review folder is small).
+/// Returns how many were moved.
+async fn refile_reviewed(
+    env: &Env,
+    s: &mut Session,
+    can_move: bool,
+    uidplus: bool,
+    folders: &mut HashSet<String>,
+) -> Result<usize, ImapError> {
+    let pending = store::pending_refiles(&env.conn)?;
+    let mut moved = 0;
+    let mut by_folder: BTreeMap<&str, Vec<&store::Refile>> = BTreeMap::new();
+    for r in &pending {
+        by_folder.entry(r.from.as_str()).or_default().push(r);
+    }
+    for (from, group) in by_folder {
+        // (uid, sha-256, the robot's keywords) of each mail in the folder.
+        let mut present: Vec<(u32, String, Vec<String>)> = Vec::new();
+        match timed(s.select(from)).await {
+            Ok(_) => {
+                let mut st = timed(s.uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")).await?;
+                while let Some(f) = timed(st.try_next()).await? {
+                    let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                        continue;
+                    };
+                    let ours = f
+                        .flags()
+                        .filter_map(|fl| match fl {
+                            Flag::Custom(k) if k.starts_with("mailra-") => Some(k.to_string()),
+                            _ => None,
+                        })
+                        .collect();
+                    present.push((uid, ra::sha256_hex(body), ours));
+                }
+            }
+            Err(ImapError::Imap(async_imap::error::Error::No(_))) => {}
+            Err(e) => return Err(e),
+        }
+        for r in group {
+            let now = OffsetDateTime::now_utc();
+            let Some((uid, _, ours)) = present.iter().find(|p| p.1 == r.raw_sha256) else {
+                // Recorded as done so it is not looked for at every pass.
+                tracing::warn!(mail = r.id, folder = from, to = %r.to, "a reviewed mail is no longer in the folder it was held in (moved by hand?); not refiled");
+                ra::filed(env, r.id, &r.to, now)?;
+                continue;
+            };
+            let stale: Vec<&str> = ours
+                .iter()
+                .filter(|k| !r.keywords.contains(k))
+                .map(String::as_str)
+                .collect();
+            if !stale.is_empty() {
+                let st =
+                    timed(s.uid_store(uid.to_string(), format!("-FLAGS ({})", stale.join(" "))))
+                        .await?;
+                timed(st.try_collect::<Vec<_>>()).await?;
+            }
+            file(s, *uid, &r.to, &r.keywords, can_move, uidplus, folders).await?;
+            ra::filed(env, r.id, &r.to, now)?;
+            tracing::info!(mail = r.id, from, to = %r.to, "refiled after review");
+            moved += 1;
+        }
+    }
+    Ok(moved)
 }
 
 /// For the `before-move` fault point: lets the sender deliver this mail's

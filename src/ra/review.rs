@@ -78,7 +78,7 @@ pub fn approve(
     };
     let (ctx, report) = reopen(env, &m, review, now);
     let o = super::run(env, ctx, &report)?;
-    refile(env, &m, &o);
+    refile(env, &m, &o, now);
     Ok(o)
 }
 
@@ -111,15 +111,16 @@ pub fn reject(
         ctx.officer = Some(officer);
     }
     let o = ctx.reject(env, "review", reason)?;
-    refile(env, &m, &o);
+    refile(env, &m, &o, now);
     Ok(o)
 }
 
 /// Moves the mail in the Maildir inbox from the folder it was held in to
 /// the one it is filed in now. The database is the record; a mail that is
-/// not in the Maildir (it came from `mailra process`, or the IMAP side files
-/// it) is left alone.
-fn refile(env: &Env, m: &StoredMail, o: &Outcome) {
+/// not in the Maildir (it came from `mailra process`) is left alone, and one
+/// read from IMAP is moved by the IMAP side (`mail::imap::refile_now`, or the
+/// robot's next pass), which finds it by the changed folder in its row.
+fn refile(env: &Env, m: &StoredMail, o: &Outcome, now: OffsetDateTime) {
     let Some(from) = m.folder.as_deref() else {
         return;
     };
@@ -127,7 +128,12 @@ fn refile(env: &Env, m: &StoredMail, o: &Outcome) {
         return;
     }
     match crate::mail::maildir::refile(&env.cfg.maildir, &m.source, from, &o.folder) {
-        Ok(Some(p)) => tracing::info!(mail = m.id, to = %p.display(), "refiled after review"),
+        Ok(Some(p)) => {
+            tracing::info!(mail = m.id, to = %p.display(), "refiled after review");
+            if let Err(e) = store::mark_filed(&env.conn, m.id, &o.folder, now) {
+                tracing::warn!(mail = m.id, error = %e, "could not record the refiling");
+            }
+        }
         Ok(None) => {}
         Err(e) => tracing::warn!(mail = m.id, error = %e, "could not refile the reviewed mail"),
     }

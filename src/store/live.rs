@@ -61,6 +61,41 @@ pub fn mark_filed(
     Ok(())
 }
 
+/// A mail read from IMAP whose filing changed after it was filed: the
+/// secretariat reviewed a held mail, which still sits in the review folder.
+#[derive(Debug, Clone)]
+pub struct Refile {
+    pub id: i64,
+    pub raw_sha256: String,
+    /// Where it sits now.
+    pub from: String,
+    /// Where it belongs, with which keywords.
+    pub to: String,
+    pub keywords: Vec<String>,
+}
+
+pub fn pending_refiles(conn: &Connection) -> Result<Vec<Refile>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, raw_sha256, filed_to, folder, keywords FROM mails
+         WHERE source LIKE 'imap:%' AND filed_at IS NOT NULL AND verdict <> 'held'
+           AND folder IS NOT NULL AND filed_to IS NOT NULL AND folder <> filed_to
+         ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            let kw: String = r.get(4)?;
+            Ok(Refile {
+                id: r.get(0)?,
+                raw_sha256: r.get(1)?,
+                from: r.get(2)?,
+                to: r.get(3)?,
+                keywords: kw.split_whitespace().map(str::to_string).collect(),
+            })
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// (uidvalidity, last processed UID) of a mailbox.
 pub fn imap_position(conn: &Connection, mailbox: &str) -> Result<Option<(u32, u32)>> {
     Ok(conn

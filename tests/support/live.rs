@@ -231,6 +231,16 @@ pub fn recreate(port: u16, user: &str, mailbox: &str, delete: bool) {
     })
 }
 
+/// Moves message `uid` of `user`'s `from` to `to`, as a mail client does.
+pub fn move_message(port: u16, user: &str, from: &str, uid: u32, to: &str) {
+    rt().block_on(async {
+        let mut s = login(port, user).await;
+        s.select(from).await.unwrap();
+        s.uid_mv(uid.to_string(), to).await.unwrap();
+        s.logout().await.ok();
+    })
+}
+
 /// Every message of `user`'s `mailbox` (empty if the mailbox does not exist).
 pub fn messages(port: u16, user: &str, mailbox: &str) -> Vec<Msg> {
     rt().block_on(async {
