@@ -444,21 +444,26 @@ fn a_mail_the_robot_cannot_process_is_kept_in_quarantine_until_retried() {
 }
 
 #[test]
-fn without_move_mails_are_filed_by_copy_delete_and_expunge() {
-    // Dovecot announces neither MOVE nor (at first) UIDPLUS.
+fn without_move_or_idle_mails_are_polled_and_filed_by_copy_delete_and_expunge() {
+    // Dovecot announces neither MOVE nor IDLE nor (at first) UIDPLUS.
     let srv = Servers::start_with(
         &Options {
-            imap_capability: Some("IMAP4rev1 IDLE LITERAL+ NAMESPACE"),
+            imap_capability: Some("IMAP4rev1 LITERAL+ NAMESPACE"),
             ..Default::default()
         },
         &[demo::ROBOT, O1, ADMIN],
     );
     let f = instance(&srv, "INBOX");
+    live::configure(f.dir.path(), "imap", "poll_seconds = 1");
     let good = one_row(&f, "a.example.ac.jp");
     let unsigned = b"From: x@example.ac.jp\r\nTo: mailra@certs.example.ac.jp\r\nSubject: hello\r\n\r\nnot signed\r\n";
     live::append(srv.imap, demo::ROBOT, "INBOX", &good);
-    live::append(srv.imap, demo::ROBOT, "INBOX", unsigned);
     let robot = Robot::start(f.dir.path(), &[]);
+    // Arrives while the robot polls.
+    live::until("the first mail filed", || {
+        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+    });
+    live::append(srv.imap, demo::ROBOT, "INBOX", unsigned);
     live::until("INBOX emptied", || {
         live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
     });
@@ -480,7 +485,10 @@ fn without_move_mails_are_filed_by_copy_delete_and_expunge() {
     assert_eq!(rejected[0].raw, unsigned);
     wait_receipts(&srv, 1);
     let log = robot.log_text();
-    assert!(log.contains("move=false"), "{log}");
+    assert!(
+        log.contains("idle=false") && log.contains("move=false"),
+        "{log}"
+    );
     assert!(robot.stop());
 
     // With UIDPLUS (UID EXPUNGE) but still no MOVE.
@@ -489,7 +497,7 @@ fn without_move_mails_are_filed_by_copy_delete_and_expunge() {
     std::fs::write(
         &conf,
         text.replace(
-            "imap_capability = IMAP4rev1 IDLE LITERAL+ NAMESPACE",
+            "imap_capability = IMAP4rev1 LITERAL+ NAMESPACE",
             "imap_capability = IMAP4rev1 IDLE LITERAL+ NAMESPACE UIDPLUS",
         ),
     )

@@ -1,8 +1,9 @@
 //! mailra over TLS against Dovecot and Postfix with a test CA: implicit TLS
-//! (imaps, smtps) and STARTTLS, the servers' certificates checked against the
-//! configured CA file (by DNS name and by IP address). And the refusals: a
-//! certificate the robot does not trust, and a server without STARTTLS when
-//! plaintext is not allowed; in both cases no mail is read or sent in clear.
+//! (imaps, smtps with AUTH) and STARTTLS, the servers' certificates checked
+//! against the configured CA file (by DNS name and by IP address). And the
+//! refusals: a certificate the robot does not trust, a password the server
+//! refuses, and a server without STARTTLS when plaintext is not allowed; no
+//! mail is read or sent in clear, and every reason reaches the operator.
 
 mod support;
 
@@ -60,12 +61,16 @@ fn run_once(f: &Fixture) -> (bool, String) {
 #[test]
 fn implicit_tls_and_starttls_check_the_servers_certificate_against_the_ca_file() {
     let srv = tls_servers();
-    // imaps to a DNS name of the certificate, smtps to its IP address.
+    // imaps to a DNS name of the certificate, smtps (AUTH required) to its
+    // IP address.
     let f = instance_at(
         &srv,
         format!("imaps://{}@localhost:{}/INBOX", robot_user(), srv.imaps),
-        format!("smtps://127.0.0.1:{}", srv.smtps),
-        |a| a.tls_ca_file = Some(srv.ca_file()),
+        format!("smtps://{}@127.0.0.1:{}", robot_user(), srv.smtps),
+        |a| {
+            a.tls_ca_file = Some(srv.ca_file());
+            a.smtp_password_file = Some(srv.dir.path().join("robot.password"));
+        },
     );
     let robot = Robot::start(f.dir.path(), &[]);
     live::append(
@@ -81,6 +86,12 @@ fn implicit_tls_and_starttls_check_the_servers_certificate_against_the_ca_file()
     assert!(robot.stop());
     let implicit_sessions = smtp_tls_sessions(&srv);
     assert!(implicit_sessions >= 1, "{}", srv.log("postfix"));
+    assert!(
+        srv.log("postfix")
+            .contains(&format!("sasl_username={}", demo::ROBOT)),
+        "the robot authenticated:\n{}",
+        srv.log("postfix")
+    );
     let implicit_logins = robot_tls_logins(&srv);
     assert!(implicit_logins >= 1, "{}", srv.log("dovecot"));
 
@@ -101,6 +112,7 @@ fn implicit_tls_and_starttls_check_the_servers_certificate_against_the_ca_file()
         "url",
         Some(&format!("\"smtp://localhost:{}\"", srv.smtp)),
     );
+    live::set_key(f.dir.path(), "smtp", "password_file", None);
     let robot = Robot::start(f.dir.path(), &[]);
     live::append(
         srv.imap,
@@ -125,7 +137,7 @@ fn implicit_tls_and_starttls_check_the_servers_certificate_against_the_ca_file()
 }
 
 #[test]
-fn an_untrusted_certificate_or_a_missing_starttls_is_refused() {
+fn an_untrusted_certificate_a_refused_password_or_a_missing_starttls_stops_the_robot() {
     let srv = tls_servers();
     let f = instance_at(
         &srv,
@@ -172,6 +184,43 @@ fn an_untrusted_certificate_or_a_missing_starttls_is_refused() {
         );
     }
     assert_eq!(smtp_tls_sessions(&srv), 0);
+    assert!(live::messages(srv.imap, O1, "INBOX").is_empty());
+
+    // Trusted now, but the submission port refuses the robot's password:
+    // a permanent error, so the replies are dead at once, with the reason.
+    live::configure(
+        f.dir.path(),
+        "smtp",
+        &format!("ca_file = \"{}\"", srv.ca_file().display()),
+    );
+    let wrong = srv.dir.path().join("wrong.password");
+    std::fs::write(&wrong, "not-the-password").unwrap();
+    live::set_key(
+        f.dir.path(),
+        "smtp",
+        "url",
+        Some(&format!(
+            "\"smtps://{}@127.0.0.1:{}\"",
+            robot_user(),
+            srv.smtps
+        )),
+    );
+    live::configure(
+        f.dir.path(),
+        "smtp",
+        &format!("password_file = \"{}\"", wrong.display()),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2100)); // the retry is due
+    let (ok, err) = run_once(&f);
+    assert!(ok, "{err}");
+    for r in store::outbox_rows(&f.env.conn, None).unwrap() {
+        assert_eq!(r.status, "dead");
+        let e = r.last_error.as_deref().unwrap_or_default();
+        assert!(
+            e.contains("535") && e.contains("authentication failed"),
+            "{e}"
+        );
+    }
     assert!(live::messages(srv.imap, O1, "INBOX").is_empty());
 
     // Servers that offer no TLS at all.
