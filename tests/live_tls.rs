@@ -73,12 +73,7 @@ fn implicit_tls_and_starttls_check_the_servers_certificate_against_the_ca_file()
         },
     );
     let robot = Robot::start(f.dir.path(), &[]);
-    live::append(
-        srv.imap,
-        demo::ROBOT,
-        "INBOX",
-        &one_row(&f, "a.example.ac.jp"),
-    );
+    append_app(&srv, &f, "a.example.ac.jp");
     let got = wait_receipts(&srv, 1);
     for m in &got {
         assert!(verifies(&f, &m.raw));
@@ -114,12 +109,7 @@ fn implicit_tls_and_starttls_check_the_servers_certificate_against_the_ca_file()
     );
     live::set_key(f.dir.path(), "smtp", "password_file", None);
     let robot = Robot::start(f.dir.path(), &[]);
-    live::append(
-        srv.imap,
-        demo::ROBOT,
-        "INBOX",
-        &one_row(&f, "b.example.ac.jp"),
-    );
+    append_app(&srv, &f, "b.example.ac.jp");
     wait_receipts(&srv, 2);
     live::until("every reply sent", || all_sent(&f));
     assert!(robot.stop());
@@ -145,12 +135,7 @@ fn an_untrusted_certificate_a_refused_password_or_a_missing_starttls_stops_the_r
         format!("smtps://127.0.0.1:{}", srv.smtps),
         |_| {},
     );
-    live::append(
-        srv.imap,
-        demo::ROBOT,
-        "INBOX",
-        &one_row(&f, "a.example.ac.jp"),
-    );
+    append_app(&srv, &f, "a.example.ac.jp");
 
     // No CA file: the system's trust store does not know the test CA.
     let (ok, err) = run_once(&f);

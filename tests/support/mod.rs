@@ -244,6 +244,13 @@ pub fn one_row(f: &Fixture, cn: &str) -> Vec<u8> {
     f.mail(&f.o1, O1, "サーバ証明書発行申請", &line)
 }
 
+/// APPENDs a fresh 1-row application for `cn` to the robot's INBOX; returns it.
+pub fn append_app(srv: &live::Servers, f: &Fixture, cn: &str) -> Vec<u8> {
+    let raw = one_row(f, cn);
+    live::append(srv.imap, demo::ROBOT, "INBOX", &raw);
+    raw
+}
+
 /// The officer's receipts among the messages (notices are Cc'd too).
 pub fn receipts(msgs: &[live::Msg]) -> usize {
     msgs.iter()
