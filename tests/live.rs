@@ -478,3 +478,67 @@ fn without_move_or_idle_mails_are_polled_and_filed_by_copy_delete_and_expunge() 
     assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 2);
     assert!(robot.stop());
 }
+
+/// Regression: a rule's Japanese folder name went to the server as raw
+/// UTF-8, which IMAP4rev1 servers refuse, so the robot retried that mail
+/// forever. Folder names now travel in modified UTF-7.
+#[test]
+fn a_japanese_folder_name_from_the_rules_is_created_in_modified_utf7() {
+    let (srv, f) = live_fixture();
+    std::fs::write(
+        f.dir.path().join("rules/00-local.toml"),
+        "[[rule]]\nverdict = \"accepted\"\nfolder = \"処理済み/発行\"\nkeywords = [\"mailra-issued\"]\n",
+    )
+    .unwrap();
+    let robot = Robot::start(f.dir.path(), &[]);
+    let mail = append_app(&srv, &f, "www.example.ac.jp");
+    wait_receipts(&srv, 1);
+    live::until("the mail filed", || {
+        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+    });
+    // The name as RFC 3501 5.1.3 spells 処理済み/発行, worked out by hand.
+    let filed = live::messages(srv.imap, demo::ROBOT, "&UeZ0Bm4IMH8-/&dnqITA-");
+    assert_eq!(filed.len(), 1);
+    assert_eq!(filed[0].raw, mail);
+    assert_flags(&filed[0], &["mailra-issued"], &[]);
+    assert!(robot.stop());
+}
+
+/// A folder the server refuses (Dovecot refuses names beginning with `~`)
+/// must not hold up the mailbox: the mail goes to quarantine, marked, and
+/// every later mail is still processed, each answered once.
+#[test]
+fn a_folder_the_server_refuses_sends_the_mail_to_quarantine_and_the_robot_goes_on() {
+    let (srv, f) = live_fixture();
+    std::fs::write(
+        f.dir.path().join("rules/00-local.toml"),
+        "[[rule]]\nverdict = \"accepted\"\nfolder = \"~Archive\"\n",
+    )
+    .unwrap();
+    let robot = Robot::start(f.dir.path(), &[]);
+    let a = append_app(&srv, &f, "a.example.ac.jp");
+    let b = append_app(&srv, &f, "b.example.ac.jp");
+    wait_receipts(&srv, 2);
+    live::until("both mails quarantined", || {
+        live::messages(srv.imap, demo::ROBOT, "Quarantine").len() == 2
+    });
+    let q = live::messages(srv.imap, demo::ROBOT, "Quarantine");
+    assert_eq!((&q[0].raw, &q[1].raw), (&a, &b));
+    for m in &q {
+        assert_flags(m, &["mailra-error"], &[]);
+    }
+    assert!(live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty());
+    let log = robot.log_text();
+    assert_eq!(
+        log.matches("the server refused to file the mail there")
+            .count(),
+        2,
+        "{log}"
+    );
+    // Nothing is refiled or answered again later.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(robot.stop());
+    assert_eq!(receipts(&live::messages(srv.imap, O1, "INBOX")), 2);
+    assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 2);
+    assert!(store::pending_refiles(&f.env.conn).unwrap().is_empty());
+}

@@ -28,6 +28,7 @@ use tokio_native_tls::{TlsConnector, TlsStream, native_tls};
 
 use crate::config::ImapConfig;
 use crate::mail::endpoint::{Security, explain_tls};
+use crate::mail::folder_name as wire;
 use crate::ra::{self, Env, Taken};
 use crate::store;
 
@@ -243,25 +244,21 @@ async fn session(
 ) -> Result<(), ImapError> {
     let mut s = connect(cfg).await?;
     let caps = timed(s.capabilities()).await?;
-    let (idle, can_move, uidplus) = (
-        caps.has_str("IDLE"),
-        caps.has_str("MOVE"),
-        caps.has_str("UIDPLUS"),
-    );
+    let idle = caps.has_str("IDLE");
+    let mut filer = Filer::new(cfg, &caps);
     if health.last_error.take().is_some() {
         tracing::info!(imap = %cfg.endpoint, "IMAP connection restored");
     } else {
-        tracing::info!(imap = %cfg.endpoint, idle, r#move = can_move, "IMAP connected");
+        tracing::info!(imap = %cfg.endpoint, idle, r#move = filer.can_move, "IMAP connected");
     }
     let mailbox = cfg
         .endpoint
         .mailbox
         .clone()
         .unwrap_or_else(|| "INBOX".into());
-    let mut folders = HashSet::new();
     loop {
-        refile_reviewed(env, &mut s, can_move, uidplus, &mut folders).await?;
-        let mb = timed(s.select(&mailbox)).await?;
+        refile_reviewed(env, &mut s, &mut filer).await?;
+        let mb = timed(s.select(wire(&mailbox))).await?;
         let uv = mb.uid_validity.unwrap_or(0);
         let last = match store::imap_position(&env.conn, &mailbox)? {
             Some((v, l)) if v == uv => l,
@@ -283,19 +280,7 @@ async fn session(
             if *w.stop.borrow() {
                 break;
             }
-            take_one(
-                env,
-                cfg,
-                &mut s,
-                &mailbox,
-                uv,
-                uid,
-                can_move,
-                uidplus,
-                &mut folders,
-                w,
-            )
-            .await?;
+            take_one(env, &mut s, &mut filer, (&mailbox, uv, uid), w).await?;
         }
         if *w.stop.borrow() || w.once {
             let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
@@ -319,17 +304,13 @@ async fn session(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Takes message `uid` of `mailbox` (with UIDVALIDITY `uv`): processes it
+/// (or recognises it), files it, and advances the mailbox position.
 async fn take_one(
     env: &mut Env,
-    cfg: &ImapConfig,
     s: &mut Session,
-    mailbox: &str,
-    uv: u32,
-    uid: u32,
-    can_move: bool,
-    uidplus: bool,
-    folders: &mut HashSet<String>,
+    filer: &mut Filer,
+    (mailbox, uv, uid): (&str, u32, u32),
     w: &Wiring,
 ) -> Result<(), ImapError> {
     let raw = {
@@ -370,17 +351,13 @@ async fn take_one(
             (o.folder, o.keywords, Some(o.mail_id))
         }
         Err(e) => {
-            tracing::error!(uid, error = %e, folder = %cfg.quarantine, "internal error; the mail is kept in quarantine");
-            (
-                cfg.quarantine.clone(),
-                vec!["mailra-error".to_string()],
-                None,
-            )
+            tracing::error!(uid, error = %e, folder = %filer.quarantine, "internal error; the mail is kept in quarantine");
+            (filer.quarantine.clone(), vec![ERROR_KEYWORD.into()], None)
         }
     };
-    file(s, uid, &folder, &keywords, can_move, uidplus, folders).await?;
+    let went = filer.file(s, uid, &folder, &keywords).await?;
     if let Some(id) = mail_id {
-        ra::filed(env, id, &folder, OffsetDateTime::now_utc())?;
+        filed(env, id, &folder, &went)?;
     }
     store::set_imap_position(&env.conn, mailbox, uv, uid, OffsetDateTime::now_utc())?;
     Ok(())
@@ -392,8 +369,7 @@ async fn take_one(
 pub async fn refile_now(env: &Env, cfg: &ImapConfig) -> Result<usize, ImapError> {
     let mut s = connect(cfg).await?;
     let caps = timed(s.capabilities()).await?;
-    let (can_move, uidplus) = (caps.has_str("MOVE"), caps.has_str("UIDPLUS"));
-    let n = refile_reviewed(env, &mut s, can_move, uidplus, &mut HashSet::new()).await?;
+    let n = refile_reviewed(env, &mut s, &mut Filer::new(cfg, &caps)).await?;
     let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
     Ok(n)
 }
@@ -405,9 +381,7 @@ pub async fn refile_now(env: &Env, cfg: &ImapConfig) -> Result<usize, ImapError>
 async fn refile_reviewed(
     env: &Env,
     s: &mut Session,
-    can_move: bool,
-    uidplus: bool,
-    folders: &mut HashSet<String>,
+    filer: &mut Filer,
 ) -> Result<usize, ImapError> {
     let pending = store::pending_refiles(&env.conn)?;
     let mut moved = 0;
@@ -418,7 +392,7 @@ async fn refile_reviewed(
     for (from, group) in by_folder {
         // (uid, sha-256, the robot's keywords) of each mail in the folder.
         let mut present: Vec<(u32, String, Vec<String>)> = Vec::new();
-        match timed(s.select(from)).await {
+        match timed(s.select(wire(from))).await {
             Ok(_) => {
                 let mut st = timed(s.uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")).await?;
                 while let Some(f) = timed(st.try_next()).await? {
@@ -439,11 +413,10 @@ async fn refile_reviewed(
             Err(e) => return Err(e),
         }
         for r in group {
-            let now = OffsetDateTime::now_utc();
             let Some((uid, _, ours)) = present.iter().find(|p| p.1 == r.raw_sha256) else {
                 // Recorded as done so it is not looked for at every pass.
                 tracing::warn!(mail = r.id, folder = from, to = %r.to, "a reviewed mail is no longer in the folder it was held in (moved by hand?); not refiled");
-                ra::filed(env, r.id, &r.to, now)?;
+                ra::filed(env, r.id, &r.to, OffsetDateTime::now_utc())?;
                 continue;
             };
             let stale: Vec<&str> = ours
@@ -457,9 +430,9 @@ async fn refile_reviewed(
                         .await?;
                 timed(st.try_collect::<Vec<_>>()).await?;
             }
-            file(s, *uid, &r.to, &r.keywords, can_move, uidplus, folders).await?;
-            ra::filed(env, r.id, &r.to, now)?;
-            tracing::info!(mail = r.id, from, to = %r.to, "refiled after review");
+            let went = filer.file(s, *uid, &r.to, &r.keywords).await?;
+            filed(env, r.id, &r.to, &went)?;
+            tracing::info!(mail = r.id, from, to = %went, "refiled after review");
             moved += 1;
         }
     }
@@ -480,44 +453,101 @@ async fn wait_until_sent(env: &Env, mail_id: i64) {
     }
 }
 
-/// Moves message `uid` into `folder` (created if needed) with `keywords`.
-pub async fn file(
-    s: &mut Session,
-    uid: u32,
-    folder: &str,
-    keywords: &[String],
+/// The keyword of a mail in quarantine.
+const ERROR_KEYWORD: &str = "mailra-error";
+
+/// Records where a mail went; `went` differs from `meant` when the server
+/// refused the folder and the mail went to quarantine (recorded as its
+/// folder too, so it is not refiled at every pass).
+fn filed(env: &Env, id: i64, meant: &str, went: &str) -> Result<(), ImapError> {
+    if went != meant {
+        store::set_mail_folder(&env.conn, id, went)?;
+    }
+    ra::filed(env, id, went, OffsetDateTime::now_utc())?;
+    Ok(())
+}
+
+/// Files mails in one session: what the server can do, the folders known to
+/// exist, and where mails go that cannot be filed where they should.
+struct Filer {
     can_move: bool,
     uidplus: bool,
-    folders: &mut HashSet<String>,
-) -> Result<(), ImapError> {
-    if !folders.contains(folder) {
-        match timed(s.create(folder)).await {
-            Ok(()) => {}
-            // Dovecot: NO [ALREADYEXISTS]; others word it differently. A
-            // real problem shows up at the MOVE below.
-            Err(ImapError::Imap(async_imap::error::Error::No(_))) => {}
-            Err(e) => return Err(e),
+    quarantine: String,
+    folders: HashSet<String>,
+}
+
+impl Filer {
+    fn new(cfg: &ImapConfig, caps: &async_imap::types::Capabilities) -> Filer {
+        Filer {
+            can_move: caps.has_str("MOVE"),
+            uidplus: caps.has_str("UIDPLUS"),
+            quarantine: cfg.quarantine.clone(),
+            folders: HashSet::new(),
         }
-        folders.insert(folder.to_string());
     }
-    let set = uid.to_string();
-    if !keywords.is_empty() {
-        let st = timed(s.uid_store(&set, format!("+FLAGS ({})", keywords.join(" ")))).await?;
-        timed(st.try_collect::<Vec<_>>()).await?;
+
+    /// Moves message `uid` into `folder` with `keywords`, or into quarantine
+    /// when the server refuses that folder itself (a name it does not allow,
+    /// no rights): trying again could not help, and would hold up every later
+    /// mail. Returns where the mail went.
+    async fn file(
+        &mut self,
+        s: &mut Session,
+        uid: u32,
+        folder: &str,
+        keywords: &[String],
+    ) -> Result<String, ImapError> {
+        match self.move_to(s, uid, folder, keywords).await {
+            Ok(()) => Ok(folder.to_string()),
+            Err(ImapError::Imap(
+                async_imap::error::Error::No(e) | async_imap::error::Error::Bad(e),
+            )) if folder != self.quarantine => {
+                tracing::error!(uid, folder, error = %e, quarantine = %self.quarantine, "the server refused to file the mail there (check the rules); it goes to quarantine");
+                let q = self.quarantine.clone();
+                self.move_to(s, uid, &q, &[ERROR_KEYWORD.into()]).await?;
+                Ok(q)
+            }
+            Err(e) => Err(e),
+        }
     }
-    if can_move {
-        timed(s.uid_mv(&set, folder)).await?;
-    } else {
-        timed(s.uid_copy(&set, folder)).await?;
-        let st = timed(s.uid_store(&set, "+FLAGS (\\Deleted)")).await?;
-        timed(st.try_collect::<Vec<_>>()).await?;
-        if uidplus {
-            let st = timed(s.uid_expunge(&set)).await?;
+
+    /// MOVE, or COPY + \Deleted + EXPUNGE, into `folder` (created if needed).
+    async fn move_to(
+        &mut self,
+        s: &mut Session,
+        uid: u32,
+        folder: &str,
+        keywords: &[String],
+    ) -> Result<(), ImapError> {
+        if !self.folders.contains(folder) {
+            match timed(s.create(wire(folder))).await {
+                Ok(()) => {}
+                // Dovecot: NO [ALREADYEXISTS]; others word it differently. A
+                // real problem shows up at the MOVE below.
+                Err(ImapError::Imap(async_imap::error::Error::No(_))) => {}
+                Err(e) => return Err(e),
+            }
+            self.folders.insert(folder.to_string());
+        }
+        let set = uid.to_string();
+        if !keywords.is_empty() {
+            let st = timed(s.uid_store(&set, format!("+FLAGS ({})", keywords.join(" ")))).await?;
             timed(st.try_collect::<Vec<_>>()).await?;
+        }
+        if self.can_move {
+            timed(s.uid_mv(&set, wire(folder))).await?;
         } else {
-            let st = timed(s.expunge()).await?;
+            timed(s.uid_copy(&set, wire(folder))).await?;
+            let st = timed(s.uid_store(&set, "+FLAGS (\\Deleted)")).await?;
             timed(st.try_collect::<Vec<_>>()).await?;
+            if self.uidplus {
+                let st = timed(s.uid_expunge(&set)).await?;
+                timed(st.try_collect::<Vec<_>>()).await?;
+            } else {
+                let st = timed(s.expunge()).await?;
+                timed(st.try_collect::<Vec<_>>()).await?;
+            }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -58,7 +58,9 @@ pub fn deliver(root: &Path, name: &str, raw: &[u8]) -> Result<PathBuf, MaildirEr
 /// The Maildir++ folder of an IMAP folder path: `Processed/Issued` →
 /// `ROOT/.Processed.Issued` (the rules never put a `.` inside a name).
 pub fn folder_dir(root: &Path, folder: &str) -> PathBuf {
-    root.join(format!(".{}", folder.replace('/', ".")))
+    // Dovecot and Courier keep non-ASCII folder names in modified UTF-7 on
+    // disk too, so a Maildir they serve shows the same folders.
+    root.join(format!(".{}", super::folder_name(folder).replace('/', ".")))
 }
 
 /// The name of a mail without its Maildir info suffix (`:2,S`).

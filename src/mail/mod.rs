@@ -7,3 +7,27 @@ pub mod maildir;
 pub mod outbox;
 pub mod sign;
 pub mod smtp;
+
+/// A folder path as IMAP4rev1 spells it on the wire (and Dovecot and Courier
+/// in a Maildir's folder names): modified UTF-7 (RFC 3501 5.1.3), so the
+/// secretariat can name folders in Japanese. ASCII names are unchanged but
+/// for `&`, which becomes `&-`.
+pub fn folder_name(folder: &str) -> String {
+    utf7_imap::encode_utf7_imap(folder.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn folder_names_are_modified_utf7() {
+        for (name, wire) in [
+            ("Processed/Issued", "Processed/Issued"),
+            ("受信トレイ", "&U9dP4TDIMOwwpA-"),
+            ("処理済み/発行", "&UeZ0Bm4IMH8-/&dnqITA-"),
+            ("R&D", "R&-D"),
+            ("Boîte de réception", "Bo&AO4-te de r&AOk-ception"),
+        ] {
+            assert_eq!(super::folder_name(name), wire, "{name}");
+        }
+    }
+}

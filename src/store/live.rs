@@ -48,6 +48,16 @@ pub fn unfiled_mail_by_raw(
         .optional()?)
 }
 
+/// Where a mail belongs, when that changed after processing (the server
+/// refused the rules' folder and the mail went to quarantine).
+pub fn set_mail_folder(conn: &Connection, mail_id: i64, folder: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE mails SET folder = ?2 WHERE id = ?1",
+        params![mail_id, folder],
+    )?;
+    Ok(())
+}
+
 pub fn mark_filed(
     conn: &Connection,
     mail_id: i64,
