@@ -474,6 +474,8 @@ struct Filer {
     uidplus: bool,
     quarantine: String,
     folders: HashSet<String>,
+    /// Logged once per session.
+    keywords_refused: bool,
 }
 
 impl Filer {
@@ -483,6 +485,7 @@ impl Filer {
             uidplus: caps.has_str("UIDPLUS"),
             quarantine: cfg.quarantine.clone(),
             folders: HashSet::new(),
+            keywords_refused: false,
         }
     }
 
@@ -531,8 +534,26 @@ impl Filer {
         }
         let set = uid.to_string();
         if !keywords.is_empty() {
-            let st = timed(s.uid_store(&set, format!("+FLAGS ({})", keywords.join(" ")))).await?;
-            timed(st.try_collect::<Vec<_>>()).await?;
+            let stored = async {
+                let st =
+                    timed(s.uid_store(&set, format!("+FLAGS ({})", keywords.join(" ")))).await?;
+                timed(st.try_collect::<Vec<_>>()).await
+            }
+            .await;
+            match stored {
+                Ok(_) => {}
+                // Keywords help the secretariat's mail client; a server that
+                // keeps none (or no more) must not stop the filing itself.
+                Err(ImapError::Imap(
+                    async_imap::error::Error::No(e) | async_imap::error::Error::Bad(e),
+                )) => {
+                    if !self.keywords_refused {
+                        tracing::warn!(error = %e, "the server does not keep the rules' keywords; filing without them");
+                        self.keywords_refused = true;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
         if self.can_move {
             timed(s.uid_mv(&set, wire(folder))).await?;
