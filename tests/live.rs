@@ -542,3 +542,55 @@ fn a_folder_the_server_refuses_sends_the_mail_to_quarantine_and_the_robot_goes_o
     assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 2);
     assert!(store::pending_refiles(&f.env.conn).unwrap().is_empty());
 }
+
+/// A reply to an address that bounces: the bounce comes back to the robot's
+/// INBOX, and is filed without an answer (no mail loop with the MTA).
+#[test]
+fn a_bounce_of_a_reply_is_filed_and_never_answered() {
+    const GHOST: &str = "ghost@example.ac.jp";
+    let srv = Servers::start_with(
+        &Options {
+            undeliverable: vec![GHOST],
+            ..Default::default()
+        },
+        &[demo::ROBOT, O1, ADMIN],
+    );
+    let f = instance(&srv, "INBOX");
+    let robot = Robot::start(f.dir.path(), &[]);
+    let dn = ex_dn("www.example.ac.jp");
+    let line = demo::issue_line(
+        &dn,
+        3,
+        &demo::csr_field(&rsa(), &dn).unwrap(),
+        "",
+        GHOST,
+        "",
+    );
+    live::append(
+        srv.imap,
+        demo::ROBOT,
+        "INBOX",
+        &f.mail(&f.o1, O1, "サーバ証明書発行申請", &line),
+    );
+    // The receipt, and the notice's copy: the notice itself bounces.
+    live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
+    live::until("the bounce filed", || {
+        !live::messages(srv.imap, demo::ROBOT, "Ignored").is_empty()
+    });
+    let ignored = live::messages(srv.imap, demo::ROBOT, "Ignored");
+    assert_eq!(ignored.len(), 1);
+    assert!(
+        ignored[0].text().contains(GHOST),
+        "the bounce of the notice: {}",
+        ignored[0].text()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(robot.stop());
+    let rows = store::outbox_rows(&f.env.conn, None).unwrap();
+    assert_eq!(
+        rows.len(),
+        2,
+        "receipt and notice only, nothing for the bounce"
+    );
+    assert_eq!(live::messages(srv.imap, O1, "INBOX").len(), 2);
+}

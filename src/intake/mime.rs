@@ -89,9 +89,67 @@ pub fn extract(entity: &[u8]) -> Result<SignedBody, MimeError> {
     })
 }
 
+/// Whether a mail was sent by a program rather than a person (RFC 3834):
+/// `Auto-Submitted` other than `no`, a delivery or read report
+/// (`multipart/report`: bounces), the null sender (`Return-Path: <>`),
+/// `Precedence: bulk/junk/list`, a `MAILER-DAEMON` sender, or a reply of
+/// mailra itself. Such mail is never answered, so two robots, or the robot
+/// and a bounce, cannot keep mailing each other.
+pub fn is_automatic(raw: &[u8]) -> bool {
+    let Some(m) = MessageParser::default().parse_headers(raw) else {
+        return false;
+    };
+    let header = |name: &str| m.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+    header("Auto-Submitted").is_some_and(|v| v != "no")
+        || m.header_raw("X-Mailra-Verdict").is_some()
+        || header("Return-Path").is_some_and(|v| v.trim_matches(['<', '>', ' ']).is_empty())
+        || header("Precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "junk" | "list"))
+        || m.content_type().is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case("multipart")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        })
+        || m.from()
+            .and_then(|f| f.first())
+            .and_then(|a| a.address())
+            .is_some_and(|a| {
+                a.split('@')
+                    .next()
+                    .is_some_and(|l| l.eq_ignore_ascii_case("mailer-daemon"))
+            })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn automatic_mail_is_recognised() {
+        let person = "From: officer@example.ac.jp\r\nTo: ra@example.ac.jp\r\nSubject: x\r\n";
+        for (extra, automatic) in [
+            ("", false),
+            ("Auto-Submitted: no\r\n", false),
+            ("Return-Path: <officer@example.ac.jp>\r\n", false),
+            ("Precedence: first-class\r\n", false),
+            ("Auto-Submitted: auto-replied\r\n", true),
+            ("Auto-Submitted: Auto-Generated\r\n", true),
+            ("X-Mailra-Verdict: accepted\r\n", true),
+            ("Return-Path: <>\r\n", true),
+            ("Precedence: bulk\r\n", true),
+            ("Precedence: list\r\n", true),
+            (
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n",
+                true,
+            ),
+        ] {
+            let raw = format!("{extra}{person}\r\nbody\r\n");
+            assert_eq!(is_automatic(raw.as_bytes()), automatic, "{extra:?}");
+        }
+        let bounce = "From: MAILER-DAEMON@mx.example.ac.jp (Mail Delivery System)\r\nSubject: Undelivered Mail\r\n\r\nbody\r\n";
+        assert!(is_automatic(bounce.as_bytes()));
+        assert!(!is_automatic(b""));
+    }
 
     fn att(filename: &str, content_type: &str, data: &[u8]) -> Attachment {
         Attachment {

@@ -88,12 +88,7 @@ impl MailCtx {
         raw_sha: &str,
         now: OffsetDateTime,
     ) -> MailCtx {
-        let parsed = mail_parser::MessageParser::default().parse_headers(raw);
-        let auto_submitted = parsed.as_ref().is_some_and(|m| {
-            m.header_raw("Auto-Submitted")
-                .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"))
-                || m.header_raw("X-Mailra-Verdict").is_some()
-        });
+        let auto_submitted = crate::intake::mime::is_automatic(raw);
         let signer = match &report.outcome {
             Ok(v) => format!("{} ({})", v.signer_email, v.signer_subject),
             Err(_) => "-".into(),

@@ -35,6 +35,8 @@ pub struct Options {
     pub tls: bool,
     /// Dovecot announces exactly these capabilities after login.
     pub imap_capability: Option<&'static str>,
+    /// Addresses Postfix accepts but cannot deliver: it bounces them.
+    pub undeliverable: Vec<&'static str>,
 }
 
 pub struct Servers {
@@ -69,6 +71,9 @@ impl Servers {
         }
         if let Some(caps) = opts.imap_capability {
             args.extend(["--imap-capability".to_string(), caps.to_string()]);
+        }
+        for a in &opts.undeliverable {
+            args.extend(["--undeliverable".to_string(), a.to_string()]);
         }
         // Not `.output()`: the daemons would hold its pipes open forever.
         let log = dir.path().join("mail-servers.log");
