@@ -235,7 +235,8 @@ enum CertCmd {
 
 #[derive(Subcommand)]
 enum OutboxCmd {
-    /// Replies not yet delivered (pending and dead); --all adds the sent ones.
+    /// Replies not yet delivered (pending and dead) or with refused recipients;
+    /// --all adds the other sent ones.
     List {
         #[command(flatten)]
         dir: DirArg,
@@ -259,7 +260,7 @@ fn outbox(what: OutboxCmd, now: OffsetDateTime) -> Result<ExitCode> {
             let conn = open_db(&dir.dir)?;
             let rows: Vec<_> = store::outbox_rows(&conn, None)?
                 .into_iter()
-                .filter(|r| all || r.status != "sent")
+                .filter(|r| all || r.status != "sent" || !r.refused.is_empty())
                 .collect();
             for r in &rows {
                 if json {
@@ -278,6 +279,9 @@ fn outbox(what: OutboxCmd, now: OffsetDateTime) -> Result<ExitCode> {
                             .map(|e| format!("\n        last error: {e}"))
                             .unwrap_or_default()
                     );
+                    for (addr, error) in &r.refused {
+                        println!("        refused {addr}: {error}");
+                    }
                 }
             }
             if rows.is_empty() && !json {

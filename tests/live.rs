@@ -594,3 +594,52 @@ fn a_bounce_of_a_reply_is_filed_and_never_answered() {
     );
     assert_eq!(live::messages(srv.imap, O1, "INBOX").len(), 2);
 }
+
+/// A notice to an admin address the server refuses (550 at RCPT) still
+/// reaches the officer in Cc, once; the refusal is on record and shown.
+#[test]
+fn a_refused_recipient_does_not_keep_the_reply_from_the_others() {
+    const NOBODY: &str = "nobody@example.ac.jp";
+    let (srv, f) = live_fixture();
+    let robot = Robot::start(f.dir.path(), &[]);
+    let dn = ex_dn("www.example.ac.jp");
+    let line = demo::issue_line(
+        &dn,
+        3,
+        &demo::csr_field(&rsa(), &dn).unwrap(),
+        "",
+        NOBODY,
+        "",
+    );
+    live::append(
+        srv.imap,
+        demo::ROBOT,
+        "INBOX",
+        &f.mail(&f.o1, O1, "サーバ証明書発行申請", &line),
+    );
+    let got = live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
+    live::until("every reply dealt with", || {
+        store::outbox_rows(&f.env.conn, Some("pending"))
+            .unwrap()
+            .is_empty()
+    });
+    assert!(robot.stop());
+    let notice = got
+        .iter()
+        .find(|m| m.header("To").is_some_and(|t| t.contains(NOBODY)))
+        .expect("the officer's copy of the notice");
+    assert!(verifies(&f, &notice.raw));
+    assert_eq!(live::messages(srv.imap, O1, "INBOX").len(), 2, "each once");
+    let rows = store::outbox_rows(&f.env.conn, None).unwrap();
+    assert!(rows.iter().all(|r| r.status == "sent"), "{rows:#?}");
+    let refused: Vec<_> = rows.iter().flat_map(|r| r.refused.clone()).collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, NOBODY);
+    assert!(refused[0].1.contains("550"), "{refused:?}");
+    let (ok, out, _) = mailra(&f, &["outbox", "list"]);
+    assert!(ok);
+    assert!(
+        out.contains(&format!("refused {NOBODY}: ")),
+        "the operator sees it: {out}"
+    );
+}

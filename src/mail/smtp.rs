@@ -105,7 +105,7 @@ impl SmtpSender {
                 break;
             }
             crate::fault::hold();
-            match self.send_one(&m).await {
+            match self.send(conn, &m).await? {
                 Ok(response) => {
                     crate::fault::point("after-smtp-accept");
                     store::mark_sent(conn, m.id, now(), &response)?;
@@ -140,14 +140,63 @@ impl SmtpSender {
         Ok(d)
     }
 
-    /// (error text, permanent?) on failure.
-    async fn send_one(&self, m: &OutboxMail) -> Result<String, (String, bool)> {
+    /// Sends a reply to every recipient that does not have it yet: in one
+    /// transaction, and when the server refuses that for good, one by one,
+    /// so that one refused address (a mistyped admin) does not keep the reply
+    /// from the others. Each recipient that has it is recorded at once and
+    /// never sent to again. Ok(the server's answer) when at least one
+    /// recipient has it and none can be tried again; Err((error, permanent?))
+    /// otherwise.
+    async fn send(
+        &self,
+        conn: &Connection,
+        m: &OutboxMail,
+    ) -> Result<Result<String, (String, bool)>, SmtpError> {
+        let remaining = m.remaining();
+        if remaining.is_empty() {
+            // Every recipient was dealt with before a crash or a transient error.
+            return Ok(match m.delivered_to.is_empty() {
+                false => Ok("sent to every recipient earlier".into()),
+                true => Err(("the server refused every recipient".into(), true)),
+            });
+        }
+        let all = self.transaction(m, &remaining).await;
+        if remaining.len() < 2 || !matches!(all, Err((_, true))) {
+            return Ok(all);
+        }
+        let mut answer = None;
+        let mut reasons: Vec<String> = Vec::new();
+        for r in remaining {
+            match self.transaction(m, &[r]).await {
+                Ok(a) => {
+                    store::recipient_delivered(conn, m.id, r)?;
+                    answer = Some(a);
+                }
+                Err((e, true)) => {
+                    tracing::warn!(outbox = m.id, recipient = r, error = %e, "the server refused a recipient; the others get the reply");
+                    store::recipient_refused(conn, m.id, r, &e)?;
+                    if !reasons.contains(&e) {
+                        reasons.push(e);
+                    }
+                }
+                Err(transient) => return Ok(Err(transient)),
+            }
+        }
+        Ok(match answer {
+            Some(a) => Ok(a),
+            None if !m.delivered_to.is_empty() => Ok("sent to the other recipients earlier".into()),
+            // Usually one reason for all (a refused password, a refused message).
+            None => Err((reasons.join("; "), true)),
+        })
+    }
+
+    /// One SMTP transaction to `to`: (error text, permanent?) on failure.
+    async fn transaction(&self, m: &OutboxMail, to: &[&str]) -> Result<String, (String, bool)> {
         let from = m
             .from
             .parse()
             .map_err(|e| (format!("bad sender {}: {e}", m.from), true))?;
-        let to = m
-            .recipients
+        let to = to
             .iter()
             .map(|r| {
                 r.parse()

@@ -156,6 +156,39 @@ pub fn next_due(conn: &Connection) -> Result<Option<OffsetDateTime>> {
     })
 }
 
+/// Records that one recipient of a reply sent one by one has it.
+pub fn recipient_delivered(conn: &Connection, id: i64, rcpt: &str) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    let current: String =
+        tx.query_row("SELECT delivered_to FROM outbox WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
+    let mut list: Vec<String> = serde_json::from_str(&current).unwrap_or_default();
+    list.push(rcpt.to_string());
+    tx.execute(
+        "UPDATE outbox SET delivered_to = ?2 WHERE id = ?1",
+        params![id, serde_json::to_string(&list).unwrap_or_default()],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Records that the server refused one recipient of a reply for good.
+pub fn recipient_refused(conn: &Connection, id: i64, rcpt: &str, error: &str) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    let current: String = tx.query_row("SELECT refused FROM outbox WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    let mut list: Vec<(String, String)> = serde_json::from_str(&current).unwrap_or_default();
+    list.push((rcpt.to_string(), error.to_string()));
+    tx.execute(
+        "UPDATE outbox SET refused = ?2 WHERE id = ?1",
+        params![id, serde_json::to_string(&list).unwrap_or_default()],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// Records a failed attempt: tried again at `next`, or dead when `next` is None.
 pub fn attempt_failed(
     conn: &Connection,
@@ -187,13 +220,15 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub next_attempt_at: Option<String>,
     pub sent_at: Option<String>,
+    /// Recipients the server refused for good: (address, its answer).
+    pub refused: Vec<(String, String)>,
 }
 
 /// Outbox rows, newest last; `status` filters (pending/sent/dead).
 pub fn outbox_rows(conn: &Connection, status: Option<&str>) -> Result<Vec<OutboxRow>> {
     let mut stmt = conn.prepare(
         "SELECT id, mail_id, created_at, status, attempts, recipients, kind, subject, message_id,
-                last_error, next_attempt_at, sent_at
+                last_error, next_attempt_at, sent_at, refused
          FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
     )?;
     let rows = stmt
@@ -212,6 +247,7 @@ pub fn outbox_rows(conn: &Connection, status: Option<&str>) -> Result<Vec<Outbox
                 last_error: r.get(9)?,
                 next_attempt_at: r.get(10)?,
                 sent_at: r.get(11)?,
+                refused: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
             })
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
@@ -222,7 +258,8 @@ pub fn outbox_rows(conn: &Connection, status: Option<&str>) -> Result<Vec<Outbox
 /// The stored message is resent unchanged, with its original Message-ID.
 pub fn retry_outbox(conn: &Connection, id: i64) -> Result<()> {
     let n = conn.execute(
-        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL WHERE id = ?1 AND status <> 'sent'",
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = NULL, refused = '[]'
+         WHERE id = ?1 AND status <> 'sent'",
         [id],
     )?;
     if n == 0 {

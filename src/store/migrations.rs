@@ -146,6 +146,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE mails ADD COLUMN rule TEXT;
     CREATE INDEX mails_verdict ON mails(verdict);
     "#,
+    // 5: a reply's recipients one by one, when the server refused some of
+    // them: who has it (never sent twice) and who was refused, and why.
+    r#"
+    ALTER TABLE outbox ADD COLUMN delivered_to TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE outbox ADD COLUMN refused TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

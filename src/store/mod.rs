@@ -767,6 +767,23 @@ pub struct OutboxMail {
     pub raw: Vec<u8>,
     pub status: String,
     pub attempts: i64,
+    /// Recipients that have it already (when sent one by one).
+    pub delivered_to: Vec<String>,
+    /// Recipients the server refused for good: (address, the server's answer).
+    pub refused: Vec<(String, String)>,
+}
+
+impl OutboxMail {
+    /// The recipients still to be sent to.
+    pub fn remaining(&self) -> Vec<&str> {
+        self.recipients
+            .iter()
+            .filter(|r| {
+                !self.delivered_to.contains(r) && !self.refused.iter().any(|(a, _)| a == *r)
+            })
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -804,7 +821,9 @@ pub(super) fn outbox_where(
     p: &dyn rusqlite::ToSql,
 ) -> Result<Vec<OutboxMail>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT id, mail_id, message_id, sender, recipients, kind, subject, raw, status, attempts FROM outbox WHERE {clause} ORDER BY id"
+        "SELECT id, mail_id, message_id, sender, recipients, kind, subject, raw, status, attempts,
+                delivered_to, refused
+         FROM outbox WHERE {clause} ORDER BY id"
     ))?;
     let rows = stmt
         .query_map([p], |r| {
@@ -820,6 +839,8 @@ pub(super) fn outbox_where(
                 raw: r.get(7)?,
                 status: r.get(8)?,
                 attempts: r.get(9)?,
+                delivered_to: serde_json::from_str(&r.get::<_, String>(10)?).unwrap_or_default(),
+                refused: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
             })
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
