@@ -557,20 +557,11 @@ fn a_bounce_of_a_reply_is_filed_and_never_answered() {
     );
     let f = instance(&srv, "INBOX");
     let robot = Robot::start(f.dir.path(), &[]);
-    let dn = ex_dn("www.example.ac.jp");
-    let line = demo::issue_line(
-        &dn,
-        3,
-        &demo::csr_field(&rsa(), &dn).unwrap(),
-        "",
-        GHOST,
-        "",
-    );
     live::append(
         srv.imap,
         demo::ROBOT,
         "INBOX",
-        &f.mail(&f.o1, O1, "サーバ証明書発行申請", &line),
+        &one_row_to(&f, "www.example.ac.jp", GHOST),
     );
     // The receipt, and the notice's copy: the notice itself bounces.
     live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
@@ -602,20 +593,11 @@ fn a_refused_recipient_does_not_keep_the_reply_from_the_others() {
     const NOBODY: &str = "nobody@example.ac.jp";
     let (srv, f) = live_fixture();
     let robot = Robot::start(f.dir.path(), &[]);
-    let dn = ex_dn("www.example.ac.jp");
-    let line = demo::issue_line(
-        &dn,
-        3,
-        &demo::csr_field(&rsa(), &dn).unwrap(),
-        "",
-        NOBODY,
-        "",
-    );
     live::append(
         srv.imap,
         demo::ROBOT,
         "INBOX",
-        &f.mail(&f.o1, O1, "サーバ証明書発行申請", &line),
+        &one_row_to(&f, "www.example.ac.jp", NOBODY),
     );
     let got = live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
     live::until("every reply dealt with", || {

@@ -232,13 +232,18 @@ pub fn instance_at(
 
 /// A signed 1-row issuance application from officer 1, for `cn`.
 pub fn one_row(f: &Fixture, cn: &str) -> Vec<u8> {
+    one_row_to(f, cn, live::ADMIN)
+}
+
+/// The same, naming `admin` as the certificate's administrator.
+pub fn one_row_to(f: &Fixture, cn: &str, admin: &str) -> Vec<u8> {
     let dn = ex_dn(cn);
     let line = demo::issue_line(
         &dn,
         3,
         &demo::csr_field(&rsa(), &dn).unwrap(),
         "",
-        live::ADMIN,
+        admin,
         "",
     );
     f.mail(&f.o1, O1, "サーバ証明書発行申請", &line)
