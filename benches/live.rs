@@ -58,7 +58,9 @@ fn main() {
         now,
     )
     .unwrap();
-    store::add_officer(&conn, OFFICER, ex, now).unwrap();
+    // Registered a month ago, so the default rule holding a new officer's
+    // requests for review does not apply.
+    store::add_officer(&conn, OFFICER, ex, now - time::Duration::days(30)).unwrap();
     let ca = KeyPair::load(
         &inst.join("pki/officer-ca.pem"),
         &inst.join("pki/officer-ca.key"),
