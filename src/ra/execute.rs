@@ -110,29 +110,22 @@ fn execute_in_tx(
     let mut issued = Vec::new();
     let mut revoked = Vec::new();
     for f in files {
-        if !f.ok() {
-            let app = store::insert_application(
-                &tx,
-                mail_id,
-                &f.name,
-                f.kind.map(|k| k.code()),
-                &f.sha256,
-                "refused",
-            )?;
-            for e in &f.errors {
-                store::insert_row(&tx, app, e.line, "error", None, &e.to_string())?;
-            }
-            views.push(FileView::new(f, None, &[]));
-            continue;
-        }
+        let status = if f.ok() { "executed" } else { "refused" };
         let app = store::insert_application(
             &tx,
             mail_id,
             &f.name,
             f.kind.map(|k| k.code()),
             &f.sha256,
-            "executed",
+            status,
         )?;
+        if !f.ok() {
+            for e in &f.errors {
+                store::insert_row(&tx, app, e.line, "error", None, &e.to_string())?;
+            }
+            views.push(FileView::new(f, None, &[]));
+            continue;
+        }
         let mut rows = Vec::new();
         for r in &f.rows {
             let d = execute_row(env, serials, &tx, inst, mail_id, &actor, r, now)?;

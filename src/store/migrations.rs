@@ -151,6 +151,8 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE outbox ADD COLUMN delivered_to TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE outbox ADD COLUMN refused TEXT NOT NULL DEFAULT '[]';
+    -- The IMAP intake looks for reviewed mails to refile at every pass.
+    CREATE INDEX mails_refile ON mails(id) WHERE folder <> filed_to;
     "#,
 ];
 
