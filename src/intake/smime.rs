@@ -156,7 +156,15 @@ pub struct Failure {
 pub struct Report {
     /// The single From addr-spec, lower-case.
     pub from: Option<String>,
+    /// The Subject that counts: the signed (protected) one when the signed
+    /// content carries protected headers, else the outer one.
     pub subject: Option<String>,
+    /// The outer, unsigned Subject as it arrived. It may only make a mail do
+    /// less (a `[check]` here still makes a dry run), never more.
+    pub outer_subject: Option<String>,
+    /// The signed content carried protected headers (RFC 9788 `hp=`, or the
+    /// older `protected-headers="v1"`): Subject, From and Date came from it.
+    pub protected_headers: bool,
     pub message_id: Option<String>,
     pub date: Option<OffsetDateTime>,
     /// Every check evaluated, in order.
@@ -191,6 +199,8 @@ pub fn verify(raw: &[u8], trust: &Trust, now: OffsetDateTime) -> Report {
     let mut report = Report {
         from: None,
         subject: None,
+        outer_subject: None,
+        protected_headers: false,
         message_id: None,
         date: None,
         checks: Vec::new(),
@@ -244,6 +254,7 @@ fn run(
         return Err(fail(report, Check::Envelope, "not a parsable mail"));
     };
     report.subject = msg.subject().map(|s| clip(s, 200));
+    report.outer_subject = report.subject.clone();
     report.message_id = msg.message_id().map(|s| clip(s, 200));
     report.date = msg
         .date()
@@ -360,6 +371,14 @@ fn run(
     if let Err(reason) = check_inner_content(&content) {
         return Err(fail(report, Check::Structure, reason));
     }
+    let protected = protected_headers(&content);
+    if let Some(p) = &protected {
+        report.protected_headers = true;
+        report.subject = p.subject.clone();
+        if p.date.is_some() {
+            report.date = p.date;
+        }
+    }
     let certs = embedded_certs(&sd);
     let Some(signer) = find_signer(&si.sid, &certs) else {
         return Err(fail(
@@ -466,9 +485,16 @@ fn run(
 
     // --- Address -------------------------------------------------------------------------
     let cert_emails = cert_addresses(&signer_x509);
-    let addr = match &report.from {
-        None => Err("no usable From address to compare".to_string()),
-        Some(from) => {
+    let addr = match (
+        &report.from,
+        protected.as_ref().and_then(|p| p.from.as_ref()),
+    ) {
+        (_, Some(Err(reason))) => Err(reason.clone()),
+        (Some(outer), Some(Ok(signed))) if outer != signed => Err(format!(
+            "the outer From {outer} differs from the signed (protected) From {signed}"
+        )),
+        (None, _) => Err("no usable From address to compare".to_string()),
+        (Some(from), _) => {
             if cert_emails.is_empty() {
                 Err("the signer certificate carries no e-mail address".into())
             } else if cert_emails.iter().any(|e| e == from) {
@@ -644,7 +670,7 @@ fn signature_layer(
                 ));
             }
             let p7 = sig.root_part().contents().to_vec();
-            let signed = crate::mail::sign::canonicalize_crlf(parts[0]);
+            let signed = crate::intake::mime::canonicalize_crlf(parts[0]);
             Ok((Shape::Detached, signed, p7))
         }
         "application/pkcs7-mime" | "application/x-pkcs7-mime" => {
@@ -818,6 +844,53 @@ fn check_inner_content(content: &[u8]) -> Result<(), String> {
         });
     }
     Ok(())
+}
+
+/// Header fields the sender put inside the signature (RFC 9788 header
+/// protection, or Thunderbird's older `protected-headers="v1"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Protected {
+    subject: Option<String>,
+    /// The signed From: one valid address, or why it is unusable.
+    from: Option<Result<String, String>>,
+    date: Option<OffsetDateTime>,
+}
+
+/// The protected headers of the signed content, when its root Content-Type
+/// says it carries them (`hp="clear"`/`hp="cipher"` or `protected-headers="v1"`).
+fn protected_headers(content: &[u8]) -> Option<Protected> {
+    let inner = MessageParser::default().parse(content)?;
+    let ct = inner.content_type()?;
+    let hp = ct
+        .attribute("hp")
+        .is_some_and(|v| v.eq_ignore_ascii_case("clear") || v.eq_ignore_ascii_case("cipher"));
+    let v1 = ct
+        .attribute("protected-headers")
+        .is_some_and(|v| v.eq_ignore_ascii_case("v1"));
+    if !hp && !v1 {
+        return None;
+    }
+    let from = inner.from().map(|a| {
+        let list: Vec<String> = a
+            .iter()
+            .filter_map(|x| x.address())
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect();
+        match list.as_slice() {
+            [one] if is_addr_spec(one) => Ok(one.clone()),
+            _ => Err(format!(
+                "the signed (protected) From must be exactly one valid address, not {}",
+                clip(&list.join(", "), 200)
+            )),
+        }
+    });
+    Some(Protected {
+        subject: inner.subject().map(|s| clip(s, 200)),
+        from,
+        date: inner
+            .date()
+            .and_then(|d| OffsetDateTime::from_unix_timestamp(d.to_timestamp()).ok()),
+    })
 }
 
 // ---------------------------------------------------------------------------------------

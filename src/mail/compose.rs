@@ -63,7 +63,6 @@ pub fn compose(
         }
         mp.formatted()
     };
-    let signed = sign::sign_detached(&entity, signer)?;
     let message_id = new_message_id(&reply.from);
     let date = date
         .format(&time::format_description::well_known::Rfc2822)
@@ -80,6 +79,9 @@ pub fn compose(
         headers.push(("In-Reply-To", irt.clone()));
         headers.push(("References", irt.clone()));
     }
+    // RFC 9788: the header fields above travel inside the signature too.
+    let entity = sign::protect_headers(&headers, &entity);
+    let signed = sign::sign_detached(&entity, signer)?;
     headers.push(("Auto-Submitted", "auto-replied".into()));
     let tags: Vec<(String, String)> = reply
         .tags

@@ -5,6 +5,8 @@
 //! canonicalises the entity and wraps the result in the MIME structure that mail clients
 //! (and `openssl smime -verify`) expect.
 
+pub use crate::intake::mime::canonicalize_crlf;
+
 use base64::Engine as _;
 use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::pkey::{PKey, Private};
@@ -24,26 +26,6 @@ pub enum SignError {
     NotAnEntity,
     #[error("CMS signing failed: {0}")]
     Cms(#[from] openssl::error::ErrorStack),
-}
-
-/// Converts bare LF (and lone CR) line ends to CRLF, leaving existing CRLF alone.
-pub fn canonicalize_crlf(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len() + input.len() / 32);
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'\r' => {
-                out.extend_from_slice(b"\r\n");
-                if input.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            b'\n' => out.extend_from_slice(b"\r\n"),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
 }
 
 fn check_entity(entity: &[u8]) -> Result<(), SignError> {
@@ -182,15 +164,55 @@ fn encode_header_value(value: &str) -> String {
 /// Prepends outer headers (From, To, Subject (RFC 2047 for non-ASCII), Date, Message-ID,
 /// MIME-Version, extra headers...) to a signed entity, producing a complete RFC 5322 message.
 /// Header values containing line breaks are flattened so that no header can be injected.
-pub fn assemble(headers: &[(&str, String)], signed_entity: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(signed_entity.len() + 512);
-    let mut has_mime_version = false;
+/// Header protection (RFC 9788, signed-only): copies `headers` into the
+/// entity about to be signed and marks its Content-Type with `hp="clear"`, so
+/// a receiver can tell the signed Subject, From, Date… from the outer ones
+/// that anyone on the way could change. Clients that do not know RFC 9788 see
+/// an ordinary MIME part (header fields other than Content-* are ignored).
+pub fn protect_headers(headers: &[(&str, String)], entity: &[u8]) -> Vec<u8> {
+    let entity = canonicalize_crlf(entity);
+    let split = entity
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(0, |p| p + 2);
+    let (head, body) = entity.split_at(split);
+    let mut out = header_lines(headers);
+    let mut lines = head.split_inclusive(|&b| b == b'\n').peekable();
+    let mut marked = false;
+    while let Some(line) = lines.next() {
+        let is_ct = line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:");
+        if !is_ct || marked {
+            out.extend_from_slice(line);
+            continue;
+        }
+        // The field may be folded over several lines: mark its last one.
+        let mut field = line.to_vec();
+        while let Some(next) =
+            lines.next_if(|l| l.first().is_some_and(|b| *b == b' ' || *b == b'\t'))
+        {
+            field.extend_from_slice(next);
+        }
+        field.truncate(field.len() - 2);
+        field.extend_from_slice(b"; hp=\"clear\"\r\n");
+        out.extend_from_slice(&field);
+        marked = true;
+    }
+    if !marked {
+        out.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii; hp=\"clear\"\r\n");
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// Header fields as lines: names cleaned, values on one line and RFC 2047
+/// encoded when not ASCII (no header injection through a value).
+fn header_lines(headers: &[(&str, String)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
     for (name, value) in headers {
         let name: String = name
             .chars()
             .filter(|c| c.is_ascii_graphic() && *c != ':')
             .collect();
-        has_mime_version |= name.eq_ignore_ascii_case("MIME-Version");
         let flat: String = value
             .chars()
             .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
@@ -200,6 +222,15 @@ pub fn assemble(headers: &[(&str, String)], signed_entity: &[u8]) -> Vec<u8> {
         out.extend_from_slice(encode_header_value(&flat).as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    out
+}
+
+pub fn assemble(headers: &[(&str, String)], signed_entity: &[u8]) -> Vec<u8> {
+    let mut out = header_lines(headers);
+    out.reserve(signed_entity.len() + 32);
+    let has_mime_version = headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("MIME-Version"));
     if !has_mime_version {
         out.extend_from_slice(b"MIME-Version: 1.0\r\n");
     }
@@ -249,6 +280,30 @@ mod tests {
         let text = String::from_utf8(msg).unwrap();
         assert!(text.starts_with("Subject: hi  Bcc: evil@example.org\r\nMIME-Version: 1.0\r\n"));
         assert!(!text.contains("\nBcc:"));
+    }
+
+    #[test]
+    fn protected_headers_are_copied_and_marked() {
+        let entity = b"Content-Type: multipart/mixed;\r\n boundary=\"b1\"\r\n\r\n--b1\r\n\r\nx\r\n--b1--\r\n";
+        let out = protect_headers(
+            &[
+                ("Subject", "証明書".into()),
+                ("From", "ra@example.ac.jp".into()),
+            ],
+            entity,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(
+                "Subject: =?UTF-8?B?6Ki85piO5pu4?=\r\nFrom: ra@example.ac.jp\r\nContent-Type: multipart/mixed;\r\n boundary=\"b1\"; hp=\"clear\"\r\n\r\n--b1\r\n"
+            ),
+            "{text}"
+        );
+        let single = protect_headers(&[], b"Content-Type: text/plain\nX: y\n\nbody\n");
+        assert_eq!(
+            String::from_utf8(single).unwrap(),
+            "Content-Type: text/plain; hp=\"clear\"\r\nX: y\r\n\r\nbody\r\n"
+        );
     }
 
     #[test]

@@ -154,8 +154,11 @@ pub(crate) fn run(
     })?;
     ctx.institution = Some(institution.name.clone());
     ctx.signed_sha = Some(verified.content_sha256.clone());
+    // Signed content is used once: carried out, or checked as a dry run. A dry run re-sent without `[check]` in the outer Subject is a
+    // duplicate; the officer signs a fresh mail to have it carried out.
+    let this_mail = ctx.review.as_ref().map(|r| r.mail_id);
     if let Some((first_id, first_at)) =
-        store::executed_mail_for(&env.conn, &verified.content_sha256)?
+        store::mail_using_content(&env.conn, &verified.content_sha256, this_mail)?
     {
         return ctx.duplicate(env, first_id, &first_at);
     }
@@ -213,7 +216,9 @@ pub(crate) fn run(
         notes.push("no application file (.tsv or .txt) was found inside the signed content".into());
         return ctx.invalid(env, &institution, files, notes);
     }
-    if is_dry_run(report.subject.as_deref()) {
+    // The outer Subject may only make a mail do less: `[check]` in either the
+    // signed or the outer Subject makes a dry run.
+    if is_dry_run(report.subject.as_deref()) || is_dry_run(report.outer_subject.as_deref()) {
         return ctx.dry_run(env, &institution, files, notes);
     }
     if files.iter().all(|f| !f.ok()) {

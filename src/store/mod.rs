@@ -429,12 +429,20 @@ pub fn held_mails(conn: &Connection) -> Result<Vec<StoredMail>> {
     Ok(rows)
 }
 
-/// The mail that already carried out this signed content, if any.
-pub fn executed_mail_for(conn: &Connection, signed_sha256: &str) -> Result<Option<(i64, String)>> {
+/// The first mail that used this signed content up (carried it out, or
+/// checked it as a dry run), other than mail `except`.
+pub fn mail_using_content(
+    conn: &Connection,
+    signed_sha256: &str,
+    except: Option<i64>,
+) -> Result<Option<(i64, String)>> {
     Ok(conn
         .query_row(
-            "SELECT id, received_at FROM mails WHERE signed_sha256 = ?1 AND executed = 1",
-            [signed_sha256],
+            "SELECT id, received_at FROM mails
+             WHERE signed_sha256 = ?1 AND id <> ?2
+               AND (executed = 1 OR verdict = 'checked')
+             ORDER BY executed DESC, id LIMIT 1",
+            rusqlite::params![signed_sha256, except.unwrap_or(-1)],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?)
