@@ -202,7 +202,7 @@ fn check_reports_every_error_of_the_broken_samples_and_passes_the_good_ones() {
 /// Thunderbird's own S/MIME test messages: mailra agrees with every verdict.
 #[test]
 fn verify_agrees_with_thunderbird_on_its_test_corpus() {
-    let tb = repo("../shared/testdata/thunderbird-smime");
+    let tb = repo("tests/fixtures/thunderbird-smime");
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("inst");
     // An instance trusting Thunderbird's test CA, with a robot certificate of our own.

@@ -24,7 +24,7 @@ use time::{Duration, OffsetDateTime};
 fn tb_dir() -> PathBuf {
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/testdata/thunderbird-smime"
+        "/tests/fixtures/thunderbird-smime"
     ))
 }
 
