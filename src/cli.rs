@@ -387,10 +387,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             once,
         } => {
             let mut env = open_env(&dir.dir)?;
-            crate::daemon::run(
+            crate::service::daemon::run(
                 &mut env,
                 std::time::Duration::from_secs(interval.max(1)),
                 once,
+                |o| print_outcome(o, false),
             )?;
             Ok(ExitCode::SUCCESS)
         }
@@ -540,7 +541,7 @@ fn refile_in_imap(env: &Env) {
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|rt| Ok(rt.block_on(crate::mail::imap::refile_now(env, imap))?));
+        .and_then(|rt| Ok(rt.block_on(crate::service::imap::refile_now(env, imap))?));
     match moved {
         Ok(n) if n > 0 => println!("moved out of the review folder in IMAP"),
         Ok(_) => {}

@@ -552,7 +552,7 @@ pub fn run(dir: &Path) -> Result<()> {
         mails.len(),
         env.cfg.maildir.join("new").display()
     );
-    let outcomes = ra::process_maildir(&mut env, OffsetDateTime::now_utc, &|| false)?;
+    let outcomes = crate::service::maildir::process(&mut env, &|| false)?;
     print_table(&outcomes);
     let crls = ra::refresh_crl(&mut env, OffsetDateTime::now_utc())?;
     println!();

@@ -8,8 +8,8 @@
 
 pub mod ca;
 pub mod cli;
+pub mod clock;
 pub mod config;
-pub mod daemon;
 pub mod demo;
 pub mod fault;
 pub mod init;
@@ -20,4 +20,5 @@ pub mod pki;
 pub mod policy;
 pub mod ra;
 pub mod render;
+pub mod service;
 pub mod store;

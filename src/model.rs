@@ -439,3 +439,58 @@ pub struct CertSummary {
 pub trait CertLookup {
     fn by_serial(&self, serial: &Serial) -> Option<CertSummary>;
 }
+
+/// One application file of a mail and what policy said of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationFile {
+    pub name: String,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    pub kind: Option<FormKind>,
+    pub rows: Vec<ServerRequest>,
+    pub errors: Vec<RowError>,
+    pub warnings: Vec<RowError>,
+}
+
+impl ApplicationFile {
+    /// Rows to carry out and no error.
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty() && !self.rows.is_empty()
+    }
+}
+
+/// What became of an application file (stored with it, shown in replies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplicationStatus {
+    /// Its rows were carried out.
+    Executed,
+    /// Valid, nothing carried out (a dry run).
+    Checked,
+    /// Valid, waiting for the secretariat's review.
+    Held,
+    /// Not carried out (errors, or the mail was refused).
+    Refused,
+}
+
+impl ApplicationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationStatus::Executed => "executed",
+            ApplicationStatus::Checked => "checked",
+            ApplicationStatus::Held => "held",
+            ApplicationStatus::Refused => "refused",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<ApplicationStatus> {
+        [
+            ApplicationStatus::Executed,
+            ApplicationStatus::Checked,
+            ApplicationStatus::Held,
+            ApplicationStatus::Refused,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}

@@ -368,7 +368,7 @@ notify = "ra-list@certs.example.ac.jp"
     ] {
         mailra::mail::maildir::deliver(&maildir, name, raw).unwrap();
     }
-    let out = ra::process_maildir(&mut f.env, now, &|| false).unwrap();
+    let out = mailra::service::maildir::process(&mut f.env, &|| false).unwrap();
     let filed: Vec<_> = out
         .iter()
         .map(|o| (o.source.as_str(), o.folder.as_str(), o.rule.as_deref()))

@@ -7,6 +7,7 @@ use openssl::x509::{X509, X509Crl};
 use rusqlite::Connection;
 
 use crate::ca::{CaError, IssuingCa, RandomSerials, SerialSource};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::intake::smime::Trust;
 use crate::mail::sign::Signer;
@@ -28,6 +29,8 @@ pub struct Env {
     /// The filing rules, every file checked at start-up.
     pub rules: RuleSet,
     pub serials: Box<dyn SerialSource + Send>,
+    /// Where "now" comes from on every path (the daemon's loops included).
+    pub clock: std::sync::Arc<dyn Clock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +211,7 @@ impl Env {
             renderer,
             rules,
             serials: Box::new(RandomSerials),
+            clock: std::sync::Arc::new(SystemClock),
         })
     }
 

@@ -5,12 +5,14 @@ use minijinja::context;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use super::replies::{FileView, MailCtx, RowView, stamp, summarize};
-use super::{Env, FileResult, Outcome, RaError, Verdict};
+use super::replies::MailCtx;
+use super::{Env, Outcome, RaError, Verdict};
 use crate::ca::{self, RevokedEntry};
 use crate::model::{
-    CaKind, CertStatus, FormKind, Institution, IssueRow, RevokeRow, Serial, ServerRequest,
+    ApplicationFile, ApplicationStatus, CaKind, CertStatus, FormKind, Institution, IssueRow,
+    RevokeRow, Serial, ServerRequest,
 };
+use crate::render::views::{FileView, RowOutcome, RowView, stamp, summarize};
 use crate::store;
 
 /// What one executed row produced, for the replies.
@@ -27,7 +29,7 @@ enum Done {
 }
 
 /// The verdict of a mail whose valid files are carried out.
-pub(crate) fn verdict_of(files: &[FileResult]) -> Verdict {
+pub(crate) fn verdict_of(files: &[ApplicationFile]) -> Verdict {
     if files.iter().all(|f| f.ok()) {
         Verdict::Accepted
     } else {
@@ -39,7 +41,7 @@ pub(crate) fn execute(
     env: &mut Env,
     ctx: MailCtx,
     inst: &Institution,
-    files: Vec<FileResult>,
+    files: Vec<ApplicationFile>,
     notes: Vec<String>,
 ) -> Result<Outcome, RaError> {
     let now = ctx.now;
@@ -89,7 +91,7 @@ fn execute_in_tx(
     env: &Env,
     ctx: &MailCtx,
     inst: &Institution,
-    files: &[FileResult],
+    files: &[ApplicationFile],
     notes: &[String],
     verdict: Verdict,
     summary_files: &str,
@@ -110,7 +112,11 @@ fn execute_in_tx(
     let mut issued = Vec::new();
     let mut revoked = Vec::new();
     for f in files {
-        let status = if f.ok() { "executed" } else { "refused" };
+        let status = if f.ok() {
+            ApplicationStatus::Executed
+        } else {
+            ApplicationStatus::Refused
+        };
         let app = store::insert_application(
             &tx,
             mail_id,
@@ -129,42 +135,29 @@ fn execute_in_tx(
         let mut rows = Vec::new();
         for r in &f.rows {
             let d = execute_row(env, serials, &tx, inst, mail_id, &actor, r, now)?;
-            let (outcome, outcome_ja, serial, cn) = match &d {
+            let (outcome, serial, cn) = match &d {
                 Done::Issued {
                     renewed_from: None,
                     cert,
                     row,
-                } => ("issued", "発行しました", &cert.serial, row.fqdn.clone()),
-                Done::Issued { cert, row, .. } => (
-                    "renewed: new certificate issued",
-                    "更新(新証明書を発行)しました",
-                    &cert.serial,
-                    row.fqdn.clone(),
-                ),
-                Done::Revoked { row, cert } => (
-                    "revoked",
-                    "失効しました",
-                    &row.serial,
-                    cert.subject_dn.clone(),
-                ),
+                } => (RowOutcome::Issued, &cert.serial, row.fqdn.clone()),
+                Done::Issued { cert, row, .. } => {
+                    (RowOutcome::Renewed, &cert.serial, row.fqdn.clone())
+                }
+                Done::Revoked { row, cert } => {
+                    (RowOutcome::Revoked, &row.serial, cert.subject_dn.clone())
+                }
             };
-            store::insert_row(&tx, app, r.line(), outcome, Some(serial), "")?;
+            store::insert_row(&tx, app, r.line(), outcome.as_str(), Some(serial), "")?;
             match &d {
                 Done::Issued { .. } => issued.push(serial.to_string()),
                 Done::Revoked { .. } => revoked.push(serial.to_string()),
             }
-            rows.push(RowView {
-                line: r.line(),
-                outcome: outcome.into(),
-                outcome_ja: outcome_ja.into(),
-                serial: Some(serial.to_string()),
-                serial_dec: Some(serial.to_decimal()),
-                cn: Some(cn),
-            });
+            rows.push(RowView::executed(r.line(), outcome, serial, cn));
             done.push(d);
             crate::fault::row(done.len());
         }
-        views.push(FileView::new(f, Some("executed"), &rows));
+        views.push(FileView::new(f, Some(ApplicationStatus::Executed), &rows));
     }
     // One CRL per CA: only the CAs that issued a certificate revoked here get
     // a new one.

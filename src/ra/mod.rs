@@ -22,7 +22,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::intake::{mime, smime};
-use crate::model::{CaKind, FormKind, RowError, Serial, ServerRequest};
+use crate::model::{ApplicationFile, CaKind, RowError, Serial, ServerRequest};
 use crate::policy::rules::AttachmentKind;
 use crate::policy::server as server_policy;
 use crate::store;
@@ -65,22 +65,6 @@ pub enum RaError {
     Io(#[from] std::io::Error),
     #[error("outbox: {0}")]
     Outbox(#[from] crate::mail::outbox::OutboxError),
-}
-
-/// One application file of a mail and what policy said of it.
-pub(crate) struct FileResult {
-    pub name: String,
-    pub sha256: String,
-    pub kind: Option<FormKind>,
-    pub rows: Vec<ServerRequest>,
-    pub errors: Vec<RowError>,
-    pub warnings: Vec<RowError>,
-}
-
-impl FileResult {
-    fn ok(&self) -> bool {
-        self.errors.is_empty() && !self.rows.is_empty()
-    }
 }
 
 pub(crate) fn sha256_hex(b: &[u8]) -> String {
@@ -192,7 +176,7 @@ pub(crate) fn run(
             ));
             continue;
         }
-        let lookup = store::Lookup(&env.conn);
+        let lookup = Lookup(&env.conn);
         let checked = server_policy::check_file(
             &a.data,
             &server_policy::Context {
@@ -201,7 +185,7 @@ pub(crate) fn run(
                 ecdsa_ca: Some(env.ec_ca.is_some()),
             },
         );
-        files.push(FileResult {
+        files.push(ApplicationFile {
             name: a.filename.clone(),
             sha256: sha256_hex(&a.data),
             kind: checked.kind,
@@ -240,7 +224,7 @@ pub(crate) fn run(
 }
 
 /// The same certificate may be named only once per mail, across all its files.
-fn cross_file_checks(files: &mut [FileResult]) {
+fn cross_file_checks(files: &mut [ApplicationFile]) {
     let mut seen: std::collections::HashMap<Serial, (String, usize)> = Default::default();
     for f in files.iter_mut() {
         let mut extra = Vec::new();
@@ -297,50 +281,19 @@ pub fn refresh_crl(
     Ok(out)
 }
 
-/// One pass over the Maildir inbox: every mail in `new/` is processed and
-/// filed into the folder the rules chose (`Processed/Issued` is the Maildir++
-/// folder `.Processed.Issued`). An internal error on one mail is
-/// logged, the mail goes to `.Quarantine` (kept, never deleted), and the pass
-/// goes on with the next.
-pub fn process_maildir(
-    env: &mut Env,
-    now: impl Fn() -> OffsetDateTime,
-    stop: &dyn Fn() -> bool,
-) -> Result<Vec<Outcome>, crate::mail::maildir::MaildirError> {
-    use crate::mail::maildir;
-    let root = env.cfg.maildir.clone();
-    maildir::ensure(&root)?;
-    let mut out = Vec::new();
-    for path in maildir::pending(&root)? {
-        if stop() {
-            break;
-        }
-        let source = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let raw = match std::fs::read(&path) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(mail = %source, error = %e, "cannot read mail");
-                continue;
-            }
-        };
-        match take(env, &raw, &source, now()) {
-            Ok((o, _)) => {
-                crate::fault::point("after-commit");
-                maildir::file_into(&root, &path, &o.folder)?;
-                if let Err(e) = filed(env, o.mail_id, &o.folder, now()) {
-                    tracing::error!(mail = %source, error = %e, "filed, but the record of it failed");
-                }
-                tracing::info!(mail = %source, verdict = o.verdict.as_str(), folder = %o.folder, "{}", o.summary);
-                out.push(o);
-            }
-            Err(e) => {
-                tracing::error!(mail = %source, error = %e, "internal error; mail moved to .Quarantine");
-                maildir::file_into(&root, &path, crate::policy::rules::QUARANTINE)?;
-            }
-        }
+/// The policy layer's read access to issued certificates, on the store.
+struct Lookup<'a>(&'a rusqlite::Connection);
+
+impl crate::model::CertLookup for Lookup<'_> {
+    fn by_serial(&self, serial: &Serial) -> Option<crate::model::CertSummary> {
+        let c = store::certificate(self.0, serial).ok()??;
+        Some(crate::model::CertSummary {
+            serial: c.serial,
+            dn: crate::policy::dn::parse(&c.subject_dn).unwrap_or_default(),
+            institution_id: c.institution_id,
+            status: c.status,
+            spki_sha256: c.spki_sha256,
+            profile: c.profile,
+        })
     }
-    Ok(out)
 }

@@ -4,14 +4,17 @@
 
 use minijinja::context;
 use rusqlite::Connection;
-use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{Env, FileResult, Outcome, RaError, Verdict};
+use super::{Env, Outcome, RaError, Verdict};
 use crate::intake::smime::{self, Report};
 use crate::mail::compose::{self, Reply};
-use crate::model::{FormKind, Institution, Officer, RevocationReason, ServerRequest};
+use crate::model::{
+    ApplicationFile, ApplicationStatus, FormKind, Institution, Officer, RevocationReason,
+    ServerRequest,
+};
 use crate::policy::rules::{AttachmentKind, Decision, Facts};
+use crate::render::views::{FileView, check_ja, stamp, summarize};
 use crate::store;
 
 /// The secretariat reviewing a held mail: the mail's own row is updated
@@ -49,34 +52,6 @@ pub(crate) struct MailCtx {
     /// What the rules decided; set before the mail is recorded.
     pub decision: Option<Decision>,
     pub review: Option<Review>,
-}
-
-pub(crate) fn stamp(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::macros::offset!(+9));
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second] JST"
-    ))
-    .unwrap_or_default()
-}
-
-/// Check names in Japanese, for the rejection reply.
-fn check_ja(check: &str) -> &'static str {
-    match check {
-        "envelope" => "メールの構成(署名がメール全体を覆っていない等)",
-        "structure" => "署名データの構造",
-        "algorithms" => "署名・ダイジェストのアルゴリズム",
-        "signed-attributes" => "署名属性",
-        "digest" => "メッセージダイジェスト(署名後の改変)",
-        "signature" => "署名値",
-        "chain" => "証明書チェーン(登録担当者用CA)",
-        "signer-certificate" => "署名者証明書",
-        "revocation" => "署名者証明書の失効",
-        "address" => "Fromアドレスと署名者証明書のアドレス",
-        "signing-time" => "署名日時",
-        "officer" => "登録担当者の登録",
-        "review" => "事務局による確認",
-        _ => "検証",
-    }
 }
 
 impl MailCtx {
@@ -126,7 +101,7 @@ impl MailCtx {
     }
 
     /// Notes the forms and revocation reasons of the application files.
-    pub fn note_files(&mut self, files: &[FileResult]) {
+    pub fn note_files(&mut self, files: &[ApplicationFile]) {
         for f in files {
             if let Some(k) = f.kind
                 && !self.forms.contains(&k)
@@ -432,7 +407,7 @@ impl MailCtx {
         self,
         env: &mut Env,
         inst: &Institution,
-        files: Vec<FileResult>,
+        files: Vec<ApplicationFile>,
         notes: Vec<String>,
     ) -> Result<Outcome, RaError> {
         self.report_only(env, inst, files, notes, Verdict::Invalid)
@@ -442,7 +417,7 @@ impl MailCtx {
         self,
         env: &mut Env,
         inst: &Institution,
-        files: Vec<FileResult>,
+        files: Vec<ApplicationFile>,
         notes: Vec<String>,
     ) -> Result<Outcome, RaError> {
         self.report_only(env, inst, files, notes, Verdict::Checked)
@@ -454,7 +429,7 @@ impl MailCtx {
         self,
         env: &mut Env,
         inst: &Institution,
-        files: Vec<FileResult>,
+        files: Vec<ApplicationFile>,
         notes: Vec<String>,
     ) -> Result<Outcome, RaError> {
         self.report_only(env, inst, files, notes, Verdict::Held)
@@ -464,7 +439,7 @@ impl MailCtx {
         mut self,
         env: &mut Env,
         inst: &Institution,
-        files: Vec<FileResult>,
+        files: Vec<ApplicationFile>,
         notes: Vec<String>,
         verdict: Verdict,
     ) -> Result<Outcome, RaError> {
@@ -473,9 +448,9 @@ impl MailCtx {
         let summary = summarize(&files, &notes, verdict);
         let id = self.record(&tx, verdict, &summary, false)?;
         let status = match verdict {
-            Verdict::Checked => "checked",
-            Verdict::Held => "held",
-            _ => "refused",
+            Verdict::Checked => ApplicationStatus::Checked,
+            Verdict::Held => ApplicationStatus::Held,
+            _ => ApplicationStatus::Refused,
         };
         let mut views = Vec::new();
         for f in &files {
@@ -485,7 +460,11 @@ impl MailCtx {
                 &f.name,
                 f.kind.map(|k| k.code()),
                 &f.sha256,
-                if f.ok() { status } else { "refused" },
+                if f.ok() {
+                    status
+                } else {
+                    ApplicationStatus::Refused
+                },
             )?;
             for e in &f.errors {
                 store::insert_row(&tx, app, e.line, "error", None, &e.to_string())?;
@@ -577,118 +556,6 @@ impl MailCtx {
             vec![],
             tags,
         )
-    }
-}
-
-/// How a file and its rows appear in the officer's reply.
-#[derive(Debug, Serialize)]
-pub(crate) struct FileView {
-    pub name: String,
-    pub form: String,
-    pub form_ja: String,
-    #[serde(skip)]
-    pub form_code: Option<&'static str>,
-    pub status: String,
-    pub status_ja: String,
-    pub rows: Vec<RowView>,
-    pub errors: Vec<String>,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Clone)]
-pub(crate) struct RowView {
-    pub line: usize,
-    pub outcome: String,
-    pub outcome_ja: String,
-    pub serial: Option<String>,
-    pub serial_dec: Option<String>,
-    pub cn: Option<String>,
-}
-
-impl FileView {
-    /// `done` is the file status when it has no errors ("executed", "checked").
-    pub fn new(f: &FileResult, done: Option<&str>, executed: &[RowView]) -> FileView {
-        let (status, status_ja) = match done {
-            Some("executed") => ("executed".to_string(), "処理しました".to_string()),
-            Some("checked") => (
-                "valid: nothing executed (dry run)".into(),
-                "内容に問題はありません(確認のみ)".into(),
-            ),
-            Some("held") => (
-                "held for the secretariat's review: nothing executed yet".into(),
-                "事務局の確認待ちのため、まだ処理していません".into(),
-            ),
-            _ if f.errors.is_empty() => ("refused".into(), "処理していません".into()),
-            _ => (
-                format!("NOT executed: {} error(s)", f.errors.len()),
-                format!("エラー {} 件のため処理していません", f.errors.len()),
-            ),
-        };
-        let rows = if !executed.is_empty() {
-            executed.to_vec()
-        } else if done.is_some() {
-            f.rows
-                .iter()
-                .map(|r| {
-                    let (what, ja) = match r {
-                        ServerRequest::Issue(_) => ("valid: would be issued", "発行可"),
-                        ServerRequest::Renew(_) => ("valid: would be renewed", "更新可"),
-                        ServerRequest::Revoke(_) => ("valid: would be revoked", "失効可"),
-                    };
-                    RowView {
-                        line: r.line(),
-                        outcome: what.into(),
-                        outcome_ja: ja.into(),
-                        serial: None,
-                        serial_dec: None,
-                        cn: None,
-                    }
-                })
-                .collect()
-        } else {
-            vec![]
-        };
-        FileView {
-            name: f.name.clone(),
-            form: f
-                .kind
-                .map(|k| format!("{} {}", k.code(), k.label()))
-                .unwrap_or_else(|| "form not recognised".into()),
-            form_ja: f
-                .kind
-                .map(|k| format!("{} {}", k.code(), k.label_ja()))
-                .unwrap_or_else(|| "様式不明".into()),
-            form_code: f.kind.map(|k| k.code()),
-            status,
-            status_ja,
-            rows,
-            errors: f.errors.iter().map(|e| e.to_string()).collect(),
-            warnings: f.warnings.iter().map(|e| e.to_string()).collect(),
-        }
-    }
-}
-
-pub(crate) fn summarize(files: &[FileResult], notes: &[String], verdict: Verdict) -> String {
-    let errors: usize = files.iter().map(|f| f.errors.len()).sum();
-    let rows: usize = files.iter().map(|f| f.rows.len()).sum();
-    match verdict {
-        Verdict::Checked if errors == 0 => format!(
-            "{} file(s), {rows} valid row(s), nothing executed",
-            files.len()
-        ),
-        Verdict::Held if errors == 0 => format!(
-            "{} file(s), {rows} row(s) held for the secretariat's review",
-            files.len()
-        ),
-        Verdict::Held => format!(
-            "{} file(s), {rows} row(s) held for the secretariat's review, {errors} error(s)",
-            files.len()
-        ),
-        _ if errors > 0 => format!("{} file(s), {errors} error(s)", files.len()),
-        _ => notes
-            .first()
-            .cloned()
-            .unwrap_or_else(|| format!("{} file(s)", files.len())),
     }
 }
 

@@ -118,7 +118,7 @@ pub fn reject(
 /// Moves the mail in the Maildir inbox from the folder it was held in to
 /// the one it is filed in now. The database is the record; a mail that is
 /// not in the Maildir (it came from `mailra process`) is left alone, and one
-/// read from IMAP is moved by the IMAP side (`mail::imap::refile_now`, or the
+/// read from IMAP is moved by the IMAP side (`service::imap::refile_now`, or the
 /// robot's next pass), which finds it by the changed folder in its row.
 fn refile(env: &Env, m: &StoredMail, o: &Outcome, now: OffsetDateTime) {
     let Some(from) = m.folder.as_deref() else {

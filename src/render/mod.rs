@@ -1,6 +1,8 @@
 //! Reply texts from the templates in `templates/` (built in; an instance may
 //! override any of them with a folder of its own).
 
+pub mod views;
+
 use std::path::Path;
 
 use minijinja::Environment;

@@ -17,8 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use crate::model::{
-    CaKind, CertLookup, CertStatus, CertSummary, Dn, Institution, Officer, Profile,
-    RevocationReason, Serial,
+    ApplicationStatus, CaKind, CertStatus, Institution, Officer, Profile, RevocationReason, Serial,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -465,11 +464,11 @@ pub fn insert_application(
     filename: &str,
     form: Option<&str>,
     sha256: &str,
-    status: &str,
+    status: ApplicationStatus,
 ) -> Result<i64> {
     conn.execute(
         "INSERT INTO applications(mail_id, filename, form, sha256, status) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![mail_id, filename, form, sha256, status],
+        params![mail_id, filename, form, sha256, status.as_str()],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -667,23 +666,6 @@ pub fn revocation(conn: &Connection, serial: &Serial) -> Result<Option<Revocatio
     Ok(revocations_where(conn, "r.serial = ?1", &serial.to_hex())?
         .into_iter()
         .next())
-}
-
-/// Implements the policy layer's read access on top of a connection.
-pub struct Lookup<'a>(pub &'a Connection);
-
-impl CertLookup for Lookup<'_> {
-    fn by_serial(&self, serial: &Serial) -> Option<CertSummary> {
-        let c = certificate(self.0, serial).ok()??;
-        Some(CertSummary {
-            serial: c.serial,
-            dn: crate::policy::dn::parse(&c.subject_dn).unwrap_or_default(),
-            institution_id: c.institution_id,
-            status: c.status,
-            spki_sha256: c.spki_sha256,
-            profile: c.profile,
-        })
-    }
 }
 
 // ---------------------------------------------------------------- CRLs
@@ -928,11 +910,6 @@ pub fn audit_events(conn: &Connection) -> Result<Vec<AuditEvent>> {
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
-}
-
-/// Parses a stored DN string back to a [`Dn`] (kept for callers that need it typed).
-pub fn dn_of(c: &CertRecord) -> Dn {
-    crate::policy::dn::parse(&c.subject_dn).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -8,15 +8,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
+use crate::clock::Clock;
 use crate::config::{Config, SmtpConfig};
 use crate::mail::smtp::SmtpSender;
-use crate::ra::{self, Env};
+use crate::ra::{Env, Outcome};
 use crate::store;
 
-pub fn run(env: &mut Env, interval: Duration, once: bool) -> anyhow::Result<()> {
+/// Runs the robot until a stop signal (or, with `once`, one pass). Each
+/// mail processed is handed to `report` (the CLI prints it).
+pub fn run(
+    env: &mut Env,
+    interval: Duration,
+    once: bool,
+    report: fn(&Outcome),
+) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -29,22 +36,31 @@ pub fn run(env: &mut Env, interval: Duration, once: bool) -> anyhow::Result<()> 
     let kick = Arc::new(Notify::new());
     let sender = env.cfg.smtp.clone().map(|smtp| {
         let cfg = env.cfg.clone();
+        let clock = env.clock.clone();
         let (kick, stop) = (kick.clone(), stop_rx.clone());
-        std::thread::spawn(move || sender_thread(cfg, smtp, kick, stop, once))
+        std::thread::spawn(move || sender_thread(cfg, smtp, clock, kick, stop, once))
     });
     let intake = match env.cfg.imap.clone() {
         Some(imap) => rt
-            .block_on(crate::mail::imap::run(
+            .block_on(super::imap::run(
                 env,
                 &imap,
-                crate::mail::imap::Wiring {
+                super::imap::Wiring {
                     kick: kick.clone(),
                     stop: stop_rx.clone(),
                     once,
+                    report,
                 },
             ))
             .map_err(anyhow::Error::from),
-        None => rt.block_on(maildir_loop(env, interval, once, stop_rx.clone(), &kick)),
+        None => rt.block_on(maildir_loop(
+            env,
+            interval,
+            once,
+            stop_rx.clone(),
+            &kick,
+            report,
+        )),
     };
     if once {
         // Let the sender deliver what this pass queued, then stop it.
@@ -96,15 +112,16 @@ async fn maildir_loop(
     once: bool,
     mut stop: watch::Receiver<bool>,
     kick: &Notify,
+    report: fn(&Outcome),
 ) -> anyhow::Result<()> {
     tracing::info!(maildir = %env.cfg.maildir.display(), "watching the Maildir inbox");
     // Replies left in the outbox by a crash are written before anything else.
-    env.deliver_local(OffsetDateTime::now_utc())?;
+    env.deliver_local(env.clock.now())?;
     loop {
         let stopped = stop.clone();
-        let outcomes = ra::process_maildir(env, OffsetDateTime::now_utc, &|| *stopped.borrow())?;
+        let outcomes = super::maildir::process(env, &|| *stopped.borrow())?;
         for o in &outcomes {
-            crate::cli::print_outcome(o, false);
+            report(o);
         }
         if !outcomes.is_empty() {
             kick.notify_one();
@@ -128,6 +145,7 @@ const IDLE_LOOK: Duration = Duration::from_secs(5);
 fn sender_thread(
     cfg: Config,
     smtp: SmtpConfig,
+    clock: Arc<dyn Clock>,
     kick: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
     once: bool,
@@ -142,7 +160,7 @@ fn sender_thread(
         loop {
             let stopping = stop.clone();
             match sender
-                .drain(&conn, OffsetDateTime::now_utc, || *stopping.borrow())
+                .drain(&conn, || clock.now(), || *stopping.borrow())
                 .await
             {
                 Ok(_) => {}
@@ -154,12 +172,12 @@ fn sender_thread(
             if once {
                 // `run --once`: one more pass after the intake's kick, then done.
                 kick.notified().await;
-                let _ = sender.drain(&conn, OffsetDateTime::now_utc, || false).await;
+                let _ = sender.drain(&conn, || clock.now(), || false).await;
                 return Ok(());
             }
             let wait = match store::next_due(&conn) {
                 Ok(Some(t)) => {
-                    let d = t - OffsetDateTime::now_utc();
+                    let d = t - clock.now();
                     Duration::try_from(d)
                         .unwrap_or(Duration::ZERO)
                         .min(IDLE_LOOK)
