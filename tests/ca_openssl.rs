@@ -5,9 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mailra::ca::{CaError, IssuingCa, RandomSerials, RevokedEntry, SerialSource};
+use mailra::ca::{
+    self, CaError, IssuingCa, KeyKind, KeyPair, Publication, RandomSerials, RevokedEntry,
+    SerialSource,
+};
 use mailra::model::{Dn, IssueRow, Profile, RevocationReason};
-use mailra::pki::{self, KeyKind, KeyPair};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use time::{Duration, OffsetDateTime};
@@ -53,7 +55,7 @@ fn dn(cn: &str) -> Dn {
 }
 
 fn row(profile: Profile, key: &PKey<Private>) -> IssueRow {
-    let csr = pki::new_server_csr(&dn(CN), key).unwrap();
+    let csr = ca::new_server_csr(&dn(CN), key).unwrap();
     IssueRow {
         line: 1,
         dn: dn(CN),
@@ -70,7 +72,7 @@ fn row(profile: Profile, key: &PKey<Private>) -> IssueRow {
 
 fn issuing(kind: KeyKind) -> (KeyPair, IssuingCa) {
     let now = OffsetDateTime::now_utc();
-    let kp = pki::new_ca("Test Issuing CA", "Example CA Org", now, 3650, kind).unwrap();
+    let kp = ca::new_ca("Test Issuing CA", "Example CA Org", now, 3650, kind).unwrap();
     let ca = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![]).unwrap();
     (kp, ca)
 }
@@ -83,7 +85,7 @@ fn profile_key(p: Profile) -> KeyKind {
 }
 
 fn issue(ca: &IssuingCa, profile: Profile, days: u32) -> X509 {
-    let key = pki::new_key(profile_key(profile)).unwrap();
+    let key = ca::new_key(profile_key(profile)).unwrap();
     ca.issue_server(
         &row(profile, &key),
         RandomSerials.next_serial(),
@@ -183,7 +185,7 @@ fn issue_checked_signs_each_profile_only_with_its_own_ca() {
     };
     let (_, rsa_ca) = issuing(KeyKind::Rsa2048);
     let (_, ec_ca) = issuing(KeyKind::P384);
-    // A P-256 CA, self-signed by hand (pki::new_ca makes RSA or P-384 only).
+    // A P-256 CA, self-signed by hand (ca::new_ca makes RSA or P-384 only).
     let p256_ca = {
         let key = PKey::from_ec_key(
             openssl::ec::EcKey::generate(
@@ -220,7 +222,7 @@ fn issue_checked_signs_each_profile_only_with_its_own_ca() {
         (Profile::ServerRsa2048, &ec_ca, false),
         (Profile::ServerP384, &p256_ca, false),
     ] {
-        let key = pki::new_key(profile_key(profile)).unwrap();
+        let key = ca::new_key(profile_key(profile)).unwrap();
         let r = mailra::ca::issue_checked(
             ca,
             &inst,
@@ -265,8 +267,8 @@ fn serials_differ_between_issuances() {
 #[test]
 fn issue_server_refuses_what_it_cannot_vouch_for() {
     let (_, ca) = issuing(KeyKind::Rsa2048);
-    let rsa = pki::new_key(KeyKind::Rsa2048).unwrap();
-    let ec = pki::new_key(KeyKind::P384).unwrap();
+    let rsa = ca::new_key(KeyKind::Rsa2048).unwrap();
+    let ec = ca::new_key(KeyKind::P384).unwrap();
     let rsa3072 = PKey::from_rsa(openssl::rsa::Rsa::generate(3072).unwrap()).unwrap();
     let p256 = PKey::from_ec_key(
         openssl::ec::EcKey::generate(
@@ -479,7 +481,7 @@ fn empty_crl_verifies_and_refuses_backwards_times() {
 fn issuing_ca_from_pem_with_chain() {
     let now = OffsetDateTime::now_utc();
     let (kp, _) = issuing(KeyKind::Rsa2048);
-    let root = pki::new_ca("Root", "Example", now, 10, KeyKind::P384).unwrap();
+    let root = ca::new_ca("Root", "Example", now, 10, KeyKind::P384).unwrap();
     let mut pem = kp.cert_pem().unwrap();
     pem.extend(root.cert_pem().unwrap());
     let key_pem = kp.key_pem().unwrap();
@@ -504,8 +506,8 @@ fn mail_cert_is_valid_for_smime_signing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let now = OffsetDateTime::now_utc();
-    let ca = pki::new_ca("Officer CA", "Example", now, 365, KeyKind::Rsa2048).unwrap();
-    let mail = pki::new_mail_cert(&ca, "ra@example.ac.jp", "RA Officer", now, 365).unwrap();
+    let ca = ca::new_ca("Officer CA", "Example", now, 365, KeyKind::Rsa2048).unwrap();
+    let mail = ca::new_mail_cert(&ca, "ra@example.ac.jp", "RA Officer", now, 365).unwrap();
     write(d, "ca.pem", &ca.cert.to_pem().unwrap());
     write(d, "mail.pem", &mail.cert.to_pem().unwrap());
 

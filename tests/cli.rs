@@ -206,16 +206,16 @@ fn verify_agrees_with_thunderbird_on_its_test_corpus() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("inst");
     // An instance trusting Thunderbird's test CA, with a robot certificate of our own.
-    let robot_ca = mailra::pki::new_ca(
+    let robot_ca = mailra::ca::new_ca(
         "Robot CA",
         "Test",
         support::now(),
         30,
-        mailra::pki::KeyKind::Rsa2048,
+        mailra::ca::KeyKind::Rsa2048,
     )
     .unwrap();
     let robot =
-        mailra::pki::new_mail_cert(&robot_ca, "robot@example.org", "robot", support::now(), 30)
+        mailra::ca::new_mail_cert(&robot_ca, "robot@example.org", "robot", support::now(), 30)
             .unwrap();
     let rc = support::write(d.path(), "robot.pem", &robot.cert.to_pem().unwrap());
     let rk = support::write(
@@ -450,13 +450,13 @@ fn init_brings_an_existing_ecdsa_ca_and_refuses_one_that_is_not_p384() {
     let d = tempfile::tempdir().unwrap();
     let now = support::now();
     let given = |name: &str, kind| {
-        let ca = mailra::pki::new_ca(name, "Example CA Org", now, 30, kind).unwrap();
+        let ca = mailra::ca::new_ca(name, "Example CA Org", now, 30, kind).unwrap();
         (
             support::write(d.path(), &format!("{name}.pem"), &ca.cert_pem().unwrap()),
             support::write(d.path(), &format!("{name}.key"), &ca.key_pem().unwrap()),
         )
     };
-    let (ec_pem, ec_key) = given("ec", mailra::pki::KeyKind::P384);
+    let (ec_pem, ec_key) = given("ec", mailra::ca::KeyKind::P384);
     let dir = d.path().join("inst");
     let dir_s = dir.to_str().unwrap();
     let o = mailra(&[
@@ -491,7 +491,7 @@ fn init_brings_an_existing_ecdsa_ca_and_refuses_one_that_is_not_p384() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--ca-ec-key"), "{}", text(&o));
-    let (rsa_pem, rsa_key) = given("rsa", mailra::pki::KeyKind::Rsa2048);
+    let (rsa_pem, rsa_key) = given("rsa", mailra::ca::KeyKind::Rsa2048);
     let o = mailra(&[
         "init",
         "--dir",
