@@ -15,11 +15,11 @@ mod live;
 use std::time::{Duration, Instant};
 
 use live::{ADMIN, Robot, Servers};
+use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
 use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
 use mailra::mail::sign::Signer;
-use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::store;
 use time::OffsetDateTime;
 

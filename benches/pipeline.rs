@@ -10,11 +10,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
 use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
 use mailra::mail::sign::Signer;
-use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::ra::{self, Env};
 use mailra::store;
 use openssl::asn1::{Asn1Integer, Asn1Time};

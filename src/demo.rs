@@ -17,11 +17,11 @@ use openssl::pkey::{PKey, Private};
 use time::OffsetDateTime;
 
 use crate::ca;
+use crate::ca::{KeyKind, KeyPair};
 use crate::config::Config;
 use crate::init::{self, InitArgs};
 use crate::mail::sign::{self, Signer};
 use crate::model::{Dn, IssueRow, Profile};
-use crate::ca::{KeyKind, KeyPair};
 use crate::ra::{self, Env};
 use crate::store;
 

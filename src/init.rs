@@ -8,8 +8,8 @@ use openssl::pkey::PKey;
 use openssl::x509::X509;
 use time::OffsetDateTime;
 
-use crate::config::{self, RawCa, RawConfig, RawPaths, RawRobot, RawRules, RawTrust};
 use crate::ca::{self, KeyKind, KeyPair};
+use crate::config::{self, RawCa, RawConfig, RawPaths, RawRobot, RawRules, RawTrust};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct InitArgs {
@@ -332,7 +332,7 @@ fn comment_ca_keys(toml: &str) -> String {
     let explain = "# The http:// URL where a web server serves the crl/ folder (CRLs and CA\n\
                    # certificates): every server certificate names it (CRL distribution point,\n\
                    # caIssuers). Must be reachable by relying parties.\n";
-    let optional = "# Optional (defaults shown or none):\n\
+    let optional = "# Optional (unset by default):\n\
                     # server_days = 90       # validity bound; the CA/B Forum maximum in force at issuance\n\
                     #                        # always applies (200 days, 100 from 2027-03-15, 47 from 2029-03-15)\n\
                     # policy_oid = \"1.3.6.1.4.1.99999.1.1\"   # the CA's own policy, after 2.23.140.1.2.2\n\

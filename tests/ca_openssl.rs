@@ -73,8 +73,18 @@ fn row(profile: Profile, key: &PKey<Private>) -> IssueRow {
 fn issuing(kind: KeyKind) -> (KeyPair, IssuingCa) {
     let now = OffsetDateTime::now_utc();
     let kp = ca::new_ca("Test Issuing CA", "Example CA Org", now, 3650, kind).unwrap();
-    let ca = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![]).unwrap();
+    let ca = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![])
+        .unwrap()
+        .with_publication(publication());
     (kp, ca)
+}
+
+fn publication() -> Publication {
+    Publication {
+        base_url: "http://certs.example.ac.jp/mailra/".into(),
+        policy_oid: None,
+        cps_url: None,
+    }
 }
 
 fn profile_key(p: Profile) -> KeyKind {
@@ -140,6 +150,9 @@ fn issued_server_certificates_pass_openssl() {
             "DNS:www.example.ac.jp, DNS:alt.example.ac.jp",
             "X509v3 Subject Key Identifier",
             "X509v3 Authority Key Identifier",
+            "X509v3 Certificate Policies: \n                Policy: 2.23.140.1.2.2",
+            "X509v3 CRL Distribution Points: \n                Full Name:\n                  URI:http://certs.example.ac.jp/mailra/",
+            "CA Issuers - URI:http://certs.example.ac.jp/mailra/",
         ];
         for e in expected {
             assert!(t.contains(e), "{profile:?}: missing {e:?} in\n{t}");
@@ -149,7 +162,9 @@ fn issued_server_certificates_pass_openssl() {
         let aki = cert.authority_key_id().unwrap().as_slice();
         assert_eq!(aki, ski);
 
-        // 1000 days asked, capped at 396 from notBefore (= now).
+        // 1000 days asked, capped at the BR limit of today (200 days since
+        // 2026-03-15), counted from notBefore (an hour before now).
+        let max = i64::from(ca::max_server_days(OffsetDateTime::now_utc()));
         let within = |days: i64| {
             let secs = (days * 86_400).to_string();
             openssl(
@@ -158,8 +173,11 @@ fn issued_server_certificates_pass_openssl() {
             )
             .ok
         };
-        assert!(within(395), "{profile:?} must be valid for 395 days");
-        assert!(!within(396), "{profile:?} must expire within 396 days");
+        assert!(
+            within(max - 1),
+            "{profile:?} must be valid for {max} - 1 days"
+        );
+        assert!(!within(max), "{profile:?} must expire within {max} days");
 
         let serial = openssl(d, &["x509", "-in", "cert.pem", "-noout", "-serial"]).text;
         let hex = serial.trim().strip_prefix("serial=").unwrap();
@@ -266,7 +284,7 @@ fn serials_differ_between_issuances() {
 
 #[test]
 fn issue_server_refuses_what_it_cannot_vouch_for() {
-    let (_, ca) = issuing(KeyKind::Rsa2048);
+    let (kp, ca) = issuing(KeyKind::Rsa2048);
     let rsa = ca::new_key(KeyKind::Rsa2048).unwrap();
     let ec = ca::new_key(KeyKind::P384).unwrap();
     let rsa3072 = PKey::from_rsa(openssl::rsa::Rsa::generate(3072).unwrap()).unwrap();
@@ -338,6 +356,18 @@ fn issue_server_refuses_what_it_cannot_vouch_for() {
         0,
     );
     assert!(matches!(zero_days, Err(CaError::BadTime(_))));
+    // A CA that does not know where it publishes cannot name its CRL and
+    // caIssuers URLs, which the BRs require: it refuses.
+    let unpublished = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![]).unwrap();
+    assert!(matches!(
+        unpublished.issue_server(
+            &row(Profile::ServerRsa2048, &rsa),
+            RandomSerials.next_serial(),
+            OffsetDateTime::now_utc(),
+            90
+        ),
+        Err(CaError::NoPublication)
+    ));
     // The same CA does issue the untouched row.
     assert!(
         ca.issue_server(

@@ -7,10 +7,10 @@ use openssl::pkey::{Id, PKey, Private};
 use openssl::x509::X509;
 use time::OffsetDateTime;
 
+use super::CaError;
 use super::crl::{self, Crl, RevokedEntry};
 use super::keys::describe_key;
 use super::profile::server::{self, Publication};
-use super::CaError;
 use crate::model::{CaKind, Dn, IssueRow, Serial};
 
 /// The issuing CA: its certificate, private key, and the chain above it.

@@ -71,7 +71,9 @@ pub enum CaError {
     },
     #[error("no {0} issuing CA is configured (mailra.toml [ca] ec_cert / ec_key)")]
     NotConfigured(CaKind),
-    #[error("this CA has no publication URLs (mailra.toml [ca] publish_url): its certificates would lack the CRL and caIssuers URLs the BRs require")]
+    #[error(
+        "this CA has no publication URLs (mailra.toml [ca] publish_url): its certificates would lack the CRL and caIssuers URLs the BRs require"
+    )]
     NoPublication,
     #[error("{path}: {source}")]
     Io {

@@ -98,12 +98,27 @@ mod tests {
     #[test]
     fn publish_url_forms() {
         let cases = [
-            ("http://certs.example.ac.jp/mailra/", Ok("http://certs.example.ac.jp/mailra/")),
-            ("http://certs.example.ac.jp/mailra", Ok("http://certs.example.ac.jp/mailra/")),
-            ("http://certs.example.ac.jp", Ok("http://certs.example.ac.jp/")),
-            ("https://certs.example.ac.jp/", Err("must be an http:// URL")),
+            (
+                "http://certs.example.ac.jp/mailra/",
+                Ok("http://certs.example.ac.jp/mailra/"),
+            ),
+            (
+                "http://certs.example.ac.jp/mailra",
+                Ok("http://certs.example.ac.jp/mailra/"),
+            ),
+            (
+                "http://certs.example.ac.jp",
+                Ok("http://certs.example.ac.jp/"),
+            ),
+            (
+                "https://certs.example.ac.jp/",
+                Err("must be an http:// URL"),
+            ),
             ("http://u@certs.example.ac.jp/", Err("needs a host")),
-            ("http://certs.example.ac.jp/?x=1", Err("must not have a query")),
+            (
+                "http://certs.example.ac.jp/?x=1",
+                Err("must not have a query"),
+            ),
             ("certs.example.ac.jp/crl", Err("is not a URL")),
         ];
         for (input, expected) in cases {
@@ -117,11 +132,33 @@ mod tests {
 
     #[test]
     fn policy_keys_are_checked_each_with_its_key() {
-        let cases: [(Option<&str>, Option<&str>, Option<&str>, &[&str]); 4] = [
+        // (publish_url, policy_oid, cps_url, keys reported)
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a [&'a str],
+        );
+        let cases: [Case; 4] = [
             (None, None, None, &["ca.publish_url: missing"]),
-            (Some("http://c.example.ac.jp/"), Some("1.3.6.1.4.1.99999.1"), Some("https://c.example.ac.jp/cps"), &[]),
-            (Some("http://c.example.ac.jp/"), Some("2.23.140.1.2.2"), Some("ftp://x"), &["ca.policy_oid", "ca.cps_url"]),
-            (Some("http://c.example.ac.jp/"), Some("one.two"), None, &["ca.policy_oid"]),
+            (
+                Some("http://c.example.ac.jp/"),
+                Some("1.3.6.1.4.1.99999.1"),
+                Some("https://c.example.ac.jp/cps"),
+                &[],
+            ),
+            (
+                Some("http://c.example.ac.jp/"),
+                Some("2.23.140.1.2.2"),
+                Some("ftp://x"),
+                &["ca.policy_oid", "ca.cps_url"],
+            ),
+            (
+                Some("http://c.example.ac.jp/"),
+                Some("one.two"),
+                None,
+                &["ca.policy_oid"],
+            ),
         ];
         for (url, oid, cps, want) in cases {
             let mut problems = Vec::new();

@@ -1188,12 +1188,12 @@ fn verify_signature(
 /// A certificate name for verdict texts: encoded order, values clipped.
 fn name_to_string(name: &X509NameRef) -> String {
     match crate::model::Dn::from_x509_name(name) {
-        Ok(dn) => dn
-            .0
-            .iter()
-            .map(|(key, val)| format!("{key}={}", clip(val, 100)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Ok(dn) => {
+            dn.0.iter()
+                .map(|(key, val)| format!("{key}={}", clip(val, 100)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
         Err(e) => format!("<{e}>"),
     }
 }

@@ -60,7 +60,7 @@ impl Dn {
     /// CSR tools do) is kept, so both orders the forms accept give the same `Dn`.
     pub fn from_x509_name_cn_first(name: &X509NameRef) -> Result<Dn, DnConvError> {
         let mut dn = Dn::from_x509_name(name)?;
-        if !dn.0.first().is_some_and(|(a, _)| a == "CN") {
+        if dn.0.first().is_none_or(|(a, _)| a != "CN") {
             dn.0.reverse();
         }
         Ok(dn)
@@ -83,7 +83,11 @@ impl Dn {
         };
         self.0.len() == other.0.len()
             && (self.0.iter().zip(&other.0).all(|(x, y)| eq(x, y))
-                || self.0.iter().zip(other.0.iter().rev()).all(|(x, y)| eq(x, y)))
+                || self
+                    .0
+                    .iter()
+                    .zip(other.0.iter().rev())
+                    .all(|(x, y)| eq(x, y)))
     }
 }
 

@@ -7,12 +7,12 @@ pub mod live;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
 use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
 use mailra::mail::sign::Signer;
 use mailra::model::Dn;
-use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::ra::{self, Env, Outcome};
 use mailra::store;
 use openssl::pkey::{PKey, Private};

@@ -11,9 +11,9 @@ use openssl::x509::extension::{BasicConstraints, KeyUsage};
 use time::OffsetDateTime;
 
 use super::Draft;
+use crate::ca::CaError;
 use crate::ca::keys::{KeyKind, KeyPair, new_key};
 use crate::ca::serial::{RandomSerials, SerialSource};
-use crate::ca::CaError;
 
 /// A self-signed CA `C=JP, O=org, CN=cn` with a new key of `kind`, valid for
 /// `days` days from `now` (see [`super::validity`]).

@@ -134,13 +134,24 @@ mod tests {
     fn validity_is_backdated_and_exactly_days_long() {
         let at = datetime!(2026-04-01 09:00:00 UTC);
         let cases = [
-            (1, datetime!(2026-04-01 08:00:00 UTC), datetime!(2026-04-02 07:59:59 UTC)),
-            (200, datetime!(2026-04-01 08:00:00 UTC), datetime!(2026-10-18 07:59:59 UTC)),
+            (
+                1,
+                datetime!(2026-04-01 08:00:00 UTC),
+                datetime!(2026-04-02 07:59:59 UTC),
+            ),
+            (
+                200,
+                datetime!(2026-04-01 08:00:00 UTC),
+                datetime!(2026-10-18 07:59:59 UTC),
+            ),
         ];
         for (days, nb, na) in cases {
             assert_eq!(validity(at, days).unwrap(), (nb, na), "{days}");
             // RFC 5280 counts both ends: the period is exactly `days` days.
-            assert_eq!(na - nb + Duration::seconds(1), Duration::days(i64::from(days)));
+            assert_eq!(
+                na - nb + Duration::seconds(1),
+                Duration::days(i64::from(days))
+            );
         }
         assert!(matches!(validity(at, 0), Err(CaError::BadTime(_))));
     }

@@ -144,7 +144,11 @@ pub(crate) fn sign(
     check_profile_key(row.profile, csr_key)?;
     let csr_dn = Dn::from_x509_name_cn_first(csr_subject)?;
     // Both in the forms' CN-first order, so the subject is encoded C first.
-    let cn_first = row.dn.0.first().is_some_and(|(a, _)| a.eq_ignore_ascii_case("CN"));
+    let cn_first = row
+        .dn
+        .0
+        .first()
+        .is_some_and(|(a, _)| a.eq_ignore_ascii_case("CN"));
     if !cn_first || !csr_dn.same_as(&row.dn) {
         return Err(CaError::SubjectMismatch {
             csr: csr_dn.to_string(),
@@ -166,7 +170,14 @@ pub(crate) fn sign(
     let kind = CaKind::for_profile(row.profile);
 
     let subject = row.dn.to_x509_name()?;
-    let mut d = Draft::new(&serial, ca.cert().subject_name(), &subject, csr_key, issued_at, days)?;
+    let mut d = Draft::new(
+        &serial,
+        ca.cert().subject_name(),
+        &subject,
+        csr_key,
+        issued_at,
+        days,
+    )?;
     d.add(BasicConstraints::new().critical().build()?)?;
     let mut ku = KeyUsage::new();
     ku.critical().digital_signature();
@@ -210,7 +221,11 @@ fn policies(p: &Publication) -> Result<CertificatePolicies, CaError> {
         .transpose()?;
     let mut v = vec![PolicyInformation {
         policy_identifier: OV_POLICY,
-        policy_qualifiers: if p.policy_oid.is_none() { cps.clone() } else { None },
+        policy_qualifiers: if p.policy_oid.is_none() {
+            cps.clone()
+        } else {
+            None
+        },
     }];
     if let Some(oid) = p.policy_oid {
         v.push(PolicyInformation {
@@ -265,8 +280,16 @@ mod tests {
             cps_url: None,
         };
         let cases = [
-            (CaKind::Rsa, "http://certs.example.ac.jp/mailra/ca.crl", "http://certs.example.ac.jp/mailra/ca.cer"),
-            (CaKind::Ec, "http://certs.example.ac.jp/mailra/ca-ec.crl", "http://certs.example.ac.jp/mailra/ca-ec.cer"),
+            (
+                CaKind::Rsa,
+                "http://certs.example.ac.jp/mailra/ca.crl",
+                "http://certs.example.ac.jp/mailra/ca.cer",
+            ),
+            (
+                CaKind::Ec,
+                "http://certs.example.ac.jp/mailra/ca-ec.crl",
+                "http://certs.example.ac.jp/mailra/ca-ec.cer",
+            ),
         ];
         for (kind, crl, cer) in cases {
             assert_eq!(p.crl_url(kind), crl);
