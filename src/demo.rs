@@ -197,6 +197,8 @@ fn seed_cert(
     let issued_at = now - time::Duration::days(300);
     let (ca_kind, issuing) = env.ca_for_profile(row.profile)?;
     let x509 = ca::issue_checked(issuing, &inst, &row, serial.clone(), issued_at, 396)?;
+    let (not_before, not_after) =
+        ca::profile::validity(issued_at, 396.min(ca::max_server_days(issued_at)))?;
     store::insert_certificate(
         &env.conn,
         &store::CertRecord {
@@ -205,8 +207,8 @@ fn seed_cert(
             profile: Profile::ServerRsa2048,
             subject_dn: dn.to_string(),
             spki_sha256: ca::cert_spki_sha256(&x509),
-            not_before: issued_at,
-            not_after: issued_at + time::Duration::days(396),
+            not_before,
+            not_after,
             status: crate::model::CertStatus::Valid,
             pem: String::from_utf8(x509.to_pem()?)?,
             admin_mail: admin.into(),
