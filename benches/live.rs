@@ -15,11 +15,11 @@ mod live;
 use std::time::{Duration, Instant};
 
 use live::{ADMIN, Robot, Servers};
+use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
 use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
 use mailra::mail::sign::Signer;
-use mailra::pki::{self, KeyKind, KeyPair};
 use mailra::store;
 use time::OffsetDateTime;
 
@@ -66,7 +66,7 @@ fn main() {
         &inst.join("pki/officer-ca.key"),
     )
     .unwrap();
-    let kp = pki::new_mail_cert(&ca, OFFICER, "Officer", now, 365).unwrap();
+    let kp = ca::new_mail_cert(&ca, OFFICER, "Officer", now, 365).unwrap();
     let officer = Signer {
         cert: kp.cert,
         key: kp.key,
@@ -76,8 +76,8 @@ fn main() {
     let mut mail = |kind: KeyKind| {
         n += 1;
         let dn = demo::server_dn(&format!("h{n}.example.ac.jp"), ex, "Chiyoda-ku", "Tokyo");
-        let key = pki::new_key(kind).unwrap();
-        let csr = demo::csr_one_line(&pki::new_server_csr(&dn, &key).unwrap()).unwrap();
+        let key = ca::new_key(kind).unwrap();
+        let csr = demo::csr_one_line(&ca::new_server_csr(&dn, &key).unwrap()).unwrap();
         let profile = if kind == KeyKind::P384 { 11 } else { 3 };
         let line = demo::issue_line(&dn, profile, &csr, "", ADMIN, "");
         let files = [FileSpec {

@@ -10,11 +10,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
 use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
 use mailra::mail::sign::Signer;
-use mailra::pki::{self, KeyKind, KeyPair};
 use mailra::ra::{self, Env};
 use mailra::store;
 use openssl::asn1::{Asn1Integer, Asn1Time};
@@ -148,7 +148,7 @@ fn main() {
     // officer's requests for review, which is not what is measured here.
     let earlier = now - time::Duration::days(30);
     store::add_officer(&env.conn, "officer@example.ac.jp", ex, earlier).unwrap();
-    let kp = pki::new_mail_cert(&officer_ca, "officer@example.ac.jp", "Officer", now, 365).unwrap();
+    let kp = ca::new_mail_cert(&officer_ca, "officer@example.ac.jp", "Officer", now, 365).unwrap();
     let officer = Signer {
         cert: kp.cert,
         key: kp.key,
@@ -165,8 +165,8 @@ fn main() {
             "Chiyoda-ku",
             "Tokyo",
         );
-        let key = pki::new_key(KeyKind::Rsa2048).unwrap();
-        let req = pki::new_server_csr(&dn, &key).unwrap();
+        let key = ca::new_key(KeyKind::Rsa2048).unwrap();
+        let req = ca::new_server_csr(&dn, &key).unwrap();
         let field = demo::csr_one_line(&req).unwrap();
         lines.push(demo::issue_line(
             &dn,

@@ -353,8 +353,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.cmd {
         Cmd::Demo { dir } => crate::demo::run(&dir).map(|_| ExitCode::SUCCESS),
         Cmd::Init(args) => {
-            let dir = init::init(&args, now())?;
-            println!("instance created in {}", dir.display());
+            print!("{}", init::create(&args, now())?);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Registry { what } => registry(what, now()),

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::mail::endpoint::{self, Endpoint, Protocol};
 
+mod publication;
+
 pub const FILE_NAME: &str = "mailra.toml";
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -142,8 +144,20 @@ pub struct RawCa {
     pub ec_cert: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ec_key: Option<String>,
+    /// Upper bound of server certificate validity (days); without it the BR
+    /// maximum in force at issuance. Always capped at that maximum.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_days: Option<u32>,
     pub crl_days: Option<u32>,
+    /// http:// URL where a web server publishes the CRL folder: named in every
+    /// server certificate (CRL distribution point, caIssuers).
+    pub publish_url: Option<String>,
+    /// The CA's own certificate policy OID (after 2.23.140.1.2.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_oid: Option<String>,
+    /// URL of the CA's CPS, as a policy qualifier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cps_url: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -175,8 +189,12 @@ pub struct Config {
     pub ca_key: PathBuf,
     /// The ECDSA P-384 issuing CA for profile 11; without it profile 11 is not offered.
     pub ec_ca: Option<CaPaths>,
+    /// The longest server validity asked for; the CA caps it at the BR
+    /// maximum in force at issuance ([`crate::ca::max_server_days`]).
     pub server_days: u32,
     pub crl_days: u32,
+    /// Where the CRLs and CA certificates are published, and the policy stated.
+    pub publication: crate::ca::Publication,
     pub imap: Option<ImapConfig>,
     pub smtp: Option<SmtpConfig>,
     /// Folder of filing rules (may not exist: then the built-in defaults apply).
@@ -298,18 +316,27 @@ impl Config {
                 "{f}: key trust.max_age_days: {max_age_days} is outside 1..=365"
             ));
         }
-        let server_days = raw.ca.server_days.unwrap_or(396);
-        if !(1..=396).contains(&server_days) {
+        let ceiling = crate::ca::BR_CEILING_DAYS;
+        let server_days = raw.ca.server_days.unwrap_or(ceiling);
+        if !(1..=ceiling).contains(&server_days) {
             problems.push(format!(
-                "{f}: key ca.server_days: {server_days} is outside 1..=396 (CA/B Forum limit)"
+                "{f}: key ca.server_days: {server_days} is outside 1..={ceiling} (CA/B Forum limit; \
+                 leave it out for the BR maximum in force at issuance)"
             ));
         }
         let crl_days = raw.ca.crl_days.unwrap_or(7);
-        if !(1..=31).contains(&crl_days) {
+        if !(1..=10).contains(&crl_days) {
             problems.push(format!(
-                "{f}: key ca.crl_days: {crl_days} is outside 1..=31"
+                "{f}: key ca.crl_days: {crl_days} is outside 1..=10 (CA/B Forum TLS BR 4.9.7: nextUpdate at most 10 days after thisUpdate)"
             ));
         }
+        let publication = publication::check(
+            &mut problems,
+            &f,
+            raw.ca.publish_url.as_deref(),
+            raw.ca.policy_oid.as_deref(),
+            raw.ca.cps_url.as_deref(),
+        );
         let sub = |v: &Option<String>, d: &str| dir.join(v.as_deref().unwrap_or(d));
         let templates = raw.paths.templates.as_ref().map(|t| dir.join(t));
         if let Some(t) = &templates
@@ -420,6 +447,7 @@ impl Config {
             ec_ca,
             server_days,
             crl_days,
+            publication,
             rules_dir: sub(&raw.rules.dir, "rules"),
             dir,
         })
@@ -510,10 +538,11 @@ mod tests {
             "robot.address",
             "trust.max_age_days",
             "ca.server_days",
+            "ca.publish_url",
         ] {
             assert!(text.contains(key), "{key} not reported in:\n{text}");
         }
-        assert_eq!(err.problems.len(), 8, "{text}");
+        assert_eq!(err.problems.len(), 9, "{text}");
     }
 
     /// Writes the files a minimal valid configuration names.
@@ -529,7 +558,7 @@ mod tests {
         }
         toml::from_str(&format!(
             "[robot]\naddress = \"ra@example.ac.jp\"\ncert = \"robot.pem\"\nkey = \"robot.key\"\n\
-             [trust]\nofficer_ca = \"officer-ca.pem\"\n[ca]\ncert = \"ca.pem\"\nkey = \"ca.key\"\n{ca_extra}"
+             [trust]\nofficer_ca = \"officer-ca.pem\"\n[ca]\ncert = \"ca.pem\"\nkey = \"ca.key\"\npublish_url = \"http://certs.example.ac.jp/mailra/\"\n{ca_extra}"
         ))
         .unwrap()
     }

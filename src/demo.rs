@@ -17,11 +17,11 @@ use openssl::pkey::{PKey, Private};
 use time::OffsetDateTime;
 
 use crate::ca;
+use crate::ca::{KeyKind, KeyPair};
 use crate::config::Config;
 use crate::init::{self, InitArgs};
 use crate::mail::sign::{self, Signer};
 use crate::model::{Dn, IssueRow, Profile};
-use crate::pki::{self, KeyKind, KeyPair};
 use crate::ra::{self, Env};
 use crate::store;
 
@@ -99,7 +99,7 @@ pub fn sjis(text: &str) -> Vec<u8> {
 
 /// The one-line CSR body the forms want (PEM without BEGIN/END, no line breaks).
 pub fn csr_field(key: &PKey<Private>, dn: &Dn) -> Result<String> {
-    csr_one_line(&pki::new_server_csr(dn, key)?)
+    csr_one_line(&ca::new_server_csr(dn, key)?)
 }
 
 /// A CSR as field 7 carries it: the PEM body on one line.
@@ -159,7 +159,7 @@ struct Officer {
 }
 
 fn officer(ca: &KeyPair, email: &str, name: &str, now: OffsetDateTime) -> Result<Officer> {
-    let kp = pki::new_mail_cert(ca, email, name, now, 730)?;
+    let kp = ca::new_mail_cert(ca, email, name, now, 730)?;
     Ok(Officer {
         email: email.into(),
         signer: Signer {
@@ -180,7 +180,7 @@ fn seed_cert(
     now: OffsetDateTime,
 ) -> Result<String> {
     let inst = store::institution_by_name(&env.conn, inst_name)?.context("institution")?;
-    let req = pki::new_server_csr(dn, key)?;
+    let req = ca::new_server_csr(dn, key)?;
     let row = IssueRow {
         line: 0,
         dn: dn.clone(),
@@ -197,6 +197,8 @@ fn seed_cert(
     let issued_at = now - time::Duration::days(300);
     let (ca_kind, issuing) = env.ca_for_profile(row.profile)?;
     let x509 = ca::issue_checked(issuing, &inst, &row, serial.clone(), issued_at, 396)?;
+    let (not_before, not_after) =
+        ca::profile::validity(issued_at, 396.min(ca::max_server_days(issued_at)))?;
     store::insert_certificate(
         &env.conn,
         &store::CertRecord {
@@ -205,8 +207,8 @@ fn seed_cert(
             profile: Profile::ServerRsa2048,
             subject_dn: dn.to_string(),
             spki_sha256: ca::cert_spki_sha256(&x509),
-            not_before: issued_at,
-            not_after: issued_at + time::Duration::days(396),
+            not_before,
+            not_after,
             status: crate::model::CertStatus::Valid,
             pem: String::from_utf8(x509.to_pem()?)?,
             admin_mail: admin.into(),
@@ -297,7 +299,7 @@ pub fn run(dir: &Path) -> Result<()> {
         "Shinsei Hanako",
         now,
     )?;
-    let rogue_ca = pki::new_ca("Rogue CA", "Not the officer CA", now, 365, KeyKind::Rsa2048)?;
+    let rogue_ca = ca::new_ca("Rogue CA", "Not the officer CA", now, 365, KeyKind::Rsa2048)?;
     let rogue = officer(&rogue_ca, "ra-officer@example.ac.jp", "Kokuritsu Taro", now)?;
 
     // Two certificates issued last year: one to renew, one to revoke.
@@ -306,7 +308,7 @@ pub fn run(dir: &Path) -> Result<()> {
         &mut env,
         ex,
         &old_www_dn,
-        &pki::new_key(KeyKind::Rsa2048)?,
+        &ca::new_key(KeyKind::Rsa2048)?,
         "portal-admin@example.ac.jp",
         now,
     )?;
@@ -315,7 +317,7 @@ pub fn run(dir: &Path) -> Result<()> {
         &mut env,
         ex,
         &old_mail_dn,
-        &pki::new_key(KeyKind::Rsa2048)?,
+        &ca::new_key(KeyKind::Rsa2048)?,
         "mail-admin@example.ac.jp",
         now,
     )?;
@@ -324,7 +326,7 @@ pub fn run(dir: &Path) -> Result<()> {
         &mut env,
         ex,
         &old_wiki_dn,
-        &pki::new_key(KeyKind::Rsa2048)?,
+        &ca::new_key(KeyKind::Rsa2048)?,
         "wiki-admin@example.ac.jp",
         now,
     )?;
@@ -334,7 +336,7 @@ pub fn run(dir: &Path) -> Result<()> {
     let issue_rsa = [issue_line(
         &rsa_dn,
         3,
-        &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &rsa_dn)?,
+        &csr_field(&ca::new_key(KeyKind::Rsa2048)?, &rsa_dn)?,
         "国立　太郎",
         "www-admin@example.ac.jp",
         "dNSName=www.example.ac.jp,dNSName=example.ac.jp",
@@ -343,7 +345,7 @@ pub fn run(dir: &Path) -> Result<()> {
     let issue_ec = issue_line(
         &ec_dn,
         11,
-        &csr_field(&pki::new_key(KeyKind::P384)?, &ec_dn)?,
+        &csr_field(&ca::new_key(KeyKind::P384)?, &ec_dn)?,
         "学術　花子",
         "lms-admin@example.ac.jp",
         "",
@@ -352,7 +354,7 @@ pub fn run(dir: &Path) -> Result<()> {
         &old_www_dn,
         3,
         &old_www,
-        &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &old_www_dn)?,
+        &csr_field(&ca::new_key(KeyKind::Rsa2048)?, &old_www_dn)?,
         "国立　太郎",
         "portal-admin@example.ac.jp",
     );
@@ -362,7 +364,7 @@ pub fn run(dir: &Path) -> Result<()> {
     let foreign = issue_line(
         &foreign_dn,
         3,
-        &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &foreign_dn)?,
+        &csr_field(&ca::new_key(KeyKind::Rsa2048)?, &foreign_dn)?,
         "申請　次郎",
         "admin@sample-tech.ac.jp",
         "",
@@ -372,7 +374,7 @@ pub fn run(dir: &Path) -> Result<()> {
         issue_line(
             &rsa_dn,
             11,
-            &csr_field(&pki::new_key(KeyKind::Rsa2048)?, &rsa_dn)?,
+            &csr_field(&ca::new_key(KeyKind::Rsa2048)?, &rsa_dn)?,
             "国立　太郎",
             "www-admin@example.ac.jp",
             "",

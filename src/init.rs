@@ -8,8 +8,8 @@ use openssl::pkey::PKey;
 use openssl::x509::X509;
 use time::OffsetDateTime;
 
+use crate::ca::{self, KeyKind, KeyPair};
 use crate::config::{self, RawCa, RawConfig, RawPaths, RawRobot, RawRules, RawTrust};
-use crate::pki::{self, KeyKind};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct InitArgs {
@@ -36,6 +36,11 @@ pub struct InitArgs {
     pub ca_ec_cert: Option<PathBuf>,
     #[arg(long, requires = "ca_ec_cert")]
     pub ca_ec_key: Option<PathBuf>,
+    /// The http:// URL where a web server publishes the CRL folder (`crl/`): named in
+    /// every server certificate as CRL distribution point and caIssuers
+    /// (default: http://<domain of the robot address>/mailra/).
+    #[arg(long)]
+    pub publish_url: Option<String>,
     /// The robot's mail address (default: from --robot-cert, else ra-robot@certs.example.ac.jp).
     #[arg(long)]
     pub robot_address: Option<String>,
@@ -94,8 +99,41 @@ fn cert_email(cert: &X509) -> Option<String> {
         .map(|s| s.to_ascii_lowercase())
 }
 
+/// What `init` made: the instance folder and what the operator must know.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub dir: PathBuf,
+    pub notes: Vec<String>,
+}
+
+impl std::fmt::Display for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "instance created in {}", self.dir.display())?;
+        for n in &self.notes {
+            writeln!(f, "\nnote: {n}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Creates the instance; refuses to overwrite an existing one.
 pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
+    create(args, now).map(|c| c.dir)
+}
+
+/// The robot's S/MIME certificate under `ca`, written with the CA after it.
+fn write_robot(pki_dir: &Path, ca: &KeyPair, address: &str, now: OffsetDateTime) -> Result<()> {
+    let robot = ca::new_mail_cert(ca, address, "mailra robot", now, 825)?;
+    std::fs::write(
+        pki_dir.join("robot.pem"),
+        [robot.cert.to_pem()?, ca.cert.to_pem()?].concat(),
+    )?;
+    write_key(&pki_dir.join("robot.key"), &robot.key)
+}
+
+/// [`init`], with the notes to show the operator.
+pub fn create(args: &InitArgs, now: OffsetDateTime) -> Result<Created> {
+    let mut notes = Vec::new();
     let dir = &args.dir;
     if dir.join(config::FILE_NAME).exists() {
         bail!(
@@ -115,7 +153,7 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             None
         }
         None => {
-            let ca = pki::new_ca(
+            let ca = ca::new_ca(
                 "mailra Officer CA",
                 "mailra Secretariat",
                 now,
@@ -136,22 +174,52 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
         }
         (None, None) => "ra-robot@certs.example.ac.jp".to_string(),
     };
-    match (&args.robot_cert, &args.robot_key, &officer_ca) {
-        (Some(c), Some(k), _) => {
+    let publish_url = match &args.publish_url {
+        Some(u) => u.clone(),
+        None => {
+            let domain = robot_address.rsplit('@').next().unwrap_or("localhost");
+            let u = format!("http://{domain}/mailra/");
+            notes.push(format!(
+                "Server certificates will name {u}ca.crl (CRL) and {u}ca.cer (issuing CA) and \
+                 the same for ca-ec: serve the folder crl/ there over plain http (README, \
+                 \"Publishing CRLs\"), or change ca.publish_url in mailra.toml before issuing."
+            ));
+            u
+        }
+    };
+    match (&args.robot_cert, &args.robot_key) {
+        (Some(c), Some(k)) => {
             copy_in(c, &pki_dir.join("robot.pem"))?;
             copy_in(k, &pki_dir.join("robot.key"))?;
         }
-        (_, _, Some(ca)) => {
-            let robot = pki::new_mail_cert(ca, &robot_address, "mailra robot", now, 825)?;
-            std::fs::write(
-                pki_dir.join("robot.pem"),
-                [robot.cert.to_pem()?, ca.cert.to_pem()?].concat(),
-            )?;
-            write_key(&pki_dir.join("robot.key"), &robot.key)?;
+        _ => {
+            // Under the generated officer CA (one CA for the whole demo-sized
+            // instance); with a given officer CA, whose key we do not have,
+            // under a robot CA of the instance's own.
+            let robot_ca = match &officer_ca {
+                Some(ca) => ca.clone(),
+                None => {
+                    let ca = ca::new_ca(
+                        "mailra Robot CA",
+                        "mailra Secretariat",
+                        now,
+                        3650,
+                        KeyKind::Rsa2048,
+                    )?;
+                    std::fs::write(pki_dir.join("robot-ca.pem"), ca.cert.to_pem()?)?;
+                    write_key(&pki_dir.join("robot-ca.key"), &ca.key)?;
+                    notes.push(format!(
+                        "The robot's certificate was issued by a robot CA of this instance, {}: \
+                         officers' mail clients trust the robot's signed replies only once that \
+                         CA is installed as trusted for e-mail (or replace pki/robot.pem and \
+                         pki/robot.key by a robot certificate from a CA they already trust).",
+                        abs_string(&pki_dir.join("robot-ca.pem"))
+                    ));
+                    ca
+                }
+            };
+            write_robot(&pki_dir, &robot_ca, &robot_address, now)?;
         }
-        _ => bail!(
-            "with --officer-ca, also give --robot-cert and --robot-key (the robot's certificate cannot be generated without the officer CA's key)"
-        ),
     }
     // The issuing CAs: RSA for profile 3, ECDSA P-384 for profile 11 (SPEC §6).
     for (given, name, cn, kind) in [
@@ -178,7 +246,7 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
                 copy_in(k, &key)?;
             }
             _ => {
-                let ca = pki::new_ca(cn, "mailra Certificate Service", now, 3650, kind)?;
+                let ca = ca::new_ca(cn, "mailra Certificate Service", now, 3650, kind)?;
                 std::fs::write(&pem, ca.cert.to_pem()?)?;
                 write_key(&key, &ca.key)?;
             }
@@ -209,8 +277,11 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
             key: Some("pki/ca.key".into()),
             ec_cert: Some("pki/ca-ec.pem".into()),
             ec_key: Some("pki/ca-ec.key".into()),
-            server_days: Some(396),
+            server_days: None,
             crl_days: Some(7),
+            publish_url: Some(publish_url.clone()),
+            policy_oid: None,
+            cps_url: None,
         },
         imap: args.imap.as_ref().map(|url| crate::config::RawImap {
             url: Some(url.clone()),
@@ -232,7 +303,7 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
     };
     let text = format!(
         "# mailra instance configuration (see README.md, \"Configuration\").\n# Paths are relative to this folder.\n\n{}",
-        toml::to_string(&raw)?
+        comment_ca_keys(&toml::to_string(&raw)?)
     );
     std::fs::write(dir.join(config::FILE_NAME), text)?;
     // The shipped filing rules, for the operator to adapt (an existing file is kept).
@@ -249,5 +320,34 @@ pub fn init(args: &InitArgs, now: OffsetDateTime) -> Result<PathBuf> {
     crate::mail::maildir::ensure(&cfg.maildir)?;
     let env = crate::ra::Env::open(cfg)?;
     drop(env);
-    Ok(std::path::absolute(dir)?)
+    Ok(Created {
+        dir: std::path::absolute(dir)?,
+        notes,
+    })
+}
+
+/// Explains the certificate-publication keys in the written `[ca]` section
+/// and lists the optional ones, commented out, with their defaults.
+fn comment_ca_keys(toml: &str) -> String {
+    let explain = "# The http:// URL where a web server serves the crl/ folder (CRLs and CA\n\
+                   # certificates): every server certificate names it (CRL distribution point,\n\
+                   # caIssuers). Must be reachable by relying parties.\n";
+    let optional = "# Optional (unset by default):\n\
+                    # server_days = 90       # validity bound; the CA/B Forum maximum in force at issuance\n\
+                    #                        # always applies (200 days, 100 from 2027-03-15, 47 from 2029-03-15)\n\
+                    # policy_oid = \"1.3.6.1.4.1.99999.1.1\"   # the CA's own policy, after 2.23.140.1.2.2\n\
+                    # cps_url = \"https://certs.example.ac.jp/cps/\"\n";
+    let mut out = String::new();
+    for line in toml.lines() {
+        if line.starts_with("publish_url =") {
+            out.push_str(explain);
+            out.push_str(line);
+            out.push('\n');
+            out.push_str(optional);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }

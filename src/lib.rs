@@ -16,7 +16,6 @@ pub mod init;
 pub mod intake;
 pub mod mail;
 pub mod model;
-pub mod pki;
 pub mod policy;
 pub mod ra;
 pub mod render;

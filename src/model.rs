@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+mod dn;
+pub use dn::DnConvError;
+
 /// A member institution as registered by the secretariat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Institution {

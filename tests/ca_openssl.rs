@@ -5,9 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mailra::ca::{CaError, IssuingCa, RandomSerials, RevokedEntry, SerialSource};
+use mailra::ca::{
+    self, CaError, IssuingCa, KeyKind, KeyPair, Publication, RandomSerials, RevokedEntry,
+    SerialSource,
+};
 use mailra::model::{Dn, IssueRow, Profile, RevocationReason};
-use mailra::pki::{self, KeyKind, KeyPair};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use time::{Duration, OffsetDateTime};
@@ -53,7 +55,7 @@ fn dn(cn: &str) -> Dn {
 }
 
 fn row(profile: Profile, key: &PKey<Private>) -> IssueRow {
-    let csr = pki::new_server_csr(&dn(CN), key).unwrap();
+    let csr = ca::new_server_csr(&dn(CN), key).unwrap();
     IssueRow {
         line: 1,
         dn: dn(CN),
@@ -70,9 +72,19 @@ fn row(profile: Profile, key: &PKey<Private>) -> IssueRow {
 
 fn issuing(kind: KeyKind) -> (KeyPair, IssuingCa) {
     let now = OffsetDateTime::now_utc();
-    let kp = pki::new_ca("Test Issuing CA", "Example CA Org", now, 3650, kind).unwrap();
-    let ca = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![]).unwrap();
+    let kp = ca::new_ca("Test Issuing CA", "Example CA Org", now, 3650, kind).unwrap();
+    let ca = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![])
+        .unwrap()
+        .with_publication(publication());
     (kp, ca)
+}
+
+fn publication() -> Publication {
+    Publication {
+        base_url: "http://certs.example.ac.jp/mailra/".into(),
+        policy_oid: None,
+        cps_url: None,
+    }
 }
 
 fn profile_key(p: Profile) -> KeyKind {
@@ -83,7 +95,7 @@ fn profile_key(p: Profile) -> KeyKind {
 }
 
 fn issue(ca: &IssuingCa, profile: Profile, days: u32) -> X509 {
-    let key = pki::new_key(profile_key(profile)).unwrap();
+    let key = ca::new_key(profile_key(profile)).unwrap();
     ca.issue_server(
         &row(profile, &key),
         RandomSerials.next_serial(),
@@ -138,6 +150,9 @@ fn issued_server_certificates_pass_openssl() {
             "DNS:www.example.ac.jp, DNS:alt.example.ac.jp",
             "X509v3 Subject Key Identifier",
             "X509v3 Authority Key Identifier",
+            "X509v3 Certificate Policies: \n                Policy: 2.23.140.1.2.2",
+            "X509v3 CRL Distribution Points: \n                Full Name:\n                  URI:http://certs.example.ac.jp/mailra/",
+            "CA Issuers - URI:http://certs.example.ac.jp/mailra/",
         ];
         for e in expected {
             assert!(t.contains(e), "{profile:?}: missing {e:?} in\n{t}");
@@ -147,7 +162,9 @@ fn issued_server_certificates_pass_openssl() {
         let aki = cert.authority_key_id().unwrap().as_slice();
         assert_eq!(aki, ski);
 
-        // 1000 days asked, capped at 396 from notBefore (= now).
+        // 1000 days asked, capped at the BR limit of today (200 days since
+        // 2026-03-15), counted from notBefore (an hour before now).
+        let max = i64::from(ca::max_server_days(OffsetDateTime::now_utc()));
         let within = |days: i64| {
             let secs = (days * 86_400).to_string();
             openssl(
@@ -156,8 +173,11 @@ fn issued_server_certificates_pass_openssl() {
             )
             .ok
         };
-        assert!(within(395), "{profile:?} must be valid for 395 days");
-        assert!(!within(396), "{profile:?} must expire within 396 days");
+        assert!(
+            within(max - 1),
+            "{profile:?} must be valid for {max} - 1 days"
+        );
+        assert!(!within(max), "{profile:?} must expire within {max} days");
 
         let serial = openssl(d, &["x509", "-in", "cert.pem", "-noout", "-serial"]).text;
         let hex = serial.trim().strip_prefix("serial=").unwrap();
@@ -183,7 +203,7 @@ fn issue_checked_signs_each_profile_only_with_its_own_ca() {
     };
     let (_, rsa_ca) = issuing(KeyKind::Rsa2048);
     let (_, ec_ca) = issuing(KeyKind::P384);
-    // A P-256 CA, self-signed by hand (pki::new_ca makes RSA or P-384 only).
+    // A P-256 CA, self-signed by hand (ca::new_ca makes RSA or P-384 only).
     let p256_ca = {
         let key = PKey::from_ec_key(
             openssl::ec::EcKey::generate(
@@ -220,7 +240,7 @@ fn issue_checked_signs_each_profile_only_with_its_own_ca() {
         (Profile::ServerRsa2048, &ec_ca, false),
         (Profile::ServerP384, &p256_ca, false),
     ] {
-        let key = pki::new_key(profile_key(profile)).unwrap();
+        let key = ca::new_key(profile_key(profile)).unwrap();
         let r = mailra::ca::issue_checked(
             ca,
             &inst,
@@ -264,9 +284,9 @@ fn serials_differ_between_issuances() {
 
 #[test]
 fn issue_server_refuses_what_it_cannot_vouch_for() {
-    let (_, ca) = issuing(KeyKind::Rsa2048);
-    let rsa = pki::new_key(KeyKind::Rsa2048).unwrap();
-    let ec = pki::new_key(KeyKind::P384).unwrap();
+    let (kp, ca) = issuing(KeyKind::Rsa2048);
+    let rsa = ca::new_key(KeyKind::Rsa2048).unwrap();
+    let ec = ca::new_key(KeyKind::P384).unwrap();
     let rsa3072 = PKey::from_rsa(openssl::rsa::Rsa::generate(3072).unwrap()).unwrap();
     let p256 = PKey::from_ec_key(
         openssl::ec::EcKey::generate(
@@ -336,6 +356,18 @@ fn issue_server_refuses_what_it_cannot_vouch_for() {
         0,
     );
     assert!(matches!(zero_days, Err(CaError::BadTime(_))));
+    // A CA that does not know where it publishes cannot name its CRL and
+    // caIssuers URLs, which the BRs require: it refuses.
+    let unpublished = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![]).unwrap();
+    assert!(matches!(
+        unpublished.issue_server(
+            &row(Profile::ServerRsa2048, &rsa),
+            RandomSerials.next_serial(),
+            OffsetDateTime::now_utc(),
+            90
+        ),
+        Err(CaError::NoPublication)
+    ));
     // The same CA does issue the untouched row.
     assert!(
         ca.issue_server(
@@ -479,7 +511,7 @@ fn empty_crl_verifies_and_refuses_backwards_times() {
 fn issuing_ca_from_pem_with_chain() {
     let now = OffsetDateTime::now_utc();
     let (kp, _) = issuing(KeyKind::Rsa2048);
-    let root = pki::new_ca("Root", "Example", now, 10, KeyKind::P384).unwrap();
+    let root = ca::new_ca("Root", "Example", now, 10, KeyKind::P384).unwrap();
     let mut pem = kp.cert_pem().unwrap();
     pem.extend(root.cert_pem().unwrap());
     let key_pem = kp.key_pem().unwrap();
@@ -504,8 +536,8 @@ fn mail_cert_is_valid_for_smime_signing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let now = OffsetDateTime::now_utc();
-    let ca = pki::new_ca("Officer CA", "Example", now, 365, KeyKind::Rsa2048).unwrap();
-    let mail = pki::new_mail_cert(&ca, "ra@example.ac.jp", "RA Officer", now, 365).unwrap();
+    let ca = ca::new_ca("Officer CA", "Example", now, 365, KeyKind::Rsa2048).unwrap();
+    let mail = ca::new_mail_cert(&ca, "ra@example.ac.jp", "RA Officer", now, 365).unwrap();
     write(d, "ca.pem", &ca.cert.to_pem().unwrap());
     write(d, "mail.pem", &mail.cert.to_pem().unwrap());
 

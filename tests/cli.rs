@@ -206,16 +206,16 @@ fn verify_agrees_with_thunderbird_on_its_test_corpus() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path().join("inst");
     // An instance trusting Thunderbird's test CA, with a robot certificate of our own.
-    let robot_ca = mailra::pki::new_ca(
+    let robot_ca = mailra::ca::new_ca(
         "Robot CA",
         "Test",
         support::now(),
         30,
-        mailra::pki::KeyKind::Rsa2048,
+        mailra::ca::KeyKind::Rsa2048,
     )
     .unwrap();
     let robot =
-        mailra::pki::new_mail_cert(&robot_ca, "robot@example.org", "robot", support::now(), 30)
+        mailra::ca::new_mail_cert(&robot_ca, "robot@example.org", "robot", support::now(), 30)
             .unwrap();
     let rc = support::write(d.path(), "robot.pem", &robot.cert.to_pem().unwrap());
     let rk = support::write(
@@ -450,13 +450,13 @@ fn init_brings_an_existing_ecdsa_ca_and_refuses_one_that_is_not_p384() {
     let d = tempfile::tempdir().unwrap();
     let now = support::now();
     let given = |name: &str, kind| {
-        let ca = mailra::pki::new_ca(name, "Example CA Org", now, 30, kind).unwrap();
+        let ca = mailra::ca::new_ca(name, "Example CA Org", now, 30, kind).unwrap();
         (
             support::write(d.path(), &format!("{name}.pem"), &ca.cert_pem().unwrap()),
             support::write(d.path(), &format!("{name}.key"), &ca.key_pem().unwrap()),
         )
     };
-    let (ec_pem, ec_key) = given("ec", mailra::pki::KeyKind::P384);
+    let (ec_pem, ec_key) = given("ec", mailra::ca::KeyKind::P384);
     let dir = d.path().join("inst");
     let dir_s = dir.to_str().unwrap();
     let o = mailra(&[
@@ -491,7 +491,7 @@ fn init_brings_an_existing_ecdsa_ca_and_refuses_one_that_is_not_p384() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--ca-ec-key"), "{}", text(&o));
-    let (rsa_pem, rsa_key) = given("rsa", mailra::pki::KeyKind::Rsa2048);
+    let (rsa_pem, rsa_key) = given("rsa", mailra::ca::KeyKind::Rsa2048);
     let o = mailra(&[
         "init",
         "--dir",
@@ -594,4 +594,137 @@ fn rules_check_lists_every_error_and_broken_rules_stop_the_robot_from_starting()
         .query_row("SELECT count(*) FROM mails", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mails, 0, "nothing was processed");
+}
+
+/// Issue 8 defect 4: `init --officer-ca` alone used to fail ("give --robot-cert
+/// and --robot-key"). The robot's certificate is now issued by a robot CA of
+/// the instance's own, init says that officers must trust it, and the robot's
+/// replies verify against it.
+#[test]
+fn init_with_officer_ca_generates_robot_cert() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("inst");
+    let dir_s = dir.to_str().unwrap();
+    // The university's officer CA: only its certificate is given to init.
+    let officer_ca = mailra::ca::new_ca(
+        "University Officer CA",
+        "Example University",
+        support::now(),
+        365,
+        mailra::ca::KeyKind::Rsa2048,
+    )
+    .unwrap();
+    let oca = support::write(d.path(), "officer-ca.pem", &officer_ca.cert_pem().unwrap());
+    let o = mailra(&[
+        "init",
+        "--dir",
+        dir_s,
+        "--officer-ca",
+        &oca,
+        "--robot-address",
+        "ra@certs.example.ac.jp",
+    ]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let robot_ca = dir.join("pki/robot-ca.pem");
+    assert!(
+        out.contains(&robot_ca.display().to_string()) && out.contains("trust"),
+        "init must say that officers need the robot CA:\n{out}"
+    );
+    assert!(dir.join("pki/robot-ca.key").is_file());
+    assert!(!dir.join("pki/officer-ca.key").exists());
+    let robot_ca_s = robot_ca.to_str().unwrap();
+    let robot = dir.join("pki/robot.pem");
+    let (ok, t) = support::openssl(&[
+        "verify",
+        "-purpose",
+        "smimesign",
+        "-CAfile",
+        robot_ca_s,
+        robot.to_str().unwrap(),
+    ]);
+    assert!(ok && t.contains(": OK"), "{t}");
+
+    // An officer's mail gets a reply signed by the robot.
+    for args in [
+        vec![
+            "registry",
+            "institution",
+            "add",
+            "--dir",
+            dir_s,
+            "--name",
+            "Example University",
+            "--st",
+            "Tokyo",
+            "--l",
+            "Chiyoda-ku",
+            "--domain",
+            "example.ac.jp",
+        ],
+        vec![
+            "registry",
+            "officer",
+            "add",
+            "--dir",
+            dir_s,
+            "--email",
+            "officer@example.ac.jp",
+            "--institution",
+            "Example University",
+        ],
+    ] {
+        let o = mailra(&args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let officer = support::signer(&officer_ca, "officer@example.ac.jp");
+    let tsv = "5-3-1\nnot a valid row\n";
+    let mail = mailra::demo::application_mail(
+        &officer,
+        "officer@example.ac.jp",
+        "ra@certs.example.ac.jp",
+        "[check] application",
+        &[mailra::demo::FileSpec {
+            name: "application.tsv".into(),
+            data: mailra::demo::sjis(tsv),
+        }],
+        false,
+        support::now(),
+    )
+    .unwrap();
+    let m = support::write(d.path(), "mail.eml", &mail);
+    let o = mailra(&["process", "--dir", dir_s, &m]);
+    assert!(
+        o.status.success() || o.status.code() == Some(1),
+        "{}",
+        text(&o)
+    );
+    let replies: Vec<PathBuf> = std::fs::read_dir(dir.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    assert!(!replies.is_empty(), "no reply in the outbox: {}", text(&o));
+    for r in &replies {
+        let verify = |ca: &str| {
+            support::openssl(&[
+                "smime",
+                "-verify",
+                "-in",
+                r.to_str().unwrap(),
+                "-CAfile",
+                ca,
+                "-out",
+                "/dev/null",
+            ])
+        };
+        let (ok, t) = verify(robot_ca_s);
+        assert!(ok, "{}: {t}", r.display());
+        // The officer CA alone does not vouch for the robot: hence the note.
+        assert!(
+            !verify(&oca).0,
+            "{} verified without the robot CA",
+            r.display()
+        );
+    }
 }

@@ -433,7 +433,7 @@ fn bad_mails_are_rejected_with_a_signed_reply_and_nothing_is_issued() {
     let tsv = issue_tsv("www.example.ac.jp", &rsa(), 3);
     let good = f.mail(&f.o1, O1, "発行", &tsv);
     let rogue_ca =
-        mailra::pki::new_ca("Rogue", "Rogue", now(), 30, mailra::pki::KeyKind::Rsa2048).unwrap();
+        mailra::ca::new_ca("Rogue", "Rogue", now(), 30, mailra::ca::KeyKind::Rsa2048).unwrap();
     let rogue = signer(&rogue_ca, O1);
     let unregistered = signer(&f.officer_ca, "stranger@example.ac.jp");
     let mut tampered = good.clone();

@@ -111,7 +111,7 @@ fn broken_samples_report_exactly_the_expected_errors() {
 
 fn csr(cn: &str, key: &PKey<Private>, md: MessageDigest) -> String {
     let dn = dn::parse(&format!("CN={cn},{O}")).unwrap();
-    let name = dn::to_x509_name(&dn).unwrap();
+    let name = dn.to_x509_name().unwrap();
     let mut b = X509ReqBuilder::new().unwrap();
     b.set_subject_name(&name).unwrap();
     b.set_pubkey(key).unwrap();

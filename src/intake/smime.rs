@@ -1258,15 +1258,17 @@ fn verify_signature(
 // Certificates
 // ---------------------------------------------------------------------------------------
 
+/// A certificate name for verdict texts: encoded order, values clipped.
 fn name_to_string(name: &X509NameRef) -> String {
-    name.entries()
-        .map(|e| {
-            let key = e.object().nid().short_name().unwrap_or("?");
-            let val = e.data().to_string().unwrap_or_default();
-            format!("{key}={}", clip(&val, 100))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    match crate::model::Dn::from_x509_name(name) {
+        Ok(dn) => {
+            dn.0.iter()
+                .map(|(key, val)| format!("{key}={}", clip(val, 100)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        Err(e) => format!("<{e}>"),
+    }
 }
 
 fn fmt_time(t: OffsetDateTime) -> String {

@@ -5,11 +5,10 @@
 //! itself contain commas and `=`, so a comma only separates components when it is followed
 //! by a known attribute type and `=`; a value such as `O=Foo, C=Bar` is therefore read as
 //! two components, which the rules then reject — an ambiguity no real institution name hits.
-//! The CA and the test CSR builders build the X.509 subject with [`to_x509_name`], so every
-//! issued subject goes through the same rules.
+//! The CA and the test CSR builders build the X.509 subject with [`Dn::to_x509_name`], so
+//! every issued subject goes through the same rules.
 
-use openssl::nid::Nid;
-use openssl::x509::{X509Name, X509NameRef};
+use openssl::x509::X509NameRef;
 use thiserror::Error;
 
 use crate::model::Dn;
@@ -100,8 +99,6 @@ pub enum DnError {
     CsrMismatch(String),
     #[error("the CSR's subject cannot be read: {0}")]
     CsrUnreadable(String),
-    #[error("cannot build an X.509 name: {0}")]
-    Build(String),
 }
 
 /// What is wrong with a host name (CN, field 11, dNSName).
@@ -351,39 +348,10 @@ fn types(dn: &Dn) -> String {
         .join(",")
 }
 
-fn short_name(nid: Nid) -> String {
-    match nid {
-        Nid::COMMONNAME => "CN".into(),
-        Nid::ORGANIZATIONALUNITNAME => "OU".into(),
-        Nid::ORGANIZATIONNAME => "O".into(),
-        Nid::LOCALITYNAME => "L".into(),
-        Nid::STATEORPROVINCENAME => "ST".into(),
-        Nid::COUNTRYNAME => "C".into(),
-        Nid::PKCS9_EMAILADDRESS => "emailAddress".into(),
-        other => other
-            .short_name()
-            .map(str::to_string)
-            .unwrap_or_else(|_| format!("NID{}", other.as_raw())),
-    }
-}
-
-/// Reads an X.509 name in its stored order (for a conventional CSR: C first).
-pub fn from_x509_name(name: &X509NameRef) -> Result<Dn, DnError> {
-    let mut parts = Vec::new();
-    for e in name.entries() {
-        let v = e
-            .data()
-            .to_string()
-            .map_err(|err| DnError::CsrUnreadable(err.to_string()))?;
-        parts.push((short_name(e.object().nid()), v));
-    }
-    Ok(Dn(parts))
-}
-
 /// Checks a CSR subject against field 1: the same components in the same order as
 /// field 1 (CN first) or exactly reversed (C first, the usual X.509 order).
 pub fn check_csr_subject(field1: &Dn, csr: &X509NameRef) -> Result<(), DnError> {
-    let got = from_x509_name(csr)?;
+    let got = Dn::from_x509_name(csr).map_err(|e| DnError::CsrUnreadable(e.to_string()))?;
     let reversed: Vec<_> = got.0.iter().rev().cloned().collect();
     if got == *field1 || reversed == field1.0 {
         return Ok(());
@@ -399,19 +367,10 @@ pub fn check_csr_subject(field1: &Dn, csr: &X509NameRef) -> Result<(), DnError> 
     }
 }
 
-/// Builds the X.509 subject in X.509 order (C, ST, L, O, OU, CN) from a field-1 DN.
-pub fn to_x509_name(dn: &Dn) -> Result<X509Name, DnError> {
-    let mut b = X509Name::builder().map_err(|e| DnError::Build(e.to_string()))?;
-    for (ty, v) in dn.0.iter().rev() {
-        b.append_entry_by_text(ty, v)
-            .map_err(|e| DnError::Build(format!("{ty}={v}: {e}")))?;
-    }
-    Ok(b.build())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::x509::X509Name;
 
     const GOOD: &str = "CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
 
@@ -590,8 +549,8 @@ mod tests {
         let field1 =
             parse("CN=www.example.ac.jp,OU=IT,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP")
                 .unwrap();
-        let name = to_x509_name(&field1).unwrap();
-        let x509_order: Vec<String> = from_x509_name(&name)
+        let name = field1.to_x509_name().unwrap();
+        let x509_order: Vec<String> = Dn::from_x509_name(&name)
             .unwrap()
             .0
             .into_iter()

@@ -932,7 +932,7 @@ impl RowCheck<'_> {
         if let Some(certs) = ctx.certs {
             let old = self.existing(certs, &serial, ctx)?;
             if let Some((row, spki)) = &req {
-                if !same_dn(&row.dn, &old.dn) {
+                if !row.dn.same_as(&old.dn) {
                     self.err(
                         1,
                         format!(
@@ -1012,7 +1012,7 @@ impl RowCheck<'_> {
         if let (Some(certs), Some(s)) = (ctx.certs, &serial)
             && let Some(cert) = self.existing(certs, s, ctx)
             && let Some(dn) = &dn
-            && !same_dn(dn, &cert.dn)
+            && !dn.same_as(&cert.dn)
         {
             self.err(
                 1,
@@ -1033,15 +1033,6 @@ impl RowCheck<'_> {
             admin_mail: (!mail.is_empty()).then_some(mail),
         })
     }
-}
-
-/// DN equality tolerant of attribute-name case and of the store keeping X.509 order.
-fn same_dn(a: &Dn, b: &Dn) -> bool {
-    let eq =
-        |x: &(String, String), y: &(String, String)| x.0.eq_ignore_ascii_case(&y.0) && x.1 == y.1;
-    a.0.len() == b.0.len()
-        && (a.0.iter().zip(&b.0).all(|(x, y)| eq(x, y))
-            || a.0.iter().zip(b.0.iter().rev()).all(|(x, y)| eq(x, y)))
 }
 
 #[cfg(test)]
@@ -1100,7 +1091,7 @@ mod tests {
     }
 
     fn csr(dn_text: &str, key: &PKey<Private>) -> String {
-        let name = dn::to_x509_name(&dn::parse(dn_text).unwrap()).unwrap();
+        let name = dn::parse(dn_text).unwrap().to_x509_name().unwrap();
         b64(&csr_with(&name, key, MessageDigest::sha256()))
     }
     fn b64(der: &[u8]) -> String {
@@ -1370,7 +1361,7 @@ mod tests {
 
     #[test]
     fn profile_11_is_refused_without_an_ecdsa_issuing_ca() {
-        let name = dn::to_x509_name(&dn::parse(DN).unwrap()).unwrap();
+        let name = dn::parse(DN).unwrap().to_x509_name().unwrap();
         let ec_csr = b64(&csr_with(&name, p384(), MessageDigest::sha384()));
         let p11 = {
             let mut f = issue_fields(&ec_csr);
@@ -1429,7 +1420,7 @@ mod tests {
             f[1] = profile.into();
             f
         };
-        let name = dn::to_x509_name(&dn::parse(DN).unwrap()).unwrap();
+        let name = dn::parse(DN).unwrap().to_x509_name().unwrap();
         let mut flipped = csr_with(&name, rsa2048(), MessageDigest::sha256());
         let last = flipped.len() - 1;
         flipped[last] ^= 0x01;

@@ -158,7 +158,8 @@ impl Env {
             None => vec![],
         };
         let ca = IssuingCa::from_pem(&read(&cfg.ca_cert)?, &read(&cfg.ca_key)?)
-            .map_err(|e| bad(&cfg.ca_cert, e))?;
+            .map_err(|e| bad(&cfg.ca_cert, e))?
+            .with_publication(cfg.publication.clone());
         if ca.kind() != Some(CaKind::Rsa) {
             return Err(bad(
                 &cfg.ca_key,
@@ -171,7 +172,8 @@ impl Env {
         let ec_ca = match &cfg.ec_ca {
             Some(p) => {
                 let ca = IssuingCa::from_pem(&read(&p.cert)?, &read(&p.key)?)
-                    .map_err(|e| bad(&p.cert, e))?;
+                    .map_err(|e| bad(&p.cert, e))?
+                    .with_publication(cfg.publication.clone());
                 if ca.kind() != Some(CaKind::Ec) {
                     return Err(bad(
                         &p.key,
@@ -188,6 +190,16 @@ impl Env {
         let renderer = Renderer::new(cfg.templates.as_deref())?;
         std::fs::create_dir_all(&cfg.outbox).map_err(|e| bad(&cfg.outbox, e))?;
         std::fs::create_dir_all(&cfg.crl_dir).map_err(|e| bad(&cfg.crl_dir, e))?;
+        // Each CA's certificate beside its CRL: the caIssuers URL names it.
+        for (kind, ca) in [(CaKind::Rsa, Some(&ca)), (CaKind::Ec, ec_ca.as_ref())] {
+            if let Some(ca) = ca {
+                let path = cfg.crl_dir.join(crate::ca::issuer_file(kind));
+                let der = ca.cert().to_der().map_err(|e| bad(&path, e))?;
+                if std::fs::read(&path).ok().as_deref() != Some(&der[..]) {
+                    std::fs::write(&path, &der).map_err(|e| bad(&path, e))?;
+                }
+            }
+        }
         let conn = store::open(&cfg.database)?;
         let trust = Trust {
             officer_cas,

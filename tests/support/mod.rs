@@ -7,12 +7,12 @@ pub mod live;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
 use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
 use mailra::mail::sign::Signer;
 use mailra::model::Dn;
-use mailra::pki::{self, KeyKind, KeyPair};
 use mailra::ra::{self, Env, Outcome};
 use mailra::store;
 use openssl::pkey::{PKey, Private};
@@ -149,7 +149,7 @@ impl Fixture {
 }
 
 pub fn signer(ca: &KeyPair, email: &str) -> Signer {
-    let kp = pki::new_mail_cert(ca, email, "Test Officer", now(), 365).unwrap();
+    let kp = ca::new_mail_cert(ca, email, "Test Officer", now(), 365).unwrap();
     Signer {
         cert: kp.cert,
         key: kp.key,
@@ -162,11 +162,11 @@ pub fn ex_dn(cn: &str) -> Dn {
 }
 
 pub fn rsa() -> PKey<Private> {
-    pki::new_key(KeyKind::Rsa2048).unwrap()
+    ca::new_key(KeyKind::Rsa2048).unwrap()
 }
 
 pub fn p384() -> PKey<Private> {
-    pki::new_key(KeyKind::P384).unwrap()
+    ca::new_key(KeyKind::P384).unwrap()
 }
 
 /// Runs openssl with args; returns (success, stdout+stderr).
