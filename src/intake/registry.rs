@@ -152,6 +152,8 @@ pub fn read(bytes: &[u8]) -> (Vec<Row>, Vec<ImportError>) {
         Ok(t) => t,
         Err(e) => return (Vec::new(), e),
     };
+    // csv counts a CRLF's line at the next record; plain LF keeps lines right.
+    let text = text.replace("\r\n", "\n");
     let header_line = text.lines().find(|l| !l.trim().is_empty());
     let delimiter = if header_line.is_some_and(|l| l.contains('\t')) {
         b'\t'
@@ -176,7 +178,15 @@ pub fn read(bytes: &[u8]) -> (Vec<Row>, Vec<ImportError>) {
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = record.position().map_or(0, |p| {
+            // A record's position is where reading began, before the blank
+            // lines csv skips.
+            let blank = text.as_bytes()[p.byte() as usize..]
+                .iter()
+                .take_while(|b| **b == b'\n')
+                .count();
+            p.line() as usize + blank
+        });
         if record.iter().all(str::is_empty) {
             continue;
         }
