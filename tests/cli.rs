@@ -632,7 +632,11 @@ fn verify_verdict_is_on_its_own_line() {
     );
     let unsigned = support::write(f.dir.path(), "plain.eml", b"From: a@b.jp\r\n\r\nhello\r\n");
     for (mail, ok, verdict) in [
-        (&good, true, "verdict: GOOD signature from registered officer"),
+        (
+            &good,
+            true,
+            "verdict: GOOD signature from registered officer",
+        ),
         (&unsigned, false, "verdict: BAD ("),
     ] {
         let o = mailra(&["verify", "--dir", &dir, mail]);
@@ -689,7 +693,11 @@ fn registry_import_of_shift_jis_tsv_and_utf8_csv_twice_changes_nothing() {
         1,
     );
     assert_ne!(japanese, tsv);
-    let sjis = support::write(d.path(), "registry-sjis.tsv", &mailra::demo::sjis(&japanese));
+    let sjis = support::write(
+        d.path(),
+        "registry-sjis.tsv",
+        &mailra::demo::sjis(&japanese),
+    );
     let import = |file: &str| {
         let o = mailra(&["registry", "import", "--dir", &dir, file, "--json"]);
         assert!(o.status.success(), "{file}: {}", text(&o));
@@ -705,7 +713,10 @@ fn registry_import_of_shift_jis_tsv_and_utf8_csv_twice_changes_nothing() {
         .find(|i| i["name"] == "Example University")
         .unwrap();
     assert_eq!(ex["st"], "Tokyo");
-    assert_eq!(ex["domains"], serde_json::json!(["ex-univ.jp", "example.ac.jp"]));
+    assert_eq!(
+        ex["domains"],
+        serde_json::json!(["ex-univ.jp", "example.ac.jp"])
+    );
     let dated: Vec<(String, String)> = officers
         .iter()
         .map(|o| {
@@ -784,7 +795,11 @@ fn registry_import_with_errors_writes_nothing_and_lists_every_error_line() {
         "good.tsv",
         b"institution\tst\tl\tdomains\tofficer\nExample University\tTokyo\tChiyoda-ku\texample.ac.jp\tofficer@example.ac.jp\n",
     );
-    assert!(mailra(&["registry", "import", "--dir", &dir, &good]).status.success());
+    assert!(
+        mailra(&["registry", "import", "--dir", &dir, &good])
+            .status
+            .success()
+    );
     let moved = support::write(
         d.path(),
         "moved.tsv",
@@ -856,7 +871,11 @@ fn first_deployment_officers_are_not_held() {
     let o = mailra(&["process", "--dir", &dir, "--json", &old, &new]);
     assert!(o.status.success(), "{}", text(&o));
     let out = json_lines(&o);
-    assert_eq!(out[0]["verdict"], "accepted", "registered in 2019: {}", out[0]);
+    assert_eq!(
+        out[0]["verdict"], "accepted",
+        "registered in 2019: {}",
+        out[0]
+    );
     assert_eq!(out[0]["issued"].as_array().unwrap().len(), 1);
     // The rule still holds the request of an officer registered today.
     assert_eq!(out[1]["verdict"], "held", "registered today: {}", out[1]);

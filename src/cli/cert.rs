@@ -32,6 +32,8 @@ pub(super) fn run(what: CertCmd) -> Result<ExitCode> {
                 for c in &certs {
                     print_json(c)?;
                 }
+            } else if certs.is_empty() {
+                println!("no certificate has been issued");
             } else {
                 let mut t = table(&["serial", "status", "not after", "institution", "subject"]);
                 for c in &certs {

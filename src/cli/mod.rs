@@ -221,25 +221,3 @@ pub fn print_outcome(o: &ra::Outcome, json: bool) {
     println!("{line}");
     std::io::stdout().flush().ok();
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn serials_in_decimal_and_hex() {
-        for (input, hex) in [
-            ("0x112210E261FEC92B", Some("112210E261FEC92B")),
-            ("0x112210e261fec92b", Some("112210E261FEC92B")),
-            // The seed's two examples (5-3-2 field 4) are the same serial.
-            ("1234567812345678123", Some("112210E261FEC92B")),
-            ("0x", None),
-            ("12a", None),
-            ("", None),
-        ] {
-            assert_eq!(
-                super::parse_serial(input).map(|s| s.to_hex()),
-                hex.map(str::to_string),
-                "{input}"
-            );
-        }
-    }
-}

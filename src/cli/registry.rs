@@ -141,6 +141,8 @@ fn institution(what: InstitutionCmd, now: OffsetDateTime) -> Result<()> {
                 for i in &list {
                     print_json(i)?;
                 }
+            } else if list.is_empty() {
+                println!("no institution is registered");
             } else {
                 let mut t = table(&["institution", "ST", "L", "domains"]);
                 for i in &list {
@@ -190,6 +192,8 @@ fn officer(what: OfficerCmd, now: OffsetDateTime) -> Result<()> {
                 for o in &list {
                     print_json(o)?;
                 }
+            } else if list.is_empty() {
+                println!("no officer is registered");
             } else {
                 let mut t = table(&["officer", "institution", "registered on"]);
                 for o in &list {
@@ -222,7 +226,6 @@ fn import(
                 print_json(&r)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let what = if dry_run { "would be" } else { "were" };
             println!(
                 "{name}: institutions: {} added, {} updated, {} unchanged",
                 r.institutions_added, r.institutions_updated, r.institutions_unchanged
@@ -236,7 +239,7 @@ fn import(
             } else if r.changes() == 0 {
                 println!("{name}: the registry already matches the file; nothing changed");
             } else {
-                println!("{name}: {} change(s) {what} written", r.changes());
+                println!("{name}: {} change(s) written", r.changes());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -244,10 +247,7 @@ fn import(
             for e in &errors {
                 println!("{name}: {e}");
             }
-            println!(
-                "{name}: {} error(s); nothing was imported",
-                errors.len()
-            );
+            println!("{name}: {} error(s); nothing was imported", errors.len());
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),

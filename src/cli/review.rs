@@ -86,7 +86,9 @@ pub(super) fn run(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
             } else if held.is_empty() {
                 println!("no mail is held for review");
             } else {
-                let mut t = table(&["#", "received", "from", "forms", "rule", "subject", "detail"]);
+                let mut t = table(&[
+                    "#", "received", "from", "forms", "rule", "subject", "detail",
+                ]);
                 for m in &held {
                     t.add_row(vec![
                         m.id.to_string(),

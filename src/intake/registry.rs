@@ -93,9 +93,18 @@ impl Column {
             "st" | "prefecture" | "stateorprovince" | "都道府県" => Column::St,
             "l" | "locality" | "city" | "市区町村" => Column::L,
             "domains" | "domain" | "ドメイン" | "ドメイン名" => Column::Domains,
-            "officer" | "officeremail" | "officermail" | "email" | "mail" | "担当者"
-            | "登録担当者" | "メールアドレス" | "担当者メールアドレス" => Column::Officer,
-            "registeredon" | "registered" | "registrationdate" | "登録日" => Column::RegisteredOn,
+            "officer"
+            | "officeremail"
+            | "officermail"
+            | "email"
+            | "mail"
+            | "担当者"
+            | "登録担当者"
+            | "メールアドレス"
+            | "担当者メールアドレス" => Column::Officer,
+            "registeredon" | "registered" | "registrationdate" | "登録日" => {
+                Column::RegisteredOn
+            }
             _ => return None,
         })
     }
@@ -209,7 +218,11 @@ pub fn read(bytes: &[u8]) -> (Vec<Row>, Vec<ImportError>) {
     if columns.is_none() {
         errors.push(ImportError::new(1, None, "the file is empty"));
     } else if rows.is_empty() && errors.is_empty() {
-        errors.push(ImportError::new(1, None, "the file has a header but no rows"));
+        errors.push(ImportError::new(
+            1,
+            None,
+            "the file has a header but no rows",
+        ));
     }
     (rows, errors)
 }
@@ -254,7 +267,10 @@ fn decode(bytes: &[u8]) -> Result<String, Vec<ImportError>> {
     }
 }
 
-fn header(record: &csv::StringRecord, line: usize) -> Result<Vec<Option<Column>>, Vec<ImportError>> {
+fn header(
+    record: &csv::StringRecord,
+    line: usize,
+) -> Result<Vec<Option<Column>>, Vec<ImportError>> {
     let mut errors = Vec::new();
     let mut cols = Vec::new();
     for cell in record.iter() {
@@ -286,7 +302,11 @@ fn header(record: &csv::StringRecord, line: usize) -> Result<Vec<Option<Column>>
             "the first line must name the columns, among them \"institution\"",
         ));
     }
-    if errors.is_empty() { Ok(cols) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(cols)
+    } else {
+        Err(errors)
+    }
 }
 
 /// A data row (None without an institution) and its errors.
@@ -311,7 +331,10 @@ fn row(
                 errors.push(ImportError::new(
                     line,
                     None,
-                    format!("field {} ({value:?}) has no column in the first line", i + 1),
+                    format!(
+                        "field {} ({value:?}) has no column in the first line",
+                        i + 1
+                    ),
                 ));
             }
             continue;
@@ -383,7 +406,15 @@ mod tests {
     use super::*;
     use time::macros::date;
 
-    fn row(line: usize, inst: &str, st: Option<&str>, l: Option<&str>, domains: &[&str], officer: Option<&str>, on: Option<Date>) -> Row {
+    fn row(
+        line: usize,
+        inst: &str,
+        st: Option<&str>,
+        l: Option<&str>,
+        domains: &[&str],
+        officer: Option<&str>,
+        on: Option<Date>,
+    ) -> Row {
         Row {
             line,
             institution: inst.into(),
@@ -398,7 +429,15 @@ mod tests {
     #[test]
     fn files_in_each_encoding_and_separator() {
         let ex = |line| {
-            row(line, "Example University", Some("Tokyo"), Some("Chiyoda-ku"), &["example.ac.jp", "ex.jp"], Some("officer@example.ac.jp"), Some(date!(2021 - 04 - 01)))
+            row(
+                line,
+                "Example University",
+                Some("Tokyo"),
+                Some("Chiyoda-ku"),
+                &["example.ac.jp", "ex.jp"],
+                Some("officer@example.ac.jp"),
+                Some(date!(2021 - 04 - 01)),
+            )
         };
         let utf8_tsv = "institution\tst\tl\tdomains\tofficer\tregistered_on\nExample University\tTokyo\tChiyoda-ku\texample.ac.jp ex.jp\tOfficer@Example.ac.jp\t2021-04-01\n";
         let bom_csv = "\u{feff}機関名,都道府県,市区町村,ドメイン,メールアドレス,登録日\r\n\"Example University\",Tokyo,Chiyoda-ku,\"example.ac.jp;ex.jp\",officer@example.ac.jp,2021/4/1\r\n";
@@ -411,7 +450,11 @@ mod tests {
             .collect();
         for (name, bytes, expected) in [
             ("utf-8 tsv", utf8_tsv.as_bytes().to_vec(), vec![ex(2)]),
-            ("utf-8 bom csv, quoted", bom_csv.as_bytes().to_vec(), vec![ex(2)]),
+            (
+                "utf-8 bom csv, quoted",
+                bom_csv.as_bytes().to_vec(),
+                vec![ex(2)],
+            ),
             ("shift_jis tsv, blank line", sjis.into_owned(), vec![ex(3)]),
             ("utf-16le tsv", utf16, vec![ex(2)]),
         ] {
@@ -436,26 +479,57 @@ mod tests {
         let e = |line, col, msg: &str| ImportError::new(line, col, msg);
         for (file, expected) in [
             ("", vec![e(1, None, "the file is empty")]),
-            ("institution,officer\n", vec![e(1, None, "the file has a header but no rows")]),
+            (
+                "institution,officer\n",
+                vec![e(1, None, "the file has a header but no rows")],
+            ),
             (
                 "institution,colour\nX,red\n",
-                vec![e(1, None, "unknown column \"colour\"; the first line names the columns: institution, st, l, domains, officer, registered_on")],
+                vec![e(
+                    1,
+                    None,
+                    "unknown column \"colour\"; the first line names the columns: institution, st, l, domains, officer, registered_on",
+                )],
             ),
             (
                 "officer,mail\na@b.jp,c@d.jp\n",
                 vec![e(1, Some(Column::Officer), "column \"mail\" appears twice")],
             ),
             (
+                "institution,officer,registered_on\r\n\r\n\r\nX,a@x.jp,soon\r\n",
+                vec![e(
+                    4,
+                    Some(Column::RegisteredOn),
+                    "\"soon\" is not a date (YYYY-MM-DD)",
+                )],
+            ),
+            (
                 "officer\na@b.jp\n",
-                vec![e(1, None, "the first line must name the columns, among them \"institution\"")],
+                vec![e(
+                    1,
+                    None,
+                    "the first line must name the columns, among them \"institution\"",
+                )],
             ),
             (
                 "institution,officer,registered_on\nX,a@x.jp,2021-02-30\n,b@x.jp,\nX,,2020-01-01\nX,c@x.jp,2020-01-01,extra\n",
                 vec![
-                    e(2, Some(Column::RegisteredOn), "\"2021-02-30\" is not a date (YYYY-MM-DD)"),
+                    e(
+                        2,
+                        Some(Column::RegisteredOn),
+                        "\"2021-02-30\" is not a date (YYYY-MM-DD)",
+                    ),
                     e(3, Some(Column::Institution), "the institution is missing"),
-                    e(4, Some(Column::RegisteredOn), "a registration date without an officer"),
-                    e(5, None, "field 4 (\"extra\") has no column in the first line"),
+                    e(
+                        4,
+                        Some(Column::RegisteredOn),
+                        "a registration date without an officer",
+                    ),
+                    e(
+                        5,
+                        None,
+                        "field 4 (\"extra\") has no column in the first line",
+                    ),
                 ],
             ),
         ] {

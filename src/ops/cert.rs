@@ -102,9 +102,34 @@ pub fn show(conn: &Connection, serial: &str) -> Result<CertDetail> {
         reason: r.reason.name(),
     });
     Ok(CertDetail {
-        cert: view(&c, names.get(&c.institution_id).cloned().unwrap_or_default()),
+        cert: view(
+            &c,
+            names.get(&c.institution_id).cloned().unwrap_or_default(),
+        ),
         ca_name: c.ca.to_string(),
         revocation,
         pem: c.pem.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn serials_in_decimal_and_hex() {
+        for (input, hex) in [
+            ("0x112210E261FEC92B", Some("112210E261FEC92B")),
+            ("0x112210e261fec92b", Some("112210E261FEC92B")),
+            // The seed's two examples (5-3-2 field 4) are the same serial.
+            ("1234567812345678123", Some("112210E261FEC92B")),
+            ("0x", None),
+            ("12a", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                super::parse_serial(input).map(|s| s.to_hex()),
+                hex.map(str::to_string),
+                "{input}"
+            );
+        }
+    }
 }

@@ -164,12 +164,20 @@ fn institutions(
         let registered = store::institution_by_name(conn, name)?;
         let new_domains: Vec<(&str, usize)> = domains
             .iter()
-            .filter(|(d, _)| registered.as_ref().is_none_or(|i| !i.domains.iter().any(|x| x == d)))
+            .filter(|(d, _)| {
+                registered
+                    .as_ref()
+                    .is_none_or(|i| !i.domains.iter().any(|x| x == d))
+            })
             .copied()
             .collect();
         for (d, line) in &new_domains {
             if let Err(e) = policy::dn::check_fqdn(d, 64) {
-                errors.push(ImportError::new(*line, Some(Column::Domains), format!("{d}: {e}")));
+                errors.push(ImportError::new(
+                    *line,
+                    Some(Column::Domains),
+                    format!("{d}: {e}"),
+                ));
             }
             if let Some(owner) = store::registry::domain_owner(conn, d)?
                 && owner != name
@@ -315,4 +323,133 @@ fn officers(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2025-06-10 08:00 UTC);
+    const HEAD: &str = "institution\tst\tl\tdomains\tofficer\tregistered_on\n";
+
+    /// A registry with Example University and its officer, registered 2020-01-01.
+    fn registry() -> (tempfile::TempDir, Connection) {
+        let d = tempfile::tempdir().unwrap();
+        let conn = store::open(&d.path().join("t.db")).unwrap();
+        let ex = ["example.ac.jp".to_string()];
+        store::add_institution(&conn, "Example University", "Tokyo", "Chiyoda-ku", &ex, NOW)
+            .unwrap();
+        store::add_officer(
+            &conn,
+            "officer@example.ac.jp",
+            "Example University",
+            datetime!(2020-01-01 00:00 UTC),
+        )
+        .unwrap();
+        (d, conn)
+    }
+
+    fn report(added: [usize; 2], updated: [usize; 2], unchanged: [usize; 2]) -> ImportReport {
+        ImportReport {
+            institutions_added: added[0],
+            officers_added: added[1],
+            institutions_updated: updated[0],
+            officers_updated: updated[1],
+            institutions_unchanged: unchanged[0],
+            officers_unchanged: unchanged[1],
+            dry_run: false,
+        }
+    }
+
+    #[test]
+    fn imports_against_the_registry() {
+        let ok = |r| Ok::<_, Vec<&str>>(r);
+        for (rows, expected) in [
+            (
+                "Example University\tTokyo\tChiyoda-ku\texample.ac.jp\tofficer@example.ac.jp\t2020-01-01\n",
+                ok(report([0, 0], [0, 0], [1, 1])),
+            ),
+            // No date: the registered date stands.
+            (
+                "Example University\t\t\t\tofficer@example.ac.jp\t\n",
+                ok(report([0, 0], [0, 0], [1, 1])),
+            ),
+            (
+                "Example University\t\t\tex.jp\tofficer@example.ac.jp\t2019-04-01\n",
+                ok(report([0, 0], [1, 1], [0, 0])),
+            ),
+            (
+                "New College\tNara\tNara-shi\tnew.ac.jp\ta@new.ac.jp\t2019-04-01\nNew College\t\t\t\tb@new.ac.jp\t2019-04-01\n",
+                ok(report([1, 2], [0, 0], [0, 0])),
+            ),
+            (
+                "Example University\tOsaka\tChiyoda-ku\t\t\t\n",
+                Err(vec![
+                    "line 2, st: institution \"Example University\" is registered with ST \"Tokyo\", not \"Osaka\"",
+                ]),
+            ),
+            (
+                "New College\tNara\tNara-shi\texample.ac.jp\t\t\n",
+                Err(vec![
+                    "line 2, domains: domain example.ac.jp is already registered to \"Example University\"",
+                ]),
+            ),
+            (
+                "New College\tNara\tNara-shi\tnew.ac.jp\tofficer@example.ac.jp\t\n",
+                Err(vec![
+                    "line 2, officer: officer officer@example.ac.jp is registered to \"Example University\"; remove them there first",
+                ]),
+            ),
+            (
+                "New College\t\tNara-shi\tnew.ac.jp\t\t\nOther College\tNara\tNara-shi\tnew.ac.jp\tx@new.ac.jp\t2025-06-11\n",
+                Err(vec![
+                    "line 2, st: the new institution \"New College\" needs its ST",
+                    "line 3, domains: domain new.ac.jp is also given to \"New College\" on line 2",
+                    "line 3, registered_on: the registration date 2025-06-11 is in the future",
+                ]),
+            ),
+        ] {
+            let (_d, conn) = registry();
+            let got = plan(&conn, format!("{HEAD}{rows}").as_bytes(), NOW)
+                .map(|(_, r)| r)
+                .map_err(|e| match e {
+                    OpsError::Import(e) => e.iter().map(ToString::to_string).collect(),
+                    e => vec![e.to_string()],
+                });
+            let expected: std::result::Result<_, Vec<String>> =
+                expected.map_err(|e| e.iter().map(|s| s.to_string()).collect());
+            assert_eq!(got, expected, "{rows}");
+        }
+    }
+
+    #[test]
+    fn an_import_is_written_whole_and_a_second_changes_nothing() {
+        let (_d, conn) = registry();
+        let file = format!(
+            "{HEAD}Example University\t\t\tex.jp\tofficer@example.ac.jp\t2019-04-01\nNew College\tNara\tNara-shi\tnew.ac.jp\ta@new.ac.jp\t2018-04-01\n"
+        );
+        let first = import(&conn, file.as_bytes(), false, "tester", NOW).unwrap();
+        assert_eq!(first, report([1, 1], [1, 1], [0, 0]));
+        let again = import(&conn, file.as_bytes(), false, "tester", NOW).unwrap();
+        assert_eq!(again, report([0, 0], [0, 0], [2, 2]));
+        let officers = store::registry::officer_entries(&conn).unwrap();
+        let dates: Vec<(&str, String)> = officers
+            .iter()
+            .map(|o| (o.email.as_str(), day(o.registered_at)))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                ("officer@example.ac.jp", "2019-04-01".to_string()),
+                ("a@new.ac.jp", "2018-04-01".to_string())
+            ]
+        );
+        let imports = store::audit_events(&conn)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "registry-import")
+            .count();
+        assert_eq!(imports, 1, "the second import wrote nothing");
+    }
 }

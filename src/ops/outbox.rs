@@ -19,7 +19,9 @@ pub fn list(conn: &Connection, all: bool) -> Result<Vec<OutboxRow>> {
 /// Puts a reply that was not sent back in line; it is resent unchanged.
 pub fn retry(conn: &Connection, id: i64, by: &str, now: OffsetDateTime) -> Result<()> {
     store::retry_outbox(conn, id).map_err(|e| match e {
-        store::StoreError::NotFound(_) => OpsError::NotFound(format!("there is no reply #{id} in the outbox")),
+        store::StoreError::NotFound(_) => {
+            OpsError::NotFound(format!("there is no reply #{id} in the outbox"))
+        }
         e => e.into(),
     })?;
     store::audit(

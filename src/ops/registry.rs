@@ -60,7 +60,10 @@ pub fn add_institution(
         "registry-institution-add",
         None,
         None,
-        &format!("institution {name:?} added (ST={st}, L={l}, {})", domains.join(" ")),
+        &format!(
+            "institution {name:?} added (ST={st}, L={l}, {})",
+            domains.join(" ")
+        ),
     )?;
     let i = store::institution_by_name(conn, name)?
         .ok_or_else(|| OpsError::NotFound(format!("no institution {name:?}")))?;
@@ -127,7 +130,9 @@ pub fn add_officer(
     now: OffsetDateTime,
 ) -> Result<OfficerView> {
     if !policy::is_mail_address(email) {
-        return Err(OpsError::Invalid(format!("{email:?} is not a mail address")));
+        return Err(OpsError::Invalid(format!(
+            "{email:?} is not a mail address"
+        )));
     }
     let at = registration_time(registered_on, now)?;
     store::add_officer(conn, email, institution, at)?;
@@ -181,9 +186,18 @@ mod tests {
         let now = datetime!(2025-06-10 08:00 UTC);
         for (date, expected) in [
             (None, Ok(now)),
-            (Some(date!(2021 - 04 - 01)), Ok(datetime!(2021-04-01 00:00 UTC))),
-            (Some(date!(2025 - 06 - 10)), Ok(datetime!(2025-06-10 00:00 UTC))),
-            (Some(date!(2025 - 06 - 11)), Err("the registration date 2025-06-11 is in the future")),
+            (
+                Some(date!(2021 - 04 - 01)),
+                Ok(datetime!(2021-04-01 00:00 UTC)),
+            ),
+            (
+                Some(date!(2025 - 06 - 10)),
+                Ok(datetime!(2025-06-10 00:00 UTC)),
+            ),
+            (
+                Some(date!(2025 - 06 - 11)),
+                Err("the registration date 2025-06-11 is in the future"),
+            ),
         ] {
             let got = registration_time(date, now).map_err(|e| e.to_string());
             assert_eq!(got, expected.map_err(str::to_string), "{date:?}");

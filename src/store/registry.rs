@@ -83,7 +83,15 @@ pub fn apply(conn: &Connection, writes: &[RegistryWrite], note: &AuditNote) -> R
             }
         }
     }
-    super::audit(&tx, note.at, note.actor, note.action, None, None, note.detail)?;
+    super::audit(
+        &tx,
+        note.at,
+        note.actor,
+        note.action,
+        None,
+        None,
+        note.detail,
+    )?;
     tx.commit()?;
     Ok(())
 }
