@@ -16,6 +16,7 @@ pub mod init;
 pub mod intake;
 pub mod mail;
 pub mod model;
+pub mod ops;
 pub mod policy;
 pub mod ra;
 pub mod render;

@@ -728,3 +728,307 @@ fn init_with_officer_ca_generates_robot_cert() {
         );
     }
 }
+
+/// The lines of a command's standard output.
+fn stdout_lines(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The JSON objects a `--json` command printed, one per line.
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout_lines(o)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn verify_verdict_is_on_its_own_line() {
+    let f = support::Fixture::new();
+    let dir = f.dir.path().to_str().unwrap().to_string();
+    let dn = support::ex_dn("www.example.ac.jp");
+    let line = mailra::demo::issue_line(
+        &dn,
+        3,
+        &mailra::demo::csr_field(&support::rsa(), &dn).unwrap(),
+        "",
+        "a@example.ac.jp",
+        "",
+    );
+    let good = support::write(
+        f.dir.path(),
+        "good.eml",
+        &f.mail(&f.o1, support::O1, "発行", &line),
+    );
+    let unsigned = support::write(f.dir.path(), "plain.eml", b"From: a@b.jp\r\n\r\nhello\r\n");
+    for (mail, ok, verdict) in [
+        (
+            &good,
+            true,
+            "verdict: GOOD signature from registered officer",
+        ),
+        (&unsigned, false, "verdict: BAD ("),
+    ] {
+        let o = mailra(&["verify", "--dir", &dir, mail]);
+        assert_eq!(o.status.success(), ok, "{}", text(&o));
+        let lines = stdout_lines(&o);
+        assert!(
+            lines.iter().any(|l| l.starts_with(verdict)),
+            "{verdict:?} does not start a line:\n{}",
+            text(&o)
+        );
+        // Nothing else is glued to a line: every line but the verdict is one check
+        // or the summary, and "verdict:" appears nowhere else.
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("verdict:")).count(),
+            1,
+            "{}",
+            text(&o)
+        );
+    }
+}
+
+/// A fresh instance made by `mailra init`, robot address as in the test kit.
+fn fresh_instance(d: &Path) -> String {
+    let dir = d.join("inst");
+    let dir = dir.to_str().unwrap().to_string();
+    let o = mailra(&[
+        "init",
+        "--dir",
+        &dir,
+        "--robot-address",
+        mailra::demo::ROBOT,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    dir
+}
+
+fn registry_json(dir: &str) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let i = mailra(&["registry", "institution", "list", "--dir", dir, "--json"]);
+    let o = mailra(&["registry", "officer", "list", "--dir", dir, "--json"]);
+    assert!(i.status.success() && o.status.success());
+    (json_lines(&i), json_lines(&o))
+}
+
+#[test]
+fn registry_import_of_shift_jis_tsv_and_utf8_csv_twice_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = fresh_instance(d.path());
+    // The shipped sample, saved as Shift_JIS with Japanese column names (as
+    // Excel on a Japanese Windows saves "text (tab-separated)").
+    let tsv = std::fs::read_to_string(repo("samples/registry.tsv")).unwrap();
+    let japanese = tsv.replacen(
+        "institution\tst\tl\tdomains\tofficer\tregistered_on",
+        "機関名\t都道府県\t市区町村\tドメイン\t担当者\t登録日",
+        1,
+    );
+    assert_ne!(japanese, tsv);
+    let sjis = support::write(
+        d.path(),
+        "registry-sjis.tsv",
+        &mailra::demo::sjis(&japanese),
+    );
+    let import = |file: &str| {
+        let o = mailra(&["registry", "import", "--dir", &dir, file, "--json"]);
+        assert!(o.status.success(), "{file}: {}", text(&o));
+        json_lines(&o).remove(0)
+    };
+    let first = import(&sjis);
+    assert_eq!(first["institutions_added"], 3, "{first}");
+    assert_eq!(first["officers_added"], 3, "{first}");
+    let (institutions, officers) = registry_json(&dir);
+    assert_eq!(institutions.len(), 3);
+    let ex = institutions
+        .iter()
+        .find(|i| i["name"] == "Example University")
+        .unwrap();
+    assert_eq!(ex["st"], "Tokyo");
+    assert_eq!(
+        ex["domains"],
+        serde_json::json!(["ex-univ.jp", "example.ac.jp"])
+    );
+    let dated: Vec<(String, String)> = officers
+        .iter()
+        .map(|o| {
+            (
+                o["email"].as_str().unwrap().to_string(),
+                o["registered_on"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        dated.contains(&("officer@example.ac.jp".into(), "2019-04-01".into())),
+        "{dated:?}"
+    );
+    assert!(
+        dated.contains(&("tanto@sample-tech.ac.jp".into(), "2021-04-01".into())),
+        "{dated:?}"
+    );
+
+    // The same registry as a UTF-8 CSV with a byte-order mark, and the first
+    // file again: nothing changes.
+    for file in [repo("samples/registry.csv").to_str().unwrap(), &sjis] {
+        let again = import(file);
+        for (k, n) in [
+            ("institutions_added", 0),
+            ("institutions_updated", 0),
+            ("institutions_unchanged", 3),
+            ("officers_added", 0),
+            ("officers_updated", 0),
+            ("officers_unchanged", 3),
+        ] {
+            assert_eq!(again[k], n, "{file}: {k}: {again}");
+        }
+    }
+    assert_eq!(registry_json(&dir), (institutions, officers));
+    let o = mailra(&["registry", "import", "--dir", &dir, &sjis]);
+    assert!(text(&o).contains("nothing changed"), "{}", text(&o));
+}
+
+#[test]
+fn registry_import_with_errors_writes_nothing_and_lists_every_error_line() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = fresh_instance(d.path());
+    let file = support::write(
+        d.path(),
+        "broken.csv",
+        concat!(
+            "institution,st,l,domains,officer,registered_on\n",
+            "Example University,Tokyo,Chiyoda-ku,example.ac.jp,officer@example.ac.jp,2019-04-01\n",
+            "Example University,Osaka,,,second@example.ac.jp,2019-04-01\n",
+            "Sample Institute of Technology,Osaka,Suita-shi,sample-tech.ac.jp,not-a-mail,2020-01-01\n",
+            "Other University,Kyoto,Sakyo-ku,example.ac.jp,other@other.ac.jp,2020-02-30\n",
+            "\n",
+            "Third College,Nara,Nara-shi,third.ac.jp,officer@example.ac.jp,2019-04-01\n",
+        )
+        .as_bytes(),
+    );
+    let o = mailra(&["registry", "import", "--dir", &dir, &file]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    for expected in [
+        "line 3, st: \"Osaka\" differs from \"Tokyo\" on line 2",
+        "line 4, officer: \"not-a-mail\" is not a mail address",
+        "line 5, domains: domain example.ac.jp is also given to \"Example University\" on line 2",
+        "line 5, registered_on: \"2020-02-30\" is not a date",
+        "line 7, officer: officer officer@example.ac.jp is already on line 2",
+        "5 error(s); nothing was imported",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing in\n{out}");
+    }
+    assert_eq!(registry_json(&dir), (vec![], vec![]), "nothing was written");
+
+    // A conflict with the registry is an error too: an officer registered
+    // to another institution.
+    let good = support::write(
+        d.path(),
+        "good.tsv",
+        b"institution\tst\tl\tdomains\tofficer\nExample University\tTokyo\tChiyoda-ku\texample.ac.jp\tofficer@example.ac.jp\n",
+    );
+    assert!(
+        mailra(&["registry", "import", "--dir", &dir, &good])
+            .status
+            .success()
+    );
+    let moved = support::write(
+        d.path(),
+        "moved.tsv",
+        b"institution\tst\tl\tdomains\tofficer\nOther University\tKyoto\tSakyo-ku\tother.ac.jp\tofficer@example.ac.jp\n",
+    );
+    let o = mailra(&["registry", "import", "--dir", &dir, &moved]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "line 2, officer: officer officer@example.ac.jp is registered to \"Example University\""
+        ),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(registry_json(&dir).0.len(), 1, "Other University not added");
+}
+
+/// Defect: on a first deployment every officer counted as registered today,
+/// so the shipped rule holding requests of officers registered in the last 7
+/// days held every request for a week.
+#[test]
+fn first_deployment_officers_are_not_held() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = fresh_instance(d.path());
+    let file = support::write(
+        d.path(),
+        "registry.tsv",
+        concat!(
+            "institution\tst\tl\tdomains\tofficer\tregistered_on\n",
+            "Example University\tTokyo\tChiyoda-ku\texample.ac.jp\tofficer@example.ac.jp\t2019-04-01\n",
+            "Example University\t\t\t\tnewcomer@example.ac.jp\t\n",
+        )
+        .as_bytes(),
+    );
+    let o = mailra(&["registry", "import", "--dir", &dir, &file]);
+    assert!(o.status.success(), "{}", text(&o));
+    let officer_ca = mailra::ca::KeyPair::load(
+        &Path::new(&dir).join("pki/officer-ca.pem"),
+        &Path::new(&dir).join("pki/officer-ca.key"),
+    )
+    .unwrap();
+    let mail = |from: &str, cn: &str| {
+        let dn = support::ex_dn(cn);
+        let line = mailra::demo::issue_line(
+            &dn,
+            3,
+            &mailra::demo::csr_field(&support::rsa(), &dn).unwrap(),
+            "",
+            "admin@example.ac.jp",
+            "",
+        );
+        let raw = mailra::demo::application_mail(
+            &support::signer(&officer_ca, from),
+            from,
+            mailra::demo::ROBOT,
+            "サーバ証明書発行申請",
+            &[mailra::demo::FileSpec {
+                name: "application.tsv".into(),
+                data: mailra::demo::sjis(&line),
+            }],
+            false,
+            support::now(),
+        )
+        .unwrap();
+        support::write(d.path(), &format!("{cn}.eml"), &raw)
+    };
+    let old = mail("officer@example.ac.jp", "www.example.ac.jp");
+    let new = mail("newcomer@example.ac.jp", "lms.example.ac.jp");
+    let o = mailra(&["process", "--dir", &dir, "--json", &old, &new]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = json_lines(&o);
+    assert_eq!(
+        out[0]["verdict"], "accepted",
+        "registered in 2019: {}",
+        out[0]
+    );
+    assert_eq!(out[0]["issued"].as_array().unwrap().len(), 1);
+    // The rule still holds the request of an officer registered today.
+    assert_eq!(out[1]["verdict"], "held", "registered today: {}", out[1]);
+
+    // `officer add --registered-on` gives the same date one officer at a time.
+    let o = mailra(&[
+        "registry",
+        "officer",
+        "add",
+        "--dir",
+        &dir,
+        "--email",
+        "veteran@example.ac.jp",
+        "--institution",
+        "Example University",
+        "--registered-on",
+        "2020-10-01",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let veteran = mail("veteran@example.ac.jp", "mail.example.ac.jp");
+    let o = mailra(&["process", "--dir", &dir, "--json", &veteran]);
+    assert_eq!(json_lines(&o)[0]["verdict"], "accepted", "{}", text(&o));
+}

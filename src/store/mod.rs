@@ -8,6 +8,7 @@
 
 mod live;
 mod migrations;
+pub mod registry;
 
 pub use live::*;
 
@@ -66,35 +67,7 @@ pub fn add_institution(
     now: OffsetDateTime,
 ) -> Result<i64> {
     let tx = conn.unchecked_transaction()?;
-    if institution_by_name(&tx, name)?.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "institution {name:?} is already registered"
-        )));
-    }
-    tx.execute(
-        "INSERT INTO institutions(name, st, l, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![name, st, l, ts(now)],
-    )?;
-    let id = tx.last_insert_rowid();
-    for d in domains {
-        let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
-        let owner: Option<String> = tx
-            .query_row(
-                "SELECT i.name FROM institution_domains d JOIN institutions i ON i.id = d.institution_id WHERE d.domain = ?1",
-                [&d],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(owner) = owner {
-            return Err(StoreError::Conflict(format!(
-                "domain {d} is already registered to {owner:?}"
-            )));
-        }
-        tx.execute(
-            "INSERT INTO institution_domains(institution_id, domain) VALUES (?1, ?2)",
-            params![id, d],
-        )?;
-    }
+    let id = registry::insert_institution(&tx, name, st, l, domains, now)?;
     tx.commit()?;
     Ok(id)
 }
@@ -176,11 +149,13 @@ pub fn remove_institution(conn: &Connection, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Registers an officer; `registered_at` is when the officer was registered
+/// (the rules' `officer_registered_within_days` counts from it).
 pub fn add_officer(
     conn: &Connection,
     email: &str,
     institution_name: &str,
-    now: OffsetDateTime,
+    registered_at: OffsetDateTime,
 ) -> Result<i64> {
     let inst = institution_by_name(conn, institution_name)?.ok_or_else(|| {
         StoreError::NotFound(format!("no institution {institution_name:?}; add it first"))
@@ -193,7 +168,7 @@ pub fn add_officer(
     }
     conn.execute(
         "INSERT INTO officers(email, institution_id, created_at) VALUES (?1, ?2, ?3)",
-        params![email, inst.id, ts(now)],
+        params![email, inst.id, ts(registered_at)],
     )?;
     Ok(conn.last_insert_rowid())
 }

@@ -1,0 +1,222 @@
+//! The command line: parses arguments, calls the operations (`ops`, `ra`,
+//! `init`, the daemon) and prints what came back — a table for people, one
+//! JSON object per line with `--json`. No logic here beyond choosing what to
+//! call and printing. A file per command group.
+
+mod cert;
+mod check;
+mod outbox;
+mod registry;
+mod review;
+mod rules;
+mod run;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::ra::{self, Env};
+use crate::{init, store};
+
+pub use crate::ops::cert::parse_serial;
+
+#[derive(Parser)]
+#[command(
+    name = "mailra",
+    version,
+    about = "Mail-driven registration-authority robot for an academic certificate service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Clone)]
+struct DirArg {
+    /// Instance directory (with mailra.toml).
+    #[arg(long, env = "MAILRA_DIR", default_value = ".")]
+    dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a demo instance, fill its inbox with sample mails, process them and show the results.
+    Demo {
+        /// Where to create the demo instance.
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+    },
+    /// Create an instance; material not given is generated.
+    Init(Box<init::InitArgs>),
+    /// Institutions and officers.
+    Registry {
+        #[command(subcommand)]
+        what: registry::RegistryCmd,
+    },
+    /// Run the full pipeline on mail files, exactly as the daemon does.
+    Process {
+        #[command(flatten)]
+        dir: DirArg,
+        /// One JSON object per mail.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        mails: Vec<PathBuf>,
+    },
+    /// Watch the Maildir inbox and process mail as it arrives (Ctrl-C / SIGTERM to stop).
+    Run {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Seconds between looks at the inbox.
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
+        /// Process what is there once, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Report the S/MIME verdict of a mail: signer, chain and every check.
+    Verify {
+        #[command(flatten)]
+        dir: DirArg,
+        mail: PathBuf,
+        /// Evaluate validity as of this time (RFC 3339), for old mails.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Validate an application file offline and print every error.
+    Check { file: PathBuf },
+    /// Issued certificates.
+    Cert {
+        #[command(subcommand)]
+        what: cert::CertCmd,
+    },
+    /// The reply queue: replies waiting for SMTP, sent, or dead after too many failures.
+    Outbox {
+        #[command(subcommand)]
+        what: outbox::OutboxCmd,
+    },
+    /// Print the path of each issuing CA's current CRL, regenerating stale ones.
+    Crl {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Filing rules.
+    Rules {
+        #[command(subcommand)]
+        what: rules::RulesCmd,
+    },
+    /// Mails a rule held for the secretariat's review.
+    Review {
+        #[command(subcommand)]
+        what: review::ReviewCmd,
+    },
+}
+
+pub fn main() -> ExitCode {
+    use std::io::IsTerminal;
+    let cli = Cli::parse();
+    // The service logs what it does; one-shot commands only what went wrong.
+    let default = if matches!(cli.cmd, Cmd::Run { .. }) {
+        "warn,mailra=info"
+    } else {
+        "warn"
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MAILRA_LOG")
+                .unwrap_or_else(|_| default.into()),
+        )
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mailra: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let now = OffsetDateTime::now_utc;
+    match cli.cmd {
+        Cmd::Demo { dir } => crate::demo::run(&dir).map(|_| ExitCode::SUCCESS),
+        Cmd::Init(args) => {
+            print!("{}", init::create(&args, now())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Registry { what } => registry::run(what, now()),
+        Cmd::Process { dir, json, mails } => run::process(&dir.dir, json, &mails, now()),
+        Cmd::Run {
+            dir,
+            interval,
+            once,
+        } => run::daemon(&dir.dir, interval, once),
+        Cmd::Verify { dir, mail, at } => check::verify(&dir.dir, &mail, at.as_deref(), now()),
+        Cmd::Check { file } => check::check(&file),
+        Cmd::Cert { what } => cert::run(what),
+        Cmd::Outbox { what } => outbox::run(what, now()),
+        Cmd::Crl { dir } => run::crl(&dir.dir, now()),
+        Cmd::Rules { what } => rules::run(what),
+        Cmd::Review { what } => review::run(what, now()),
+    }
+}
+
+fn open_env(dir: &Path) -> Result<Env> {
+    let cfg = Config::load(dir)?;
+    Ok(Env::open(cfg)?)
+}
+
+fn open_db(dir: &Path) -> Result<rusqlite::Connection> {
+    let cfg = Config::load(dir)?;
+    Ok(store::open(&cfg.database)?)
+}
+
+/// A table for people: columns padded by comfy-table, a rule under the
+/// header, no other borders (so lines stay greppable).
+fn table(header: &[&str]) -> comfy_table::Table {
+    use comfy_table::{LineStyle, TableStyle};
+    const STYLE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('-'));
+    let mut t = comfy_table::Table::new();
+    t.load_style(STYLE);
+    t.set_header(header.to_vec());
+    t
+}
+
+/// Prints a table without trailing blanks.
+fn print_table(t: &comfy_table::Table) {
+    println!("{}", t.trim_fmt());
+}
+
+/// Prints one value as a JSON line (the `--json` form of every list).
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+pub fn print_outcome(o: &ra::Outcome, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(o).unwrap_or_default());
+        return;
+    }
+    let mut line = format!("{}: {}", o.source, o.verdict.as_str());
+    if let Some(c) = &o.check {
+        line.push_str(&format!(" [{c}]"));
+    }
+    line.push_str(&format!(": {}", o.summary));
+    if !o.issued.is_empty() {
+        line.push_str(&format!("; issued {}", o.issued.join(" ")));
+    }
+    if !o.revoked.is_empty() {
+        line.push_str(&format!("; revoked {}", o.revoked.join(" ")));
+    }
+    line.push_str(&format!("; folder {}", o.folder));
+    println!("{line}");
+    std::io::stdout().flush().ok();
+}

@@ -1,0 +1,80 @@
+//! The operations behind the secretariat's commands: the registry
+//! (institutions, officers, bulk import), the review of held mails,
+//! certificates and the outbox.
+//!
+//! They sit below the command line so that every entry point — the CLI
+//! today, commands by signed mail next — does the same thing: each takes
+//! what it needs (a connection or the RA environment, who acts, `now`),
+//! returns typed values (`Serialize`, for `--json`) or an [`OpsError`], and
+//! never prints or reads the process environment. May use `ra`, `store`,
+//! `policy`, `intake` and `config`; never `cli`, `daemon` or `demo`.
+
+pub mod cert;
+pub mod import;
+pub mod outbox;
+pub mod registry;
+pub mod review;
+
+use crate::intake::registry::ImportError;
+use crate::ra::RaError;
+use crate::store::StoreError;
+
+/// What can go wrong in an operation: a mistake in the request (the user
+/// can fix it) or an internal error (the operator must look).
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// The request names something that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request contradicts what is registered or done.
+    #[error("{0}")]
+    Conflict(String),
+    /// A value in the request is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// An import file with errors; nothing was written.
+    #[error("{} error(s) in the file; nothing was imported", .0.len())]
+    Import(Vec<ImportError>),
+    /// The database failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// The workflow failed (signing, rendering, the CA, …).
+    #[error(transparent)]
+    Ra(#[from] RaError),
+}
+
+impl OpsError {
+    /// Whether the request was at fault (rather than mailra or its database).
+    pub fn is_user_mistake(&self) -> bool {
+        matches!(
+            self,
+            OpsError::NotFound(_)
+                | OpsError::Conflict(_)
+                | OpsError::Invalid(_)
+                | OpsError::Import(_)
+        )
+    }
+}
+
+impl From<StoreError> for OpsError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => OpsError::NotFound(m),
+            StoreError::Conflict(m) => OpsError::Conflict(m),
+            e => OpsError::Store(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for OpsError {
+    fn from(e: rusqlite::Error) -> Self {
+        OpsError::Store(e.into())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, OpsError>;
+
+/// A date as the registry shows it: `YYYY-MM-DD` (UTC).
+pub(crate) fn day(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC).date().to_string()
+}

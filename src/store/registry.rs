@@ -1,0 +1,205 @@
+//! Registry writes in bulk (the import of institutions and officers) and the
+//! registry views the secretariat's commands show. Kept beside the single
+//! `add_institution` / `add_officer` of `store` so that an import is one
+//! transaction: all of it or nothing.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+use super::{Result, StoreError, parse_ts, ts};
+
+/// One change an import makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryWrite {
+    AddInstitution {
+        name: String,
+        st: String,
+        l: String,
+        domains: Vec<String>,
+    },
+    /// Domains added to an institution already registered.
+    AddDomains {
+        institution: String,
+        domains: Vec<String>,
+    },
+    AddOfficer {
+        email: String,
+        institution: String,
+        registered_at: OffsetDateTime,
+    },
+    /// A registered officer's registration date corrected.
+    SetRegistered {
+        email: String,
+        registered_at: OffsetDateTime,
+    },
+}
+
+/// What the audit log records of a bulk change.
+pub struct AuditNote<'a> {
+    pub at: OffsetDateTime,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub detail: &'a str,
+}
+
+/// Carries out every write and records the audit event, in one transaction.
+pub fn apply(conn: &Connection, writes: &[RegistryWrite], note: &AuditNote) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    for w in writes {
+        match w {
+            RegistryWrite::AddInstitution {
+                name,
+                st,
+                l,
+                domains,
+            } => {
+                insert_institution(&tx, name, st, l, domains, note.at)?;
+            }
+            RegistryWrite::AddDomains {
+                institution,
+                domains,
+            } => {
+                let id = institution_id(&tx, institution)?;
+                insert_domains(&tx, id, domains)?;
+            }
+            RegistryWrite::AddOfficer {
+                email,
+                institution,
+                registered_at,
+            } => {
+                super::add_officer(&tx, email, institution, *registered_at)?;
+            }
+            RegistryWrite::SetRegistered {
+                email,
+                registered_at,
+            } => {
+                let n = tx.execute(
+                    "UPDATE officers SET created_at = ?2 WHERE email = ?1 AND removed_at IS NULL",
+                    params![email.to_ascii_lowercase(), ts(*registered_at)],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("no officer {email}")));
+                }
+            }
+        }
+    }
+    super::audit(
+        &tx,
+        note.at,
+        note.actor,
+        note.action,
+        None,
+        None,
+        note.detail,
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn institution_id(conn: &Connection, name: &str) -> Result<i64> {
+    conn.query_row("SELECT id FROM institutions WHERE name = ?1", [name], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("no institution {name:?}")))
+}
+
+/// Inserts an institution and its domains (the caller holds the transaction).
+pub(super) fn insert_institution(
+    conn: &Connection,
+    name: &str,
+    st: &str,
+    l: &str,
+    domains: &[String],
+    now: OffsetDateTime,
+) -> Result<i64> {
+    if super::institution_by_name(conn, name)?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "institution {name:?} is already registered"
+        )));
+    }
+    conn.execute(
+        "INSERT INTO institutions(name, st, l, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![name, st, l, ts(now)],
+    )?;
+    let id = conn.last_insert_rowid();
+    insert_domains(conn, id, domains)?;
+    Ok(id)
+}
+
+fn insert_domains(conn: &Connection, institution_id: i64, domains: &[String]) -> Result<()> {
+    for d in domains {
+        let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
+        if let Some(owner) = domain_owner(conn, &d)? {
+            return Err(StoreError::Conflict(format!(
+                "domain {d} is already registered to {owner:?}"
+            )));
+        }
+        conn.execute(
+            "INSERT INTO institution_domains(institution_id, domain) VALUES (?1, ?2)",
+            params![institution_id, d],
+        )?;
+    }
+    Ok(())
+}
+
+/// The institution a domain is registered to.
+pub fn domain_owner(conn: &Connection, domain: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT i.name FROM institution_domains d JOIN institutions i ON i.id = d.institution_id WHERE d.domain = ?1",
+            [domain.to_ascii_lowercase()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// A registered officer as the registry lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficerEntry {
+    pub email: String,
+    pub institution: String,
+    pub registered_at: OffsetDateTime,
+}
+
+fn officer_entries_where(
+    conn: &Connection,
+    clause: &str,
+    p: &dyn rusqlite::ToSql,
+) -> Result<Vec<OfficerEntry>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT o.email, i.name, o.created_at FROM officers o JOIN institutions i ON i.id = o.institution_id
+         WHERE o.removed_at IS NULL AND ({clause}) ORDER BY i.name, o.email"
+    ))?;
+    let rows = stmt
+        .query_map([p], |r| {
+            let at: String = r.get(2)?;
+            Ok(OfficerEntry {
+                email: r.get(0)?,
+                institution: r.get(1)?,
+                registered_at: parse_ts(&at).ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        format!("unreadable registration time {at:?}").into(),
+                    )
+                })?,
+            })
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The active officers with their institution and registration time.
+pub fn officer_entries(conn: &Connection) -> Result<Vec<OfficerEntry>> {
+    officer_entries_where(conn, "?1", &1)
+}
+
+/// One active officer, by mail address.
+pub fn officer_entry(conn: &Connection, email: &str) -> Result<Option<OfficerEntry>> {
+    Ok(
+        officer_entries_where(conn, "o.email = ?1", &email.to_ascii_lowercase())?
+            .into_iter()
+            .next(),
+    )
+}
