@@ -443,6 +443,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     institution: None,
                     certs: None,
                     ecdsa_ca: None,
+                    reserved_keys: &[],
                 },
             );
             let name = file.display();

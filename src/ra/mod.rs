@@ -10,6 +10,7 @@
 mod env;
 mod execute;
 mod intake;
+mod keys;
 mod replies;
 pub mod review;
 
@@ -179,6 +180,7 @@ pub(crate) fn run(
             );
         }
     };
+    let reserved_keys = keys::reserved_keys(env, &verified.signer_cert_der);
     let mut notes = Vec::new();
     let mut files = Vec::new();
     for a in &body.attachments {
@@ -196,6 +198,7 @@ pub(crate) fn run(
                 institution: Some(&institution),
                 certs: Some(&lookup),
                 ecdsa_ca: Some(env.ec_ca.is_some()),
+                reserved_keys: &reserved_keys,
             },
         );
         files.push(FileResult {

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use crate::model::{
-    CaKind, CertLookup, CertStatus, CertSummary, Dn, Institution, Officer, Profile,
+    CaKind, CertLookup, CertStatus, CertSummary, Dn, Institution, KeyHolder, Officer, Profile,
     RevocationReason, Serial,
 };
 
@@ -676,6 +676,47 @@ impl CertLookup for Lookup<'_> {
             profile: c.profile,
         })
     }
+
+    fn key_holders(&self, spki_sha256: &str) -> Vec<KeyHolder> {
+        // Like by_serial, the trait has no error channel yet: a failed query
+        // is logged and reads as "no holder".
+        key_holders(self.0, spki_sha256).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "key-reuse look-up failed");
+            Vec::new()
+        })
+    }
+}
+
+/// Every certificate issued for the key with this SPKI hash, with the reason
+/// of its revocation if revoked (for the key-reuse rules, policy::keyreuse).
+pub fn key_holders(conn: &Connection, spki_sha256: &str) -> Result<Vec<KeyHolder>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.serial, c.subject_dn, r.reason FROM certificates c
+         LEFT JOIN revocations r ON r.serial = c.serial
+         WHERE c.spki_sha256 = ?1 ORDER BY c.issued_at, c.serial",
+    )?;
+    let rows = stmt
+        .query_map([spki_sha256], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(serial, dn, reason)| KeyHolder {
+            serial: Serial::from_hex(&serial).unwrap_or_else(|| Serial::from_bytes(&[])),
+            dn: crate::policy::dn::parse(&dn).unwrap_or_default(),
+            revoked_for: reason.map(|c| {
+                u8::try_from(c)
+                    .ok()
+                    .and_then(RevocationReason::from_code)
+                    .unwrap_or(RevocationReason::Unspecified)
+            }),
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------- CRLs
