@@ -31,7 +31,7 @@ pub(super) fn check(n: &BigNumRef, e: &BigNumRef) -> Result<(), WeakKey> {
     Ok(())
 }
 
-/// The primes below [`SMALLEST_PRIME_FACTOR`] (a sieve; 132 of them).
+/// The primes below [`SMALLEST_PRIME_FACTOR`] (a sieve; 133 of them, 2 to 751, as in Boulder).
 pub(super) fn small_primes() -> Vec<u32> {
     let limit = SMALLEST_PRIME_FACTOR as usize;
     let mut composite = vec![false; limit];
