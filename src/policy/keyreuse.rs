@@ -71,3 +71,92 @@ pub fn check(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CertSummary, KeyHolder};
+
+    const WWW: &str = "CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
+    const MAIL: &str = "CN=mail.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
+
+    /// Certificates by key hash: "k1" was issued for www, "k2" for www and
+    /// revoked for keyCompromise, "k3" for mail and revoked as superseded.
+    struct Holders;
+    impl CertLookup for Holders {
+        fn by_serial(&self, _: &Serial) -> Option<CertSummary> {
+            None
+        }
+        fn key_holders(&self, spki: &str) -> Vec<KeyHolder> {
+            let h = |s: u8, dn: &str, r| KeyHolder {
+                serial: Serial::from_bytes(&[s]),
+                dn: crate::policy::dn::parse(dn).unwrap(),
+                revoked_for: r,
+            };
+            match spki {
+                "k1" => vec![h(1, WWW, None)],
+                "k2" => vec![h(2, WWW, Some(RevocationReason::KeyCompromise))],
+                "k3" => vec![h(3, MAIL, Some(RevocationReason::Superseded))],
+                _ => vec![],
+            }
+        }
+    }
+
+    #[test]
+    fn reuse_rules() {
+        let reserved = [ReservedKey {
+            spki_sha256: "robot".into(),
+            holder: "the robot's signing certificate".into(),
+        }];
+        let www = crate::policy::dn::parse(WWW).unwrap();
+        let for_www = |d: &Dn| *d == www;
+        let same: Option<&dyn Fn(&Dn) -> bool> = Some(&for_www);
+        let cases: Vec<(&str, Option<&dyn Fn(&Dn) -> bool>, Option<&str>)> = vec![
+            ("new", same, None),
+            ("k1", same, None),
+            (
+                "k1",
+                Some(&|_: &Dn| false),
+                Some(
+                    "the CSR's key is already certified for another subject (certificate 0x01, CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP); each subject needs its own key pair",
+                ),
+            ),
+            // Field 1 invalid: the subject rule is skipped, the others are not.
+            ("k3", None, None),
+            (
+                "k2",
+                same,
+                Some(
+                    "the CSR's key is the key of certificate 0x02, revoked for keyCompromise; a compromised key is never certified again, generate a new key pair",
+                ),
+            ),
+            (
+                "k2",
+                None,
+                Some(
+                    "the CSR's key is the key of certificate 0x02, revoked for keyCompromise; a compromised key is never certified again, generate a new key pair",
+                ),
+            ),
+            (
+                "k3",
+                same,
+                Some(
+                    "the CSR's key is already certified for another subject (certificate 0x03, CN=mail.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP); each subject needs its own key pair",
+                ),
+            ),
+            (
+                "robot",
+                same,
+                Some(
+                    "the CSR's key is the key of the robot's signing certificate; that key must never be certified, generate a new key pair",
+                ),
+            ),
+        ];
+        for (n, (spki, same, expected)) in cases.into_iter().enumerate() {
+            let got = check(spki, same, Some(&Holders), &reserved).err().map(|e| e.to_string());
+            assert_eq!(got.as_deref(), expected, "case {n}: {spki}");
+        }
+        // Offline (`mailra check`): no store, only the reserved keys count.
+        assert_eq!(check("k2", same, None, &[]), Ok(()));
+    }
+}
