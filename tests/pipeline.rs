@@ -679,20 +679,13 @@ fn weak_key_exponent_3_is_not_issued() {
             .unwrap(),
     )
     .unwrap();
-    let o = f.process(&f.mail(
-        &f.o1,
-        O1,
-        "発行",
-        &issue_tsv("www.example.ac.jp", &e3, 3),
-    ));
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &e3, 3)));
     assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
     assert!(o.issued.is_empty());
     assert_eq!(f.cert_count(), 0, "nothing may be issued");
     assert_eq!(
         row_errors(&f),
-        vec![
-            "line 1: field 7 (CSR): the CSR's RSA public exponent is 3; only 65537 is accepted"
-        ]
+        vec!["line 1: field 7 (CSR): the CSR's RSA public exponent is 3; only 65537 is accepted"]
     );
     assert!(
         f.replies()

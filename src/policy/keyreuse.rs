@@ -111,7 +111,8 @@ mod tests {
         let www = crate::policy::dn::parse(WWW).unwrap();
         let for_www = |d: &Dn| *d == www;
         let same: Option<&dyn Fn(&Dn) -> bool> = Some(&for_www);
-        let cases: Vec<(&str, Option<&dyn Fn(&Dn) -> bool>, Option<&str>)> = vec![
+        type Case<'a> = (&'a str, Option<&'a dyn Fn(&Dn) -> bool>, Option<&'a str>);
+        let cases: Vec<Case> = vec![
             ("new", same, None),
             ("k1", same, None),
             (
@@ -153,7 +154,9 @@ mod tests {
             ),
         ];
         for (n, (spki, same, expected)) in cases.into_iter().enumerate() {
-            let got = check(spki, same, Some(&Holders), &reserved).err().map(|e| e.to_string());
+            let got = check(spki, same, Some(&Holders), &reserved)
+                .err()
+                .map(|e| e.to_string());
             assert_eq!(got.as_deref(), expected, "case {n}: {spki}");
         }
         // Offline (`mailra check`): no store, only the reserved keys count.

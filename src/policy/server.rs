@@ -26,9 +26,9 @@ use crate::model::{
     CertLookup, CertStatus, Dn, FormKind, Institution, IssueRow, Profile, RenewRow,
     RevocationReason, RevokeRow, RowError, Serial, ServerRequest,
 };
+use crate::policy::dn;
 use crate::policy::goodkey::{self, KeyRule, WeakKey};
 use crate::policy::keyreuse::{self, KeyReuse, ReservedKey};
-use crate::policy::dn;
 
 /// Fields per record of every server form.
 pub const FIELDS: usize = 13;
@@ -514,7 +514,8 @@ pub fn decode_csr(der: &[u8]) -> Result<DecodedCsr, CsrError> {
                     let group = EcGroup::from_curve_name(nid).map_err(|_| CsrError::NotCsr)?;
                     let mut ctx = BigNumContext::new().map_err(|_| CsrError::NotCsr)?;
                     let point = EcPoint::from_bytes(&group, bits, &mut ctx).map_err(|_| {
-                        goodkey::undecodable_point(&group, bits).map_or(CsrError::NotCsr, CsrError::Weak)
+                        goodkey::undecodable_point(&group, bits)
+                            .map_or(CsrError::NotCsr, CsrError::Weak)
                     })?;
                     let ec =
                         EcKey::from_public_key(&group, &point).map_err(|_| CsrError::NotCsr)?;

@@ -21,7 +21,10 @@ pub(crate) fn reserved_keys(env: &Env, signer_der: &[u8]) -> Vec<ReservedKey> {
     let mut out = Vec::new();
     let mut add = |cert: &X509, holder: &str| {
         let spki_sha256 = cert_spki_sha256(cert);
-        if !spki_sha256.is_empty() && !out.iter().any(|r: &ReservedKey| r.spki_sha256 == spki_sha256)
+        if !spki_sha256.is_empty()
+            && !out
+                .iter()
+                .any(|r: &ReservedKey| r.spki_sha256 == spki_sha256)
         {
             out.push(ReservedKey {
                 spki_sha256,

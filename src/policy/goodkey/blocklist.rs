@@ -34,7 +34,9 @@ mod tests {
         assert!(!entries.is_empty());
         for e in entries {
             assert!(
-                e.len() == 20 && e.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+                e.len() == 20
+                    && e.chars()
+                        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
                 "bad entry {e:?}"
             );
         }

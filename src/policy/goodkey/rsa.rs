@@ -48,12 +48,28 @@ pub(super) fn small_primes() -> Vec<u32> {
 }
 
 /// The smallest prime below 752 dividing `n`, if any. Boulder takes one gcd
-/// with the primes' product; a remainder per prime costs as little here and
-/// names the factor.
+/// with the product of these primes, but OpenSSL 3's gcd is constant-time
+/// and costs a millisecond; instead one remainder is taken per group of
+/// primes whose product fits a machine word, and the primes of the group
+/// divide that remainder exactly when they divide `n`.
 fn small_factor(n: &BigNumRef) -> Result<Option<u32>, openssl::error::ErrorStack> {
-    for p in small_primes() {
-        if n.mod_word(p)? == 0 {
-            return Ok(Some(p));
+    let mut group: Vec<u32> = Vec::new();
+    let mut product: u64 = 1;
+    let primes = small_primes();
+    for (i, &p) in primes.iter().enumerate() {
+        group.push(p);
+        product *= u64::from(p);
+        let next_fits = primes
+            .get(i + 1)
+            .is_some_and(|&q| product * u64::from(q) <= u64::from(u32::MAX));
+        if !next_fits {
+            // product <= u32::MAX by construction.
+            let r = n.mod_word(product as u32)?;
+            if let Some(&f) = group.iter().find(|&&f| r % u64::from(f) == 0) {
+                return Ok(Some(f));
+            }
+            group.clear();
+            product = 1;
         }
     }
     Ok(None)

@@ -33,14 +33,22 @@ fn key_from_primes(p: &BigNumRef, q: &BigNumRef, e: u32) -> PKey<Private> {
     let (mut p1, mut q1) = (p.to_owned().unwrap(), q.to_owned().unwrap());
     p1.sub_word(1).unwrap();
     q1.sub_word(1).unwrap();
-    let (mut g, mut phi, mut lcm) = (BigNum::new().unwrap(), BigNum::new().unwrap(), BigNum::new().unwrap());
+    let (mut g, mut phi, mut lcm) = (
+        BigNum::new().unwrap(),
+        BigNum::new().unwrap(),
+        BigNum::new().unwrap(),
+    );
     g.gcd(&p1, &q1, &mut ctx).unwrap();
     phi.checked_mul(&p1, &q1, &mut ctx).unwrap();
     lcm.checked_div(&phi, &g, &mut ctx).unwrap();
     let e = bn(e);
     let mut d = BigNum::new().unwrap();
     d.mod_inverse(&e, &lcm, &mut ctx).unwrap();
-    let (mut dp, mut dq, mut qi) = (BigNum::new().unwrap(), BigNum::new().unwrap(), BigNum::new().unwrap());
+    let (mut dp, mut dq, mut qi) = (
+        BigNum::new().unwrap(),
+        BigNum::new().unwrap(),
+        BigNum::new().unwrap(),
+    );
     dp.nnmod(&d, &p1, &mut ctx).unwrap();
     dq.nnmod(&d, &q1, &mut ctx).unwrap();
     qi.mod_inverse(q, p, &mut ctx).unwrap();
@@ -110,7 +118,10 @@ fn roca_key() -> PKey<Private> {
     let mut count = 0;
     let mut c = 2u32;
     while count < 126 {
-        if (2..c).take_while(|d| d * d <= c).all(|d| c % d != 0) {
+        if (2..c)
+            .take_while(|d| d * d <= c)
+            .all(|d| !c.is_multiple_of(d))
+        {
             m.mul_word(c).unwrap();
             count += 1;
         }
@@ -122,7 +133,8 @@ fn roca_key() -> PKey<Private> {
         let mut g = BigNum::new().unwrap();
         g.mod_exp(&bn(65537), &a, &m, ctx).unwrap();
         let mut k = BigNum::new().unwrap();
-        k.rand(1024 - m.num_bits(), MsbOption::TWO_ONES, false).unwrap();
+        k.rand(1024 - m.num_bits(), MsbOption::TWO_ONES, false)
+            .unwrap();
         let mut km = BigNum::new().unwrap();
         km.checked_mul(&k, &m, ctx).unwrap();
         let p = &km + &g;
@@ -149,7 +161,8 @@ fn with_f4(pem: &str) -> PKey<Private> {
 
 fn csr(key: &PKey<Private>) -> Vec<u8> {
     let mut name = X509Name::builder().unwrap();
-    name.append_entry_by_text("CN", "www.example.ac.jp").unwrap();
+    name.append_entry_by_text("CN", "www.example.ac.jp")
+        .unwrap();
     let name = name.build();
     let mut b = X509ReqBuilder::new().unwrap();
     b.set_subject_name(&name).unwrap();
@@ -194,7 +207,11 @@ fn weak_csrs_are_refused_naming_the_rule() {
         let ec = pk.ec_key().unwrap();
         let mut ctx = BigNumContext::new().unwrap();
         ec.public_key()
-            .to_bytes(ec.group(), openssl::ec::PointConversionForm::UNCOMPRESSED, &mut ctx)
+            .to_bytes(
+                ec.group(),
+                openssl::ec::PointConversionForm::UNCOMPRESSED,
+                &mut ctx,
+            )
             .unwrap()
     };
     let mut off_curve = on_curve.clone();
@@ -276,7 +293,10 @@ fn fermat_search_is_bounded() {
     // p and q 2^516 apart: found after a few rounds, not the first.
     let near = close_primes_key(516);
     let rsa = near.rsa().unwrap();
-    match check(&public(&near), &KeyRule::for_profile(Profile::ServerRsa2048)) {
+    match check(
+        &public(&near),
+        &KeyRule::for_profile(Profile::ServerRsa2048),
+    ) {
         Err(WeakKey::Fermat(r)) => assert!((2..=FERMAT_ROUNDS).contains(&r), "{r}"),
         other => panic!("{other:?} for n = {}", rsa.n()),
     }
@@ -298,20 +318,35 @@ fn public_keys_against_independent_material() {
     let pem = |s: &str| PKey::public_key_from_pem(s.as_bytes()).unwrap();
     let p384_rule = KeyRule::for_profile(Profile::ServerP384);
     let group = EcGroup::from_curve_name(Nid::SECP384R1).unwrap();
-    let identity = PKey::from_ec_key(
-        EcKey::from_public_key(&group, &EcPoint::new(&group).unwrap()).unwrap(),
-    )
-    .unwrap();
+    let identity =
+        PKey::from_ec_key(EcKey::from_public_key(&group, &EcPoint::new(&group).unwrap()).unwrap())
+            .unwrap();
     let p256 = {
         let g = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
         public(&PKey::from_ec_key(EcKey::generate(&g).unwrap()).unwrap())
     };
-    let cases: Vec<(&str, PKey<Public>, &KeyRule, Result<(), WeakKey>)> = vec![
+    type Case<'a> = (&'a str, PKey<Public>, &'a KeyRule, Result<(), WeakKey>);
+    let cases: Vec<Case> = vec![
         // titanous/rocacheck's test vectors (real Infineon keys and controls).
-        ("rocacheck bad key", pem(ROCA_PUBLIC), &rule, Err(WeakKey::Roca)),
+        (
+            "rocacheck bad key",
+            pem(ROCA_PUBLIC),
+            &rule,
+            Err(WeakKey::Roca),
+        ),
         ("rocacheck good key", pem(NOT_ROCA_PUBLIC), &rule, Ok(())),
-        ("P-384 identity", identity, &p384_rule, Err(WeakKey::EcIdentity)),
-        ("P-256 for profile 11", p256, &p384_rule, Err(WeakKey::Kind("a P-384 (secp384r1)"))),
+        (
+            "P-384 identity",
+            identity,
+            &p384_rule,
+            Err(WeakKey::EcIdentity),
+        ),
+        (
+            "P-256 for profile 11",
+            p256,
+            &p384_rule,
+            Err(WeakKey::Kind("a P-384 (secp384r1)")),
+        ),
         (
             "RSA 3072 for profile 3",
             public(&PKey::from_rsa(Rsa::generate(3072).unwrap()).unwrap()),
