@@ -764,3 +764,24 @@ fn the_keys_of_the_robot_the_cas_and_the_signing_officer_are_not_certified() {
         ]
     );
 }
+
+#[test]
+fn one_key_for_two_subjects_in_one_file_is_not_certified() {
+    let mut f = Fixture::new();
+    let key = rsa();
+    let tsv = [
+        issue_tsv("www.example.ac.jp", &key, 3),
+        issue_tsv("mail.example.ac.jp", &rsa(), 3),
+        issue_tsv("lms.example.ac.jp", &key, 3),
+    ]
+    .join("\r\n");
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &tsv));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(f.cert_count(), 0);
+    assert_eq!(
+        row_errors(&f),
+        vec![
+            "line 3: field 7 (CSR): the CSR's key is also the key of line 1, for another subject; each subject needs its own key pair"
+        ]
+    );
+}

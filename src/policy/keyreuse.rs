@@ -10,7 +10,7 @@
 
 use thiserror::Error;
 
-use crate::model::{CertLookup, Dn, RevocationReason, Serial};
+use crate::model::{CertLookup, Dn, RevocationReason, Serial, ServerRequest};
 
 /// A key that is never certified, and whose it is, for the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,10 @@ pub enum KeyReuse {
         "the CSR's key is already certified for another subject (certificate {serial}, {dn}); each subject needs its own key pair"
     )]
     OtherSubject { serial: Serial, dn: Dn },
+    #[error(
+        "the CSR's key is also the key of line {0}, for another subject; each subject needs its own key pair"
+    )]
+    EarlierLine(usize),
 }
 
 /// Checks the key with SPKI hash `spki_sha256`, requested for a subject for
@@ -70,6 +74,44 @@ pub fn check(
         });
     }
     Ok(())
+}
+
+/// The rows of one file whose CSR carries the key of an earlier row for
+/// another subject (the store cannot see them: none is issued yet), as
+/// (line, rule). `same_subject` is the forms' DN equality.
+pub fn repeated_in_file(
+    rows: &[ServerRequest],
+    same_subject: impl Fn(&Dn, &Dn) -> bool,
+) -> Vec<(usize, KeyReuse)> {
+    let mut seen: Vec<(String, &Dn, usize)> = Vec::new();
+    let mut out = Vec::new();
+    for row in rows {
+        let req = match row {
+            ServerRequest::Issue(r) => r,
+            ServerRequest::Renew(r) => &r.request,
+            ServerRequest::Revoke(_) => continue,
+        };
+        let Some(spki) = spki_sha256(&req.csr_der) else {
+            continue;
+        };
+        match seen.iter().find(|(k, _, _)| *k == spki) {
+            Some((_, dn, line)) if !same_subject(dn, &req.dn) => {
+                out.push((req.line, KeyReuse::EarlierLine(*line)));
+            }
+            Some(_) => {}
+            None => seen.push((spki, &req.dn, req.line)),
+        }
+    }
+    out
+}
+
+/// SHA-256 of a CSR's SubjectPublicKeyInfo as the CSR encodes it (the hash
+/// `server::check_csr` gives), lower-case hex.
+fn spki_sha256(csr_der: &[u8]) -> Option<String> {
+    use der::{Decode, Encode};
+    let req = x509_cert::request::CertReq::from_der(csr_der).ok()?;
+    let spki = req.info.public_key.to_der().ok()?;
+    Some(hex::encode(openssl::sha::sha256(&spki)))
 }
 
 #[cfg(test)]

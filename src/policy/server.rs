@@ -194,6 +194,11 @@ pub fn check_file(bytes: &[u8], ctx: &Context) -> Checked {
             rows.extend(req);
         }
         errors.extend(duplicate_serials(&file.records, &fits, kind));
+        errors.extend(
+            keyreuse::repeated_in_file(&rows, same_dn)
+                .into_iter()
+                .map(|(line, e)| err(line, Some(kind), 7, CsrError::Reused(e).to_string())),
+        );
     }
     errors.sort_by_key(|e| (e.line, e.field.unwrap_or(0)));
     Checked {
