@@ -379,3 +379,59 @@ fn small_primes_are_boulders() {
     assert_eq!(primes.len(), 133);
     assert_eq!((primes[0], primes[132]), (2, 751));
 }
+
+/// Cross-check with an independent implementation: `badkeys` (PyPI, Hanno
+/// Böck), run offline with the checks that need no downloaded blocklist.
+/// Skipped, with a note, where it is not installed.
+#[test]
+fn badkeys_finds_the_same_weaknesses() {
+    let checks = "fermat,roca,smallfactors,rsawarnings";
+    if std::process::Command::new("badkeys")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("badkeys not installed (pip install badkeys): cross-check skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let e3 = PKey::from_rsa(Rsa::generate_with_e(2048, &bn(3)).unwrap()).unwrap();
+    let good = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let rule = KeyRule::for_profile(Profile::ServerRsa2048);
+    let cases: Vec<(&str, PKey<Private>, Option<&str>)> = vec![
+        ("good", good, None),
+        ("e3", e3, Some("rsawarnings")),
+        ("factor751", small_factor_key(), Some("smallfactors")),
+        ("roca", roca_key(), Some("roca")),
+        ("fermat", close_primes_key(1), Some("fermat")),
+    ];
+    for (name, key, expected) in cases {
+        let path = dir.path().join(format!("{name}.csr"));
+        let der = csr(&key);
+        let pem = openssl::x509::X509Req::from_der(&der)
+            .unwrap()
+            .to_pem()
+            .unwrap();
+        std::fs::write(&path, pem).unwrap();
+        let out = std::process::Command::new("badkeys")
+            .args(["-c", checks, "-w", "-j"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        match expected {
+            None => {
+                assert!(text.trim().is_empty(), "{name}: badkeys says {text}");
+                assert_eq!(check(&public(&key), &rule), Ok(()), "{name}");
+            }
+            Some(found) => {
+                let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+                assert!(
+                    v["results"].get(found).is_some(),
+                    "{name}: badkeys says {text}"
+                );
+                assert!(check(&public(&key), &rule).is_err(), "{name}");
+            }
+        }
+    }
+}
