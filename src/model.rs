@@ -438,9 +438,21 @@ pub struct CertSummary {
     pub profile: Profile,
 }
 
-/// Read access to issued certificates, for renewal and revocation checks.
+/// A certificate already issued for a public key, found by the key's SPKI hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHolder {
+    pub serial: Serial,
+    pub dn: Dn,
+    /// The reason it was revoked for; `None` while it is valid.
+    pub revoked_for: Option<RevocationReason>,
+}
+
+/// Read access to issued certificates, for renewal, revocation and key-reuse checks.
 pub trait CertLookup {
     fn by_serial(&self, serial: &Serial) -> Option<CertSummary>;
+    /// Every certificate issued for the key whose DER SubjectPublicKeyInfo
+    /// hashes (SHA-256, lower-case hex) to `spki_sha256`.
+    fn key_holders(&self, spki_sha256: &str) -> Vec<KeyHolder>;
 }
 
 /// One application file of a mail and what policy said of it.

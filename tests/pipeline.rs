@@ -656,3 +656,132 @@ fn the_audit_log_records_who_did_what_for_which_mail() {
     assert_eq!(out.len(), 2);
     assert!(out.iter().all(|m| m.status == "sent"));
 }
+
+/// The error details recorded for the rows of every application.
+fn row_errors(f: &Fixture) -> Vec<String> {
+    let mut s = f
+        .env
+        .conn
+        .prepare("SELECT detail FROM application_rows WHERE outcome = 'error' ORDER BY id")
+        .unwrap();
+    s.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Regression (issue 8, defect 2): an RSA-2048 CSR with public exponent 3 was issued.
+#[test]
+fn weak_key_exponent_3_is_not_issued() {
+    let mut f = Fixture::new();
+    let e3 = openssl::pkey::PKey::from_rsa(
+        openssl::rsa::Rsa::generate_with_e(2048, &openssl::bn::BigNum::from_u32(3).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &e3, 3)));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert!(o.issued.is_empty());
+    assert_eq!(f.cert_count(), 0, "nothing may be issued");
+    assert_eq!(
+        row_errors(&f),
+        vec!["line 1: field 7 (CSR): the CSR's RSA public exponent is 3; only 65537 is accepted"]
+    );
+    assert!(
+        f.replies()
+            .iter()
+            .any(|(_, t)| t.contains("X-Mailra-Verdict: invalid")),
+        "the officer gets the error report"
+    );
+}
+
+#[test]
+fn a_key_of_another_subject_or_revoked_for_key_compromise_is_not_certified() {
+    let mut f = Fixture::new();
+    let key = rsa();
+    let www = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &key, 3)));
+    assert_eq!(www.verdict, Verdict::Accepted, "{www:?}");
+    let serial = www.issued[0].clone();
+    // The same key for another host of the same institution: refused.
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("mail.example.ac.jp", &key, 3)));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(f.cert_count(), 1);
+    assert_eq!(
+        row_errors(&f),
+        vec![format!(
+            "line 1: field 7 (CSR): the CSR's key is already certified for another subject (certificate {serial}, {}); each subject needs its own key pair",
+            ex_dn("www.example.ac.jp")
+        )]
+    );
+    // Revoked for keyCompromise: the key is never certified again, not even
+    // for the subject it was certified for.
+    let revoke = revoke_line(&ex_dn("www.example.ac.jp"), &serial, 1, "鍵の漏洩");
+    let held = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
+    let o = mailra::ra::review::approve(&mut f.env, held.mail_id, "secretariat", now()).unwrap();
+    assert_eq!(o.revoked, vec![serial.clone()], "{o:?}");
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &key, 3)));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(f.cert_count(), 1);
+    assert_eq!(
+        row_errors(&f).last().unwrap(),
+        &format!(
+            "line 1: field 7 (CSR): the CSR's key is the key of certificate {serial}, revoked for keyCompromise; a compromised key is never certified again, generate a new key pair"
+        )
+    );
+}
+
+#[test]
+fn the_keys_of_the_robot_the_cas_and_the_signing_officer_are_not_certified() {
+    let mut f = Fixture::new();
+    let load = |rel: &str| {
+        openssl::pkey::PKey::private_key_from_pem(&std::fs::read(f.path(rel)).unwrap()).unwrap()
+    };
+    let robot = f.env.signer.key.clone();
+    let (rsa_ca, ec_ca) = (load("pki/ca.key"), load("pki/ca-ec.key"));
+    let officer = f.o1.key.clone();
+    let tsv = [
+        issue_tsv("www.example.ac.jp", &robot, 3),
+        issue_tsv("mail.example.ac.jp", &rsa_ca, 3),
+        issue_tsv("lms.example.ac.jp", &ec_ca, 11),
+        issue_tsv("vpn.example.ac.jp", &officer, 3),
+    ]
+    .join("\r\n");
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &tsv));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(f.cert_count(), 0);
+    let rule = |line: usize, holder: &str| {
+        format!(
+            "line {line}: field 7 (CSR): the CSR's key is the key of {holder}; that key must never be certified, generate a new key pair"
+        )
+    };
+    assert_eq!(
+        row_errors(&f),
+        vec![
+            rule(1, "the robot's signing certificate"),
+            rule(2, "the RSA issuing CA"),
+            rule(3, "the ECDSA issuing CA"),
+            rule(4, "the officer certificate that signed this mail"),
+        ]
+    );
+}
+
+#[test]
+fn one_key_for_two_subjects_in_one_file_is_not_certified() {
+    let mut f = Fixture::new();
+    let key = rsa();
+    let tsv = [
+        issue_tsv("www.example.ac.jp", &key, 3),
+        issue_tsv("mail.example.ac.jp", &rsa(), 3),
+        issue_tsv("lms.example.ac.jp", &key, 3),
+    ]
+    .join("\r\n");
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &tsv));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(f.cert_count(), 0);
+    assert_eq!(
+        row_errors(&f),
+        vec![
+            "line 3: field 7 (CSR): the CSR's key is also the key of line 1, for another subject; each subject needs its own key pair"
+        ]
+    );
+}

@@ -55,6 +55,7 @@ fn good_samples_check_clean() {
                 institution: Some(&inst),
                 certs: None,
                 ecdsa_ca: None,
+                reserved_keys: &[],
             },
         ] {
             let c = check_file(&bytes, &ctx);

@@ -67,6 +67,7 @@ pub(super) fn check(file: &Path) -> Result<ExitCode> {
             institution: None,
             certs: None,
             ecdsa_ca: None,
+            reserved_keys: &[],
         },
     );
     let name = file.display();

@@ -1,6 +1,8 @@
 //! Pure decisions on application rows, from rules and registry data.
 
 pub mod dn;
+pub mod goodkey;
+pub mod keyreuse;
 pub mod rules;
 pub mod server;
 

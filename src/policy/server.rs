@@ -27,6 +27,8 @@ use crate::model::{
     RevocationReason, RevokeRow, RowError, Serial, ServerRequest,
 };
 use crate::policy::dn;
+use crate::policy::goodkey::{self, KeyRule, WeakKey};
+use crate::policy::keyreuse::{self, KeyReuse, ReservedKey};
 
 /// Fields per record of every server form.
 pub const FIELDS: usize = 13;
@@ -49,6 +51,8 @@ pub struct Context<'a> {
     /// Whether the instance has an ECDSA P-384 issuing CA (`ca.ec_cert`);
     /// without one, profile 11 is not offered. `None` (offline) skips the check.
     pub ecdsa_ca: Option<bool>,
+    /// Keys never certified: the robot's, the CAs', the officers' (see `policy::keyreuse`).
+    pub reserved_keys: &'a [ReservedKey],
 }
 
 /// The outcome of checking one file. `rows` only matters when `errors` is empty.
@@ -97,6 +101,10 @@ pub enum CsrError {
         "the CSR's rsaEncryption key must carry NULL algorithm parameters (RFC 3279); regenerate the CSR with a standard tool"
     )]
     RsaParams,
+    #[error(transparent)]
+    Weak(#[from] WeakKey),
+    #[error(transparent)]
+    Reused(#[from] KeyReuse),
 }
 
 const RSA_SIGS: [(&str, &str); 5] = [
@@ -186,6 +194,11 @@ pub fn check_file(bytes: &[u8], ctx: &Context) -> Checked {
             rows.extend(req);
         }
         errors.extend(duplicate_serials(&file.records, &fits, kind));
+        errors.extend(
+            keyreuse::repeated_in_file(&rows, Dn::same_as)
+                .into_iter()
+                .map(|(line, e)| err(line, Some(kind), 7, CsrError::Reused(e).to_string())),
+        );
     }
     errors.sort_by_key(|e| (e.line, e.field.unwrap_or(0)));
     Checked {
@@ -505,8 +518,10 @@ pub fn decode_csr(der: &[u8]) -> Result<DecodedCsr, CsrError> {
                 Some(nid) => {
                     let group = EcGroup::from_curve_name(nid).map_err(|_| CsrError::NotCsr)?;
                     let mut ctx = BigNumContext::new().map_err(|_| CsrError::NotCsr)?;
-                    let point = EcPoint::from_bytes(&group, bits, &mut ctx)
-                        .map_err(|_| CsrError::NotCsr)?;
+                    let point = EcPoint::from_bytes(&group, bits, &mut ctx).map_err(|_| {
+                        goodkey::undecodable_point(&group, bits)
+                            .map_or(CsrError::NotCsr, CsrError::Weak)
+                    })?;
                     let ec =
                         EcKey::from_public_key(&group, &point).map_err(|_| CsrError::NotCsr)?;
                     let desc = match nid {
@@ -564,26 +579,23 @@ pub fn decode_csr(der: &[u8]) -> Result<DecodedCsr, CsrError> {
 pub fn check_csr(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<CsrError>> {
     let csr = decode_csr(der).map_err(|e| vec![e])?;
     let mut errs = Vec::new();
-    let (key_ok, needed, sigs, allowed) = match profile {
+    let rule = KeyRule::for_profile(profile);
+    let (sigs, allowed) = match profile {
         Profile::ServerRsa2048 => (
-            csr.key_oid == RSA_ENCRYPTION && csr.key_desc == "RSA 2048",
-            "an RSA 2048",
             &RSA_SIGS[..],
             "sha1/sha256/sha384/sha512/md5WithRSAEncryption",
         ),
-        Profile::ServerP384 => (
-            csr.key_desc == "ECDSA P-384",
-            "a P-384 (secp384r1)",
-            &EC_SIGS[..],
-            "ecdsa-with-SHA256 or ecdsa-with-SHA384",
-        ),
+        Profile::ServerP384 => (&EC_SIGS[..], "ecdsa-with-SHA256 or ecdsa-with-SHA384"),
     };
-    if !key_ok {
-        errs.push(CsrError::Key {
+    // The profile's key kind and size, then the known weaknesses (goodkey).
+    match csr.key.as_deref().map(|k| goodkey::check(k, &rule)) {
+        None | Some(Err(WeakKey::Kind(_))) => errs.push(CsrError::Key {
             profile: profile.id(),
-            needed,
+            needed: rule.needed,
             found: csr.key_desc.clone(),
-        });
+        }),
+        Some(Err(weak)) => errs.push(CsrError::Weak(weak)),
+        Some(Ok(())) => {}
     }
     let oid = &csr.sig_oid;
     if !sigs.iter().any(|(o, _)| o == oid) {
@@ -801,6 +813,13 @@ impl RowCheck<'_> {
                         && let Err(e) = dn::check_csr_subject(dn, &csr.subject)
                     {
                         self.err(1, e.to_string());
+                    }
+                    let same = |other: &Dn| dn.as_ref().is_some_and(|d| d.same_as(other));
+                    let same: Option<&dyn Fn(&Dn) -> bool> = dn.is_some().then_some(&same);
+                    if let Err(e) =
+                        keyreuse::check(&csr.spki_sha256, same, ctx.certs, ctx.reserved_keys)
+                    {
+                        self.err(7, CsrError::Reused(e).to_string());
                     }
                     spki = Some(csr.spki_sha256);
                 }
@@ -1137,6 +1156,11 @@ mod tests {
         fn by_serial(&self, s: &Serial) -> Option<crate::model::CertSummary> {
             self.0.iter().find(|c| &c.serial == s).cloned()
         }
+        // These tables are about renewal and revocation; key reuse has its
+        // own table (policy::keyreuse) and a pipeline test.
+        fn key_holders(&self, _: &str) -> Vec<crate::model::KeyHolder> {
+            Vec::new()
+        }
     }
     fn spki_hash(k: &PKey<Private>) -> String {
         hex::encode(openssl::sha::sha256(&k.public_key_to_der().unwrap()))
@@ -1165,6 +1189,7 @@ mod tests {
             institution: Some(&i),
             certs: None,
             ecdsa_ca: None,
+            reserved_keys: &[],
         };
         type Edit = Box<dyn Fn(&mut Vec<String>)>;
         let cases: Vec<(Edit, Vec<&str>)> = vec![
@@ -1390,6 +1415,7 @@ mod tests {
                 institution: Some(&i),
                 certs: None,
                 ecdsa_ca,
+                reserved_keys: &[],
             };
             let c = check_file(&file(std::slice::from_ref(row)), &ctx);
             assert_eq!(lines(&c), expected, "case {n}");
@@ -1598,6 +1624,7 @@ mod tests {
             institution: Some(&i),
             certs: Some(&certs),
             ecdsa_ca: None,
+            reserved_keys: &[],
         };
         let new_key = csr(DN, rsa2048_b());
         let row = |serial: &str, csr: &str| {
@@ -1672,6 +1699,7 @@ mod tests {
             institution: Some(&i),
             certs: Some(&certs),
             ecdsa_ca: None,
+            reserved_keys: &[],
         };
         let row = |dn: &str, serial: &str, reason: &str| {
             let mut f = vec![String::new(); 13];
@@ -1775,6 +1803,7 @@ mod tests {
                 institution: Some(&i),
                 certs: None,
                 ecdsa_ca: None,
+                reserved_keys: &[],
             },
         );
         let [ServerRequest::Issue(row)] = &c.rows[..] else {

@@ -10,6 +10,7 @@
 mod env;
 mod execute;
 mod intake;
+mod keys;
 mod replies;
 pub mod review;
 
@@ -166,6 +167,7 @@ pub(crate) fn run(
             );
         }
     };
+    let reserved_keys = keys::reserved_keys(env, &verified.signer_cert_der);
     let mut notes = Vec::new();
     let mut files = Vec::new();
     for a in &body.attachments {
@@ -183,6 +185,7 @@ pub(crate) fn run(
                 institution: Some(&institution),
                 certs: Some(&lookup),
                 ecdsa_ca: Some(env.ec_ca.is_some()),
+                reserved_keys: &reserved_keys,
             },
         );
         files.push(ApplicationFile {
@@ -295,5 +298,21 @@ impl crate::model::CertLookup for Lookup<'_> {
             spki_sha256: c.spki_sha256,
             profile: c.profile,
         })
+    }
+
+    fn key_holders(&self, spki_sha256: &str) -> Vec<crate::model::KeyHolder> {
+        // Like by_serial, the trait has no error channel yet: a failed query
+        // is logged and reads as "no holder".
+        let uses = store::key_uses(self.0, spki_sha256).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "key-reuse look-up failed");
+            Vec::new()
+        });
+        uses.into_iter()
+            .map(|u| crate::model::KeyHolder {
+                serial: u.serial,
+                dn: crate::policy::dn::parse(&u.subject_dn).unwrap_or_default(),
+                revoked_for: u.revoked_for,
+            })
+            .collect()
     }
 }

@@ -643,6 +643,46 @@ pub fn revocation(conn: &Connection, serial: &Serial) -> Result<Option<Revocatio
         .next())
 }
 
+/// A certificate issued for a key, with the reason of its revocation if revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUse {
+    pub serial: Serial,
+    pub subject_dn: String,
+    pub revoked_for: Option<RevocationReason>,
+}
+
+/// Every certificate issued for the key with this SPKI hash (for the
+/// key-reuse rules, policy::keyreuse).
+pub fn key_uses(conn: &Connection, spki_sha256: &str) -> Result<Vec<KeyUse>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.serial, c.subject_dn, r.reason FROM certificates c
+         LEFT JOIN revocations r ON r.serial = c.serial
+         WHERE c.spki_sha256 = ?1 ORDER BY c.issued_at, c.serial",
+    )?;
+    let rows = stmt
+        .query_map([spki_sha256], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(serial, subject_dn, reason)| KeyUse {
+            serial: Serial::from_hex(&serial).unwrap_or_else(|| Serial::from_bytes(&[])),
+            subject_dn,
+            revoked_for: reason.map(|c| {
+                u8::try_from(c)
+                    .ok()
+                    .and_then(RevocationReason::from_code)
+                    .unwrap_or(RevocationReason::Unspecified)
+            }),
+        })
+        .collect())
+}
+
 // ---------------------------------------------------------------- CRLs
 //
 // Each issuing CA has its own CRL, with its own cRLNumber sequence.

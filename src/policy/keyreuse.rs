@@ -1,0 +1,207 @@
+//! Keys already spoken for. A CSR's key is refused when it is the key of a
+//! certificate issued to another subject, of any certificate revoked for
+//! keyCompromise, or of the robot, its issuing CAs or the officers (whose
+//! keys must never be certified for a server).
+//!
+//! Decisions only: the certificates come through [`CertLookup`] and the
+//! instance's own keys through [`ReservedKey`]s, both from the caller. The
+//! renewal rule "not the key of the certificate being renewed" stays with
+//! the renewal checks in `server.rs`.
+
+use thiserror::Error;
+
+use crate::model::{CertLookup, Dn, RevocationReason, Serial, ServerRequest};
+
+/// A key that is never certified, and whose it is, for the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservedKey {
+    /// SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex.
+    pub spki_sha256: String,
+    /// "the robot's signing certificate", "the issuing CA (RSA)", …
+    pub holder: String,
+}
+
+/// Why a key is refused; the Display is the rule in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KeyReuse {
+    #[error(
+        "the CSR's key is the key of {0}; that key must never be certified, generate a new key pair"
+    )]
+    Reserved(String),
+    #[error(
+        "the CSR's key is the key of certificate {0}, revoked for keyCompromise; a compromised key is never certified again, generate a new key pair"
+    )]
+    Compromised(Serial),
+    #[error(
+        "the CSR's key is already certified for another subject (certificate {serial}, {dn}); each subject needs its own key pair"
+    )]
+    OtherSubject { serial: Serial, dn: Dn },
+    #[error(
+        "the CSR's key is also the key of line {0}, for another subject; each subject needs its own key pair"
+    )]
+    EarlierLine(usize),
+}
+
+/// Checks the key with SPKI hash `spki_sha256`, requested for a subject for
+/// which `same_subject` holds (`None`: the subject is not known, e.g. field 1
+/// is invalid; the other-subject rule is then skipped). Returns the first
+/// rule broken: reserved keys, then compromise, then other subjects.
+pub fn check(
+    spki_sha256: &str,
+    same_subject: Option<&dyn Fn(&Dn) -> bool>,
+    certs: Option<&dyn CertLookup>,
+    reserved: &[ReservedKey],
+) -> Result<(), KeyReuse> {
+    if let Some(r) = reserved.iter().find(|r| r.spki_sha256 == spki_sha256) {
+        return Err(KeyReuse::Reserved(r.holder.clone()));
+    }
+    let Some(certs) = certs else {
+        return Ok(());
+    };
+    let holders = certs.key_holders(spki_sha256);
+    if let Some(h) = holders
+        .iter()
+        .find(|h| h.revoked_for == Some(RevocationReason::KeyCompromise))
+    {
+        return Err(KeyReuse::Compromised(h.serial.clone()));
+    }
+    if let Some(same) = same_subject
+        && let Some(h) = holders.iter().find(|h| !same(&h.dn))
+    {
+        return Err(KeyReuse::OtherSubject {
+            serial: h.serial.clone(),
+            dn: h.dn.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The rows of one file whose CSR carries the key of an earlier row for
+/// another subject (the store cannot see them: none is issued yet), as
+/// (line, rule). `same_subject` is the forms' DN equality.
+pub fn repeated_in_file(
+    rows: &[ServerRequest],
+    same_subject: impl Fn(&Dn, &Dn) -> bool,
+) -> Vec<(usize, KeyReuse)> {
+    let mut seen: Vec<(String, &Dn, usize)> = Vec::new();
+    let mut out = Vec::new();
+    for row in rows {
+        let req = match row {
+            ServerRequest::Issue(r) => r,
+            ServerRequest::Renew(r) => &r.request,
+            ServerRequest::Revoke(_) => continue,
+        };
+        let Some(spki) = spki_sha256(&req.csr_der) else {
+            continue;
+        };
+        match seen.iter().find(|(k, _, _)| *k == spki) {
+            Some((_, dn, line)) if !same_subject(dn, &req.dn) => {
+                out.push((req.line, KeyReuse::EarlierLine(*line)));
+            }
+            Some(_) => {}
+            None => seen.push((spki, &req.dn, req.line)),
+        }
+    }
+    out
+}
+
+/// SHA-256 of a CSR's SubjectPublicKeyInfo as the CSR encodes it (the hash
+/// `server::check_csr` gives), lower-case hex.
+fn spki_sha256(csr_der: &[u8]) -> Option<String> {
+    use der::{Decode, Encode};
+    let req = x509_cert::request::CertReq::from_der(csr_der).ok()?;
+    let spki = req.info.public_key.to_der().ok()?;
+    Some(hex::encode(openssl::sha::sha256(&spki)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CertSummary, KeyHolder};
+
+    const WWW: &str = "CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
+    const MAIL: &str = "CN=mail.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
+
+    /// Certificates by key hash: "k1" was issued for www, "k2" for www and
+    /// revoked for keyCompromise, "k3" for mail and revoked as superseded.
+    struct Holders;
+    impl CertLookup for Holders {
+        fn by_serial(&self, _: &Serial) -> Option<CertSummary> {
+            None
+        }
+        fn key_holders(&self, spki: &str) -> Vec<KeyHolder> {
+            let h = |s: u8, dn: &str, r| KeyHolder {
+                serial: Serial::from_bytes(&[s]),
+                dn: crate::policy::dn::parse(dn).unwrap(),
+                revoked_for: r,
+            };
+            match spki {
+                "k1" => vec![h(1, WWW, None)],
+                "k2" => vec![h(2, WWW, Some(RevocationReason::KeyCompromise))],
+                "k3" => vec![h(3, MAIL, Some(RevocationReason::Superseded))],
+                _ => vec![],
+            }
+        }
+    }
+
+    #[test]
+    fn reuse_rules() {
+        let reserved = [ReservedKey {
+            spki_sha256: "robot".into(),
+            holder: "the robot's signing certificate".into(),
+        }];
+        let www = crate::policy::dn::parse(WWW).unwrap();
+        let for_www = |d: &Dn| *d == www;
+        let same: Option<&dyn Fn(&Dn) -> bool> = Some(&for_www);
+        type Case<'a> = (&'a str, Option<&'a dyn Fn(&Dn) -> bool>, Option<&'a str>);
+        let cases: Vec<Case> = vec![
+            ("new", same, None),
+            ("k1", same, None),
+            (
+                "k1",
+                Some(&|_: &Dn| false),
+                Some(
+                    "the CSR's key is already certified for another subject (certificate 0x01, CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP); each subject needs its own key pair",
+                ),
+            ),
+            // Field 1 invalid: the subject rule is skipped, the others are not.
+            ("k3", None, None),
+            (
+                "k2",
+                same,
+                Some(
+                    "the CSR's key is the key of certificate 0x02, revoked for keyCompromise; a compromised key is never certified again, generate a new key pair",
+                ),
+            ),
+            (
+                "k2",
+                None,
+                Some(
+                    "the CSR's key is the key of certificate 0x02, revoked for keyCompromise; a compromised key is never certified again, generate a new key pair",
+                ),
+            ),
+            (
+                "k3",
+                same,
+                Some(
+                    "the CSR's key is already certified for another subject (certificate 0x03, CN=mail.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP); each subject needs its own key pair",
+                ),
+            ),
+            (
+                "robot",
+                same,
+                Some(
+                    "the CSR's key is the key of the robot's signing certificate; that key must never be certified, generate a new key pair",
+                ),
+            ),
+        ];
+        for (n, (spki, same, expected)) in cases.into_iter().enumerate() {
+            let got = check(spki, same, Some(&Holders), &reserved)
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(got.as_deref(), expected, "case {n}: {spki}");
+        }
+        // Offline (`mailra check`): no store, only the reserved keys count.
+        assert_eq!(check("k2", same, None, &[]), Ok(()));
+    }
+}
