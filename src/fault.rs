@@ -7,62 +7,93 @@
 //! nothing sent or filed), `before-move` (its replies are sent, the mail not
 //! yet filed), `after-smtp-accept` (the SMTP server accepted a reply, not yet
 //! marked sent), `row:N` (inside the transaction, after the N-th row was
-//! issued). Unset in production: each check is one environment lookup.
+//! issued).
+//!
+//! Only with the cargo feature `fault-injection` (the crash tests turn it on;
+//! `scripts/test` runs the suite with it): without it every function here is
+//! an empty inline no-op and release builds carry no fault point at all.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "fault-injection")]
+pub use armed_points::*;
 
-/// Set once a fault point is reached: the whole process then stands still
-/// (other threads stop at [`hold`]), as if it had been killed right there.
-static HUNG: AtomicBool = AtomicBool::new(false);
+#[cfg(feature = "fault-injection")]
+mod armed_points {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
-fn wanted() -> Option<&'static str> {
-    static W: OnceLock<Option<String>> = OnceLock::new();
-    W.get_or_init(|| std::env::var("MAILRA_FAULT").ok().filter(|v| !v.is_empty()))
-        .as_deref()
-}
+    /// Set once a fault point is reached: the whole process then stands still
+    /// (other threads stop at [`hold`]), as if it had been killed right there.
+    static HUNG: AtomicBool = AtomicBool::new(false);
 
-/// Is the fault point `name` armed?
-pub fn armed(name: &str) -> bool {
-    wanted() == Some(name)
-}
-
-/// Stops here (forever, until killed) if `name` is the armed point.
-pub fn point(name: &str) {
-    if armed(name) {
-        hang(name);
+    fn wanted() -> Option<&'static str> {
+        static W: OnceLock<Option<String>> = OnceLock::new();
+        W.get_or_init(|| std::env::var("MAILRA_FAULT").ok().filter(|v| !v.is_empty()))
+            .as_deref()
     }
-}
 
-/// `row:N`: stops after the N-th row (1-based) of a file was carried out.
-pub fn row(n: usize) {
-    if let Some(want) = wanted().and_then(|w| w.strip_prefix("row:"))
-        && want.parse::<usize>().ok() == Some(n)
-    {
-        hang(&format!("row:{n}"));
+    /// Is the fault point `name` armed?
+    pub fn armed(name: &str) -> bool {
+        wanted() == Some(name)
     }
-}
 
-/// Called by other threads (the SMTP sender) before each step: once a fault
-/// point was reached, they stop too, so the kill lands at that point only.
-pub fn hold() {
-    if HUNG.load(Ordering::SeqCst) {
+    /// Stops here (forever, until killed) if `name` is the armed point.
+    pub fn point(name: &str) {
+        if armed(name) {
+            hang(name);
+        }
+    }
+
+    /// `row:N`: stops after the N-th row (1-based) of a file was carried out.
+    pub fn row(n: usize) {
+        if let Some(want) = wanted().and_then(|w| w.strip_prefix("row:"))
+            && want.parse::<usize>().ok() == Some(n)
+        {
+            hang(&format!("row:{n}"));
+        }
+    }
+
+    /// Called by other threads (the SMTP sender) before each step: once a fault
+    /// point was reached, they stop too, so the kill lands at that point only.
+    pub fn hold() {
+        if HUNG.load(Ordering::SeqCst) {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+    }
+
+    fn hang(name: &str) -> ! {
+        HUNG.store(true, Ordering::SeqCst);
+        // A reply in flight on another thread finishes (and is marked sent)
+        // before the test is told to kill.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        eprintln!("mailra: fault point {name} reached; waiting to be killed");
+        if let Ok(marker) = std::env::var("MAILRA_FAULT_MARKER") {
+            let _ = std::fs::write(marker, name);
+        }
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }
     }
 }
 
-fn hang(name: &str) -> ! {
-    HUNG.store(true, Ordering::SeqCst);
-    // A reply in flight on another thread finishes (and is marked sent)
-    // before the test is told to kill.
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    eprintln!("mailra: fault point {name} reached; waiting to be killed");
-    if let Ok(marker) = std::env::var("MAILRA_FAULT_MARKER") {
-        let _ = std::fs::write(marker, name);
+#[cfg(not(feature = "fault-injection"))]
+pub use no_points::*;
+
+/// Without the feature: nothing is ever armed.
+#[cfg(not(feature = "fault-injection"))]
+mod no_points {
+    #[inline(always)]
+    pub fn armed(_name: &str) -> bool {
+        false
     }
-    loop {
-        std::thread::sleep(std::time::Duration::from_secs(3600));
-    }
+
+    #[inline(always)]
+    pub fn point(_name: &str) {}
+
+    #[inline(always)]
+    pub fn row(_n: usize) {}
+
+    #[inline(always)]
+    pub fn hold() {}
 }

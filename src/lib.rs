@@ -1,9 +1,39 @@
 //! mailra: a mail-driven registration-authority robot.
 //!
-//! Components follow the data flow of one mail:
-//! `intake` (pure: MIME, S/MIME, TSV → typed input) → `policy` (pure decisions)
-//! → `ra` (the workflow; the only layer that sequences I/O) → `ca` (signing, CRLs)
-//! and `store` (SQLite) → `render` (templates) → `mail` (signing and transport).
+//! Officers of member institutions send S/MIME-signed mails carrying
+//! application files; mailra verifies them, checks every row, has its CA
+//! issue or revoke, answers with signed notices and files every mail.
+//!
+//! # Layout
+//!
+//! Data flows one way, from the top of this list to the bottom; a module
+//! imports only modules below it (never one above, and no circle):
+//!
+//! - `main.rs`, [`cli`]: the command line, a file per command group; it only
+//!   parses arguments, calls the layers below and prints.
+//! - [`demo`], [`init`]: `mailra demo` and `mailra init` (instance set-up).
+//! - [`service`]: the robot as a daemon — the IMAP and Maildir intake loops
+//!   and the outbox sender; decides *when* things run.
+//! - [`ops`]: the secretariat's operations (registry, review, certificates,
+//!   outbox) behind the CLI, returning typed values the CLI prints and the
+//!   coming mail commands can answer with.
+//! - [`ra`]: the workflow of one mail (verify → authorise → extract → check →
+//!   decide → execute in one transaction → answer): the only layer that
+//!   sequences I/O on the store, the CA and the outbox.
+//! - [`config`]: `mailra.toml`, read raw then checked with every error at once.
+//! - [`mail`]: transports only — IMAP session and filing primitives, SMTP
+//!   send, Maildir, composing and S/MIME-signing replies.
+//! - [`ca`]: the embedded CA, one certificate builder per profile, CRLs; it
+//!   re-checks policy before it signs.
+//! - [`store`]: SQLite, the only place with SQL.
+//! - [`policy`]: pure decisions — the form rules per family, DN rules, weak
+//!   and reused keys, the filing rules.
+//! - [`render`]: reply texts from `templates/` and the view models (wording
+//!   in Japanese and English).
+//! - [`intake`]: pure parsers, bytes → records: MIME, S/MIME verification,
+//!   TSV, the registry import file.
+//! - [`model`], [`clock`], [`fault`]: leaves — the domain types shared by
+//!   every layer, where "now" comes from, test-only fault points.
 #![forbid(unsafe_code)]
 
 pub mod ca;
