@@ -1,6 +1,6 @@
 //! `mailra run`: the robot as a service. Intake is IMAP when `[imap]` is
 //! configured, else the Maildir inbox; replies leave by SMTP when `[smtp]` is
-//! configured (a sender thread draining the outbox table), else as .eml files.
+//! configured (`service::sender`, on its own thread, draining the outbox table), else as .eml files.
 //! A stop signal (Ctrl-C, SIGTERM) is honoured between mails: the mail in hand
 //! is finished and filed first; replies not yet sent stay in the outbox table
 //! and go out on the next start.
@@ -11,10 +11,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
-use crate::config::{Config, SmtpConfig};
-use crate::mail::smtp::SmtpSender;
 use crate::ra::{self, Env};
-use crate::store;
 
 pub fn run(env: &mut Env, interval: Duration, once: bool) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -30,7 +27,7 @@ pub fn run(env: &mut Env, interval: Duration, once: bool) -> anyhow::Result<()> 
     let sender = env.cfg.smtp.clone().map(|smtp| {
         let cfg = env.cfg.clone();
         let (kick, stop) = (kick.clone(), stop_rx.clone());
-        std::thread::spawn(move || sender_thread(cfg, smtp, kick, stop, once))
+        std::thread::spawn(move || crate::service::sender::run(cfg, smtp, kick, stop, once))
     });
     let intake = match env.cfg.imap.clone() {
         Some(imap) => rt
@@ -117,60 +114,4 @@ async fn maildir_loop(
             _ = stop.changed() => return Ok(()),
         }
     }
-}
-
-/// How often an idle sender looks at the outbox table anyway (replies put
-/// back by `mailra outbox retry` from another process).
-const IDLE_LOOK: Duration = Duration::from_secs(5);
-
-/// The SMTP sender on its own thread and SQLite connection: it never waits
-/// for the intake, and the intake never waits for a slow relay.
-fn sender_thread(
-    cfg: Config,
-    smtp: SmtpConfig,
-    kick: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-    once: bool,
-) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let conn = store::open(&cfg.database)?;
-    let sender = SmtpSender::new(&smtp)?;
-    tracing::info!(smtp = %smtp.endpoint, "SMTP sender started");
-    rt.block_on(async {
-        loop {
-            let stopping = stop.clone();
-            match sender
-                .drain(&conn, OffsetDateTime::now_utc, || *stopping.borrow())
-                .await
-            {
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "outbox"),
-            }
-            if *stop.borrow() {
-                return Ok(());
-            }
-            if once {
-                // `run --once`: one more pass after the intake's kick, then done.
-                kick.notified().await;
-                let _ = sender.drain(&conn, OffsetDateTime::now_utc, || false).await;
-                return Ok(());
-            }
-            let wait = match store::next_due(&conn) {
-                Ok(Some(t)) => {
-                    let d = t - OffsetDateTime::now_utc();
-                    Duration::try_from(d)
-                        .unwrap_or(Duration::ZERO)
-                        .min(IDLE_LOOK)
-                }
-                _ => IDLE_LOOK,
-            };
-            tokio::select! {
-                _ = kick.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
-            }
-        }
-    })
 }

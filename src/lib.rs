@@ -20,4 +20,5 @@ pub mod pki;
 pub mod policy;
 pub mod ra;
 pub mod render;
+pub mod service;
 pub mod store;

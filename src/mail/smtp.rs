@@ -1,51 +1,73 @@
-//! The SMTP sender: drains the outbox table through lettre's async SMTP
-//! transport. A reply is marked sent only after the server accepted it, so a
-//! crash in between resends it — unchanged, with the same Message-ID, which
-//! mail clients use to show it once. A transient failure is retried with
-//! capped exponential backoff; a permanent one (5xx), or `max_attempts`
-//! failures, marks the reply dead, visible in `mailra outbox list` until
-//! `mailra outbox retry ID`.
+//! The SMTP transport: sends raw bytes to an envelope through lettre's async
+//! SMTP transport, keeping its connection between sends (lettre's pool of
+//! one connection, tested with NOOP before reuse and reopened when the server
+//! dropped it), so a drain of many replies is one SMTP session, not one per
+//! reply. What to send, when to retry and what a failure means for a reply
+//! is the sender's business (`service::sender`), not the transport's.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use rusqlite::Connection;
-use time::OffsetDateTime;
 
-use crate::config::SmtpConfig;
-use crate::mail::endpoint::{Security, explain_tls};
-use crate::store::{self, OutboxMail};
+use crate::mail::endpoint::{Endpoint, Security, explain_tls};
+
+/// Where and how to connect: plain values, filled from the configuration.
+#[derive(Debug, Clone)]
+pub struct SmtpParams {
+    pub endpoint: Endpoint,
+    pub password: Option<String>,
+    /// For each SMTP command and the connection.
+    pub timeout: Duration,
+    /// How long an unused connection is kept open between drains.
+    pub idle: Duration,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpError {
     #[error("SMTP set-up: {0}")]
     Setup(String),
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
 }
 
-pub struct SmtpSender {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    cfg: SmtpConfig,
-    /// The last delivery error, so an outage is logged once, not per reply
-    /// and attempt, and its end once.
-    last_error: std::cell::RefCell<Option<String>>,
+/// A send that did not reach the server's acceptance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    /// In the operator's terms (TLS problems name the setting that fixes them).
+    pub text: String,
+    /// The server refused for good (5xx), or the envelope cannot be sent.
+    pub permanent: bool,
 }
 
-/// What one pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Drained {
-    pub sent: usize,
-    pub retried: usize,
-    pub dead: usize,
+impl SendError {
+    fn permanent(text: String) -> SendError {
+        SendError {
+            text,
+            permanent: true,
+        }
+    }
 }
 
-impl SmtpSender {
-    pub fn new(cfg: &SmtpConfig) -> Result<SmtpSender, SmtpError> {
-        let e = &cfg.endpoint;
+pub struct SmtpTransport {
+    /// Always `Some` but inside `Drop`: lettre's pool spawns tasks when it is
+    /// dropped, which needs the runtime it was made on.
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    runtime: tokio::runtime::Handle,
+    endpoint: Endpoint,
+    /// The last send went through, so the connection was alive: a transient
+    /// failure now is likely a connection the server closed under us.
+    warm: AtomicBool,
+}
+
+impl SmtpTransport {
+    /// Must be called inside a Tokio runtime: the kept connection lives on it.
+    pub fn new(p: &SmtpParams) -> Result<SmtpTransport, SmtpError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| SmtpError::Setup(format!("needs a Tokio runtime: {e}")))?;
+        let e = &p.endpoint;
         let mut params = TlsParameters::builder(e.host.clone());
         if let Some(ca) = &e.ca_file {
             let pem = std::fs::read(ca)
@@ -76,158 +98,77 @@ impl SmtpSender {
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(e.host.clone())
             .port(e.port)
             .tls(tls)
-            .timeout(Some(cfg.timeout));
-        if let (Some(user), Some(pw)) = (&e.user, &cfg.password) {
-            b = b.credentials(Credentials::new(user.clone(), pw.0.clone()));
+            .timeout(Some(p.timeout))
+            // One sender, one reply at a time: one connection.
+            .pool_config(PoolConfig::new().max_size(1).idle_timeout(p.idle));
+        if let (Some(user), Some(pw)) = (&e.user, &p.password) {
+            b = b.credentials(Credentials::new(user.clone(), pw.clone()));
         }
-        Ok(SmtpSender {
-            transport: b.build(),
-            cfg: cfg.clone(),
-            last_error: Default::default(),
+        Ok(SmtpTransport {
+            transport: Some(b.build()),
+            runtime,
+            endpoint: e.clone(),
+            warm: AtomicBool::new(false),
         })
     }
 
-    /// The wait before attempt `attempts + 1`: min·2^(attempts-1), capped.
-    pub fn backoff(&self, attempts: u32) -> Duration {
-        backoff(self.cfg.retry_min, self.cfg.retry_max, attempts)
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
-    /// Sends every reply that is due. `stop` is checked between replies.
-    pub async fn drain(
-        &self,
-        conn: &Connection,
-        now: impl Fn() -> OffsetDateTime,
-        stop: impl Fn() -> bool,
-    ) -> Result<Drained, SmtpError> {
-        let mut d = Drained::default();
-        for m in store::due_outbox(conn, now())? {
-            if stop() {
-                break;
-            }
-            crate::fault::hold();
-            match self.send(conn, &m).await? {
-                Ok(response) => {
-                    crate::fault::point("after-smtp-accept");
-                    store::mark_sent(conn, m.id, now(), &response)?;
-                    if self.last_error.borrow_mut().take().is_some() {
-                        tracing::info!(smtp = %self.cfg.endpoint, "SMTP delivery restored");
-                    }
-                    tracing::info!(outbox = m.id, message_id = %m.message_id, "reply sent");
-                    d.sent += 1;
-                }
-                Err((error, permanent)) => {
-                    let attempts = m.attempts as u32 + 1;
-                    let dead = permanent || attempts >= self.cfg.max_attempts;
-                    let next = (!dead).then(|| {
-                        now() + time::Duration::try_from(self.backoff(attempts)).unwrap_or_default()
-                    });
-                    store::attempt_failed(conn, m.id, &error, next)?;
-                    if dead {
-                        tracing::error!(outbox = m.id, attempts, %error, "reply is dead; `mailra outbox retry {}` resends it", m.id);
-                        d.dead += 1;
-                    } else {
-                        let mut last = self.last_error.borrow_mut();
-                        if last.as_deref() != Some(error.as_str()) {
-                            tracing::warn!(smtp = %self.cfg.endpoint, %error, "SMTP delivery failing; replies wait in the outbox and are retried with backoff");
-                        }
-                        tracing::debug!(outbox = m.id, attempts, %error, "reply not sent; will retry");
-                        *last = Some(error);
-                        d.retried += 1;
-                    }
-                }
-            }
-        }
-        Ok(d)
-    }
-
-    /// Sends a reply to every recipient that does not have it yet: in one
-    /// transaction, and when the server refuses that for good, one by one,
-    /// so that one refused address (a mistyped admin) does not keep the reply
-    /// from the others. Each recipient that has it is recorded at once and
-    /// never sent to again. Ok(the server's answer) when at least one
-    /// recipient has it and none can be tried again; Err((error, permanent?))
-    /// otherwise.
-    async fn send(
-        &self,
-        conn: &Connection,
-        m: &OutboxMail,
-    ) -> Result<Result<String, (String, bool)>, SmtpError> {
-        let remaining = m.remaining();
-        if remaining.is_empty() {
-            // Every recipient was dealt with before a crash or a transient error.
-            return Ok(match m.delivered_to.is_empty() {
-                false => Ok("sent to every recipient earlier".into()),
-                true => Err(("the server refused every recipient".into(), true)),
-            });
-        }
-        let all = self.transaction(m, &remaining).await;
-        if remaining.len() < 2 || !matches!(all, Err((_, true))) {
-            return Ok(all);
-        }
-        let mut answer = None;
-        let mut reasons: Vec<String> = Vec::new();
-        for r in remaining {
-            match self.transaction(m, &[r]).await {
-                Ok(a) => {
-                    store::recipient_delivered(conn, m.id, r)?;
-                    answer = Some(a);
-                }
-                Err((e, true)) => {
-                    tracing::warn!(outbox = m.id, recipient = r, error = %e, "the server refused a recipient; the others get the reply");
-                    store::recipient_refused(conn, m.id, r, &e)?;
-                    if !reasons.contains(&e) {
-                        reasons.push(e);
-                    }
-                }
-                Err(transient) => return Ok(Err(transient)),
-            }
-        }
-        Ok(match answer {
-            Some(a) => Ok(a),
-            None if !m.delivered_to.is_empty() => Ok("sent to the other recipients earlier".into()),
-            // Usually one reason for all (a refused password, a refused message).
-            None => Err((reasons.join("; "), true)),
-        })
-    }
-
-    /// One SMTP transaction to `to`: (error text, permanent?) on failure.
-    async fn transaction(&self, m: &OutboxMail, to: &[&str]) -> Result<String, (String, bool)> {
-        let from = m
-            .from
+    /// One SMTP transaction of `raw` from `from` to `to`: the server's answer,
+    /// or why not. A transient failure right after a successful send (the
+    /// server closed the kept connection: a restart, a per-session limit) is
+    /// tried once more at once, on a new connection.
+    pub async fn send(&self, from: &str, to: &[&str], raw: &[u8]) -> Result<String, SendError> {
+        let from = from
             .parse()
-            .map_err(|e| (format!("bad sender {}: {e}", m.from), true))?;
+            .map_err(|e| SendError::permanent(format!("bad sender {from}: {e}")))?;
         let to = to
             .iter()
             .map(|r| {
                 r.parse()
-                    .map_err(|e| (format!("bad recipient {r}: {e}"), true))
+                    .map_err(|e| SendError::permanent(format!("bad recipient {r}: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let envelope =
-            Envelope::new(Some(from), to).map_err(|e| (format!("envelope: {e}"), true))?;
-        match self.transport.send_raw(&envelope, &m.raw).await {
+        let envelope = Envelope::new(Some(from), to)
+            .map_err(|e| SendError::permanent(format!("envelope: {e}")))?;
+        let mut r = self.once(&envelope, raw).await;
+        if matches!(&r, Err(e) if !e.permanent) && self.warm.load(Ordering::Relaxed) {
+            tracing::debug!(smtp = %self.endpoint, "the kept SMTP connection failed; trying a new one");
+            r = self.once(&envelope, raw).await;
+        }
+        self.warm.store(r.is_ok(), Ordering::Relaxed);
+        r
+    }
+
+    async fn once(&self, envelope: &Envelope, raw: &[u8]) -> Result<String, SendError> {
+        // lettre hands a used connection back to its pool from a spawned
+        // task; let it run first, or this send would open a second one.
+        tokio::task::yield_now().await;
+        let t = self.transport.as_ref().expect("present until dropped");
+        match t.send_raw(envelope, raw).await {
             Ok(resp) => Ok(resp.message().collect::<Vec<_>>().join(" ")),
-            Err(e) => Err((explain_tls("smtp", &e.to_string()), e.is_permanent())),
+            Err(e) => Err(SendError {
+                text: explain_tls("smtp", &e.to_string()),
+                permanent: e.is_permanent(),
+            }),
+        }
+    }
+
+    /// Says QUIT on the kept connection (it would otherwise stay open until
+    /// the idle time is up or the process ends); waits at most 5 s. The
+    /// transport sends nothing after this.
+    pub async fn close(&self) {
+        if let Some(t) = &self.transport {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t.shutdown()).await;
         }
     }
 }
 
-pub fn backoff(min: Duration, max: Duration, attempts: u32) -> Duration {
-    let exp = attempts.saturating_sub(1).min(30);
-    min.saturating_mul(1u32 << exp).min(max)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let s = Duration::from_secs;
-        let got: Vec<u64> = (1..=9)
-            .map(|a| backoff(s(30), s(3600), a).as_secs())
-            .collect();
-        assert_eq!(got, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
-        assert_eq!(backoff(s(1), s(2), 100), s(2));
+impl Drop for SmtpTransport {
+    fn drop(&mut self) {
+        let _on = self.runtime.enter();
+        drop(self.transport.take());
     }
 }

@@ -63,8 +63,6 @@ pub enum RaError {
     Ca(#[from] crate::ca::CaError),
     #[error("publishing the CRL: {0}")]
     Io(#[from] std::io::Error),
-    #[error("outbox: {0}")]
-    Outbox(#[from] crate::mail::outbox::OutboxError),
 }
 
 /// One application file of a mail and what policy said of it.
