@@ -161,6 +161,8 @@ impl SmtpTransport {
     /// transport sends nothing after this.
     pub async fn close(&self) {
         if let Some(t) = &self.transport {
+            // The last send's connection back in the pool first (see `once`).
+            tokio::task::yield_now().await;
             let _ = tokio::time::timeout(Duration::from_secs(5), t.shutdown()).await;
         }
     }
