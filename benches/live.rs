@@ -21,14 +21,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use lettre::transport::smtp::client::Tls;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use live::{ADMIN, Robot, Servers};
 use mailra::config::Config;
 use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
+use mailra::mail::endpoint::{Endpoint, Security};
 use mailra::mail::sign::Signer;
+use mailra::mail::smtp::{SmtpParams, SmtpTransport};
 use mailra::pki::{self, KeyKind, KeyPair};
 use mailra::store;
 use time::OffsetDateTime;
@@ -159,6 +159,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let drained = t.elapsed();
+    std::fs::copy(&robot.log, "/tmp/mailra-drain.log").unwrap(); // TEMP
     let delivered = Instant::now();
     while receipts() < before + QUEUED {
         assert!(
@@ -255,14 +256,22 @@ async fn floor(
         .map_err(|(e, _)| e)
         .unwrap();
     let mut next = s.select("INBOX").await.unwrap().uid_next.unwrap_or(1);
-    let sender = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(smtp)
-        .tls(Tls::None)
-        .build();
-    let envelope = lettre::address::Envelope::new(
-        Some(demo::ROBOT.parse().unwrap()),
-        vec![OFFICER.parse().unwrap()],
-    )
+    // mailra's SMTP transport is a plain SMTP client with a kept connection.
+    let sender = SmtpTransport::new(&SmtpParams {
+        endpoint: Endpoint {
+            host: "127.0.0.1".into(),
+            port: smtp,
+            user: None,
+            security: Security::StartTls {
+                allow_plaintext: true,
+            },
+            mailbox: None,
+            ca_file: None,
+        },
+        password: None,
+        timeout: Duration::from_secs(30),
+        idle: Duration::from_secs(60),
+    })
     .unwrap();
     let mut n = 0;
     let mut ready = Some(ready);
@@ -289,7 +298,10 @@ async fn floor(
                 "From: {robot}\r\nTo: {OFFICER}\r\nSubject: received\r\nMessage-ID: <floor-{n}@mailra.test>\r\nX-Floor: yes\r\n\r\nreceived\r\n",
                 robot = demo::ROBOT
             );
-            sender.send_raw(&envelope, reply.as_bytes()).await.unwrap();
+            sender
+                .send(demo::ROBOT, &[OFFICER], reply.as_bytes())
+                .await
+                .unwrap();
             let _: Vec<_> = s
                 .uid_store(uid.to_string(), "+FLAGS (\\Deleted)")
                 .await
@@ -316,5 +328,5 @@ async fn floor(
         s = h.done().await.unwrap();
     }
     s.logout().await.ok();
-    sender.shutdown().await;
+    sender.close().await;
 }

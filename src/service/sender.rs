@@ -46,7 +46,6 @@ pub struct Drained {
 }
 
 impl SmtpSender {
-    /// Must be called inside a Tokio runtime (the kept connection lives on it).
     pub fn new(cfg: &SmtpConfig) -> Result<SmtpSender, SenderError> {
         Ok(SmtpSender {
             transport: SmtpTransport::new(&cfg.params())?,
@@ -172,6 +171,11 @@ impl SmtpSender {
     pub async fn close(&self) {
         self.transport.close().await;
     }
+
+    /// Closes the kept connection if it has not been used for a while.
+    pub async fn close_idle(&self) {
+        self.transport.close_idle().await;
+    }
 }
 
 pub fn backoff(min: Duration, max: Duration, attempts: u32) -> Duration {
@@ -229,6 +233,7 @@ pub fn run(
                 }
                 _ => IDLE_LOOK,
             };
+            sender.close_idle().await;
             tokio::select! {
                 _ = kick.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
