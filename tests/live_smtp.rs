@@ -214,5 +214,9 @@ fn smtp_reconnects_when_the_server_ends_a_session_mid_drain() {
         },
         "the refused MAIL is tried again at once on a new connection, not after a backoff"
     );
-    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3, "5 + 5 + 2");
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "5 + 5 + 2"
+    );
 }

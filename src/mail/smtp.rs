@@ -115,7 +115,8 @@ impl SmtpTransport {
                     Certificate::from_pem(&pem).map_err(|err| setup(err.to_string()))?,
                 );
                 implicit.add_root_certificate(
-                    native_tls::Certificate::from_pem(&pem).map_err(|err| setup(err.to_string()))?,
+                    native_tls::Certificate::from_pem(&pem)
+                        .map_err(|err| setup(err.to_string()))?,
                 );
             }
         }
@@ -208,7 +209,8 @@ impl SmtpTransport {
                 AsyncSmtpConnection::connect_with_transport(Box::new(Tls(tls)), &hello).await?
             }
             Security::StartTls { allow_plaintext } => {
-                let mut c = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello).await?;
+                let mut c =
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello).await?;
                 if c.can_starttls() {
                     c.starttls(self.starttls.clone(), &hello).await?;
                 } else if !allow_plaintext {
@@ -245,7 +247,10 @@ impl SmtpTransport {
     /// idle time; the sender calls this while it waits for work.
     pub async fn close_idle(&self) {
         let mut kept = self.kept.lock().await;
-        if kept.as_ref().is_some_and(|k| k.since.elapsed() >= self.p.idle) {
+        if kept
+            .as_ref()
+            .is_some_and(|k| k.since.elapsed() >= self.p.idle)
+        {
             self.quit(kept.take()).await;
         }
     }
