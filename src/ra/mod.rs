@@ -27,6 +27,7 @@ use crate::model::{ApplicationFile, CaKind, RowError, Serial, ServerRequest};
 use crate::policy::rules::AttachmentKind;
 use crate::policy::server as server_policy;
 use crate::store;
+use replies::Rejection;
 
 /// What happened to one mail, for the CLI and the daemon's log.
 #[derive(Debug, Clone, Serialize)]
@@ -118,16 +119,14 @@ pub(crate) fn run(
     }
     let verified = match &report.outcome {
         Ok(v) => v,
-        Err(f) => return ctx.reject(env, f.check.name(), &f.reason),
+        Err(f) => return ctx.reject(env, Rejection::Signature(f.clone())),
     };
     let Some(officer) = store::officer_by_email(&env.conn, &verified.signer_email)? else {
         return ctx.reject(
             env,
-            "officer",
-            &format!(
-                "the signer {} is not a registered officer",
-                verified.signer_email
-            ),
+            Rejection::NotOfficer {
+                signer: verified.signer_email.clone(),
+            },
         );
     };
     ctx.officer_since = store::officer_registered_at(&env.conn, officer.id)?;

@@ -52,6 +52,39 @@ impl Outgoing {
     }
 }
 
+/// Why a mail is refused as a whole (told to the sender), as opposed to an
+/// internal error (told to the operator, the mail processed again later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// A check of the S/MIME verification failed.
+    Signature(smime::Failure),
+    /// The signature is good but the signer is no registered officer.
+    NotOfficer { signer: String },
+    /// The secretariat refused the held mail.
+    Review { reason: String },
+}
+
+impl Rejection {
+    /// The name of the failed check (rules match on it; the reply shows it).
+    pub fn check(&self) -> &'static str {
+        match self {
+            Rejection::Signature(f) => f.check.name(),
+            Rejection::NotOfficer { .. } => "officer",
+            Rejection::Review { .. } => "review",
+        }
+    }
+
+    pub fn reason(&self) -> String {
+        match self {
+            Rejection::Signature(f) => f.reason.clone(),
+            Rejection::NotOfficer { signer } => {
+                format!("the signer {signer} is not a registered officer")
+            }
+            Rejection::Review { reason } => reason.clone(),
+        }
+    }
+}
+
 /// A mail that carries nothing out, answered to its sender.
 pub(crate) struct SenderAnswer {
     pub verdict: Verdict,
@@ -102,13 +135,8 @@ impl MailCtx {
             Err(_) => "-".into(),
         };
         let _ = env;
-        // "structure: not signed", even when an envelope check failed first.
-        let unsigned = report.outcome.is_err()
-            && report.checks.iter().any(|c| {
-                c.check == smime::Check::Structure
-                    && !c.ok
-                    && c.detail.starts_with("the mail is not signed")
-            });
+        // Not signed at all, even when an envelope check failed first.
+        let unsigned = report.outcome.is_err() && report.unsigned;
         MailCtx {
             source: source.to_string(),
             raw: raw.to_vec(),
@@ -354,13 +382,9 @@ impl MailCtx {
         Ok(self.outcome(id, verdict, None, why.to_string(), 0))
     }
 
-    pub fn reject(
-        self,
-        env: &mut Env,
-        check: &'static str,
-        reason: &str,
-    ) -> Result<Outcome, RaError> {
-        let view = notices::Rejected::new(&self.facts_for_reply(env), check, reason);
+    pub fn reject(self, env: &mut Env, why: Rejection) -> Result<Outcome, RaError> {
+        let (check, reason) = (why.check(), why.reason());
+        let view = notices::Rejected::new(&self.facts_for_reply(env), check, &reason);
         let mut reply = Outgoing::new("rejected", &view);
         reply.tags = vec![("Check".into(), check.into())];
         self.answer_sender(
