@@ -4,7 +4,8 @@
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use super::replies::{MailCtx, Outgoing};
+use super::answer::Outgoing;
+use super::replies::MailCtx;
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca::{self, RevokedEntry};
 use crate::model::{

@@ -7,6 +7,7 @@
 //! outbox. A crash before the commit leaves nothing behind; a crash after it
 //! leaves replies in the outbox table, sent on the next start.
 
+mod answer;
 mod env;
 mod execute;
 mod intake;
@@ -27,7 +28,7 @@ use crate::model::{ApplicationFile, CaKind, RowError, Serial, ServerRequest};
 use crate::policy::rules::AttachmentKind;
 use crate::policy::server as server_policy;
 use crate::store;
-use replies::Rejection;
+use answer::Rejection;
 
 /// What happened to one mail, for the CLI and the daemon's log.
 #[derive(Debug, Clone, Serialize)]

@@ -3,18 +3,17 @@
 //! signed reply and an audit event in one transaction, then drains the outbox.
 
 use rusqlite::Connection;
-use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::answer::{Outgoing, Rejection, SenderAnswer};
 use super::{Env, Outcome, RaError, Verdict};
-use crate::intake::smime::{self, Report};
-use crate::mail::compose::{self, Reply};
+use crate::intake::smime::Report;
 use crate::model::{
     ApplicationFile, ApplicationStatus, FormKind, Institution, Officer, RevocationReason,
     ServerRequest,
 };
 use crate::policy::rules::{AttachmentKind, Decision, Facts};
-use crate::render::notices::{self, MailFacts, OfficerResult};
+use crate::render::notices::{self};
 use crate::render::views::{FileView, summarize};
 use crate::store;
 
@@ -26,71 +25,6 @@ pub(crate) struct Review {
     /// `approve` or `reject`.
     pub action: &'static str,
     pub note: String,
-}
-
-/// One reply to queue: the template and its view, the recipients, files and
-/// the machine-readable `X-Mailra-*` tags.
-pub(crate) struct Outgoing {
-    pub template: &'static str,
-    pub view: minijinja::Value,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub attachments: Vec<(String, String, Vec<u8>)>,
-    pub tags: Vec<(String, String)>,
-}
-
-impl Outgoing {
-    pub fn new(template: &'static str, view: &impl Serialize) -> Outgoing {
-        Outgoing {
-            template,
-            view: minijinja::Value::from(minijinja::value::Serde(view)),
-            to: vec![],
-            cc: vec![],
-            attachments: vec![],
-            tags: vec![],
-        }
-    }
-}
-
-/// Why a mail is refused as a whole (told to the sender), as opposed to an
-/// internal error (told to the operator, the mail processed again later).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Rejection {
-    /// A check of the S/MIME verification failed.
-    Signature(smime::Failure),
-    /// The signature is good but the signer is no registered officer.
-    NotOfficer { signer: String },
-    /// The secretariat refused the held mail.
-    Review { reason: String },
-}
-
-impl Rejection {
-    /// The name of the failed check (rules match on it; the reply shows it).
-    pub fn check(&self) -> &'static str {
-        match self {
-            Rejection::Signature(f) => f.check.name(),
-            Rejection::NotOfficer { .. } => "officer",
-            Rejection::Review { .. } => "review",
-        }
-    }
-
-    pub fn reason(&self) -> String {
-        match self {
-            Rejection::Signature(f) => f.reason.clone(),
-            Rejection::NotOfficer { signer } => {
-                format!("the signer {signer} is not a registered officer")
-            }
-            Rejection::Review { reason } => reason.clone(),
-        }
-    }
-}
-
-/// A mail that carries nothing out, answered to its sender.
-pub(crate) struct SenderAnswer {
-    pub verdict: Verdict,
-    pub check: Option<&'static str>,
-    pub detail: String,
-    pub reply: Outgoing,
 }
 
 pub(crate) struct MailCtx {
@@ -218,7 +152,7 @@ impl MailCtx {
     }
 
     /// The rule's extra addresses for the reply to the officer or sender.
-    fn notify(&self) -> Vec<String> {
+    pub(super) fn notify(&self) -> Vec<String> {
         self.decision
             .as_ref()
             .map(|d| d.notify.clone())
@@ -303,54 +237,6 @@ impl MailCtx {
             keywords: d.keywords,
             rule: d.rule,
         }
-    }
-
-    /// Facts about this mail that every reply shows.
-    pub fn facts_for_reply<'a>(&'a self, env: &'a Env) -> MailFacts<'a> {
-        MailFacts {
-            received_at: self.received_at,
-            signer: &self.signer,
-            message_id: self.message_id.as_deref(),
-            robot: &env.cfg.robot_address,
-        }
-    }
-
-    /// Renders, signs and queues one reply inside the caller's transaction.
-    pub fn queue(
-        &self,
-        env: &Env,
-        conn: &Connection,
-        mail_id: i64,
-        out: Outgoing,
-    ) -> Result<(), RaError> {
-        let text = env.renderer.render(out.template, &out.view)?;
-        let reply = Reply {
-            from: env.cfg.robot_address.clone(),
-            to: out.to.clone(),
-            cc: out.cc.clone(),
-            subject: text.subject.clone(),
-            body: text.body,
-            attachments: out.attachments,
-            in_reply_to: self.message_id.clone(),
-            tags: out.tags,
-        };
-        let composed = compose::compose(&reply, &env.signer, self.now)?;
-        let mut rcpt = out.to;
-        rcpt.extend(out.cc);
-        rcpt.sort();
-        rcpt.dedup();
-        store::enqueue(
-            conn,
-            Some(mail_id),
-            &composed.message_id,
-            &env.cfg.robot_address,
-            &rcpt,
-            out.template,
-            &text.subject,
-            &composed.raw,
-            self.now,
-        )?;
-        Ok(())
     }
 
     /// Where a reply to the sender goes: the From address, when it is one.
@@ -546,57 +432,6 @@ impl MailCtx {
         tx.commit()?;
         env.deliver_local(self.now)?;
         Ok(self.outcome(id, verdict, None, summary, 1))
-    }
-
-    /// The officer's result of a mail with application files.
-    pub fn officer_reply(
-        &self,
-        env: &Env,
-        inst: &Institution,
-        files: Vec<FileView>,
-        notes: &[String],
-        verdict: Verdict,
-        summary: &str,
-    ) -> Outgoing {
-        let officer = self
-            .officer
-            .as_ref()
-            .map(|o| o.email.clone())
-            .unwrap_or_default();
-        let rows: usize = files.iter().map(|f| f.rows.len().max(f.errors.len())).sum();
-        let forms: Vec<&str> = files.iter().filter_map(|f| f.form_code).collect();
-        let tags = vec![
-            ("Verdict".into(), verdict.as_str().into()),
-            (
-                "Application".into(),
-                if forms.is_empty() {
-                    "-".into()
-                } else {
-                    forms.join(",")
-                },
-            ),
-            ("Institution".into(), inst.name.clone()),
-            ("Rows".into(), rows.to_string()),
-        ];
-        let mut cc: Vec<String> = env.cfg.secretariat.iter().cloned().collect();
-        for a in self.notify() {
-            if !cc.contains(&a) {
-                cc.push(a);
-            }
-        }
-        let view = OfficerResult::new(
-            &self.facts_for_reply(env),
-            &officer,
-            verdict,
-            summary,
-            files,
-            notes,
-        );
-        let mut out = Outgoing::new(OfficerResult::template(verdict), &view);
-        out.to = vec![officer];
-        out.cc = cc;
-        out.tags = tags;
-        out
     }
 }
 

@@ -5,7 +5,8 @@
 
 use time::OffsetDateTime;
 
-use super::replies::{MailCtx, Rejection, Review};
+use super::answer::Rejection;
+use super::replies::{MailCtx, Review};
 use super::{Env, Outcome, RaError, sha256_hex};
 use crate::intake::smime;
 use crate::store::{self, StoredMail};
