@@ -10,7 +10,7 @@ use super::{Env, Outcome, RaError, Verdict};
 use crate::ca::{self, RevokedEntry};
 use crate::model::{
     ApplicationFile, ApplicationStatus, CaKind, CertStatus, FormKind, Institution, IssueRow,
-    RevokeRow, Serial, ServerRequest,
+    Request, RevokeRow, Serial, ServerRequest,
 };
 use crate::render::views::{FileView, RowOutcome, RowView, stamp, summarize};
 use crate::store;
@@ -210,11 +210,11 @@ fn execute_row(
     inst: &Institution,
     mail_id: i64,
     actor: &str,
-    r: &ServerRequest,
+    r: &Request,
     now: OffsetDateTime,
 ) -> Result<Done, RaError> {
     match r {
-        ServerRequest::Issue(row) => {
+        Request::Server(ServerRequest::Issue(row)) => {
             let cert = issue(env, serials, tx, inst, mail_id, actor, row, None, now)?;
             Ok(Done::Issued {
                 row: row.clone(),
@@ -222,7 +222,7 @@ fn execute_row(
                 renewed_from: None,
             })
         }
-        ServerRequest::Renew(rr) => {
+        Request::Server(ServerRequest::Renew(rr)) => {
             let cert = issue(
                 env,
                 serials,
@@ -240,7 +240,7 @@ fn execute_row(
                 renewed_from: Some(rr.old_serial.clone()),
             })
         }
-        ServerRequest::Revoke(row) => {
+        Request::Server(ServerRequest::Revoke(row)) => {
             let cert = store::certificate(tx, &row.serial)?.ok_or_else(|| {
                 store::StoreError::NotFound(format!("certificate {}", row.serial))
             })?;

@@ -11,7 +11,6 @@ use crate::intake::smime::{self, Report};
 use crate::mail::compose::{self, Reply};
 use crate::model::{
     ApplicationFile, ApplicationStatus, FormKind, Institution, Officer, RevocationReason,
-    ServerRequest,
 };
 use crate::policy::rules::{AttachmentKind, Decision, Facts};
 use crate::render::views::{FileView, check_ja, stamp, summarize};
@@ -109,10 +108,10 @@ impl MailCtx {
                 self.forms.push(k);
             }
             for r in &f.rows {
-                if let ServerRequest::Revoke(r) = r
-                    && !self.reasons.contains(&r.reason)
+                if let Some(reason) = r.revocation_reason()
+                    && !self.reasons.contains(&reason)
                 {
-                    self.reasons.push(r.reason);
+                    self.reasons.push(reason);
                 }
             }
         }
