@@ -156,13 +156,6 @@ impl ServerRequest {
             ServerRequest::Revoke(r) => r.line,
         }
     }
-    pub fn kind(&self) -> FormKind {
-        match self {
-            ServerRequest::Issue(_) => FormKind::ServerIssue,
-            ServerRequest::Renew(_) => FormKind::ServerRenew,
-            ServerRequest::Revoke(_) => FormKind::ServerRevoke,
-        }
-    }
 }
 
 /// A validated row of any form, by family: what `ra` carries out.
@@ -177,15 +170,6 @@ impl Request {
         match self {
             Request::Server(r) => r.line(),
         }
-    }
-    /// The form the row was written on.
-    pub fn kind(&self) -> FormKind {
-        match self {
-            Request::Server(r) => r.kind(),
-        }
-    }
-    pub fn family(&self) -> FormFamily {
-        self.kind().family()
     }
     /// The existing certificate the row names (renewal, revocation) and
     /// the row's line; `None` for a request of a new certificate.
