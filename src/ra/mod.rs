@@ -23,10 +23,10 @@ use openssl::sha::sha256;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::intake::application::{self, AttachmentKind, ReadError};
 use crate::intake::{mime, smime};
-use crate::model::{ApplicationFile, CaKind, RowError, Serial, ServerRequest};
-use crate::policy::rules::AttachmentKind;
-use crate::policy::server as server_policy;
+use crate::model::{ApplicationFile, CaKind, RowError, Serial};
+use crate::policy::forms::{self, Checked};
 use crate::store;
 use answer::Rejection;
 
@@ -75,12 +75,6 @@ pub(crate) fn sha256_hex(b: &[u8]) -> String {
 /// Is this a dry run? Officers put `[check]` or `[確認]` in the Subject.
 pub fn is_dry_run(subject: Option<&str>) -> bool {
     subject.is_some_and(|s| s.to_ascii_lowercase().contains("[check]") || s.contains("[確認]"))
-}
-
-/// Files the robot reads as applications.
-fn is_application_file(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.ends_with(".tsv") || n.ends_with(".txt")
 }
 
 /// Processes one mail end to end. `source` names where it came from (a path,
@@ -169,23 +163,21 @@ pub(crate) fn run(
     let mut notes = Vec::new();
     let mut files = Vec::new();
     for a in &body.attachments {
-        if !is_application_file(&a.filename) {
-            notes.push(format!(
-                "{}: not an application file (only .tsv and .txt are read); ignored",
-                a.filename
-            ));
-            continue;
-        }
         let lookup = Lookup(&env.conn);
-        let checked = server_policy::check_file(
-            &a.data,
-            &server_policy::Context {
-                institution: Some(&institution),
-                certs: Some(&lookup),
-                ecdsa_ca: Some(env.ec_ca.is_some()),
-                reserved_keys: &reserved_keys,
-            },
-        );
+        let ctx = forms::Context {
+            institution: Some(&institution),
+            certs: Some(&lookup),
+            ecdsa_ca: Some(env.ec_ca.is_some()),
+            reserved_keys: &reserved_keys,
+        };
+        let checked = match application::records(&a.filename, &a.data) {
+            Ok(records) => forms::check(&records, &ctx),
+            Err(e @ ReadError::NotApplication) => {
+                notes.push(format!("{}: {e}; ignored", a.filename));
+                continue;
+            }
+            Err(e) => Checked::unreadable(&e),
+        };
         files.push(ApplicationFile {
             name: a.filename.clone(),
             sha256: sha256_hex(&a.data),
@@ -230,10 +222,8 @@ fn cross_file_checks(files: &mut [ApplicationFile]) {
     for f in files.iter_mut() {
         let mut extra = Vec::new();
         for r in &f.rows {
-            let (serial, line) = match r {
-                ServerRequest::Renew(x) => (&x.old_serial, x.request.line),
-                ServerRequest::Revoke(x) => (&x.serial, x.line),
-                ServerRequest::Issue(_) => continue,
+            let Some((serial, line)) = r.named_certificate() else {
+                continue;
             };
             if let Some((other, other_line)) = seen.get(serial) {
                 if other != &f.name {

@@ -10,7 +10,6 @@ use super::{Env, Outcome, RaError, Verdict};
 use crate::intake::smime::Report;
 use crate::model::{
     ApplicationFile, ApplicationStatus, FormKind, Institution, Officer, RevocationReason,
-    ServerRequest,
 };
 use crate::policy::rules::{AttachmentKind, Decision, Facts};
 use crate::render::notices::{self};
@@ -104,10 +103,10 @@ impl MailCtx {
                 self.forms.push(k);
             }
             for r in &f.rows {
-                if let ServerRequest::Revoke(r) = r
-                    && !self.reasons.contains(&r.reason)
+                if let Some(reason) = r.revocation_reason()
+                    && !self.reasons.contains(&reason)
                 {
-                    self.reasons.push(r.reason);
+                    self.reasons.push(reason);
                 }
             }
         }
