@@ -14,6 +14,7 @@ mod intake;
 mod keys;
 mod replies;
 pub mod review;
+mod steps;
 
 pub use crate::model::Verdict;
 pub use env::{Env, EnvError, RulesSource, load_rule_files, load_rules};
@@ -23,10 +24,8 @@ use openssl::sha::sha256;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::intake::application::{self, AttachmentKind, ReadError};
-use crate::intake::{mime, smime};
-use crate::model::{ApplicationFile, CaKind, RowError, Serial};
-use crate::policy::forms::{self, Checked};
+use crate::intake::smime;
+use crate::model::CaKind;
 use crate::store;
 use answer::Rejection;
 
@@ -93,163 +92,62 @@ pub fn process(
 
 /// The pipeline after verification; a held mail the secretariat approves
 /// goes through it again (`ctx.review` set: the mail's row is updated, and no
-/// rule holds it a second time).
+/// rule holds it a second time). It reads as its steps: screen → verify →
+/// authorise → (content used before?) → extract and check → decide → carry
+/// out or answer; each step takes what it needs and returns a value.
 pub(crate) fn run(
     env: &mut Env,
     mut ctx: replies::MailCtx,
     report: &smime::Report,
 ) -> Result<Outcome, RaError> {
     if ctx.review.is_none() {
-        if ctx.is_loop() {
-            return ctx.finish_without_reply(
-                env,
-                Verdict::Ignored,
-                "our own or an automatic mail: not answered",
-            );
-        }
-        if let Some((first_id, _)) = store::mail_by_raw(&env.conn, &ctx.raw_sha)? {
-            let first_at = first_received(env, first_id)?;
-            return ctx.duplicate(env, first_id, &first_at);
+        match steps::screen(env, &ctx)? {
+            Some(steps::Screened::Automatic) => {
+                return ctx.finish_without_reply(
+                    env,
+                    Verdict::Ignored,
+                    "our own or an automatic mail: not answered",
+                );
+            }
+            Some(steps::Screened::SeenBefore { first_id, first_at }) => {
+                return ctx.duplicate(env, first_id, &first_at);
+            }
+            None => {}
         }
     }
     let verified = match &report.outcome {
         Ok(v) => v,
         Err(f) => return ctx.reject(env, Rejection::Signature(f.clone())),
     };
-    let Some(officer) = store::officer_by_email(&env.conn, &verified.signer_email)? else {
-        return ctx.reject(
-            env,
-            Rejection::NotOfficer {
-                signer: verified.signer_email.clone(),
-            },
-        );
+    let signer = match steps::authorise(env, verified)? {
+        Ok(signer) => signer,
+        Err(why) => return ctx.reject(env, why),
     };
-    ctx.officer_since = store::officer_registered_at(&env.conn, officer.id)?;
-    ctx.officer = Some(officer.clone());
-    let institution = store::institution(&env.conn, officer.institution_id)?.ok_or_else(|| {
-        store::StoreError::NotFound(format!("institution #{}", officer.institution_id))
-    })?;
-    ctx.institution = Some(institution.name.clone());
-    ctx.signed_sha = Some(verified.content_sha256.clone());
-    // Signed content is used once: carried out, or checked as a dry run. A dry run re-sent without `[check]` in the outer Subject is a
-    // duplicate; the officer signs a fresh mail to have it carried out.
-    let this_mail = ctx.review.as_ref().map(|r| r.mail_id);
-    if let Some((first_id, first_at)) =
-        store::mail_using_content(&env.conn, &verified.content_sha256, this_mail)?
-    {
+    ctx.learn_signer(&signer, verified);
+    if let Some((first_id, first_at)) = steps::used_before(env, &ctx, verified)? {
         return ctx.duplicate(env, first_id, &first_at);
     }
-
-    let body = match mime::extract(&verified.content) {
-        Ok(b) => {
-            ctx.attachments = Some(
-                b.attachments
-                    .iter()
-                    .map(|a| AttachmentKind::of(&a.filename))
-                    .collect(),
-            );
-            b
+    let inst = signer.institution;
+    let (files, notes) = match steps::extract_and_check(env, &inst, verified)? {
+        steps::Extracted::Files {
+            files,
+            notes,
+            attachments,
+        } => {
+            ctx.attachments = Some(attachments);
+            ctx.note_files(&files);
+            (files, notes)
         }
-        Err(e) => {
-            return ctx.invalid(
-                env,
-                &institution,
-                vec![],
-                vec![format!("the signed content could not be read: {e}")],
-            );
+        steps::Extracted::Unreadable(note) => {
+            return ctx.invalid(env, &inst, vec![], vec![note]);
         }
     };
-    let reserved_keys = keys::reserved_keys(env, &verified.signer_cert_der);
-    let mut notes = Vec::new();
-    let mut files = Vec::new();
-    for a in &body.attachments {
-        let lookup = Lookup(&env.conn);
-        let ctx = forms::Context {
-            institution: Some(&institution),
-            certs: Some(&lookup),
-            ecdsa_ca: Some(env.ec_ca.is_some()),
-            reserved_keys: &reserved_keys,
-        };
-        let checked = match application::records(&a.filename, &a.data) {
-            Ok(records) => forms::check(&records, &ctx),
-            Err(e @ ReadError::NotApplication) => {
-                notes.push(format!("{}: {e}; ignored", a.filename));
-                continue;
-            }
-            Err(e) => Checked::unreadable(&e),
-        };
-        files.push(ApplicationFile {
-            name: a.filename.clone(),
-            sha256: sha256_hex(&a.data),
-            kind: checked.kind,
-            rows: checked.rows,
-            errors: checked.errors,
-            warnings: checked.warnings,
-        });
+    match steps::decide(env, &mut ctx, report, &files) {
+        steps::Plan::Invalid => ctx.invalid(env, &inst, files, notes),
+        steps::Plan::DryRun => ctx.dry_run(env, &inst, files, notes),
+        steps::Plan::Hold => ctx.held(env, &inst, files, notes),
+        steps::Plan::Execute => execute::execute(env, ctx, &inst, files, notes),
     }
-    cross_file_checks(&mut files);
-    ctx.note_files(&files);
-    if files.is_empty() {
-        notes.push("no application file (.tsv or .txt) was found inside the signed content".into());
-        return ctx.invalid(env, &institution, files, notes);
-    }
-    // The outer Subject may only make a mail do less: `[check]` in either the
-    // signed or the outer Subject makes a dry run.
-    if is_dry_run(report.subject.as_deref()) || is_dry_run(report.outer_subject.as_deref()) {
-        return ctx.dry_run(env, &institution, files, notes);
-    }
-    if files.iter().all(|f| !f.ok()) {
-        return ctx.invalid(env, &institution, files, notes);
-    }
-    // Decided before anything is carried out: a rule may hold the request.
-    let facts = ctx.facts(execute::verdict_of(&files), None);
-    let decision = if ctx.review.is_some() {
-        env.rules.evaluate_approved(&facts)
-    } else {
-        env.rules.evaluate(&facts)
-    };
-    let hold = decision.hold;
-    ctx.decision = Some(decision);
-    if hold {
-        return ctx.held(env, &institution, files, notes);
-    }
-    execute::execute(env, ctx, &institution, files, notes)
-}
-
-/// The same certificate may be named only once per mail, across all its files.
-fn cross_file_checks(files: &mut [ApplicationFile]) {
-    let mut seen: std::collections::HashMap<Serial, (String, usize)> = Default::default();
-    for f in files.iter_mut() {
-        let mut extra = Vec::new();
-        for r in &f.rows {
-            let Some((serial, line)) = r.named_certificate() else {
-                continue;
-            };
-            if let Some((other, other_line)) = seen.get(serial) {
-                if other != &f.name {
-                    extra.push(RowError {
-                        line,
-                        field: Some(4),
-                        field_name: "serial",
-                        rule: format!(
-                            "certificate {serial} is already named in {other} line {other_line}"
-                        ),
-                    });
-                }
-            } else {
-                seen.insert(serial.clone(), (f.name.clone(), line));
-            }
-        }
-        f.errors.extend(extra);
-    }
-}
-
-fn first_received(env: &Env, mail_id: i64) -> Result<String, RaError> {
-    Ok(env.conn.query_row(
-        "SELECT received_at FROM mails WHERE id = ?1",
-        [mail_id],
-        |r| r.get(0),
-    )?)
 }
 
 /// Publishes the newest CRL of each issuing CA to `crl_dir` (DER and PEM:
@@ -270,37 +168,4 @@ pub fn refresh_crl(
         out.push((kind, execute::publish_crl(env, kind)?));
     }
     Ok(out)
-}
-
-/// The policy layer's read access to issued certificates, on the store.
-struct Lookup<'a>(&'a rusqlite::Connection);
-
-impl crate::model::CertLookup for Lookup<'_> {
-    fn by_serial(&self, serial: &Serial) -> Option<crate::model::CertSummary> {
-        let c = store::certificate(self.0, serial).ok()??;
-        Some(crate::model::CertSummary {
-            serial: c.serial,
-            dn: crate::policy::dn::parse(&c.subject_dn).unwrap_or_default(),
-            institution_id: c.institution_id,
-            status: c.status,
-            spki_sha256: c.spki_sha256,
-            profile: c.profile,
-        })
-    }
-
-    fn key_holders(&self, spki_sha256: &str) -> Vec<crate::model::KeyHolder> {
-        // Like by_serial, the trait has no error channel yet: a failed query
-        // is logged and reads as "no holder".
-        let uses = store::key_uses(self.0, spki_sha256).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "key-reuse look-up failed");
-            Vec::new()
-        });
-        uses.into_iter()
-            .map(|u| crate::model::KeyHolder {
-                serial: u.serial,
-                dn: crate::policy::dn::parse(&u.subject_dn).unwrap_or_default(),
-                revoked_for: u.revoked_for,
-            })
-            .collect()
-    }
 }

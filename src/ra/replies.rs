@@ -94,6 +94,18 @@ impl MailCtx {
         }
     }
 
+    /// What the workflow learned of the signer (for the record and the rules).
+    pub(super) fn learn_signer(
+        &mut self,
+        s: &super::steps::Signer,
+        v: &crate::intake::smime::Verified,
+    ) {
+        self.officer_since = s.registered_at;
+        self.officer = Some(s.officer.clone());
+        self.institution = Some(s.institution.name.clone());
+        self.signed_sha = Some(v.content_sha256.clone());
+    }
+
     /// Notes the forms and revocation reasons of the application files.
     pub fn note_files(&mut self, files: &[ApplicationFile]) {
         for f in files {

@@ -403,6 +403,15 @@ pub fn held_mails(conn: &Connection) -> Result<Vec<StoredMail>> {
     Ok(rows)
 }
 
+/// When mail `id` arrived, as stored.
+pub fn mail_received_at(conn: &Connection, id: i64) -> Result<String> {
+    Ok(
+        conn.query_row("SELECT received_at FROM mails WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 /// The first mail that used this signed content up (carried it out, or
 /// checked it as a dry run), other than mail `except`.
 pub fn mail_using_content(

@@ -1,0 +1,286 @@
+//! The steps of one mail, each a function that takes what it needs and
+//! returns a value: what `ra::run` reads as screen → authorise → used
+//! before? → extract and check → decide. Nothing here records or answers;
+//! `replies`, `execute` and `answer` do, from the values returned here.
+
+use std::cell::RefCell;
+
+use super::replies::MailCtx;
+use super::{Env, RaError, Rejection, execute, is_dry_run, keys, sha256_hex};
+use crate::intake::application::{self, AttachmentKind, ReadError};
+use crate::intake::{mime, smime};
+use crate::model::{ApplicationFile, Institution, Officer, RowError, Serial};
+use crate::policy::forms::{self, Checked};
+use crate::store;
+
+/// Why a mail is not processed at all.
+pub(super) enum Screened {
+    /// Our own reply or other automatic mail (RFC 3834): never answered.
+    Automatic,
+    /// These very bytes were processed before.
+    SeenBefore { first_id: i64, first_at: String },
+}
+
+/// Mails that are not processed, whatever they carry.
+pub(super) fn screen(env: &Env, ctx: &MailCtx) -> Result<Option<Screened>, RaError> {
+    if ctx.is_loop() {
+        return Ok(Some(Screened::Automatic));
+    }
+    Ok(match store::mail_by_raw(&env.conn, &ctx.raw_sha)? {
+        Some((first_id, _)) => Some(Screened::SeenBefore {
+            first_id,
+            first_at: store::mail_received_at(&env.conn, first_id)?,
+        }),
+        None => None,
+    })
+}
+
+/// The registered officer who signed, with their institution.
+pub(super) struct Signer {
+    pub officer: Officer,
+    pub registered_at: Option<time::OffsetDateTime>,
+    pub institution: Institution,
+}
+
+/// Is the signer a registered officer? Err(Rejection) when not; an
+/// officer whose institution is missing is an internal error.
+pub(super) fn authorise(
+    env: &Env,
+    verified: &smime::Verified,
+) -> Result<Result<Signer, Rejection>, RaError> {
+    let Some(officer) = store::officer_by_email(&env.conn, &verified.signer_email)? else {
+        return Ok(Err(Rejection::NotOfficer {
+            signer: verified.signer_email.clone(),
+        }));
+    };
+    let registered_at = store::officer_registered_at(&env.conn, officer.id)?;
+    let institution = store::institution(&env.conn, officer.institution_id)?.ok_or_else(|| {
+        store::StoreError::NotFound(format!("institution #{}", officer.institution_id))
+    })?;
+    Ok(Ok(Signer {
+        officer,
+        registered_at,
+        institution,
+    }))
+}
+
+/// Signed content is used once: carried out, or checked as a dry run. A dry
+/// run re-sent without `[check]` in the outer Subject is a duplicate; the
+/// officer signs a fresh mail to have it carried out. Returns the mail that
+/// used it first, with its arrival.
+pub(super) fn used_before(
+    env: &Env,
+    ctx: &MailCtx,
+    verified: &smime::Verified,
+) -> Result<Option<(i64, String)>, RaError> {
+    let this_mail = ctx.review.as_ref().map(|r| r.mail_id);
+    Ok(store::mail_using_content(
+        &env.conn,
+        &verified.content_sha256,
+        this_mail,
+    )?)
+}
+
+/// What the signed content carries.
+pub(super) enum Extracted {
+    /// The application files, checked, with notes on the other attachments
+    /// and the kinds of every attachment (for the filing rules).
+    Files {
+        files: Vec<ApplicationFile>,
+        notes: Vec<String>,
+        attachments: Vec<AttachmentKind>,
+    },
+    /// The signed content cannot be read as MIME.
+    Unreadable(String),
+}
+
+/// Reads the application files of the signed content and checks every row
+/// against the form's rules, the institution and the certificates issued.
+/// A failed look-up in the store is an internal error (the mail is processed
+/// again later), never a row error told to the officer.
+pub(super) fn extract_and_check(
+    env: &Env,
+    inst: &Institution,
+    verified: &smime::Verified,
+) -> Result<Extracted, RaError> {
+    let body = match mime::extract(&verified.content) {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(Extracted::Unreadable(format!(
+                "the signed content could not be read: {e}"
+            )));
+        }
+    };
+    let attachments = body
+        .attachments
+        .iter()
+        .map(|a| AttachmentKind::of(&a.filename))
+        .collect();
+    let reserved_keys = keys::reserved_keys(env, &verified.signer_cert_der);
+    let lookup = Lookup::new(&env.conn);
+    let ctx = forms::Context {
+        institution: Some(inst),
+        certs: Some(&lookup),
+        ecdsa_ca: Some(env.ec_ca.is_some()),
+        reserved_keys: &reserved_keys,
+    };
+    let mut notes = Vec::new();
+    let mut files = Vec::new();
+    for a in &body.attachments {
+        let checked = match application::records(&a.filename, &a.data) {
+            Ok(records) => forms::check(&records, &ctx),
+            Err(e @ ReadError::NotApplication) => {
+                notes.push(format!("{}: {e}; ignored", a.filename));
+                continue;
+            }
+            Err(e) => Checked::unreadable(&e),
+        };
+        lookup.failure()?;
+        files.push(ApplicationFile {
+            name: a.filename.clone(),
+            sha256: sha256_hex(&a.data),
+            kind: checked.kind,
+            rows: checked.rows,
+            errors: checked.errors,
+            warnings: checked.warnings,
+        });
+    }
+    cross_file_checks(&mut files);
+    if files.is_empty() {
+        notes.push("no application file (.tsv or .txt) was found inside the signed content".into());
+    }
+    Ok(Extracted::Files {
+        files,
+        notes,
+        attachments,
+    })
+}
+
+/// What is done with a mail's checked files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Plan {
+    /// No file to carry out: every error is reported.
+    Invalid,
+    /// `[check]`: validated, nothing carried out.
+    DryRun,
+    /// A filing rule holds it for the secretariat's review.
+    Hold,
+    /// The valid files are carried out.
+    Execute,
+}
+
+/// Decides, before anything is carried out, what happens to the files: the
+/// outer Subject may only make a mail do less (`[check]` in either the signed
+/// or the outer Subject makes a dry run), and a rule may hold the request.
+/// The rules' decision is kept in `ctx` for the record and the filing.
+pub(super) fn decide(
+    env: &Env,
+    ctx: &mut MailCtx,
+    report: &smime::Report,
+    files: &[ApplicationFile],
+) -> Plan {
+    if files.is_empty() {
+        return Plan::Invalid;
+    }
+    if is_dry_run(report.subject.as_deref()) || is_dry_run(report.outer_subject.as_deref()) {
+        return Plan::DryRun;
+    }
+    if files.iter().all(|f| !f.ok()) {
+        return Plan::Invalid;
+    }
+    let facts = ctx.facts(execute::verdict_of(files), None);
+    let decision = if ctx.review.is_some() {
+        env.rules.evaluate_approved(&facts)
+    } else {
+        env.rules.evaluate(&facts)
+    };
+    let hold = decision.hold;
+    ctx.decision = Some(decision);
+    if hold { Plan::Hold } else { Plan::Execute }
+}
+
+/// The same certificate may be named only once per mail, across all its files.
+fn cross_file_checks(files: &mut [ApplicationFile]) {
+    let mut seen: std::collections::HashMap<Serial, (String, usize)> = Default::default();
+    for f in files.iter_mut() {
+        let mut extra = Vec::new();
+        for r in &f.rows {
+            let Some((serial, line)) = r.named_certificate() else {
+                continue;
+            };
+            if let Some((other, other_line)) = seen.get(serial) {
+                if other != &f.name {
+                    extra.push(RowError {
+                        line,
+                        field: Some(4),
+                        field_name: "serial",
+                        rule: format!(
+                            "certificate {serial} is already named in {other} line {other_line}"
+                        ),
+                    });
+                }
+            } else {
+                seen.insert(serial.clone(), (f.name.clone(), line));
+            }
+        }
+        f.errors.extend(extra);
+    }
+}
+
+/// The policy layer's read access to issued certificates, on the store. The
+/// policy trait has no error channel: a failed query is kept here and turned
+/// into an internal error by [`Lookup::failure`] once the file is checked.
+struct Lookup<'a> {
+    conn: &'a rusqlite::Connection,
+    failed: RefCell<Option<store::StoreError>>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(conn: &'a rusqlite::Connection) -> Self {
+        Lookup {
+            conn,
+            failed: RefCell::new(None),
+        }
+    }
+
+    /// The first store error met since the last call, as an internal error.
+    fn failure(&self) -> Result<(), RaError> {
+        match self.failed.borrow_mut().take() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    fn keep<T>(&self, r: Result<T, store::StoreError>, empty: T) -> T {
+        r.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "certificate look-up failed");
+            self.failed.borrow_mut().get_or_insert(e);
+            empty
+        })
+    }
+}
+
+impl crate::model::CertLookup for Lookup<'_> {
+    fn by_serial(&self, serial: &Serial) -> Option<crate::model::CertSummary> {
+        let c = self.keep(store::certificate(self.conn, serial), None)?;
+        Some(crate::model::CertSummary {
+            serial: c.serial,
+            dn: crate::policy::dn::parse(&c.subject_dn).unwrap_or_default(),
+            institution_id: c.institution_id,
+            status: c.status,
+            spki_sha256: c.spki_sha256,
+            profile: c.profile,
+        })
+    }
+
+    fn key_holders(&self, spki_sha256: &str) -> Vec<crate::model::KeyHolder> {
+        self.keep(store::key_uses(self.conn, spki_sha256), Vec::new())
+            .into_iter()
+            .map(|u| crate::model::KeyHolder {
+                serial: u.serial,
+                dn: crate::policy::dn::parse(&u.subject_dn).unwrap_or_default(),
+                revoked_for: u.revoked_for,
+            })
+            .collect()
+    }
+}

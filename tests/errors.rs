@@ -1,0 +1,64 @@
+//! Internal errors are told to the operator, never to the officer: a failed
+//! look-up in the store must not read as "no certificate with serial …",
+//! and the mail must be processed again once the store is back.
+
+mod support;
+
+use mailra::demo::{csr_field, issue_line, revoke_line};
+use mailra::model::CertStatus;
+use mailra::ra::{self, Verdict};
+use mailra::store;
+use support::*;
+
+#[test]
+fn a_database_error_is_never_told_to_the_officer_as_a_rejection() {
+    let mut f = Fixture::new();
+    let dn = ex_dn("www.example.ac.jp");
+    let line = issue_line(
+        &dn,
+        3,
+        &csr_field(&rsa(), &dn).unwrap(),
+        "",
+        "admin@example.ac.jp",
+        "",
+    );
+    let serial = f
+        .process(&f.mail(&f.o1, O1, "発行", &line))
+        .issued
+        .remove(0);
+    let replies_before = f.replies().len();
+    let raw = f.mail(&f.o1, O1, "失効", &revoke_line(&dn, &serial, 4, ""));
+
+    // The certificates table is unreadable for a moment (a broken disk, a
+    // migration gone wrong): sabotage for the test's sake.
+    f.env
+        .conn
+        .execute_batch("ALTER TABLE certificates RENAME TO certificates_away")
+        .unwrap();
+    let err = ra::process(&mut f.env, &raw, "test", now()).unwrap_err();
+    assert!(err.to_string().contains("certificates"), "{err}");
+    // Nothing recorded, nothing answered: the officer is told nothing false.
+    assert_eq!(f.replies().len(), replies_before);
+    assert!(
+        store::mail_by_raw(&f.env.conn, &ra_sha(&raw))
+            .unwrap()
+            .is_none()
+    );
+
+    // Back again: the same mail is carried out as if nothing had happened.
+    f.env
+        .conn
+        .execute_batch("ALTER TABLE certificates_away RENAME TO certificates")
+        .unwrap();
+    let o = f.process(&raw);
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    assert_eq!(o.revoked.len(), 1);
+    assert_eq!(
+        store::certificates(&f.env.conn).unwrap()[0].status,
+        CertStatus::Revoked
+    );
+}
+
+fn ra_sha(raw: &[u8]) -> String {
+    hex::encode(openssl::sha::sha256(raw))
+}
