@@ -8,8 +8,11 @@ mod support;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart, SinglePart};
 use mail_parser::MimeHeaders;
-use mailra::demo::{self, csr_field, issue_line};
 use mailra::intake::smime;
+use mailra::kit::{
+    self,
+    forms::{csr_field, issue_line},
+};
 use mailra::mail::sign::{self, Signer};
 use mailra::ra::Verdict;
 use support::*;
@@ -35,7 +38,7 @@ fn entity(tsv: &str) -> Vec<u8> {
                 .body("申請ファイルを送付します。\r\n".to_string()),
         )
         .singlepart(Attachment::new("application.tsv".into()).body(
-            demo::sjis(tsv),
+            kit::forms::sjis(tsv),
             ContentType::parse("text/tab-separated-values").unwrap(),
         ))
         .formatted()
@@ -75,7 +78,7 @@ fn signed_under(signer: &Signer, entity: &[u8], from: &str, subject: &str) -> Ve
     sign::assemble(
         &[
             ("From", from.to_string()),
-            ("To", demo::ROBOT.to_string()),
+            ("To", kit::ROBOT.to_string()),
             ("Subject", subject.to_string()),
             ("Date", smime_date()),
             ("Message-ID", mailra::mail::compose::new_message_id(from)),

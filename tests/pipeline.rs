@@ -3,7 +3,7 @@
 
 mod support;
 
-use mailra::demo::{csr_field, issue_line, renew_line, revoke_line};
+use mailra::kit::forms::{csr_field, issue_line, renew_line, revoke_line};
 use mailra::model::{CaKind, CertStatus};
 use mailra::ra::Verdict;
 use mailra::store;
@@ -442,14 +442,14 @@ fn bad_mails_are_rejected_with_a_signed_reply_and_nothing_is_issued() {
         .position(|w| w == b"application.tsv")
         .unwrap();
     tampered[at] = b'A';
-    let files = [mailra::demo::FileSpec {
+    let files = [mailra::kit::mail::FileSpec {
         name: "application.tsv".into(),
-        data: mailra::demo::sjis(&tsv),
+        data: mailra::kit::forms::sjis(&tsv),
     }];
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "unsigned",
-            mailra::demo::unsigned_mail(O1, mailra::demo::ROBOT, "発行", &files).unwrap(),
+            mailra::kit::mail::unsigned_mail(O1, mailra::kit::ROBOT, "発行", &files).unwrap(),
             "structure",
         ),
         ("tampered", tampered, "digest"),
@@ -503,7 +503,7 @@ fn bad_mails_are_rejected_with_a_signed_reply_and_nothing_is_issued() {
 fn an_officer_cannot_act_for_another_institution() {
     let mut f = Fixture::new();
     // Officer 2 (Sample Institute) asks for a certificate in example.ac.jp.
-    let dn = mailra::demo::server_dn("www.example.ac.jp", SAMPLE, "Suita-shi", "Osaka");
+    let dn = mailra::kit::forms::server_dn("www.example.ac.jp", SAMPLE, "Suita-shi", "Osaka");
     let line = issue_line(
         &dn,
         3,

@@ -5,7 +5,7 @@ mod support;
 
 use std::path::Path;
 
-use mailra::demo::{csr_field, issue_line, revoke_line};
+use mailra::kit::forms::{csr_field, issue_line, revoke_line};
 use mailra::model::CertStatus;
 use mailra::policy::rules;
 use mailra::ra::{self, Verdict, review};
@@ -356,11 +356,12 @@ notify = "ra-list@certs.example.ac.jp"
     let maildir = f.path("maildir");
     let urgent = f.mail(&f.o1, O1, "[URGENT] 発行", &issue_tsv("a.example.ac.jp"));
     let plain = f.mail(&f.o1, O1, "発行", &issue_tsv("b.example.ac.jp"));
-    let files = [mailra::demo::FileSpec {
+    let files = [mailra::kit::mail::FileSpec {
         name: "application.tsv".into(),
-        data: mailra::demo::sjis(&issue_tsv("c.example.ac.jp")),
+        data: mailra::kit::forms::sjis(&issue_tsv("c.example.ac.jp")),
     }];
-    let unsigned = mailra::demo::unsigned_mail(O1, mailra::demo::ROBOT, "発行", &files).unwrap();
+    let unsigned =
+        mailra::kit::mail::unsigned_mail(O1, mailra::kit::ROBOT, "発行", &files).unwrap();
     for (name, raw) in [
         ("1.urgent", &urgent),
         ("2.plain", &plain),
