@@ -9,25 +9,10 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart, SinglePart};
 use mail_parser::MimeHeaders;
 use mailra::intake::smime;
-use mailra::kit::{
-    self,
-    forms::{csr_field, issue_line},
-};
+use mailra::kit;
 use mailra::mail::sign::{self, Signer};
 use mailra::ra::Verdict;
 use support::*;
-
-fn issue_tsv(cn: &str) -> String {
-    let dn = ex_dn(cn);
-    issue_line(
-        &dn,
-        3,
-        &csr_field(&rsa(), &dn).unwrap(),
-        "国立　太郎",
-        "admin@example.ac.jp",
-        "",
-    )
-}
 
 /// The MIME entity an officer's client signs: a text part and one TSV file.
 fn entity(tsv: &str) -> Vec<u8> {

@@ -5,7 +5,7 @@ mod support;
 
 use std::path::Path;
 
-use mailra::kit::forms::{csr_field, issue_line, revoke_line};
+use mailra::kit::forms::revoke_line;
 use mailra::model::CertStatus;
 use mailra::policy::rules;
 use mailra::ra::{self, Verdict, review};
@@ -58,18 +58,6 @@ fn the_shipped_rules_are_what_init_writes_and_what_applies_without_a_folder() {
 }
 
 // ------------------------------------------------------------ helpers
-
-fn issue_tsv(cn: &str) -> String {
-    let dn = ex_dn(cn);
-    issue_line(
-        &dn,
-        3,
-        &csr_field(&rsa(), &dn).unwrap(),
-        "国立　太郎",
-        "admin@example.ac.jp",
-        "",
-    )
-}
 
 /// Issues one certificate for `cn` and returns its serial.
 fn issued(f: &mut Fixture, cn: &str) -> String {

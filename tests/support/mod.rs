@@ -159,6 +159,24 @@ pub fn ex_dn(cn: &str) -> Dn {
     kit::forms::server_dn(cn, EX, "Chiyoda-ku", "Tokyo")
 }
 
+/// A 5-3-1 line for `cn` of Example University: profile `profile`, a CSR of
+/// `key`, administrator `admin`.
+pub fn issue_tsv_with(cn: &str, key: &PKey<Private>, profile: u8, admin: &str) -> String {
+    let dn = ex_dn(cn);
+    let csr = kit::forms::csr_field(key, &dn).unwrap();
+    kit::forms::issue_line(&dn, profile, &csr, "国立　太郎", admin, "")
+}
+
+/// The same with administrator admin@example.ac.jp.
+pub fn issue_tsv_key(cn: &str, key: &PKey<Private>, profile: u8) -> String {
+    issue_tsv_with(cn, key, profile, "admin@example.ac.jp")
+}
+
+/// A 5-3-1 line for `cn` (profile 3, a fresh RSA key, admin@example.ac.jp).
+pub fn issue_tsv(cn: &str) -> String {
+    issue_tsv_key(cn, &rsa(), 3)
+}
+
 pub fn rsa() -> PKey<Private> {
     ca::new_key(KeyKind::Rsa2048).unwrap()
 }
