@@ -23,10 +23,9 @@ use futures_util::TryStreamExt;
 use live::{ADMIN, Robot, Servers};
 use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
-use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
+use mailra::kit::{self, mail::FileSpec};
 use mailra::mail::endpoint::{Endpoint, Security};
-use mailra::mail::sign::Signer;
 use mailra::mail::smtp::{SmtpParams, SmtpTransport};
 use mailra::store;
 use time::OffsetDateTime;
@@ -37,7 +36,7 @@ const QUEUED: usize = 200;
 const SAMPLES: usize = 7;
 
 fn main() {
-    let srv = Servers::start(&[demo::ROBOT, OFFICER, ADMIN]);
+    let srv = Servers::start(&[kit::ROBOT, OFFICER, ADMIN]);
     let dir = tempfile::tempdir().unwrap();
     let pw = dir.path().join("robot.password");
     std::fs::write(&pw, live::PASSWORD).unwrap();
@@ -46,8 +45,8 @@ fn main() {
     init::init(
         &InitArgs {
             dir: inst.clone(),
-            robot_address: Some(demo::ROBOT.into()),
-            imap: Some(srv.imap_url(demo::ROBOT)),
+            robot_address: Some(kit::ROBOT.into()),
+            imap: Some(srv.imap_url(kit::ROBOT)),
             imap_password_file: Some(pw),
             smtp: Some(srv.smtp_url()),
             allow_plaintext: true,
@@ -76,28 +75,23 @@ fn main() {
         &inst.join("pki/officer-ca.key"),
     )
     .unwrap();
-    let kp = ca::new_mail_cert(&ca, OFFICER, "Officer", now, 365).unwrap();
-    let officer = Signer {
-        cert: kp.cert,
-        key: kp.key,
-        chain: vec![ca.cert.clone()],
-    };
+    let officer = kit::pki::officer(&ca, OFFICER, "Officer", now, 365).unwrap();
     let mut n = 0;
     let mut mail = |kind: KeyKind| {
         n += 1;
-        let dn = demo::server_dn(&format!("h{n}.example.ac.jp"), ex, "Chiyoda-ku", "Tokyo");
+        let dn = kit::forms::server_dn(&format!("h{n}.example.ac.jp"), ex, "Chiyoda-ku", "Tokyo");
         let key = ca::new_key(kind).unwrap();
-        let csr = demo::csr_one_line(&ca::new_server_csr(&dn, &key).unwrap()).unwrap();
+        let csr = kit::forms::csr_one_line(&ca::new_server_csr(&dn, &key).unwrap()).unwrap();
         let profile = if kind == KeyKind::P384 { 11 } else { 3 };
-        let line = demo::issue_line(&dn, profile, &csr, "", ADMIN, "");
+        let line = kit::forms::issue_line(&dn, profile, &csr, "", ADMIN, "");
         let files = [FileSpec {
             name: "server.tsv".into(),
-            data: demo::sjis(&line),
+            data: kit::forms::sjis(&line),
         }];
-        demo::application_mail(
+        kit::mail::application_mail(
             &officer,
             OFFICER,
-            demo::ROBOT,
+            kit::ROBOT,
             "サーバ証明書発行申請",
             &files,
             false,
@@ -117,7 +111,7 @@ fn main() {
     let mut timed = |answers: &dyn Fn() -> usize, want: usize| {
         let raw = mail(KeyKind::Rsa2048);
         let t = Instant::now();
-        live::append(srv.imap, demo::ROBOT, "INBOX", &raw);
+        live::append(srv.imap, kit::ROBOT, "INBOX", &raw);
         while answers() < want {
             assert!(t.elapsed() < Duration::from_secs(60), "no answer");
             std::thread::sleep(Duration::from_millis(10));
@@ -142,7 +136,7 @@ fn main() {
     // 2. 200 mails queued while the robot is down, then drained.
     eprintln!("queueing {QUEUED} mails…");
     for _ in 0..QUEUED {
-        live::append(srv.imap, demo::ROBOT, "INBOX", &mail(KeyKind::P384));
+        live::append(srv.imap, kit::ROBOT, "INBOX", &mail(KeyKind::P384));
     }
     let before = receipts();
     let t = Instant::now();
@@ -152,7 +146,7 @@ fn main() {
             .map(|r| r.len() >= 2 * (QUEUED + SAMPLES) && r.iter().all(|m| m.status == "sent"))
             .unwrap_or(false)
     };
-    while !(all_sent() && live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()) {
+    while !(all_sent() && live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty()) {
         assert!(t.elapsed() < Duration::from_secs(600), "drain too slow");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -247,7 +241,7 @@ async fn floor(
     let mut c = async_imap::Client::new(tcp);
     c.read_response().await.unwrap();
     let mut s = c
-        .login(demo::ROBOT, live::PASSWORD)
+        .login(kit::ROBOT, live::PASSWORD)
         .await
         .map_err(|(e, _)| e)
         .unwrap();
@@ -292,10 +286,10 @@ async fn floor(
             n += 1;
             let reply = format!(
                 "From: {robot}\r\nTo: {OFFICER}\r\nSubject: received\r\nMessage-ID: <floor-{n}@mailra.test>\r\nX-Floor: yes\r\n\r\nreceived\r\n",
-                robot = demo::ROBOT
+                robot = kit::ROBOT
             );
             sender
-                .send(demo::ROBOT, &[OFFICER], reply.as_bytes())
+                .send(kit::ROBOT, &[OFFICER], reply.as_bytes())
                 .await
                 .unwrap();
             let _: Vec<_> = s

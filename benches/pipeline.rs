@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
-use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
-use mailra::mail::sign::Signer;
+use mailra::kit::{self, mail::FileSpec};
 use mailra::ra::{self, Env};
 use mailra::store;
 use openssl::asn1::{Asn1Integer, Asn1Time};
@@ -120,7 +119,7 @@ fn main() {
     init::init(
         &InitArgs {
             dir: dir.path().to_path_buf(),
-            robot_address: Some(demo::ROBOT.into()),
+            robot_address: Some(kit::ROBOT.into()),
             ..Default::default()
         },
         now,
@@ -148,18 +147,14 @@ fn main() {
     // officer's requests for review, which is not what is measured here.
     let earlier = now - time::Duration::days(30);
     store::add_officer(&env.conn, "officer@example.ac.jp", ex, earlier).unwrap();
-    let kp = ca::new_mail_cert(&officer_ca, "officer@example.ac.jp", "Officer", now, 365).unwrap();
-    let officer = Signer {
-        cert: kp.cert,
-        key: kp.key,
-        chain: vec![officer_ca.cert.clone()],
-    };
+    let officer =
+        kit::pki::officer(&officer_ca, "officer@example.ac.jp", "Officer", now, 365).unwrap();
 
     eprintln!("generating {ROWS} RSA-2048 keys and CSRs…");
     let mut csrs = Vec::new();
     let mut lines = Vec::new();
     for i in 0..ROWS {
-        let dn = demo::server_dn(
+        let dn = kit::forms::server_dn(
             &format!("host{i:02}.example.ac.jp"),
             ex,
             "Chiyoda-ku",
@@ -167,8 +162,8 @@ fn main() {
         );
         let key = ca::new_key(KeyKind::Rsa2048).unwrap();
         let req = ca::new_server_csr(&dn, &key).unwrap();
-        let field = demo::csr_one_line(&req).unwrap();
-        lines.push(demo::issue_line(
+        let field = kit::forms::csr_one_line(&req).unwrap();
+        lines.push(kit::forms::issue_line(
             &dn,
             3,
             &field,
@@ -178,7 +173,7 @@ fn main() {
         ));
         csrs.push(req);
     }
-    let tsv = demo::sjis(&lines.join("\n"));
+    let tsv = kit::forms::sjis(&lines.join("\n"));
 
     let mut pipeline = Vec::new();
     let mut replies = 0;
@@ -188,10 +183,10 @@ fn main() {
             name: format!("server-issue-{run}.tsv"),
             data: tsv.clone(),
         }];
-        let raw = demo::application_mail(
+        let raw = kit::mail::application_mail(
             &officer,
             "officer@example.ac.jp",
-            demo::ROBOT,
+            kit::ROBOT,
             "サーバ証明書発行申請",
             &files,
             false,

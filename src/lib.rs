@@ -12,6 +12,9 @@
 //! - `main.rs`, [`cli`]: the command line, a file per command group; it only
 //!   parses arguments, calls the layers below and prints.
 //! - [`demo`], [`init`]: `mailra demo` and `mailra init` (instance set-up).
+//! - [`kit`]: the test kit — the officers' PKI, the application mails and
+//!   the form lines the demo, the tests and the benches build alike (it
+//!   uses `ca`, `mail` and `model` only).
 //! - [`service`]: the robot as a daemon — the IMAP and Maildir intake loops
 //!   and the outbox sender; decides *when* things run.
 //! - [`ops`]: the secretariat's operations (registry, review, certificates,
@@ -45,6 +48,7 @@ pub mod demo;
 pub mod fault;
 pub mod init;
 pub mod intake;
+pub mod kit;
 pub mod mail;
 pub mod model;
 pub mod ops;

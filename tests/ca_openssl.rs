@@ -9,6 +9,7 @@ use mailra::ca::{
     self, CaError, IssuingCa, KeyKind, KeyPair, Publication, RandomSerials, RevokedEntry,
     SerialSource,
 };
+use mailra::kit::forms::{issue_row, server_dn};
 use mailra::model::{Dn, IssueRow, Profile, RevocationReason};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
@@ -45,29 +46,11 @@ fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
 }
 
 fn dn(cn: &str) -> Dn {
-    Dn(vec![
-        ("CN".into(), cn.into()),
-        ("O".into(), "Example University".into()),
-        ("L".into(), "Chiyoda-ku".into()),
-        ("ST".into(), "Tokyo".into()),
-        ("C".into(), "JP".into()),
-    ])
+    server_dn(cn, "Example University", "Chiyoda-ku", "Tokyo")
 }
 
 fn row(profile: Profile, key: &PKey<Private>) -> IssueRow {
-    let csr = ca::new_server_csr(&dn(CN), key).unwrap();
-    IssueRow {
-        line: 1,
-        dn: dn(CN),
-        profile,
-        csr_der: csr.to_der().unwrap(),
-        admin_name: "Admin".into(),
-        admin_dept: "IT".into(),
-        admin_mail: "admin@example.ac.jp".into(),
-        fqdn: CN.into(),
-        software: "apache2.4".into(),
-        dns_names: vec![CN.into(), ALT.into()],
-    }
+    issue_row(&dn(CN), profile, key, "admin@example.ac.jp", &[CN, ALT]).unwrap()
 }
 
 fn issuing(kind: KeyKind) -> (KeyPair, IssuingCa) {

@@ -328,10 +328,10 @@ fn verify_agrees_with_thunderbird_on_its_test_corpus() {
 fn process_prints_one_json_object_per_mail_and_init_refuses_to_overwrite() {
     let mut f = support::Fixture::new();
     let dn = support::ex_dn("www.example.ac.jp");
-    let line = mailra::demo::issue_line(
+    let line = mailra::kit::forms::issue_line(
         &dn,
         3,
-        &mailra::demo::csr_field(&support::rsa(), &dn).unwrap(),
+        &mailra::kit::forms::csr_field(&support::rsa(), &dn).unwrap(),
         "",
         "a@example.ac.jp",
         "",
@@ -405,10 +405,10 @@ fn run_watches_the_maildir_files_each_mail_and_stops_on_sigterm() {
     // Should an assertion fail, the daemon is stopped rather than left behind.
     let mut child = KillOnDrop(Some(child));
     let dn = support::ex_dn("www.example.ac.jp");
-    let line = mailra::demo::issue_line(
+    let line = mailra::kit::forms::issue_line(
         &dn,
         3,
-        &mailra::demo::csr_field(&support::rsa(), &dn).unwrap(),
+        &mailra::kit::forms::csr_field(&support::rsa(), &dn).unwrap(),
         "",
         "a@example.ac.jp",
         "",
@@ -679,14 +679,14 @@ fn init_with_officer_ca_generates_robot_cert() {
     }
     let officer = support::signer(&officer_ca, "officer@example.ac.jp");
     let tsv = "5-3-1\nnot a valid row\n";
-    let mail = mailra::demo::application_mail(
+    let mail = mailra::kit::mail::application_mail(
         &officer,
         "officer@example.ac.jp",
         "ra@certs.example.ac.jp",
         "[check] application",
-        &[mailra::demo::FileSpec {
+        &[mailra::kit::mail::FileSpec {
             name: "application.tsv".into(),
-            data: mailra::demo::sjis(tsv),
+            data: mailra::kit::forms::sjis(tsv),
         }],
         false,
         support::now(),
@@ -750,10 +750,10 @@ fn verify_verdict_is_on_its_own_line() {
     let f = support::Fixture::new();
     let dir = f.dir.path().to_str().unwrap().to_string();
     let dn = support::ex_dn("www.example.ac.jp");
-    let line = mailra::demo::issue_line(
+    let line = mailra::kit::forms::issue_line(
         &dn,
         3,
-        &mailra::demo::csr_field(&support::rsa(), &dn).unwrap(),
+        &mailra::kit::forms::csr_field(&support::rsa(), &dn).unwrap(),
         "",
         "a@example.ac.jp",
         "",
@@ -795,13 +795,7 @@ fn verify_verdict_is_on_its_own_line() {
 fn fresh_instance(d: &Path) -> String {
     let dir = d.join("inst");
     let dir = dir.to_str().unwrap().to_string();
-    let o = mailra(&[
-        "init",
-        "--dir",
-        &dir,
-        "--robot-address",
-        mailra::demo::ROBOT,
-    ]);
+    let o = mailra(&["init", "--dir", &dir, "--robot-address", mailra::kit::ROBOT]);
     assert!(o.status.success(), "{}", text(&o));
     dir
 }
@@ -829,7 +823,7 @@ fn registry_import_of_shift_jis_tsv_and_utf8_csv_twice_changes_nothing() {
     let sjis = support::write(
         d.path(),
         "registry-sjis.tsv",
-        &mailra::demo::sjis(&japanese),
+        &mailra::kit::forms::sjis(&japanese),
     );
     let import = |file: &str| {
         let o = mailra(&["registry", "import", "--dir", &dir, file, "--json"]);
@@ -976,22 +970,22 @@ fn first_deployment_officers_are_not_held() {
     .unwrap();
     let mail = |from: &str, cn: &str| {
         let dn = support::ex_dn(cn);
-        let line = mailra::demo::issue_line(
+        let line = mailra::kit::forms::issue_line(
             &dn,
             3,
-            &mailra::demo::csr_field(&support::rsa(), &dn).unwrap(),
+            &mailra::kit::forms::csr_field(&support::rsa(), &dn).unwrap(),
             "",
             "admin@example.ac.jp",
             "",
         );
-        let raw = mailra::demo::application_mail(
+        let raw = mailra::kit::mail::application_mail(
             &support::signer(&officer_ca, from),
             from,
-            mailra::demo::ROBOT,
+            mailra::kit::ROBOT,
             "サーバ証明書発行申請",
-            &[mailra::demo::FileSpec {
+            &[mailra::kit::mail::FileSpec {
                 name: "application.tsv".into(),
-                data: mailra::demo::sjis(&line),
+                data: mailra::kit::forms::sjis(&line),
             }],
             false,
             support::now(),

@@ -9,7 +9,10 @@ mod support;
 
 use std::time::Duration;
 
-use mailra::demo::{self, csr_field, issue_line};
+use mailra::kit::{
+    self,
+    forms::{csr_field, issue_line},
+};
 use mailra::store;
 use support::live::{self, ADMIN, Robot, Servers, until};
 use support::*;
@@ -17,7 +20,7 @@ use support::*;
 const WAIT: Duration = Duration::from_secs(90);
 
 fn fixture() -> (Servers, Fixture) {
-    let servers = Servers::start(&[demo::ROBOT, O1, ADMIN]);
+    let servers = Servers::start(&[kit::ROBOT, O1, ADMIN]);
     let f = instance(&servers, "INBOX");
     (servers, f)
 }
@@ -53,15 +56,15 @@ fn crash_at(fault: &str, rows: usize) {
         ],
     );
     let mail = application(&f, rows);
-    live::append(srv.imap, demo::ROBOT, "INBOX", &mail);
+    live::append(srv.imap, kit::ROBOT, "INBOX", &mail);
     live::wait_file(&marker, WAIT);
     robot.kill9();
 
     let robot = Robot::start(f.dir.path(), &[]);
     // Filed, and its replies all sent.
     until("the mail to be filed", || {
-        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
-            && live::messages(srv.imap, demo::ROBOT, "Processed/Issued").len() == 1
+        live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty()
+            && live::messages(srv.imap, kit::ROBOT, "Processed/Issued").len() == 1
     });
     until("every reply to be sent", || all_sent(&f));
     // Officer: the receipt + the admin notice (Cc); admin: one notice.
@@ -87,7 +90,7 @@ fn crash_at(fault: &str, rows: usize) {
             "{fault}: nothing delivered twice"
         );
     }
-    let processed = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
+    let processed = live::messages(srv.imap, kit::ROBOT, "Processed/Issued");
     assert_eq!(
         processed[0].raw, mail,
         "{fault}: the mail is kept as it came"

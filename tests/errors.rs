@@ -4,7 +4,7 @@
 
 mod support;
 
-use mailra::demo::{csr_field, issue_line, revoke_line};
+use mailra::kit::forms::{csr_field, issue_line, revoke_line};
 use mailra::model::CertStatus;
 use mailra::ra::{self, Verdict};
 use mailra::store;

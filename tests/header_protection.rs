@@ -8,23 +8,11 @@ mod support;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart, SinglePart};
 use mail_parser::MimeHeaders;
-use mailra::demo::{self, csr_field, issue_line};
 use mailra::intake::smime;
+use mailra::kit;
 use mailra::mail::sign::{self, Signer};
 use mailra::ra::Verdict;
 use support::*;
-
-fn issue_tsv(cn: &str) -> String {
-    let dn = ex_dn(cn);
-    issue_line(
-        &dn,
-        3,
-        &csr_field(&rsa(), &dn).unwrap(),
-        "国立　太郎",
-        "admin@example.ac.jp",
-        "",
-    )
-}
 
 /// The MIME entity an officer's client signs: a text part and one TSV file.
 fn entity(tsv: &str) -> Vec<u8> {
@@ -35,7 +23,7 @@ fn entity(tsv: &str) -> Vec<u8> {
                 .body("申請ファイルを送付します。\r\n".to_string()),
         )
         .singlepart(Attachment::new("application.tsv".into()).body(
-            demo::sjis(tsv),
+            kit::forms::sjis(tsv),
             ContentType::parse("text/tab-separated-values").unwrap(),
         ))
         .formatted()
@@ -75,7 +63,7 @@ fn signed_under(signer: &Signer, entity: &[u8], from: &str, subject: &str) -> Ve
     sign::assemble(
         &[
             ("From", from.to_string()),
-            ("To", demo::ROBOT.to_string()),
+            ("To", kit::ROBOT.to_string()),
             ("Subject", subject.to_string()),
             ("Date", smime_date()),
             ("Message-ID", mailra::mail::compose::new_message_id(from)),

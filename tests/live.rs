@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use mailra::demo;
+use mailra::kit;
 use mailra::store;
 use support::live::{self, ADMIN, Options, Robot, SECRETARIAT, Servers};
 use support::*;
@@ -18,7 +18,7 @@ use support::live::WAIT;
 /// Servers with mailboxes for the robot, two officers, an admin and the
 /// secretariat, and a mailra instance initialised with --imap/--smtp.
 fn live_fixture() -> (Servers, Fixture) {
-    let servers = Servers::start(&[demo::ROBOT, O1, O2, ADMIN, SECRETARIAT]);
+    let servers = Servers::start(&[kit::ROBOT, O1, O2, ADMIN, SECRETARIAT]);
     let f = instance(&servers, "INBOX");
     (servers, f)
 }
@@ -28,7 +28,7 @@ fn appended_application_is_answered_by_smtp_and_filed_with_keywords() {
     let (srv, f) = live_fixture();
     let robot = Robot::start(f.dir.path(), &[]);
     let good = append_app(&srv, &f, "www.example.ac.jp");
-    live::append(srv.imap, demo::ROBOT, "INBOX", b"From: x@example.ac.jp\r\nTo: mailra@certs.example.ac.jp\r\nSubject: hello\r\n\r\nnot signed\r\n");
+    live::append(srv.imap, kit::ROBOT, "INBOX", b"From: x@example.ac.jp\r\nTo: mailra@certs.example.ac.jp\r\nSubject: hello\r\n\r\nnot signed\r\n");
 
     // The officer gets the signed receipt and a copy (Cc) of the admin's
     // notice; the unsigned mail's sender has no mailbox here.
@@ -43,9 +43,9 @@ fn appended_application_is_answered_by_smtp_and_filed_with_keywords() {
 
     // Both originals left the INBOX for their folders, kept byte for byte.
     live::until("INBOX not emptied", || {
-        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+        live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty()
     });
-    let processed = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
+    let processed = live::messages(srv.imap, kit::ROBOT, "Processed/Issued");
     assert_eq!(processed.len(), 1);
     assert_eq!(processed[0].raw, good);
     assert!(
@@ -56,7 +56,7 @@ fn appended_application_is_answered_by_smtp_and_filed_with_keywords() {
         "{:?}",
         processed[0].flags
     );
-    let rejected = live::messages(srv.imap, demo::ROBOT, "Rejected/Unsigned");
+    let rejected = live::messages(srv.imap, kit::ROBOT, "Rejected/Unsigned");
     assert_eq!(rejected.len(), 1);
 
     let certs = store::certificates(&f.env.conn).unwrap();
@@ -199,27 +199,27 @@ fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
 
 #[test]
 fn a_uidvalidity_change_neither_skips_new_mail_nor_answers_old_mail_again() {
-    let servers = Servers::start(&[demo::ROBOT, O1, ADMIN]);
-    live::recreate(servers.imap, demo::ROBOT, "Robot", false);
+    let servers = Servers::start(&[kit::ROBOT, O1, ADMIN]);
+    live::recreate(servers.imap, kit::ROBOT, "Robot", false);
     let f = instance(&servers, "Robot");
     let srv = &servers;
     let robot = Robot::start(f.dir.path(), &[]);
     let first = one_row(&f, "a.example.ac.jp");
-    live::append(srv.imap, demo::ROBOT, "Robot", &first);
+    live::append(srv.imap, kit::ROBOT, "Robot", &first);
     wait_receipts(srv, 1);
     assert!(robot.stop());
 
     // The mailbox is rebuilt (new UIDVALIDITY): a new mail gets UID 1 again,
     // and the first mail comes back from a backup.
     std::thread::sleep(Duration::from_millis(1100));
-    live::recreate(srv.imap, demo::ROBOT, "Robot", true);
+    live::recreate(srv.imap, kit::ROBOT, "Robot", true);
     let second = one_row(&f, "b.example.ac.jp");
-    live::append(srv.imap, demo::ROBOT, "Robot", &second);
-    live::append(srv.imap, demo::ROBOT, "Robot", &first);
+    live::append(srv.imap, kit::ROBOT, "Robot", &second);
+    live::append(srv.imap, kit::ROBOT, "Robot", &first);
     let robot = Robot::start(f.dir.path(), &[]);
     wait_receipts(srv, 2);
     live::until("mailbox not emptied", || {
-        live::messages(srv.imap, demo::ROBOT, "Robot").is_empty()
+        live::messages(srv.imap, kit::ROBOT, "Robot").is_empty()
     });
     std::thread::sleep(Duration::from_secs(1));
     let officer = live::messages(srv.imap, O1, "INBOX");
@@ -235,7 +235,7 @@ fn a_uidvalidity_change_neither_skips_new_mail_nor_answers_old_mail_again() {
         "the old mail is not answered again: {verdicts:?}"
     );
     assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 2);
-    let filed = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
+    let filed = live::messages(srv.imap, kit::ROBOT, "Processed/Issued");
     assert_eq!(
         filed.len(),
         3,
@@ -291,15 +291,15 @@ fn reviewed_mails_leave_the_imap_review_folder_for_their_outcomes_folder() {
     let compromised: Vec<Vec<u8>> = ["a.example.ac.jp", "b.example.ac.jp"]
         .iter()
         .map(|cn| {
-            let tsv = demo::revoke_line(&ex_dn(cn), &serial_of(cn), 1, "鍵の漏洩");
+            let tsv = kit::forms::revoke_line(&ex_dn(cn), &serial_of(cn), 1, "鍵の漏洩");
             f.mail(&f.o1, O1, "失効申請", &tsv)
         })
         .collect();
     for m in &compromised {
-        live::append(srv.imap, demo::ROBOT, "INBOX", m);
+        live::append(srv.imap, kit::ROBOT, "INBOX", m);
     }
     live::until("two mails held in Review", || {
-        live::messages(srv.imap, demo::ROBOT, "Review").len() == 2
+        live::messages(srv.imap, kit::ROBOT, "Review").len() == 2
     });
     let held = mailra::ra::review::held(&f.env).unwrap();
     assert_eq!(held.len(), 2);
@@ -313,7 +313,7 @@ fn reviewed_mails_leave_the_imap_review_folder_for_their_outcomes_folder() {
     );
     assert!(ok, "{out}{err}");
     assert!(out.contains("moved out of the review folder"), "{out}{err}");
-    let revoked = live::messages(srv.imap, demo::ROBOT, "Processed/Revoked");
+    let revoked = live::messages(srv.imap, kit::ROBOT, "Processed/Revoked");
     assert_eq!(revoked.len(), 1);
     assert_eq!(&revoked[0].raw, a_raw, "the approved mail, unchanged");
     assert_flags(
@@ -321,7 +321,7 @@ fn reviewed_mails_leave_the_imap_review_folder_for_their_outcomes_folder() {
         &["mailra-revoked"],
         &["mailra-held", "mailra-key-compromise"],
     );
-    let review = live::messages(srv.imap, demo::ROBOT, "Review");
+    let review = live::messages(srv.imap, kit::ROBOT, "Review");
     assert_eq!(review.len(), 1);
     assert_eq!(&review[0].raw, r_raw);
     let serial = serial_of("a.example.ac.jp");
@@ -350,12 +350,12 @@ fn reviewed_mails_leave_the_imap_review_folder_for_their_outcomes_folder() {
     );
     srv.ctl("dovecot-start");
     live::until("the rejected mail refiled by the robot", || {
-        live::messages(srv.imap, demo::ROBOT, "Rejected/Review").len() == 1
+        live::messages(srv.imap, kit::ROBOT, "Rejected/Review").len() == 1
     });
-    let refused = live::messages(srv.imap, demo::ROBOT, "Rejected/Review");
+    let refused = live::messages(srv.imap, kit::ROBOT, "Rejected/Review");
     assert_eq!(&refused[0].raw, r_raw);
     assert_flags(&refused[0], &["mailra-refused"], &["mailra-held"]);
-    assert!(live::messages(srv.imap, demo::ROBOT, "Review").is_empty());
+    assert!(live::messages(srv.imap, kit::ROBOT, "Review").is_empty());
     assert_eq!(
         store::certificates(&f.env.conn)
             .unwrap()
@@ -383,12 +383,12 @@ fn a_mail_the_robot_cannot_process_is_kept_in_quarantine_until_retried() {
     let robot = Robot::start(f.dir.path(), &[]);
     let mail = append_app(&srv, &f, "q.example.ac.jp");
     live::until("the mail quarantined", || {
-        live::messages(srv.imap, demo::ROBOT, "Quarantine").len() == 1
+        live::messages(srv.imap, kit::ROBOT, "Quarantine").len() == 1
     });
-    let q = live::messages(srv.imap, demo::ROBOT, "Quarantine");
+    let q = live::messages(srv.imap, kit::ROBOT, "Quarantine");
     assert_eq!(q[0].raw, mail, "kept byte for byte");
     assert_flags(&q[0], &["mailra-error"], &[]);
-    assert!(live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty());
+    assert!(live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty());
     assert!(store::certificates(&f.env.conn).unwrap().is_empty());
     assert!(store::outbox_rows(&f.env.conn, None).unwrap().is_empty());
     let log = robot.log_text();
@@ -403,12 +403,12 @@ fn a_mail_the_robot_cannot_process_is_kept_in_quarantine_until_retried() {
         .conn
         .execute_batch("DROP TRIGGER test_disk_full")
         .unwrap();
-    live::move_message(srv.imap, demo::ROBOT, "Quarantine", q[0].uid, "INBOX");
+    live::move_message(srv.imap, kit::ROBOT, "Quarantine", q[0].uid, "INBOX");
     wait_receipts(&srv, 1);
     live::until("the mail filed", || {
-        live::messages(srv.imap, demo::ROBOT, "Processed/Issued").len() == 1
+        live::messages(srv.imap, kit::ROBOT, "Processed/Issued").len() == 1
     });
-    assert!(live::messages(srv.imap, demo::ROBOT, "Quarantine").is_empty());
+    assert!(live::messages(srv.imap, kit::ROBOT, "Quarantine").is_empty());
     assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 1);
     assert!(robot.stop());
 }
@@ -421,28 +421,28 @@ fn without_move_or_idle_mails_are_polled_and_filed_by_copy_delete_and_expunge() 
             imap_capability: Some("IMAP4rev1 LITERAL+ NAMESPACE"),
             ..Default::default()
         },
-        &[demo::ROBOT, O1, ADMIN],
+        &[kit::ROBOT, O1, ADMIN],
     );
     let f = instance(&srv, "INBOX");
     live::configure(f.dir.path(), "imap", "poll_seconds = 1");
     let good = one_row(&f, "a.example.ac.jp");
     let unsigned = b"From: x@example.ac.jp\r\nTo: mailra@certs.example.ac.jp\r\nSubject: hello\r\n\r\nnot signed\r\n";
-    live::append(srv.imap, demo::ROBOT, "INBOX", &good);
+    live::append(srv.imap, kit::ROBOT, "INBOX", &good);
     let robot = Robot::start(f.dir.path(), &[]);
     // Arrives while the robot polls.
     live::until("the first mail filed", || {
-        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+        live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty()
     });
-    live::append(srv.imap, demo::ROBOT, "INBOX", unsigned);
+    live::append(srv.imap, kit::ROBOT, "INBOX", unsigned);
     live::until("INBOX emptied", || {
-        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+        live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty()
     });
-    let issued = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
+    let issued = live::messages(srv.imap, kit::ROBOT, "Processed/Issued");
     assert_eq!(issued.len(), 1);
     assert_eq!(issued[0].raw, good);
     // The copy is not \Deleted, only the original was.
     assert_flags(&issued[0], &["mailra-issued"], &["Deleted"]);
-    let rejected = live::messages(srv.imap, demo::ROBOT, "Rejected/Unsigned");
+    let rejected = live::messages(srv.imap, kit::ROBOT, "Rejected/Unsigned");
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].raw, unsigned);
     wait_receipts(&srv, 1);
@@ -470,9 +470,9 @@ fn without_move_or_idle_mails_are_polled_and_filed_by_copy_delete_and_expunge() 
     let second = append_app(&srv, &f, "b.example.ac.jp");
     wait_receipts(&srv, 2);
     live::until("INBOX emptied", || {
-        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+        live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty()
     });
-    let issued = live::messages(srv.imap, demo::ROBOT, "Processed/Issued");
+    let issued = live::messages(srv.imap, kit::ROBOT, "Processed/Issued");
     assert_eq!(issued.len(), 2);
     assert_eq!(issued[1].raw, second);
     assert_eq!(store::certificates(&f.env.conn).unwrap().len(), 2);
@@ -494,10 +494,10 @@ fn a_japanese_folder_name_from_the_rules_is_created_in_modified_utf7() {
     let mail = append_app(&srv, &f, "www.example.ac.jp");
     wait_receipts(&srv, 1);
     live::until("the mail filed", || {
-        live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty()
+        live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty()
     });
     // The name as RFC 3501 5.1.3 spells 処理済み/発行, worked out by hand.
-    let filed = live::messages(srv.imap, demo::ROBOT, "&UeZ0Bm4IMH8-/&dnqITA-");
+    let filed = live::messages(srv.imap, kit::ROBOT, "&UeZ0Bm4IMH8-/&dnqITA-");
     assert_eq!(filed.len(), 1);
     assert_eq!(filed[0].raw, mail);
     assert_flags(&filed[0], &["mailra-issued"], &[]);
@@ -520,14 +520,14 @@ fn a_folder_the_server_refuses_sends_the_mail_to_quarantine_and_the_robot_goes_o
     let b = append_app(&srv, &f, "b.example.ac.jp");
     wait_receipts(&srv, 2);
     live::until("both mails quarantined", || {
-        live::messages(srv.imap, demo::ROBOT, "Quarantine").len() == 2
+        live::messages(srv.imap, kit::ROBOT, "Quarantine").len() == 2
     });
-    let q = live::messages(srv.imap, demo::ROBOT, "Quarantine");
+    let q = live::messages(srv.imap, kit::ROBOT, "Quarantine");
     assert_eq!((&q[0].raw, &q[1].raw), (&a, &b));
     for m in &q {
         assert_flags(m, &["mailra-error"], &[]);
     }
-    assert!(live::messages(srv.imap, demo::ROBOT, "INBOX").is_empty());
+    assert!(live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty());
     let log = robot.log_text();
     assert_eq!(
         log.matches("the server refused to file the mail there")
@@ -553,22 +553,22 @@ fn a_bounce_of_a_reply_is_filed_and_never_answered() {
             undeliverable: vec![GHOST],
             ..Default::default()
         },
-        &[demo::ROBOT, O1, ADMIN],
+        &[kit::ROBOT, O1, ADMIN],
     );
     let f = instance(&srv, "INBOX");
     let robot = Robot::start(f.dir.path(), &[]);
     live::append(
         srv.imap,
-        demo::ROBOT,
+        kit::ROBOT,
         "INBOX",
         &one_row_to(&f, "www.example.ac.jp", GHOST),
     );
     // The receipt, and the notice's copy: the notice itself bounces.
     live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
     live::until("the bounce filed", || {
-        !live::messages(srv.imap, demo::ROBOT, "Ignored").is_empty()
+        !live::messages(srv.imap, kit::ROBOT, "Ignored").is_empty()
     });
-    let ignored = live::messages(srv.imap, demo::ROBOT, "Ignored");
+    let ignored = live::messages(srv.imap, kit::ROBOT, "Ignored");
     assert_eq!(ignored.len(), 1);
     assert!(
         ignored[0].text().contains(GHOST),
@@ -595,7 +595,7 @@ fn a_refused_recipient_does_not_keep_the_reply_from_the_others() {
     let robot = Robot::start(f.dir.path(), &[]);
     live::append(
         srv.imap,
-        demo::ROBOT,
+        kit::ROBOT,
         "INBOX",
         &one_row_to(&f, "www.example.ac.jp", NOBODY),
     );

@@ -7,14 +7,14 @@
 
 mod support;
 
-use mailra::demo;
+use mailra::kit;
 use mailra::service::sender::{Drained, SmtpSender};
 use mailra::store;
 use support::live::{self, ADMIN, Servers, WAIT};
 use support::*;
 
 fn fixture() -> (Servers, Fixture) {
-    let servers = Servers::start(&[demo::ROBOT, O1, ADMIN]);
+    let servers = Servers::start(&[kit::ROBOT, O1, ADMIN]);
     let f = instance(&servers, "INBOX");
     (servers, f)
 }
@@ -26,13 +26,13 @@ fn queue(f: &Fixture, tag: &str, n: usize) {
         let id = format!("<{tag}-{i}@mailra.test>");
         let raw = format!(
             "From: {robot}\r\nTo: {O1}\r\nSubject: {tag} {i}\r\nMessage-ID: {id}\r\n\r\nreply {i}\r\n",
-            robot = demo::ROBOT
+            robot = kit::ROBOT
         );
         store::enqueue(
             &f.env.conn,
             None,
             &id,
-            demo::ROBOT,
+            kit::ROBOT,
             &[O1.to_string()],
             "receipt",
             &format!("{tag} {i}"),

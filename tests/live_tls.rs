@@ -9,7 +9,7 @@ mod support;
 
 use std::process::Command;
 
-use mailra::demo;
+use mailra::kit;
 use mailra::store;
 use support::live::{self, ADMIN, Options, Robot, Servers};
 use support::*;
@@ -20,12 +20,12 @@ fn tls_servers() -> Servers {
             tls: true,
             ..Default::default()
         },
-        &[demo::ROBOT, O1, ADMIN],
+        &[kit::ROBOT, O1, ADMIN],
     )
 }
 
 fn robot_user() -> String {
-    demo::ROBOT.replace('@', "%40")
+    kit::ROBOT.replace('@', "%40")
 }
 
 /// Dovecot's count of logins as the robot over TLS (the test's own client
@@ -33,7 +33,7 @@ fn robot_user() -> String {
 fn robot_tls_logins(srv: &Servers) -> usize {
     srv.log("dovecot")
         .lines()
-        .filter(|l| l.contains(&format!("Login: user=<{}>", demo::ROBOT)) && l.contains(", TLS,"))
+        .filter(|l| l.contains(&format!("Login: user=<{}>", kit::ROBOT)) && l.contains(", TLS,"))
         .count()
 }
 
@@ -83,7 +83,7 @@ fn implicit_tls_and_starttls_check_the_servers_certificate_against_the_ca_file()
     assert!(implicit_sessions >= 1, "{}", srv.log("postfix"));
     assert!(
         srv.log("postfix")
-            .contains(&format!("sasl_username={}", demo::ROBOT)),
+            .contains(&format!("sasl_username={}", kit::ROBOT)),
         "the robot authenticated:\n{}",
         srv.log("postfix")
     );
@@ -145,7 +145,7 @@ fn an_untrusted_certificate_a_refused_password_or_a_missing_starttls_stops_the_r
         "{err}"
     );
     assert_eq!(robot_tls_logins(&srv), 0, "no login without trust");
-    assert_eq!(live::messages(srv.imap, demo::ROBOT, "INBOX").len(), 1);
+    assert_eq!(live::messages(srv.imap, kit::ROBOT, "INBOX").len(), 1);
     assert!(store::certificates(&f.env.conn).unwrap().is_empty());
 
     // IMAP trusted, SMTP not: the mail is processed, the reply waits with
@@ -209,16 +209,11 @@ fn an_untrusted_certificate_a_refused_password_or_a_missing_starttls_stops_the_r
     assert!(live::messages(srv.imap, O1, "INBOX").is_empty());
 
     // Servers that offer no TLS at all.
-    let plain = Servers::start(&[demo::ROBOT, O1, ADMIN]);
-    let g = instance_at(
-        &plain,
-        plain.imap_url(demo::ROBOT),
-        plain.smtp_url(),
-        |_| {},
-    );
+    let plain = Servers::start(&[kit::ROBOT, O1, ADMIN]);
+    let g = instance_at(&plain, plain.imap_url(kit::ROBOT), plain.smtp_url(), |_| {});
     live::append(
         plain.imap,
-        demo::ROBOT,
+        kit::ROBOT,
         "INBOX",
         &one_row(&g, "b.example.ac.jp"),
     );
@@ -228,7 +223,7 @@ fn an_untrusted_certificate_a_refused_password_or_a_missing_starttls_stops_the_r
         err.contains("the server offers no STARTTLS and plaintext is not allowed"),
         "{err}"
     );
-    assert_eq!(live::messages(plain.imap, demo::ROBOT, "INBOX").len(), 1);
+    assert_eq!(live::messages(plain.imap, kit::ROBOT, "INBOX").len(), 1);
 
     live::configure(g.dir.path(), "imap", "allow_plaintext = true");
     let (ok, err) = run_once(&g);

@@ -3,32 +3,11 @@
 
 mod support;
 
-use mailra::demo::{csr_field, issue_line, renew_line, revoke_line};
+use mailra::kit::forms::{csr_field, issue_line, renew_line, revoke_line};
 use mailra::model::{CaKind, CertStatus};
 use mailra::ra::Verdict;
 use mailra::store;
 use support::*;
-
-fn issue_tsv(cn: &str, key: &openssl::pkey::PKey<openssl::pkey::Private>, profile: u8) -> String {
-    issue_tsv_for(cn, key, profile, "admin@example.ac.jp")
-}
-
-fn issue_tsv_for(
-    cn: &str,
-    key: &openssl::pkey::PKey<openssl::pkey::Private>,
-    profile: u8,
-    admin: &str,
-) -> String {
-    let dn = ex_dn(cn);
-    issue_line(
-        &dn,
-        profile,
-        &csr_field(key, &dn).unwrap(),
-        "国立　太郎",
-        admin,
-        "",
-    )
-}
 
 /// The bytes of the attachment `name` of a reply, if it has one.
 fn attachment(raw: &str, name: &str) -> Option<Vec<u8>> {
@@ -78,9 +57,9 @@ fn verify_reply(f: &Fixture, path: &std::path::Path) -> bool {
 fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
     let mut f = Fixture::new();
     let tsv = [
-        issue_tsv("www.example.ac.jp", &rsa(), 3),
-        issue_tsv_for("mail.example.ac.jp", &rsa(), 3, "postmaster@example.ac.jp"),
-        issue_tsv("lms.example.ac.jp", &p384(), 11),
+        issue_tsv_key("www.example.ac.jp", &rsa(), 3),
+        issue_tsv_with("mail.example.ac.jp", &rsa(), 3, "postmaster@example.ac.jp"),
+        issue_tsv_key("lms.example.ac.jp", &p384(), 11),
     ]
     .join("\r\n");
     let raw = f.mail(&f.o1, O1, "サーバ証明書発行申請", &tsv);
@@ -164,8 +143,8 @@ fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
 fn profile_11_is_signed_by_the_ecdsa_ca_and_revoked_on_its_own_crl() {
     let mut f = Fixture::new();
     let tsv = [
-        issue_tsv("www.example.ac.jp", &rsa(), 3),
-        issue_tsv("lms.example.ac.jp", &p384(), 11),
+        issue_tsv_key("www.example.ac.jp", &rsa(), 3),
+        issue_tsv_key("lms.example.ac.jp", &p384(), 11),
     ]
     .join("\r\n");
     let o = f.process(&f.mail(&f.o1, O1, "発行", &tsv));
@@ -288,7 +267,7 @@ fn an_instance_without_an_ecdsa_ca_refuses_profile_11_rows() {
     let mut f = Fixture::without_ecdsa_ca();
     assert!(f.env.ec_ca.is_none());
     let refused = "line 1: field 2 (profile ID): profile 11 (ECDSA P-384) is not offered: no ECDSA issuing CA is configured";
-    let tsv = issue_tsv("lms.example.ac.jp", &p384(), 11);
+    let tsv = issue_tsv_key("lms.example.ac.jp", &p384(), 11);
     for subject in ["[check] 発行", "発行"] {
         let o = f.process(&f.mail(&f.o1, O1, subject, &tsv));
         let expected = if subject.starts_with("[check]") {
@@ -328,7 +307,7 @@ fn an_instance_without_an_ecdsa_ca_refuses_profile_11_rows() {
         &f.o1,
         O1,
         "発行",
-        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+        &issue_tsv_key("www.example.ac.jp", &rsa(), 3),
     ));
     assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
     assert_eq!(store::certificates(&f.env.conn).unwrap()[0].ca, CaKind::Rsa);
@@ -345,7 +324,7 @@ fn revocation_is_in_the_crl_with_its_reason_and_openssl_rejects_the_certificate(
         &f.o1,
         O1,
         "発行",
-        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+        &issue_tsv_key("www.example.ac.jp", &rsa(), 3),
     );
     let issued = f.process(&raw).issued;
     assert_eq!(issued.len(), 1);
@@ -396,7 +375,12 @@ fn renewal_issues_a_new_certificate_and_refuses_the_old_key() {
     let key = rsa();
     let dn = ex_dn("www.example.ac.jp");
     let old = f
-        .process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &key, 3)))
+        .process(&f.mail(
+            &f.o1,
+            O1,
+            "発行",
+            &issue_tsv_key("www.example.ac.jp", &key, 3),
+        ))
         .issued
         .remove(0);
     // Same key: refused.
@@ -430,7 +414,7 @@ fn renewal_issues_a_new_certificate_and_refuses_the_old_key() {
 #[test]
 fn bad_mails_are_rejected_with_a_signed_reply_and_nothing_is_issued() {
     let mut f = Fixture::new();
-    let tsv = issue_tsv("www.example.ac.jp", &rsa(), 3);
+    let tsv = issue_tsv_key("www.example.ac.jp", &rsa(), 3);
     let good = f.mail(&f.o1, O1, "発行", &tsv);
     let rogue_ca =
         mailra::ca::new_ca("Rogue", "Rogue", now(), 30, mailra::ca::KeyKind::Rsa2048).unwrap();
@@ -442,14 +426,14 @@ fn bad_mails_are_rejected_with_a_signed_reply_and_nothing_is_issued() {
         .position(|w| w == b"application.tsv")
         .unwrap();
     tampered[at] = b'A';
-    let files = [mailra::demo::FileSpec {
+    let files = [mailra::kit::mail::FileSpec {
         name: "application.tsv".into(),
-        data: mailra::demo::sjis(&tsv),
+        data: mailra::kit::forms::sjis(&tsv),
     }];
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "unsigned",
-            mailra::demo::unsigned_mail(O1, mailra::demo::ROBOT, "発行", &files).unwrap(),
+            mailra::kit::mail::unsigned_mail(O1, mailra::kit::ROBOT, "発行", &files).unwrap(),
             "structure",
         ),
         ("tampered", tampered, "digest"),
@@ -503,7 +487,7 @@ fn bad_mails_are_rejected_with_a_signed_reply_and_nothing_is_issued() {
 fn an_officer_cannot_act_for_another_institution() {
     let mut f = Fixture::new();
     // Officer 2 (Sample Institute) asks for a certificate in example.ac.jp.
-    let dn = mailra::demo::server_dn("www.example.ac.jp", SAMPLE, "Suita-shi", "Osaka");
+    let dn = mailra::kit::forms::server_dn("www.example.ac.jp", SAMPLE, "Suita-shi", "Osaka");
     let line = issue_line(
         &dn,
         3,
@@ -521,7 +505,7 @@ fn an_officer_cannot_act_for_another_institution() {
             &f.o1,
             O1,
             "発行",
-            &issue_tsv("www.example.ac.jp", &rsa(), 3),
+            &issue_tsv_key("www.example.ac.jp", &rsa(), 3),
         ))
         .issued
         .remove(0);
@@ -542,7 +526,7 @@ fn an_officer_cannot_act_for_another_institution() {
 #[test]
 fn a_file_with_broken_rows_is_not_executed_and_every_error_is_reported() {
     let mut f = Fixture::new();
-    let good = issue_tsv("www.example.ac.jp", &rsa(), 3);
+    let good = issue_tsv_key("www.example.ac.jp", &rsa(), 3);
     let bad_dn = ex_dn("bad_host.example.ac.jp");
     let bad = issue_line(&bad_dn, 7, "notacsr", "", "not-an-address", "");
     let o = f.process(&f.mail(&f.o1, O1, "発行", &[good, bad].join("\r\n")));
@@ -590,7 +574,7 @@ fn replaying_a_processed_mail_issues_nothing() {
         &f.o1,
         O1,
         "発行",
-        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+        &issue_tsv_key("www.example.ac.jp", &rsa(), 3),
     );
     assert_eq!(f.process(&raw).issued.len(), 1);
     // The same bytes again.
@@ -615,7 +599,7 @@ fn a_check_subject_validates_without_executing() {
         &f.o1,
         O1,
         "[check] サーバ証明書発行申請",
-        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+        &issue_tsv_key("www.example.ac.jp", &rsa(), 3),
     );
     let o = f.process(&raw);
     assert_eq!(o.verdict, Verdict::Checked, "{o:?}");
@@ -624,7 +608,7 @@ fn a_check_subject_validates_without_executing() {
         &f.o1,
         O1,
         "[確認] 申請",
-        &issue_tsv("lms.example.ac.jp", &rsa(), 3),
+        &issue_tsv_key("lms.example.ac.jp", &rsa(), 3),
     );
     assert_eq!(f.process(&raw).verdict, Verdict::Checked);
     assert_eq!(f.cert_count(), 0);
@@ -637,7 +621,7 @@ fn the_audit_log_records_who_did_what_for_which_mail() {
         &f.o1,
         O1,
         "発行",
-        &issue_tsv("www.example.ac.jp", &rsa(), 3),
+        &issue_tsv_key("www.example.ac.jp", &rsa(), 3),
     );
     let o = f.process(&raw);
     let events = store::audit_events(&f.env.conn).unwrap();
@@ -679,7 +663,12 @@ fn weak_key_exponent_3_is_not_issued() {
             .unwrap(),
     )
     .unwrap();
-    let o = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &e3, 3)));
+    let o = f.process(&f.mail(
+        &f.o1,
+        O1,
+        "発行",
+        &issue_tsv_key("www.example.ac.jp", &e3, 3),
+    ));
     assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
     assert!(o.issued.is_empty());
     assert_eq!(f.cert_count(), 0, "nothing may be issued");
@@ -699,11 +688,21 @@ fn weak_key_exponent_3_is_not_issued() {
 fn a_key_of_another_subject_or_revoked_for_key_compromise_is_not_certified() {
     let mut f = Fixture::new();
     let key = rsa();
-    let www = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &key, 3)));
+    let www = f.process(&f.mail(
+        &f.o1,
+        O1,
+        "発行",
+        &issue_tsv_key("www.example.ac.jp", &key, 3),
+    ));
     assert_eq!(www.verdict, Verdict::Accepted, "{www:?}");
     let serial = www.issued[0].clone();
     // The same key for another host of the same institution: refused.
-    let o = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("mail.example.ac.jp", &key, 3)));
+    let o = f.process(&f.mail(
+        &f.o1,
+        O1,
+        "発行",
+        &issue_tsv_key("mail.example.ac.jp", &key, 3),
+    ));
     assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
     assert_eq!(f.cert_count(), 1);
     assert_eq!(
@@ -719,7 +718,12 @@ fn a_key_of_another_subject_or_revoked_for_key_compromise_is_not_certified() {
     let held = f.process(&f.mail(&f.o1, O1, "失効", &revoke));
     let o = mailra::ra::review::approve(&mut f.env, held.mail_id, "secretariat", now()).unwrap();
     assert_eq!(o.revoked, vec![serial.clone()], "{o:?}");
-    let o = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp", &key, 3)));
+    let o = f.process(&f.mail(
+        &f.o1,
+        O1,
+        "発行",
+        &issue_tsv_key("www.example.ac.jp", &key, 3),
+    ));
     assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
     assert_eq!(f.cert_count(), 1);
     assert_eq!(
@@ -740,10 +744,10 @@ fn the_keys_of_the_robot_the_cas_and_the_signing_officer_are_not_certified() {
     let (rsa_ca, ec_ca) = (load("pki/ca.key"), load("pki/ca-ec.key"));
     let officer = f.o1.key.clone();
     let tsv = [
-        issue_tsv("www.example.ac.jp", &robot, 3),
-        issue_tsv("mail.example.ac.jp", &rsa_ca, 3),
-        issue_tsv("lms.example.ac.jp", &ec_ca, 11),
-        issue_tsv("vpn.example.ac.jp", &officer, 3),
+        issue_tsv_key("www.example.ac.jp", &robot, 3),
+        issue_tsv_key("mail.example.ac.jp", &rsa_ca, 3),
+        issue_tsv_key("lms.example.ac.jp", &ec_ca, 11),
+        issue_tsv_key("vpn.example.ac.jp", &officer, 3),
     ]
     .join("\r\n");
     let o = f.process(&f.mail(&f.o1, O1, "発行", &tsv));
@@ -770,9 +774,9 @@ fn one_key_for_two_subjects_in_one_file_is_not_certified() {
     let mut f = Fixture::new();
     let key = rsa();
     let tsv = [
-        issue_tsv("www.example.ac.jp", &key, 3),
-        issue_tsv("mail.example.ac.jp", &rsa(), 3),
-        issue_tsv("lms.example.ac.jp", &key, 3),
+        issue_tsv_key("www.example.ac.jp", &key, 3),
+        issue_tsv_key("mail.example.ac.jp", &rsa(), 3),
+        issue_tsv_key("lms.example.ac.jp", &key, 3),
     ]
     .join("\r\n");
     let o = f.process(&f.mail(&f.o1, O1, "発行", &tsv));

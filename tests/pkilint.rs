@@ -14,6 +14,7 @@ use mailra::ca::{
 };
 use mailra::config::Config;
 use mailra::init::{self, InitArgs};
+use mailra::kit::forms::{issue_row, server_dn};
 use mailra::model::{CaKind, Dn, Institution, IssueRow, Profile, RevocationReason};
 use time::{Duration, OffsetDateTime};
 
@@ -57,13 +58,7 @@ fn assert_clean(tool: &str, args: &[&str], file: &Path) {
 }
 
 fn dn(cn: &str) -> Dn {
-    Dn(vec![
-        ("CN".into(), cn.into()),
-        ("O".into(), "Example University".into()),
-        ("L".into(), "Chiyoda-ku".into()),
-        ("ST".into(), "Tokyo".into()),
-        ("C".into(), "JP".into()),
-    ])
+    server_dn(cn, "Example University", "Chiyoda-ku", "Tokyo")
 }
 
 fn row(profile: Profile) -> IssueRow {
@@ -72,19 +67,14 @@ fn row(profile: Profile) -> IssueRow {
         Profile::ServerP384 => KeyKind::P384,
     })
     .unwrap();
-    let csr = ca::new_server_csr(&dn(CN), &key).unwrap();
-    IssueRow {
-        line: 1,
-        dn: dn(CN),
+    issue_row(
+        &dn(CN),
         profile,
-        csr_der: csr.to_der().unwrap(),
-        admin_name: "Admin".into(),
-        admin_dept: "IT".into(),
-        admin_mail: "admin@example.ac.jp".into(),
-        fqdn: CN.into(),
-        software: "apache2.4".into(),
-        dns_names: vec![CN.into(), "alt.example.ac.jp".into()],
-    }
+        &key,
+        "admin@example.ac.jp",
+        &[CN, "alt.example.ac.jp"],
+    )
+    .unwrap()
 }
 
 fn institution() -> Institution {

@@ -5,7 +5,7 @@ mod support;
 
 use std::path::Path;
 
-use mailra::demo::{csr_field, issue_line, revoke_line};
+use mailra::kit::forms::revoke_line;
 use mailra::model::CertStatus;
 use mailra::policy::rules;
 use mailra::ra::{self, Verdict, review};
@@ -58,18 +58,6 @@ fn the_shipped_rules_are_what_init_writes_and_what_applies_without_a_folder() {
 }
 
 // ------------------------------------------------------------ helpers
-
-fn issue_tsv(cn: &str) -> String {
-    let dn = ex_dn(cn);
-    issue_line(
-        &dn,
-        3,
-        &csr_field(&rsa(), &dn).unwrap(),
-        "国立　太郎",
-        "admin@example.ac.jp",
-        "",
-    )
-}
 
 /// Issues one certificate for `cn` and returns its serial.
 fn issued(f: &mut Fixture, cn: &str) -> String {
@@ -356,11 +344,12 @@ notify = "ra-list@certs.example.ac.jp"
     let maildir = f.path("maildir");
     let urgent = f.mail(&f.o1, O1, "[URGENT] 発行", &issue_tsv("a.example.ac.jp"));
     let plain = f.mail(&f.o1, O1, "発行", &issue_tsv("b.example.ac.jp"));
-    let files = [mailra::demo::FileSpec {
+    let files = [mailra::kit::mail::FileSpec {
         name: "application.tsv".into(),
-        data: mailra::demo::sjis(&issue_tsv("c.example.ac.jp")),
+        data: mailra::kit::forms::sjis(&issue_tsv("c.example.ac.jp")),
     }];
-    let unsigned = mailra::demo::unsigned_mail(O1, mailra::demo::ROBOT, "発行", &files).unwrap();
+    let unsigned =
+        mailra::kit::mail::unsigned_mail(O1, mailra::kit::ROBOT, "発行", &files).unwrap();
     for (name, raw) in [
         ("1.urgent", &urgent),
         ("2.plain", &plain),

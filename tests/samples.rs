@@ -9,14 +9,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
+use mailra::ca::{self, KeyKind};
 use mailra::model::{FormKind, Institution, Request, ServerRequest};
 use mailra::policy::dn;
 use mailra::policy::forms::{Checked, Context, check_file};
-use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::rsa::Rsa;
 use openssl::x509::X509ReqBuilder;
 
 const O: &str = "O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
@@ -122,12 +120,11 @@ fn csr(cn: &str, key: &PKey<Private>, md: MessageDigest) -> String {
 }
 
 fn rsa() -> PKey<Private> {
-    PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()
+    ca::new_key(KeyKind::Rsa2048).unwrap()
 }
 
 fn p384() -> PKey<Private> {
-    let g = EcGroup::from_curve_name(Nid::SECP384R1).unwrap();
-    PKey::from_ec_key(EcKey::generate(&g).unwrap()).unwrap()
+    ca::new_key(KeyKind::P384).unwrap()
 }
 
 /// A 5-3-1/5-3-2 row; `serial` empty for issuance.

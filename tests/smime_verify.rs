@@ -2,18 +2,18 @@
 //! signer with a generated PKI (each rule broken once), and our signed replies against
 //! the real `openssl smime -verify`.
 
-mod smime_support;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use mailra::ca::KeyPair;
 use mailra::intake::mime;
 use mailra::intake::smime::{Check, Shape, Trust, verify};
+use mailra::kit::mail::{altered, rfc2822};
+use mailra::kit::pki::{Eku, Key, Spec, make, signer};
 use mailra::mail::sign::{assemble, sign_detached, sign_opaque};
 use openssl::sha::sha256;
 use openssl::x509::{X509, X509Crl};
-use smime_support::{Identity, KeyKind, Spec, ca, make, rfc2822};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -126,17 +126,17 @@ fn thunderbird_outside_validity_or_untrusted() {
 // ----------------------------------------------------------------------------------------
 
 struct Pki {
-    ca: Identity,
-    other_ca: Identity,
-    officer: Identity,
-    foreign_officer: Identity,
-    robot: Identity,
-    ca_flagged: Identity,
-    expired: Identity,
-    revoked: Identity,
-    server_eku: Identity,
-    ec_officer: Identity,
-    weak_rsa: Identity,
+    ca: KeyPair,
+    other_ca: KeyPair,
+    officer: KeyPair,
+    foreign_officer: KeyPair,
+    robot: KeyPair,
+    ca_flagged: KeyPair,
+    expired: KeyPair,
+    revoked: KeyPair,
+    server_eku: KeyPair,
+    ec_officer: KeyPair,
+    weak_rsa: KeyPair,
     /// PEM (X509Crl is not Clone).
     crl: Option<Vec<u8>>,
 }
@@ -147,11 +147,12 @@ const ROBOT: &str = "robot@ra.example.jp";
 fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
-        let ca = ca("mailra test officer CA", 1);
-        let other_ca = ca_fn("unrelated CA", 2);
-        let officer = make(&Spec::officer("officer", OFFICER, 10), Some(&ca));
-        let foreign_officer = make(&Spec::officer("officer", OFFICER, 10), Some(&other_ca));
-        let robot = make(&Spec::officer("robot", ROBOT, 12), Some(&ca));
+        let ca = test_ca("mailra test officer CA", 1);
+        let other_ca = test_ca("unrelated CA", 2);
+        let officer = make(&Spec::officer("officer", OFFICER, 10), Some(&ca)).unwrap();
+        let foreign_officer =
+            make(&Spec::officer("officer", OFFICER, 10), Some(&other_ca)).unwrap();
+        let robot = make(&Spec::officer("robot", ROBOT, 12), Some(&ca)).unwrap();
         let ca_flagged = make(
             &Spec {
                 ca: true,
@@ -159,7 +160,8 @@ fn pki() -> &'static Pki {
                 ..Spec::officer("sub CA", "subca@univ.example.ac.jp", 13)
             },
             Some(&ca),
-        );
+        )
+        .unwrap();
         let expired = make(
             &Spec {
                 from_days: -400,
@@ -167,32 +169,37 @@ fn pki() -> &'static Pki {
                 ..Spec::officer("expired", "old@univ.example.ac.jp", 14)
             },
             Some(&ca),
-        );
+        )
+        .unwrap();
         let revoked = make(
             &Spec::officer("revoked", "revoked@univ.example.ac.jp", 11),
             Some(&ca),
-        );
+        )
+        .unwrap();
         let server_eku = make(
             &Spec {
-                eku: Some("serverAuth"),
+                eku: Some(Eku::ServerAuth),
                 ..Spec::officer("server", "server@univ.example.ac.jp", 15)
             },
             Some(&ca),
-        );
+        )
+        .unwrap();
         let ec_officer = make(
             &Spec {
-                key: KeyKind::P256,
+                key: Key::P256,
                 ..Spec::officer("ec", "ec@univ.example.ac.jp", 16)
             },
             Some(&ca),
-        );
+        )
+        .unwrap();
         let weak_rsa = make(
             &Spec {
-                key: KeyKind::Rsa(1024),
+                key: Key::Rsa(1024),
                 ..Spec::officer("weak", "weak@univ.example.ac.jp", 17)
             },
             Some(&ca),
-        );
+        )
+        .unwrap();
         let crl = gen_crl(&ca, 11);
         Pki {
             ca,
@@ -211,12 +218,12 @@ fn pki() -> &'static Pki {
     })
 }
 
-fn ca_fn(cn: &str, serial: u32) -> Identity {
-    ca(cn, serial)
+fn test_ca(cn: &str, serial: u32) -> KeyPair {
+    make(&Spec::root(cn, serial), None).unwrap()
 }
 
 /// The openssl crate cannot build CRLs: use `openssl ca -gencrl`. None if the CLI fails.
-fn gen_crl(ca: &Identity, revoked_serial: u32) -> Option<Vec<u8>> {
+fn gen_crl(ca: &KeyPair, revoked_serial: u32) -> Option<Vec<u8>> {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("ca.pem"), ca.cert.to_pem().unwrap()).unwrap();
@@ -303,8 +310,8 @@ fn headers(from: &str, date: OffsetDateTime) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn detached_mail(signer: &Identity, from: &str, date: OffsetDateTime) -> Vec<u8> {
-    let s = sign_detached(&entity(), &signer.signer(&pki().ca)).unwrap();
+fn detached_mail(who: &KeyPair, from: &str, date: OffsetDateTime) -> Vec<u8> {
+    let s = sign_detached(&entity(), &signer(who, &pki().ca)).unwrap();
     assemble(&headers(from, date), &s)
 }
 
@@ -313,11 +320,7 @@ fn good() -> Vec<u8> {
 }
 
 fn replace(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let pos = hay
-        .windows(from.len())
-        .position(|w| w == from)
-        .expect("pattern present");
-    [&hay[..pos], to, &hay[pos + from.len()..]].concat()
+    altered(hay, from, to).expect("pattern present")
 }
 
 fn wrap_mixed(first: &[u8], from: &str) -> Vec<u8> {
@@ -338,7 +341,7 @@ fn own_signatures_verify() {
     let e = entity();
     let opaque = assemble(
         &headers(OFFICER, now),
-        &sign_opaque(&e, &p.officer.signer(&p.ca)).unwrap(),
+        &sign_opaque(&e, &signer(&p.officer, &p.ca)).unwrap(),
     );
     let lf_only: Vec<u8> = replace_all_crlf(&good());
     let cases = [
@@ -387,10 +390,10 @@ fn broken_rules_fail_at_the_right_check() {
     let p = pki();
     let now = OffsetDateTime::now_utc();
     let good = good();
-    let inner_signed = sign_detached(&entity(), &p.officer.signer(&p.ca)).unwrap();
+    let inner_signed = sign_detached(&entity(), &signer(&p.officer, &p.ca)).unwrap();
     let nested = assemble(
         &headers(OFFICER, now),
-        &sign_detached(&inner_signed, &p.officer.signer(&p.ca)).unwrap(),
+        &sign_detached(&inner_signed, &signer(&p.officer, &p.ca)).unwrap(),
     );
     let unsigned = assemble(&headers(OFFICER, now), &entity());
     let rfc822_attached = assemble(
@@ -413,13 +416,13 @@ fn broken_rules_fail_at_the_right_check() {
     dup_from.push(("From", OFFICER.to_string()));
     let dup_from = assemble(
         &dup_from,
-        &sign_detached(&entity(), &p.officer.signer(&p.ca)).unwrap(),
+        &sign_detached(&entity(), &signer(&p.officer, &p.ca)).unwrap(),
     );
     let mut sender = headers(OFFICER, now);
     sender.push(("Sender", "someone@else.example".to_string()));
     let sender = assemble(
         &sender,
-        &sign_detached(&entity(), &p.officer.signer(&p.ca)).unwrap(),
+        &sign_detached(&entity(), &signer(&p.officer, &p.ca)).unwrap(),
     );
     let two_from = replace(
         &good,
@@ -463,7 +466,7 @@ fn broken_rules_fail_at_the_right_check() {
         (
             "signed part beside an unsigned attachment",
             wrap_mixed(
-                &sign_detached(&entity(), &p.officer.signer(&p.ca)).unwrap(),
+                &sign_detached(&entity(), &signer(&p.officer, &p.ca)).unwrap(),
                 OFFICER,
             ),
             now,
@@ -551,7 +554,7 @@ fn broken_rules_fail_at_the_right_check() {
 fn mixed_failure_names_the_parts_outside() {
     let p = pki();
     let raw = wrap_mixed(
-        &sign_detached(&entity(), &p.officer.signer(&p.ca)).unwrap(),
+        &sign_detached(&entity(), &signer(&p.officer, &p.ca)).unwrap(),
         OFFICER,
     );
     let f = verify(&raw, &trust(), OffsetDateTime::now_utc())
@@ -597,7 +600,7 @@ fn reply_verifies_with_openssl_cli() {
     std::fs::write(&ca_pem, p.ca.cert.to_pem().unwrap()).unwrap();
     let entity = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
                   サーバ証明書を発行しました。\r\nThe certificate was issued.\r\n";
-    let signed = sign_detached(entity.as_bytes(), &p.robot.signer(&p.ca)).unwrap();
+    let signed = sign_detached(entity.as_bytes(), &signer(&p.robot, &p.ca)).unwrap();
     let reply = assemble(
         &[
             ("From", ROBOT.to_string()),
@@ -640,7 +643,7 @@ fn reply_verifies_with_openssl_cli() {
             ("From", ROBOT.to_string()),
             ("Date", rfc2822(OffsetDateTime::now_utc())),
         ],
-        &sign_opaque(entity.as_bytes(), &p.robot.signer(&p.ca)).unwrap(),
+        &sign_opaque(entity.as_bytes(), &signer(&p.robot, &p.ca)).unwrap(),
     );
     std::fs::write(&eml, &opaque).unwrap();
     let st = Command::new("openssl")

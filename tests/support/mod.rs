@@ -1,5 +1,7 @@
-//! A real mailra instance in a temp folder (generated PKI, real SQLite file),
-//! officers with real certificates, and helpers to run the openssl CLI.
+//! The test harness: a real mailra instance in a temp folder (generated PKI,
+//! real SQLite file) with its officers ([`Fixture`]), the live-server
+//! helpers (`live`), and the openssl CLI. Mails, forms and certificates come
+//! from the library's test kit (`mailra::kit`), as the demo's do.
 #![allow(dead_code)]
 
 pub mod live;
@@ -9,8 +11,8 @@ use std::process::Command;
 
 use mailra::ca::{self, KeyKind, KeyPair};
 use mailra::config::Config;
-use mailra::demo::{self, FileSpec};
 use mailra::init::{self, InitArgs};
+use mailra::kit::{self, mail::FileSpec};
 use mailra::mail::sign::Signer;
 use mailra::model::Dn;
 use mailra::ra::{self, Env, Outcome};
@@ -56,7 +58,7 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let mut args = InitArgs {
             dir: dir.path().to_path_buf(),
-            robot_address: Some(demo::ROBOT.into()),
+            robot_address: Some(kit::ROBOT.into()),
             ..Default::default()
         };
         adjust(&mut args);
@@ -127,9 +129,10 @@ impl Fixture {
     pub fn mail(&self, signer: &Signer, from: &str, subject: &str, tsv: &str) -> Vec<u8> {
         let files = [FileSpec {
             name: "application.tsv".into(),
-            data: demo::sjis(tsv),
+            data: kit::forms::sjis(tsv),
         }];
-        demo::application_mail(signer, from, demo::ROBOT, subject, &files, false, now()).unwrap()
+        kit::mail::application_mail(signer, from, kit::ROBOT, subject, &files, false, now())
+            .unwrap()
     }
 
     /// Every reply in the outbox folder, as (path, raw).
@@ -149,16 +152,29 @@ impl Fixture {
 }
 
 pub fn signer(ca: &KeyPair, email: &str) -> Signer {
-    let kp = ca::new_mail_cert(ca, email, "Test Officer", now(), 365).unwrap();
-    Signer {
-        cert: kp.cert,
-        key: kp.key,
-        chain: vec![ca.cert.clone()],
-    }
+    kit::pki::officer(ca, email, "Test Officer", now(), 365).unwrap()
 }
 
 pub fn ex_dn(cn: &str) -> Dn {
-    demo::server_dn(cn, EX, "Chiyoda-ku", "Tokyo")
+    kit::forms::server_dn(cn, EX, "Chiyoda-ku", "Tokyo")
+}
+
+/// A 5-3-1 line for `cn` of Example University: profile `profile`, a CSR of
+/// `key`, administrator `admin`.
+pub fn issue_tsv_with(cn: &str, key: &PKey<Private>, profile: u8, admin: &str) -> String {
+    let dn = ex_dn(cn);
+    let csr = kit::forms::csr_field(key, &dn).unwrap();
+    kit::forms::issue_line(&dn, profile, &csr, "国立　太郎", admin, "")
+}
+
+/// The same with administrator admin@example.ac.jp.
+pub fn issue_tsv_key(cn: &str, key: &PKey<Private>, profile: u8) -> String {
+    issue_tsv_with(cn, key, profile, "admin@example.ac.jp")
+}
+
+/// A 5-3-1 line for `cn` (profile 3, a fresh RSA key, admin@example.ac.jp).
+pub fn issue_tsv(cn: &str) -> String {
+    issue_tsv_key(cn, &rsa(), 3)
 }
 
 pub fn rsa() -> PKey<Private> {
@@ -199,7 +215,7 @@ pub fn all_sent(f: &Fixture) -> bool {
 /// and --allow-plaintext against `servers`, retries after 1–2 s.
 pub fn instance(servers: &live::Servers, mailbox: &str) -> Fixture {
     let imap = servers
-        .imap_url(mailra::demo::ROBOT)
+        .imap_url(mailra::kit::ROBOT)
         .replace("/INBOX", &format!("/{mailbox}"));
     instance_at(servers, imap, servers.smtp_url(), |a| {
         a.allow_plaintext = true
@@ -238,10 +254,10 @@ pub fn one_row(f: &Fixture, cn: &str) -> Vec<u8> {
 /// The same, naming `admin` as the certificate's administrator.
 pub fn one_row_to(f: &Fixture, cn: &str, admin: &str) -> Vec<u8> {
     let dn = ex_dn(cn);
-    let line = demo::issue_line(
+    let line = kit::forms::issue_line(
         &dn,
         3,
-        &demo::csr_field(&rsa(), &dn).unwrap(),
+        &kit::forms::csr_field(&rsa(), &dn).unwrap(),
         "",
         admin,
         "",
@@ -252,7 +268,7 @@ pub fn one_row_to(f: &Fixture, cn: &str, admin: &str) -> Vec<u8> {
 /// APPENDs a fresh 1-row application for `cn` to the robot's INBOX; returns it.
 pub fn append_app(srv: &live::Servers, f: &Fixture, cn: &str) -> Vec<u8> {
     let raw = one_row(f, cn);
-    live::append(srv.imap, demo::ROBOT, "INBOX", &raw);
+    live::append(srv.imap, kit::ROBOT, "INBOX", &raw);
     raw
 }
 

@@ -3,184 +3,21 @@
 //! Two stages, like ripgrep: [`RawConfig`] is what serde reads (everything
 //! optional); [`Config::load`] checks it against the file system and collects
 //! *every* problem, each with the file and key, before anything starts.
+//!
+//! - raw.rs: the serde types of the file;
+//! - servers.rs: the `[imap]` and `[smtp]` sections (endpoints, passwords);
+//! - publication.rs: the `[ca]` publication and policy keys.
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::mail::endpoint::{self, Endpoint, Protocol};
-
 mod publication;
+mod raw;
+mod servers;
+
+pub use raw::{RawCa, RawConfig, RawImap, RawPaths, RawRobot, RawRules, RawSmtp, RawTrust};
+pub use servers::{ImapConfig, Secret, SmtpConfig};
 
 pub const FILE_NAME: &str = "mailra.toml";
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawConfig {
-    #[serde(default)]
-    pub robot: RawRobot,
-    #[serde(default)]
-    pub paths: RawPaths,
-    #[serde(default)]
-    pub trust: RawTrust,
-    #[serde(default)]
-    pub ca: RawCa,
-    /// Live intake; without it the Maildir inbox is read.
-    pub imap: Option<RawImap>,
-    /// Live sending; without it replies go to the outbox folder as .eml.
-    pub smtp: Option<RawSmtp>,
-    #[serde(default)]
-    pub rules: RawRules,
-}
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawImap {
-    /// `imap://user@host:port/MAILBOX` or `imaps://…`.
-    pub url: Option<String>,
-    /// File holding the password (first line); relative to the instance.
-    pub password_file: Option<String>,
-    /// PEM CA certificates to trust instead of the system store.
-    pub ca_file: Option<String>,
-    /// Plain IMAP when the server offers no STARTTLS: loopback only.
-    pub allow_plaintext: Option<bool>,
-    /// Polling interval when the server has no IDLE (seconds).
-    pub poll_seconds: Option<u64>,
-    /// IDLE is re-issued after this many minutes (RFC 2177: under 29).
-    pub idle_minutes: Option<u64>,
-    /// Folder for mails that could not be processed at all.
-    pub quarantine: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawSmtp {
-    /// `smtp://[user@]host:port` (STARTTLS) or `smtps://…`.
-    pub url: Option<String>,
-    pub password_file: Option<String>,
-    pub ca_file: Option<String>,
-    pub allow_plaintext: Option<bool>,
-    /// After this many failed attempts a reply is marked dead.
-    pub max_attempts: Option<u32>,
-    /// Backoff between attempts: doubles from min to max (seconds).
-    pub retry_min_seconds: Option<u64>,
-    pub retry_max_seconds: Option<u64>,
-    pub timeout_seconds: Option<u64>,
-}
-
-/// A password read from its file; never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ImapConfig {
-    pub endpoint: Endpoint,
-    pub password: Option<Secret>,
-    pub poll: std::time::Duration,
-    pub idle: std::time::Duration,
-    pub quarantine: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct SmtpConfig {
-    pub endpoint: Endpoint,
-    pub password: Option<Secret>,
-    pub max_attempts: u32,
-    pub retry_min: std::time::Duration,
-    pub retry_max: std::time::Duration,
-    pub timeout: std::time::Duration,
-}
-
-impl SmtpConfig {
-    /// What the SMTP transport needs to connect. The connection is kept for a
-    /// minute after the last reply, so replies of mails that follow each other
-    /// go out on it too.
-    pub fn params(&self) -> crate::mail::smtp::SmtpParams {
-        crate::mail::smtp::SmtpParams {
-            endpoint: self.endpoint.clone(),
-            password: self.password.as_ref().map(|p| p.0.clone()),
-            timeout: self.timeout,
-            idle: std::time::Duration::from_secs(60),
-        }
-    }
-}
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRobot {
-    /// The robot's own address (From of every reply).
-    pub address: Option<String>,
-    /// PEM certificate (with chain) the robot signs replies with.
-    pub cert: Option<String>,
-    pub key: Option<String>,
-    /// Optional secretariat address copied on every officer reply.
-    pub secretariat: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPaths {
-    pub database: Option<String>,
-    /// Maildir the robot reads (embedded default inbox).
-    pub maildir: Option<String>,
-    /// Folder lettre's file transport writes replies to (embedded default outbox).
-    pub outbox: Option<String>,
-    pub crl_dir: Option<String>,
-    /// Optional folder with templates overriding the built-in ones.
-    pub templates: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTrust {
-    /// PEM file with the officer CA certificate(s): the only trust anchors.
-    pub officer_ca: Option<String>,
-    /// Optional CRL(s) of the officer CA (PEM or DER).
-    pub officer_crl: Option<String>,
-    pub allow_legacy_digests: Option<bool>,
-    pub max_age_days: Option<i64>,
-}
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCa {
-    /// The RSA issuing CA (profile 3): PEM certificate (chain may follow) and key.
-    pub cert: Option<String>,
-    pub key: Option<String>,
-    /// The optional ECDSA P-384 issuing CA (profile 11); both or neither.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ec_cert: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ec_key: Option<String>,
-    /// Upper bound of server certificate validity (days); without it the BR
-    /// maximum in force at issuance. Always capped at that maximum.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub server_days: Option<u32>,
-    pub crl_days: Option<u32>,
-    /// http:// URL where a web server publishes the CRL folder: named in every
-    /// server certificate (CRL distribution point, caIssuers).
-    pub publish_url: Option<String>,
-    /// The CA's own certificate policy OID (after 2.23.140.1.2.2).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub policy_oid: Option<String>,
-    /// URL of the CA's CPS, as a policy qualifier.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cps_url: Option<String>,
-}
-
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRules {
-    /// Folder of filing rules (`*.toml`); when it does not exist the built-in
-    /// defaults (`rules/default.toml` of the source) apply.
-    pub dir: Option<String>,
-}
 
 /// A checked configuration: every path absolute and every required file present.
 #[derive(Debug, Clone)]
@@ -361,82 +198,14 @@ impl Config {
                 t.display()
             ));
         }
-        let imap = raw.imap.as_ref().and_then(|r| {
-            let endpoint = live_endpoint(
-                &mut problems,
-                &f,
-                &dir,
-                Protocol::Imap,
-                "imap",
-                &r.url,
-                &r.ca_file,
-                r.allow_plaintext,
-            )?;
-            let password = password(&mut problems, &f, &dir, "imap", &r.password_file);
-            if endpoint.user.is_none() {
-                problems.push(format!(
-                    "{f}: key imap.url: no user (imap://USER@host/MAILBOX)"
-                ));
-            }
-            let poll = r.poll_seconds.unwrap_or(60);
-            if !(1..=3600).contains(&poll) {
-                problems.push(format!(
-                    "{f}: key imap.poll_seconds: {poll} is outside 1..=3600"
-                ));
-            }
-            let idle = r.idle_minutes.unwrap_or(25);
-            if !(1..=28).contains(&idle) {
-                problems.push(format!(
-                    "{f}: key imap.idle_minutes: {idle} is outside 1..=28 (servers drop IDLE after 29 minutes)"
-                ));
-            }
-            Some(ImapConfig {
-                endpoint,
-                password,
-                poll: std::time::Duration::from_secs(poll),
-                idle: std::time::Duration::from_secs(idle * 60),
-                quarantine: r.quarantine.clone().unwrap_or_else(|| "Quarantine".into()),
-            })
-        });
-        let smtp = raw.smtp.as_ref().and_then(|r| {
-            let endpoint = live_endpoint(
-                &mut problems,
-                &f,
-                &dir,
-                Protocol::Smtp,
-                "smtp",
-                &r.url,
-                &r.ca_file,
-                r.allow_plaintext,
-            )?;
-            let password = password(&mut problems, &f, &dir, "smtp", &r.password_file);
-            if password.is_some() != endpoint.user.is_some() {
-                problems.push(format!(
-                    "{f}: key smtp.password_file: a user in smtp.url and a password_file go together"
-                ));
-            }
-            let max_attempts = r.max_attempts.unwrap_or(10);
-            if !(1..=100).contains(&max_attempts) {
-                problems.push(format!(
-                    "{f}: key smtp.max_attempts: {max_attempts} is outside 1..=100"
-                ));
-            }
-            let min = r.retry_min_seconds.unwrap_or(30);
-            let max = r.retry_max_seconds.unwrap_or(3600);
-            if min == 0 || max < min {
-                problems.push(format!(
-                    "{f}: key smtp.retry_max_seconds: need 0 < retry_min_seconds ({min}) <= retry_max_seconds ({max})"
-                ));
-            }
-            Some(SmtpConfig {
-                endpoint,
-                password,
-                max_attempts,
-                retry_min: std::time::Duration::from_secs(min),
-                retry_max: std::time::Duration::from_secs(max),
-                timeout: std::time::Duration::from_secs(r.timeout_seconds.unwrap_or(60)),
-            })
-        });
+        let imap = raw
+            .imap
+            .as_ref()
+            .and_then(|r| servers::imap(&mut problems, &f, &dir, r));
+        let smtp = raw
+            .smtp
+            .as_ref()
+            .and_then(|r| servers::smtp(&mut problems, &f, &dir, r));
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -465,68 +234,6 @@ impl Config {
             rules_dir: sub(&raw.rules.dir, "rules"),
             dir,
         })
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn live_endpoint(
-    problems: &mut Vec<String>,
-    f: &str,
-    dir: &Path,
-    proto: Protocol,
-    section: &str,
-    url: &Option<String>,
-    ca_file: &Option<String>,
-    allow_plaintext: Option<bool>,
-) -> Option<Endpoint> {
-    let ca = ca_file.as_ref().map(|c| dir.join(c));
-    if let Some(c) = &ca
-        && !c.is_file()
-    {
-        problems.push(format!(
-            "{f}: key {section}.ca_file: file {} not found",
-            c.display()
-        ));
-    }
-    let Some(url) = url else {
-        problems.push(format!("{f}: key {section}.url: missing"));
-        return None;
-    };
-    match endpoint::parse(proto, url, allow_plaintext.unwrap_or(false), ca) {
-        Ok(e) => Some(e),
-        Err(e) => {
-            problems.push(format!("{f}: key {section}.url: {e}"));
-            None
-        }
-    }
-}
-
-fn password(
-    problems: &mut Vec<String>,
-    f: &str,
-    dir: &Path,
-    section: &str,
-    file: &Option<String>,
-) -> Option<Secret> {
-    let p = dir.join(file.as_ref()?);
-    match std::fs::read_to_string(&p) {
-        Ok(t) => {
-            let pw = t.lines().next().unwrap_or("").to_string();
-            if pw.is_empty() {
-                problems.push(format!(
-                    "{f}: key {section}.password_file: {} is empty",
-                    p.display()
-                ));
-            }
-            Some(Secret(pw))
-        }
-        Err(e) => {
-            problems.push(format!(
-                "{f}: key {section}.password_file: cannot read {} ({e})",
-                p.display()
-            ));
-            None
-        }
     }
 }
 

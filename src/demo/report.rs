@@ -1,0 +1,81 @@
+//! What the demo prints: a verdict table of the mails, then where to look
+//! (replies, CAs, CRLs, database, filed mails) and what to try next.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::model::CaKind;
+use crate::ra;
+
+pub(super) fn print_table(outcomes: &[ra::Outcome]) {
+    println!(
+        "{:<28} {:<10} {:<20} what happened",
+        "mail", "verdict", "folder"
+    );
+    println!("{}", "-".repeat(120));
+    for o in outcomes {
+        let mut what = o.summary.clone();
+        if let Some(c) = &o.check {
+            what = format!("[{c}] {what}");
+        }
+        if !o.issued.is_empty() {
+            what.push_str(&format!("; issued {}", o.issued.join(", ")));
+        }
+        if !o.revoked.is_empty() {
+            what.push_str(&format!("; revoked {}", o.revoked.join(", ")));
+        }
+        println!(
+            "{:<28} {:<10} {:<20} {}",
+            o.source.trim_end_matches(".eml"),
+            o.verdict.as_str(),
+            o.folder,
+            what
+        );
+    }
+}
+
+/// Where the demo left everything, and the commands to go on with.
+pub(super) fn print_where(
+    dir: &Path,
+    cfg: &Config,
+    outcomes: &[ra::Outcome],
+    crls: &[(CaKind, PathBuf)],
+) {
+    println!();
+    println!("replies (S/MIME-signed .eml): {}", cfg.outbox.display());
+    println!(
+        "issuing CAs: {} (RSA, profile 3), {} (ECDSA P-384, profile 11: mail 02)",
+        cfg.ca_cert.display(),
+        cfg.ec_ca
+            .as_ref()
+            .map(|p| p.cert.display().to_string())
+            .unwrap_or_default()
+    );
+    for (kind, path) in crls {
+        println!("CRL of the {kind} issuing CA: {}", path.display());
+    }
+    println!("database: {}", cfg.database.display());
+    println!(
+        "mails filed under: {}/.<Folder>/cur (the folders of {})",
+        cfg.maildir.display(),
+        cfg.rules_dir
+            .join(crate::policy::rules::DEFAULT_FILE)
+            .display()
+    );
+    for o in outcomes.iter().filter(|o| o.verdict == ra::Verdict::Held) {
+        println!(
+            "held for review: mail #{} ({}); carry it out with `mailra review approve --dir {} {}`, or refuse it with `mailra review reject --dir {} {} --reason …`",
+            o.mail_id,
+            o.source,
+            dir.display(),
+            o.mail_id,
+            dir.display(),
+            o.mail_id
+        );
+    }
+    println!(
+        "verify a reply:  openssl smime -verify -in {}/<file>.eml -CAfile {}",
+        cfg.outbox.display(),
+        cfg.officer_ca.display()
+    );
+}
