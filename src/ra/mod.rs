@@ -257,11 +257,7 @@ fn cross_file_checks(files: &mut [ApplicationFile]) {
 }
 
 fn first_received(env: &Env, mail_id: i64) -> Result<String, RaError> {
-    Ok(env.conn.query_row(
-        "SELECT received_at FROM mails WHERE id = ?1",
-        [mail_id],
-        |r| r.get(0),
-    )?)
+    Ok(store::mail_received_at(&env.conn, mail_id)?)
 }
 
 /// Publishes the newest CRL of each issuing CA to `crl_dir` (DER and PEM:
