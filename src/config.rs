@@ -97,6 +97,20 @@ pub struct SmtpConfig {
     pub timeout: std::time::Duration,
 }
 
+impl SmtpConfig {
+    /// What the SMTP transport needs to connect. The connection is kept for a
+    /// minute after the last reply, so replies of mails that follow each other
+    /// go out on it too.
+    pub fn params(&self) -> crate::mail::smtp::SmtpParams {
+        crate::mail::smtp::SmtpParams {
+            endpoint: self.endpoint.clone(),
+            password: self.password.as_ref().map(|p| p.0.clone()),
+            timeout: self.timeout,
+            idle: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRobot {

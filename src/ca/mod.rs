@@ -82,6 +82,8 @@ pub enum CaError {
     },
     #[error("policy re-check before signing failed: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Policy(Vec<crate::model::RowError>),
+    #[error("certificate {serial} is not a valid certificate of {institution}; not revoked")]
+    NotRevocable { serial: Serial, institution: String },
 }
 
 /// The CA's own gate: re-checks the issuance policy for the institution
@@ -106,6 +108,36 @@ pub fn issue_checked(
     }
     let csr = crate::policy::server::precheck_issue(row, inst).map_err(CaError::Policy)?;
     profile::server::sign(ca, row, &csr.subject, &csr.key, serial, issued_at, days)
+}
+
+/// What the CA knows of a certificate someone asks it to revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocable {
+    pub serial: Serial,
+    pub institution_id: i64,
+    pub status: crate::model::CertStatus,
+}
+
+/// The CA's own gate before it revokes: re-checks at the last moment what
+/// policy checked when the row was read — the certificate is one of this
+/// institution's and still valid — and returns the CRL entry to record.
+pub fn revoke_checked(
+    cert: &Revocable,
+    inst: &crate::model::Institution,
+    reason: crate::model::RevocationReason,
+    at: OffsetDateTime,
+) -> Result<RevokedEntry, CaError> {
+    if cert.institution_id != inst.id || cert.status != crate::model::CertStatus::Valid {
+        return Err(CaError::NotRevocable {
+            serial: cert.serial.clone(),
+            institution: inst.name.clone(),
+        });
+    }
+    Ok(RevokedEntry {
+        serial: cert.serial.clone(),
+        revoked_at: at,
+        reason,
+    })
 }
 
 /// SHA-256 of a DER SubjectPublicKeyInfo, lower-case hex.

@@ -1,52 +1,26 @@
-//! Delivers the outbox table. The embedded default is lettre's file
-//! transport: each reply becomes an `.eml` file in the instance's outbox
-//! folder. A reply is marked sent only after the transport accepted it.
+//! The embedded default transport: lettre's file transport, which writes a
+//! reply as an `.eml` file into the instance's outbox folder for the
+//! operator to hand on. Which replies to write, and recording that they
+//! were, is the workflow's business.
 
 use std::path::Path;
 
 use lettre::address::Envelope;
 use lettre::{FileTransport, Transport};
-use rusqlite::Connection;
-use time::OffsetDateTime;
 
-use crate::store;
-
-#[derive(Debug, thiserror::Error)]
-pub enum OutboxError {
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-}
-
-/// Sends every pending reply; returns how many were sent. A reply that fails
-/// stays pending with its error recorded (and is tried again on the next pass).
-pub fn drain(conn: &Connection, dir: &Path, now: OffsetDateTime) -> Result<usize, OutboxError> {
+/// Writes `raw` (from `from` to `to`) as one `.eml` file in `dir`, created
+/// if missing; returns the file's id (its name without `.eml`) or why not.
+pub fn write(dir: &Path, from: &str, to: &[String], raw: &[u8]) -> Result<String, String> {
+    const BAD: &str = "bad sender or recipient address";
+    let from = from.parse().map_err(|_| BAD.to_string())?;
+    let to = to
+        .iter()
+        .map(|r| r.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| BAD.to_string())?;
+    let envelope = Envelope::new(Some(from), to).map_err(|_| BAD.to_string())?;
     std::fs::create_dir_all(dir).ok();
-    let transport = FileTransport::new(dir);
-    let mut sent = 0;
-    for m in store::pending_outbox(conn)? {
-        let envelope = m
-            .from
-            .parse()
-            .ok()
-            .zip(
-                m.recipients
-                    .iter()
-                    .map(|r| r.parse())
-                    .collect::<Result<Vec<_>, _>>()
-                    .ok(),
-            )
-            .and_then(|(from, to)| Envelope::new(Some(from), to).ok());
-        let Some(envelope) = envelope else {
-            store::mark_failed(conn, m.id, "bad sender or recipient address")?;
-            continue;
-        };
-        match transport.send_raw(&envelope, &m.raw) {
-            Ok(id) => {
-                store::mark_sent(conn, m.id, now, &id)?;
-                sent += 1;
-            }
-            Err(e) => store::mark_failed(conn, m.id, &e.to_string())?,
-        }
-    }
-    Ok(sent)
+    FileTransport::new(dir)
+        .send_raw(&envelope, raw)
+        .map_err(|e| e.to_string())
 }

@@ -256,15 +256,24 @@ impl Env {
 
 impl Env {
     /// The embedded default: with no `[smtp]`, replies are written to the
-    /// outbox folder right after the commit. With SMTP, the sender task
-    /// delivers them (see `mail::smtp`), and this does nothing.
-    pub fn deliver_local(
-        &self,
-        now: time::OffsetDateTime,
-    ) -> Result<usize, crate::mail::outbox::OutboxError> {
+    /// outbox folder (lettre's file transport) right after the commit, each
+    /// marked sent once written; one that cannot be written stays pending with
+    /// its error and is tried again on the next call. With SMTP, the sender
+    /// (`service::sender`) delivers them, and this does nothing.
+    pub fn deliver_local(&self, now: time::OffsetDateTime) -> Result<usize, store::StoreError> {
         if self.cfg.smtp.is_some() {
             return Ok(0);
         }
-        crate::mail::outbox::drain(&self.conn, &self.cfg.outbox, now)
+        let mut sent = 0;
+        for m in store::pending_outbox(&self.conn)? {
+            match crate::mail::outbox::write(&self.cfg.outbox, &m.from, &m.recipients, &m.raw) {
+                Ok(id) => {
+                    store::mark_sent(&self.conn, m.id, now, &id)?;
+                    sent += 1;
+                }
+                Err(e) => store::mark_failed(&self.conn, m.id, &e)?,
+            }
+        }
+        Ok(sent)
     }
 }

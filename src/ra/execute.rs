@@ -1,18 +1,18 @@
 //! Carrying out validated files: issue, renew, revoke, a fresh CRL, and the
 //! replies, all in one transaction.
 
-use minijinja::context;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use super::replies::MailCtx;
+use super::replies::{MailCtx, Outgoing};
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca::{self, RevokedEntry};
 use crate::model::{
     ApplicationFile, ApplicationStatus, CaKind, CertStatus, FormKind, Institution, IssueRow,
     RevokeRow, Serial, ServerRequest,
 };
-use crate::render::views::{FileView, RowOutcome, RowView, stamp, summarize};
+use crate::render::notices::{self, IssuedCert, RevokedCert};
+use crate::render::views::{FileView, RowOutcome, RowView, summarize};
 use crate::store;
 
 /// What one executed row produced, for the replies.
@@ -50,16 +50,14 @@ pub(crate) fn execute(
     // The serial source is moved out for the transaction's lifetime (the
     // transaction borrows the connection inside `env`).
     let mut serials = std::mem::replace(&mut env.serials, Box::new(ca::RandomSerials));
-    let result = execute_in_tx(
-        env,
-        &ctx,
+    let batch = Batch {
         inst,
-        &files,
-        &notes,
+        files: &files,
+        notes: &notes,
         verdict,
-        &summary_files,
-        serials.as_mut(),
-    );
+        summary: &summary_files,
+    };
+    let result = execute_in_tx(env, &ctx, &batch, serials.as_mut());
     env.serials = serials;
     let (mail_id, issued, revoked, summary, replies, crl_cas) = result?;
     for kind in crl_cas {
@@ -86,17 +84,39 @@ pub(crate) fn execute(
 /// whose CRL was remade).
 type Executed = (i64, Vec<String>, Vec<String>, String, usize, Vec<CaKind>);
 
-#[allow(clippy::too_many_arguments)]
+/// What one mail carries out: its valid files, for one institution.
+struct Batch<'a> {
+    inst: &'a Institution,
+    files: &'a [ApplicationFile],
+    notes: &'a [String],
+    verdict: Verdict,
+    /// What the files came to, before anything was done.
+    summary: &'a str,
+}
+
+/// What every row of a mail's transaction shares.
+struct RowCtx<'a> {
+    env: &'a Env,
+    tx: &'a Connection,
+    inst: &'a Institution,
+    mail_id: i64,
+    actor: &'a str,
+    now: OffsetDateTime,
+}
+
 fn execute_in_tx(
     env: &Env,
     ctx: &MailCtx,
-    inst: &Institution,
-    files: &[ApplicationFile],
-    notes: &[String],
-    verdict: Verdict,
-    summary_files: &str,
+    batch: &Batch<'_>,
     serials: &mut dyn ca::SerialSource,
 ) -> Result<Executed, RaError> {
+    let Batch {
+        inst,
+        files,
+        notes,
+        verdict,
+        summary: summary_files,
+    } = *batch;
     let now = ctx.now;
     let actor = ctx
         .officer
@@ -141,7 +161,15 @@ fn execute_in_tx(
         }
         let mut rows = Vec::new();
         for r in &f.rows {
-            let d = execute_row(env, serials, &tx, inst, mail_id, &actor, r, now)?;
+            let rc = RowCtx {
+                env,
+                tx: &tx,
+                inst,
+                mail_id,
+                actor: &actor,
+                now,
+            };
+            let d = execute_row(&rc, serials, r)?;
             let (outcome, serial, cn) = match &d {
                 Done::Issued {
                     renewed_from: None,
@@ -191,7 +219,8 @@ fn execute_in_tx(
         }
     );
     store::set_mail_detail(&tx, mail_id, &summary)?;
-    ctx.queue_officer_result(env, &tx, mail_id, inst, &views, notes, verdict, &summary)?;
+    let reply = ctx.officer_reply(env, inst, views, notes, verdict, &summary);
+    ctx.queue(env, &tx, mail_id, reply)?;
     let replies = 1 + queue_notices(env, ctx, &tx, mail_id, inst, &done)?;
     store::audit(
         &tx,
@@ -206,62 +235,50 @@ fn execute_in_tx(
     Ok((mail_id, issued, revoked, summary, replies, crl_cas))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn execute_row(
-    env: &Env,
+    rc: &RowCtx<'_>,
     serials: &mut dyn ca::SerialSource,
-    tx: &Connection,
-    inst: &Institution,
-    mail_id: i64,
-    actor: &str,
     r: &ServerRequest,
-    now: OffsetDateTime,
 ) -> Result<Done, RaError> {
+    let RowCtx {
+        tx,
+        inst,
+        mail_id,
+        actor,
+        now,
+        ..
+    } = *rc;
     match r {
-        ServerRequest::Issue(row) => {
-            let cert = issue(env, serials, tx, inst, mail_id, actor, row, None, now)?;
-            Ok(Done::Issued {
-                row: row.clone(),
-                cert,
-                renewed_from: None,
-            })
-        }
-        ServerRequest::Renew(rr) => {
-            let cert = issue(
-                env,
-                serials,
-                tx,
-                inst,
-                mail_id,
-                actor,
-                &rr.request,
-                Some(&rr.old_serial),
-                now,
-            )?;
-            Ok(Done::Issued {
-                row: rr.request.clone(),
-                cert,
-                renewed_from: Some(rr.old_serial.clone()),
-            })
-        }
+        ServerRequest::Issue(row) => Ok(Done::Issued {
+            cert: issue(rc, serials, row, None)?,
+            row: row.clone(),
+            renewed_from: None,
+        }),
+        ServerRequest::Renew(rr) => Ok(Done::Issued {
+            cert: issue(rc, serials, &rr.request, Some(&rr.old_serial))?,
+            row: rr.request.clone(),
+            renewed_from: Some(rr.old_serial.clone()),
+        }),
         ServerRequest::Revoke(row) => {
             let cert = store::certificate(tx, &row.serial)?.ok_or_else(|| {
                 store::StoreError::NotFound(format!("certificate {}", row.serial))
             })?;
-            // Re-check at the last moment what policy checked: same institution, still valid.
-            if cert.institution_id != inst.id || cert.status != CertStatus::Valid {
-                return Err(store::StoreError::Conflict(format!(
-                    "certificate {} is not a valid certificate of {}",
-                    row.serial, inst.name
-                ))
-                .into());
-            }
+            let entry = ca::revoke_checked(
+                &ca::Revocable {
+                    serial: cert.serial.clone(),
+                    institution_id: cert.institution_id,
+                    status: cert.status,
+                },
+                inst,
+                row.reason,
+                now,
+            )?;
             store::revoke(
                 tx,
                 &store::Revocation {
-                    serial: row.serial.clone(),
-                    revoked_at: now,
-                    reason: row.reason,
+                    serial: entry.serial,
+                    revoked_at: entry.revoked_at,
+                    reason: entry.reason,
                     comment: row.comment.clone(),
                 },
                 Some(mail_id),
@@ -291,18 +308,20 @@ fn execute_row(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn issue(
-    env: &Env,
+    rc: &RowCtx<'_>,
     serials: &mut dyn ca::SerialSource,
-    tx: &Connection,
-    inst: &Institution,
-    mail_id: i64,
-    actor: &str,
     row: &IssueRow,
     renews: Option<&Serial>,
-    now: OffsetDateTime,
 ) -> Result<store::CertRecord, RaError> {
+    let RowCtx {
+        env,
+        tx,
+        inst,
+        mail_id,
+        actor,
+        now,
+    } = *rc;
     let serial = loop {
         let s = serials.next_serial();
         if store::certificate(tx, &s)?.is_none() {
@@ -406,113 +425,111 @@ fn queue_notices(
         }
     }
     for ((form, _, _), ds) in &groups {
-        let serials = || -> String {
-            ds.iter()
-                .map(|d| match d {
-                    Done::Issued { cert, .. } | Done::Revoked { cert, .. } => {
-                        cert.serial.to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let (template, verdict, c, admin, attachments) = if *form == FormKind::ServerRevoke {
-            let mut certs = Vec::new();
-            let mut admin = String::new();
-            for d in ds {
-                let Done::Revoked { row, cert } = d else {
-                    continue;
-                };
-                admin = row
-                    .admin_mail
-                    .clone()
-                    .unwrap_or_else(|| cert.admin_mail.clone());
-                certs.push(context! {
-                    cn => row.dn.cn().unwrap_or_default(), dn => cert.subject_dn.clone(),
-                    serial => row.serial.to_string(), serial_dec => row.serial.to_decimal(),
-                    reason => format!("{} ({})", row.reason.code(), row.reason.name()),
-                    comment => row.comment.clone(),
-                });
-            }
-            let c = context! {
-                certs => certs, revoked_at => stamp(ctx.now), officer => &officer, robot => &env.cfg.robot_address,
-            };
-            ("server_revoked", "revoked", c, admin, vec![])
+        let serials = ds
+            .iter()
+            .map(|d| match d {
+                Done::Issued { cert, .. } | Done::Revoked { cert, .. } => cert.serial.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (mut reply, verdict, admin) = if *form == FormKind::ServerRevoke {
+            revoked_notice(env, ctx, &officer, ds)
         } else {
-            let mut certs = Vec::new();
-            let mut attachments = Vec::new();
-            let mut names: Vec<&str> = Vec::new();
-            let mut admin = String::new();
-            let mut renewal = false;
-            let mut chain_ca = CaKind::Rsa;
-            for d in ds {
-                let Done::Issued {
-                    row,
-                    cert,
-                    renewed_from,
-                } = d
-                else {
-                    continue;
-                };
-                admin = row.admin_mail.clone();
-                chain_ca = cert.ca;
-                renewal |= renewed_from.is_some();
-                if !row.admin_name.is_empty() && !names.contains(&row.admin_name.as_str()) {
-                    names.push(&row.admin_name);
-                }
-                certs.push(context! {
-                    cn => row.fqdn.clone(), dn => cert.subject_dn.clone(),
-                    serial => cert.serial.to_string(), serial_dec => cert.serial.to_decimal(),
-                    not_before => stamp(cert.not_before), not_after => stamp(cert.not_after),
-                    dns_names => row.dns_names.join(", "),
-                    renewed_from => renewed_from.as_ref().map(|s| s.to_string()),
-                });
-                attachments.push((
-                    format!("{}-{}.pem", row.fqdn, cert.serial.to_hex()),
-                    "application/x-pem-file".to_string(),
-                    cert.pem.clone().into_bytes(),
-                ));
-            }
-            // Every certificate of the group comes from the same CA.
-            let issuing = env
-                .issuing_ca(chain_ca)
-                .ok_or(ca::CaError::NotConfigured(chain_ca))?;
-            attachments.push((
-                "chain.pem".to_string(),
-                "application/x-pem-file".to_string(),
-                issuing.chain_pem(),
-            ));
-            // One name when the rows agree on it; otherwise a neutral salutation.
-            let admin_name = match names[..] {
-                [one] => one.to_string(),
-                _ => "ご担当者".to_string(),
-            };
-            let c = context! {
-                admin_name => admin_name, certs => certs, renewal => renewal,
-                officer => &officer, robot => &env.cfg.robot_address,
-            };
-            ("server_issued", "issued", c, admin, attachments)
+            issued_notice(env, &officer, ds)?
         };
-        let tags = vec![
+        reply.to = vec![admin];
+        reply.cc = vec![officer.clone()];
+        reply.tags = vec![
             ("Verdict".into(), verdict.into()),
             ("Application".into(), form.code().into()),
             ("Institution".into(), inst.name.clone()),
-            ("Serial".into(), serials()),
+            ("Serial".into(), serials),
         ];
-        ctx.queue(
-            env,
-            tx,
-            mail_id,
-            template,
-            template,
-            c,
-            vec![admin],
-            vec![officer.clone()],
-            attachments,
-            tags,
-        )?;
+        ctx.queue(env, tx, mail_id, reply)?;
     }
     Ok(groups.len())
+}
+
+/// The notice of the revoked certificates of one admin: (reply, verdict tag, admin).
+fn revoked_notice(
+    env: &Env,
+    ctx: &MailCtx,
+    officer: &str,
+    ds: &[&Done],
+) -> (Outgoing, &'static str, String) {
+    let mut certs = Vec::new();
+    let mut admin = String::new();
+    for d in ds {
+        let Done::Revoked { row, cert } = d else {
+            continue;
+        };
+        admin = row
+            .admin_mail
+            .clone()
+            .unwrap_or_else(|| cert.admin_mail.clone());
+        certs.push(RevokedCert::new(
+            row.dn.cn().unwrap_or_default(),
+            &cert.subject_dn,
+            &row.serial,
+            row.reason,
+            &row.comment,
+        ));
+    }
+    let view = notices::Revoked::new(certs, ctx.now, officer, &env.cfg.robot_address);
+    (Outgoing::new("server_revoked", &view), "revoked", admin)
+}
+
+/// The notice of the certificates issued to one admin by one CA, with the
+/// certificates and the CA chain attached: (reply, verdict tag, admin).
+fn issued_notice(
+    env: &Env,
+    officer: &str,
+    ds: &[&Done],
+) -> Result<(Outgoing, &'static str, String), RaError> {
+    let mut certs = Vec::new();
+    let mut attachments = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    let mut admin = String::new();
+    let mut chain_ca = CaKind::Rsa;
+    for d in ds {
+        let Done::Issued {
+            row,
+            cert,
+            renewed_from,
+        } = d
+        else {
+            continue;
+        };
+        admin = row.admin_mail.clone();
+        chain_ca = cert.ca;
+        names.push(&row.admin_name);
+        certs.push(IssuedCert::new(
+            &row.fqdn,
+            &cert.subject_dn,
+            &cert.serial,
+            (cert.not_before, cert.not_after),
+            &row.dns_names,
+            renewed_from.as_ref(),
+        ));
+        attachments.push((
+            format!("{}-{}.pem", row.fqdn, cert.serial.to_hex()),
+            "application/x-pem-file".to_string(),
+            cert.pem.clone().into_bytes(),
+        ));
+    }
+    // Every certificate of the group comes from the same CA.
+    let issuing = env
+        .issuing_ca(chain_ca)
+        .ok_or(ca::CaError::NotConfigured(chain_ca))?;
+    attachments.push((
+        "chain.pem".to_string(),
+        "application/x-pem-file".to_string(),
+        issuing.chain_pem(),
+    ));
+    let view = notices::Issued::new(&names, certs, officer, &env.cfg.robot_address);
+    let mut reply = Outgoing::new("server_issued", &view);
+    reply.attachments = attachments;
+    Ok((reply, "issued", admin))
 }
 
 /// Makes and stores a new CRL of `kind`'s CA, listing every revocation of a

@@ -64,8 +64,6 @@ pub enum RaError {
     Ca(#[from] crate::ca::CaError),
     #[error("publishing the CRL: {0}")]
     Io(#[from] std::io::Error),
-    #[error("outbox: {0}")]
-    Outbox(#[from] crate::mail::outbox::OutboxError),
 }
 
 pub(crate) fn sha256_hex(b: &[u8]) -> String {

@@ -2,8 +2,8 @@
 //! duplicates, invalid mails and dry runs. Each records the mail, queues one
 //! signed reply and an audit event in one transaction, then drains the outbox.
 
-use minijinja::context;
 use rusqlite::Connection;
+use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Env, Outcome, RaError, Verdict};
@@ -14,7 +14,8 @@ use crate::model::{
     ServerRequest,
 };
 use crate::policy::rules::{AttachmentKind, Decision, Facts};
-use crate::render::views::{FileView, check_ja, stamp, summarize};
+use crate::render::notices::{self, MailFacts, OfficerResult};
+use crate::render::views::{FileView, summarize};
 use crate::store;
 
 /// The secretariat reviewing a held mail: the mail's own row is updated
@@ -25,6 +26,38 @@ pub(crate) struct Review {
     /// `approve` or `reject`.
     pub action: &'static str,
     pub note: String,
+}
+
+/// One reply to queue: the template and its view, the recipients, files and
+/// the machine-readable `X-Mailra-*` tags.
+pub(crate) struct Outgoing {
+    pub template: &'static str,
+    pub view: minijinja::Value,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub attachments: Vec<(String, String, Vec<u8>)>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Outgoing {
+    pub fn new(template: &'static str, view: &impl Serialize) -> Outgoing {
+        Outgoing {
+            template,
+            view: minijinja::Value::from(minijinja::value::Serde(view)),
+            to: vec![],
+            cc: vec![],
+            attachments: vec![],
+            tags: vec![],
+        }
+    }
+}
+
+/// A mail that carries nothing out, answered to its sender.
+pub(crate) struct SenderAnswer {
+    pub verdict: Verdict,
+    pub check: Option<&'static str>,
+    pub detail: String,
+    pub reply: Outgoing,
 }
 
 pub(crate) struct MailCtx {
@@ -244,35 +277,38 @@ impl MailCtx {
         }
     }
 
+    /// Facts about this mail that every reply shows.
+    pub fn facts_for_reply<'a>(&'a self, env: &'a Env) -> MailFacts<'a> {
+        MailFacts {
+            received_at: self.received_at,
+            signer: &self.signer,
+            message_id: self.message_id.as_deref(),
+            robot: &env.cfg.robot_address,
+        }
+    }
+
     /// Renders, signs and queues one reply inside the caller's transaction.
-    #[allow(clippy::too_many_arguments)]
     pub fn queue(
         &self,
         env: &Env,
         conn: &Connection,
         mail_id: i64,
-        kind: &str,
-        template: &str,
-        ctx: minijinja::Value,
-        to: Vec<String>,
-        cc: Vec<String>,
-        attachments: Vec<(String, String, Vec<u8>)>,
-        tags: Vec<(String, String)>,
+        out: Outgoing,
     ) -> Result<(), RaError> {
-        let text = env.renderer.render(template, &ctx)?;
+        let text = env.renderer.render(out.template, &out.view)?;
         let reply = Reply {
             from: env.cfg.robot_address.clone(),
-            to: to.clone(),
-            cc: cc.clone(),
+            to: out.to.clone(),
+            cc: out.cc.clone(),
             subject: text.subject.clone(),
             body: text.body,
-            attachments,
+            attachments: out.attachments,
             in_reply_to: self.message_id.clone(),
-            tags,
+            tags: out.tags,
         };
         let composed = compose::compose(&reply, &env.signer, self.now)?;
-        let mut rcpt = to;
-        rcpt.extend(cc);
+        let mut rcpt = out.to;
+        rcpt.extend(out.cc);
         rcpt.sort();
         rcpt.dedup();
         store::enqueue(
@@ -281,7 +317,7 @@ impl MailCtx {
             &composed.message_id,
             &env.cfg.robot_address,
             &rcpt,
-            kind,
+            out.template,
             &text.subject,
             &composed.raw,
             self.now,
@@ -318,18 +354,23 @@ impl MailCtx {
         Ok(self.outcome(id, verdict, None, why.to_string(), 0))
     }
 
-    pub fn reject(self, env: &mut Env, check: &str, reason: &str) -> Result<Outcome, RaError> {
-        let detail = format!("{check}: {reason}");
-        let ctx = context! { check, check_ja => check_ja(check), reason, received => stamp(self.received_at), robot => &env.cfg.robot_address };
-        let tags = vec![("Check".into(), check.into())];
+    pub fn reject(
+        self,
+        env: &mut Env,
+        check: &'static str,
+        reason: &str,
+    ) -> Result<Outcome, RaError> {
+        let view = notices::Rejected::new(&self.facts_for_reply(env), check, reason);
+        let mut reply = Outgoing::new("rejected", &view);
+        reply.tags = vec![("Check".into(), check.into())];
         self.answer_sender(
             env,
-            Verdict::Rejected,
-            Some(check),
-            detail,
-            "rejected",
-            ctx,
-            tags,
+            SenderAnswer {
+                verdict: Verdict::Rejected,
+                check: Some(check),
+                detail: format!("{check}: {reason}"),
+                reply,
+            },
         )
     }
 
@@ -339,32 +380,31 @@ impl MailCtx {
         first_id: i64,
         first_at: &str,
     ) -> Result<Outcome, RaError> {
-        let detail = format!("already processed as mail #{first_id} at {first_at}");
-        let ctx = context! { first_id, first_at, robot => &env.cfg.robot_address };
+        let view = notices::Duplicate {
+            first_id,
+            first_at: first_at.to_string(),
+            robot: env.cfg.robot_address.clone(),
+        };
         self.answer_sender(
             env,
-            Verdict::Duplicate,
-            None,
-            detail,
-            "duplicate",
-            ctx,
-            vec![],
+            SenderAnswer {
+                verdict: Verdict::Duplicate,
+                check: None,
+                detail: format!("already processed as mail #{first_id} at {first_at}"),
+                reply: Outgoing::new("duplicate", &view),
+            },
         )
     }
 
     /// Records a mail that carries nothing out and answers its sender (when
     /// the From is an address we may answer) with one signed reply.
-    #[allow(clippy::too_many_arguments)]
-    fn answer_sender(
-        mut self,
-        env: &mut Env,
-        verdict: Verdict,
-        check: Option<&str>,
-        detail: String,
-        template: &str,
-        ctx: minijinja::Value,
-        mut tags: Vec<(String, String)>,
-    ) -> Result<Outcome, RaError> {
+    fn answer_sender(mut self, env: &mut Env, a: SenderAnswer) -> Result<Outcome, RaError> {
+        let SenderAnswer {
+            verdict,
+            check,
+            detail,
+            mut reply,
+        } = a;
         self.decide(env, verdict, check);
         let tx = env.conn.unchecked_transaction()?;
         let id = self.record(&tx, verdict, &detail, false)?;
@@ -383,19 +423,12 @@ impl MailCtx {
         )?;
         let mut n = 0;
         if let Some(to) = self.sender(env) {
-            tags.insert(0, ("Verdict".into(), verdict.as_str().into()));
-            self.queue(
-                env,
-                &tx,
-                id,
-                template,
-                template,
-                ctx,
-                vec![to],
-                self.notify(),
-                vec![],
-                tags,
-            )?;
+            reply
+                .tags
+                .insert(0, ("Verdict".into(), verdict.as_str().into()));
+            reply.to = vec![to];
+            reply.cc = self.notify();
+            self.queue(env, &tx, id, reply)?;
             n = 1;
         }
         tx.commit()?;
@@ -491,40 +524,28 @@ impl MailCtx {
             None,
             &summary,
         )?;
-        self.queue_officer_result(env, &tx, id, inst, &views, &notes, verdict, &summary)?;
+        let reply = self.officer_reply(env, inst, views, &notes, verdict, &summary);
+        self.queue(env, &tx, id, reply)?;
         tx.commit()?;
         env.deliver_local(self.now)?;
         Ok(self.outcome(id, verdict, None, summary, 1))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn queue_officer_result(
+    /// The officer's result of a mail with application files.
+    pub fn officer_reply(
         &self,
         env: &Env,
-        conn: &Connection,
-        mail_id: i64,
         inst: &Institution,
-        files: &[FileView],
+        files: Vec<FileView>,
         notes: &[String],
         verdict: Verdict,
         summary: &str,
-    ) -> Result<(), RaError> {
+    ) -> Outgoing {
         let officer = self
             .officer
             .as_ref()
             .map(|o| o.email.clone())
             .unwrap_or_default();
-        let notes: Vec<_> = notes
-            .iter()
-            .map(|n| context! { ja => n, en => n })
-            .collect();
-        let all_ok = files.iter().all(|f| f.errors.is_empty()) && !files.is_empty();
-        let ctx = context! {
-            officer => &officer, dry_run => verdict == Verdict::Checked, all_ok, summary,
-            received => stamp(self.received_at), signer => &self.signer,
-            message_id => self.message_id.clone().unwrap_or_else(|| "-".into()),
-            files => minijinja::Value::from(minijinja::value::Serde(files)), notes, robot => &env.cfg.robot_address,
-        };
         let rows: usize = files.iter().map(|f| f.rows.len().max(f.errors.len())).sum();
         let forms: Vec<&str> = files.iter().filter_map(|f| f.form_code).collect();
         let tags = vec![
@@ -546,23 +567,19 @@ impl MailCtx {
                 cc.push(a);
             }
         }
-        let template = if verdict == Verdict::Held {
-            "held"
-        } else {
-            "officer_result"
-        };
-        self.queue(
-            env,
-            conn,
-            mail_id,
-            template,
-            template,
-            ctx,
-            vec![officer],
-            cc,
-            vec![],
-            tags,
-        )
+        let view = OfficerResult::new(
+            &self.facts_for_reply(env),
+            &officer,
+            verdict,
+            summary,
+            files,
+            notes,
+        );
+        let mut out = Outgoing::new(OfficerResult::template(verdict), &view);
+        out.to = vec![officer];
+        out.cc = cc;
+        out.tags = tags;
+        out
     }
 }
 

@@ -1,6 +1,6 @@
 //! `mailra run`: the robot as a service. Intake is IMAP when `[imap]` is
 //! configured, else the Maildir inbox; replies leave by SMTP when `[smtp]` is
-//! configured (a sender thread draining the outbox table), else as .eml files.
+//! configured (`service::sender`, on its own thread, draining the outbox table), else as .eml files.
 //! A stop signal (Ctrl-C, SIGTERM) is honoured between mails: the mail in hand
 //! is finished and filed first; replies not yet sent stay in the outbox table
 //! and go out on the next start.
@@ -10,11 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::clock::Clock;
-use crate::config::{Config, SmtpConfig};
-use crate::mail::smtp::SmtpSender;
 use crate::ra::{Env, Outcome};
-use crate::store;
 
 /// Runs the robot until a stop signal (or, with `once`, one pass). Each
 /// mail processed is handed to `report` (the CLI prints it).
@@ -38,7 +34,7 @@ pub fn run(
         let cfg = env.cfg.clone();
         let clock = env.clock.clone();
         let (kick, stop) = (kick.clone(), stop_rx.clone());
-        std::thread::spawn(move || sender_thread(cfg, smtp, clock, kick, stop, once))
+        std::thread::spawn(move || super::sender::run(cfg, smtp, clock, kick, stop, once))
     });
     let intake = match env.cfg.imap.clone() {
         Some(imap) => rt
@@ -134,61 +130,4 @@ async fn maildir_loop(
             _ = stop.changed() => return Ok(()),
         }
     }
-}
-
-/// How often an idle sender looks at the outbox table anyway (replies put
-/// back by `mailra outbox retry` from another process).
-const IDLE_LOOK: Duration = Duration::from_secs(5);
-
-/// The SMTP sender on its own thread and SQLite connection: it never waits
-/// for the intake, and the intake never waits for a slow relay.
-fn sender_thread(
-    cfg: Config,
-    smtp: SmtpConfig,
-    clock: Arc<dyn Clock>,
-    kick: Arc<Notify>,
-    mut stop: watch::Receiver<bool>,
-    once: bool,
-) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let conn = store::open(&cfg.database)?;
-    let sender = SmtpSender::new(&smtp)?;
-    tracing::info!(smtp = %smtp.endpoint, "SMTP sender started");
-    rt.block_on(async {
-        loop {
-            let stopping = stop.clone();
-            match sender
-                .drain(&conn, || clock.now(), || *stopping.borrow())
-                .await
-            {
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "outbox"),
-            }
-            if *stop.borrow() {
-                return Ok(());
-            }
-            if once {
-                // `run --once`: one more pass after the intake's kick, then done.
-                kick.notified().await;
-                let _ = sender.drain(&conn, || clock.now(), || false).await;
-                return Ok(());
-            }
-            let wait = match store::next_due(&conn) {
-                Ok(Some(t)) => {
-                    let d = t - clock.now();
-                    Duration::try_from(d)
-                        .unwrap_or(Duration::ZERO)
-                        .min(IDLE_LOOK)
-                }
-                _ => IDLE_LOOK,
-            };
-            tokio::select! {
-                _ = kick.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
-            }
-        }
-    })
 }

@@ -5,3 +5,4 @@
 pub mod daemon;
 pub mod imap;
 pub mod maildir;
+pub mod sender;
