@@ -97,7 +97,7 @@ pub struct Period {
 }
 
 impl Period {
-    /// The bounds as stored text, for `julianday(?) ` comparisons (the stored
+    /// The bounds as stored text, for `julianday(?)` comparisons (the stored
     /// RFC 3339 times vary in their fractional digits, so they are compared
     /// as times, not as text).
     fn bounds(&self) -> (Option<String>, Option<String>) {
