@@ -31,7 +31,8 @@
 //! - [`render`]: reply texts from `templates/` and the view models (wording
 //!   in Japanese and English).
 //! - [`intake`]: pure parsers, bytes → records: MIME, S/MIME verification,
-//!   TSV, the registry import file.
+//!   application files (which files are, and their records), TSV, the
+//!   registry import file.
 //! - [`model`], [`clock`], [`fault`]: leaves — the domain types shared by
 //!   every layer, where "now" comes from, test-only fault points.
 #![forbid(unsafe_code)]

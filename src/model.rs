@@ -1,5 +1,5 @@
 //! Domain types shared by every component: institutions, serials, reasons,
-//! distinguished names and the typed rows of the server forms.
+//! distinguished names, and (in `forms`) the form families and their typed rows.
 //!
 //! They live here, not in one component, so that `intake`, `policy`, `ca` and
 //! `store` can exchange them without depending on each other.
@@ -7,7 +7,11 @@
 use std::fmt;
 
 mod dn;
+mod forms;
 pub use dn::DnConvError;
+pub use forms::{
+    FormFamily, FormKind, IssueRow, Profile, RenewRow, Request, RevokeRow, ServerRequest,
+};
 
 /// A member institution as registered by the secretariat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,31 +34,6 @@ pub struct Officer {
     /// Lower-case mail address.
     pub email: String,
     pub institution_id: i64,
-}
-
-/// Certificate profile IDs of the server forms (SPEC §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Profile {
-    /// 3: RSA 2048, sha256WithRSAEncryption.
-    ServerRsa2048,
-    /// 11: ECDSA P-384, ecdsa-with-SHA384.
-    ServerP384,
-}
-
-impl Profile {
-    pub fn id(self) -> u8 {
-        match self {
-            Profile::ServerRsa2048 => 3,
-            Profile::ServerP384 => 11,
-        }
-    }
-    pub fn from_id(id: u8) -> Option<Profile> {
-        match id {
-            3 => Some(Profile::ServerRsa2048),
-            11 => Some(Profile::ServerP384),
-            _ => None,
-        }
-    }
 }
 
 /// The issuing CA that signed a certificate (and the CRL listing it): the RSA
@@ -233,51 +212,6 @@ impl fmt::Display for Dn {
     }
 }
 
-/// Which application form a file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FormKind {
-    /// 5-3-1
-    ServerIssue,
-    /// 5-3-2
-    ServerRenew,
-    /// 5-3-3
-    ServerRevoke,
-}
-
-impl FormKind {
-    pub const ALL: [FormKind; 3] = [
-        FormKind::ServerIssue,
-        FormKind::ServerRenew,
-        FormKind::ServerRevoke,
-    ];
-
-    pub fn from_code(code: &str) -> Option<FormKind> {
-        FormKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            FormKind::ServerIssue => "5-3-1",
-            FormKind::ServerRenew => "5-3-2",
-            FormKind::ServerRevoke => "5-3-3",
-        }
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            FormKind::ServerIssue => "server certificate issuance",
-            FormKind::ServerRenew => "server certificate renewal",
-            FormKind::ServerRevoke => "server certificate revocation",
-        }
-    }
-    pub fn label_ja(self) -> &'static str {
-        match self {
-            FormKind::ServerIssue => "サーバ証明書発行申請",
-            FormKind::ServerRenew => "サーバ証明書更新申請",
-            FormKind::ServerRevoke => "サーバ証明書失効申請",
-        }
-    }
-}
-
 /// What happened to one mail as a whole (stored on the mail, shown to the
 /// operator, and the first thing the filing rules look at).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -365,60 +299,6 @@ impl fmt::Display for RowError {
     }
 }
 
-/// A valid 5-3-1 row (also the request part of a 5-3-2 row).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssueRow {
-    pub line: usize,
-    pub dn: Dn,
-    pub profile: Profile,
-    /// DER of the CSR (its signature already verified).
-    pub csr_der: Vec<u8>,
-    pub admin_name: String,
-    pub admin_dept: String,
-    pub admin_mail: String,
-    pub fqdn: String,
-    pub software: String,
-    /// All dNSNames for the SAN, the CN included (first), no duplicates.
-    pub dns_names: Vec<String>,
-}
-
-/// A valid 5-3-2 row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenewRow {
-    pub request: IssueRow,
-    pub old_serial: Serial,
-}
-
-/// A valid 5-3-3 row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevokeRow {
-    pub line: usize,
-    pub dn: Dn,
-    pub serial: Serial,
-    pub reason: RevocationReason,
-    pub comment: String,
-    /// New admin address, if the admin changed.
-    pub admin_mail: Option<String>,
-}
-
-/// A validated row of any server form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerRequest {
-    Issue(IssueRow),
-    Renew(RenewRow),
-    Revoke(RevokeRow),
-}
-
-impl ServerRequest {
-    pub fn line(&self) -> usize {
-        match self {
-            ServerRequest::Issue(r) => r.line,
-            ServerRequest::Renew(r) => r.request.line,
-            ServerRequest::Revoke(r) => r.line,
-        }
-    }
-}
-
 /// Status of a certificate in the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertStatus {
@@ -462,7 +342,7 @@ pub struct ApplicationFile {
     /// Hex SHA-256 of the file's bytes.
     pub sha256: String,
     pub kind: Option<FormKind>,
-    pub rows: Vec<ServerRequest>,
+    pub rows: Vec<Request>,
     pub errors: Vec<RowError>,
     pub warnings: Vec<RowError>,
 }

@@ -9,9 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use mailra::model::{FormKind, Institution, ServerRequest};
+use mailra::model::{FormKind, Institution, Request, ServerRequest};
 use mailra::policy::dn;
-use mailra::policy::server::{Checked, Context, check_file};
+use mailra::policy::forms::{Checked, Context, check_file};
 use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
@@ -58,7 +58,7 @@ fn good_samples_check_clean() {
                 reserved_keys: &[],
             },
         ] {
-            let c = check_file(&bytes, &ctx);
+            let c = check_file(name, &bytes, &ctx);
             assert_eq!(error_lines(&c), Vec::<String>::new(), "{name}");
             assert!(c.warnings.is_empty(), "{name}: {:?}", c.warnings);
             assert_eq!(c.kind, Some(kind), "{name}");
@@ -70,8 +70,8 @@ fn good_samples_check_clean() {
 #[test]
 fn issue_sample_rows_are_typed() {
     let bytes = fs::read(samples().join("server-issue.tsv")).unwrap();
-    let c = check_file(&bytes, &Context::default());
-    let ServerRequest::Issue(third) = &c.rows[2] else {
+    let c = check_file("server-issue.tsv", &bytes, &Context::default());
+    let Request::Server(ServerRequest::Issue(third)) = &c.rows[2] else {
         panic!("not an issue row: {:?}", c.rows[2]);
     };
     assert_eq!(third.admin_name, "国立　太郎");
@@ -100,7 +100,8 @@ fn broken_samples_report_exactly_the_expected_errors() {
     {
         let expected = fs::read_to_string(tsv.with_extension("expected")).unwrap();
         let expected: Vec<&str> = expected.lines().collect();
-        let c = check_file(&fs::read(tsv).unwrap(), &Context::default());
+        let name = tsv.to_str().unwrap();
+        let c = check_file(name, &fs::read(tsv).unwrap(), &Context::default());
         assert_eq!(error_lines(&c), expected, "{}", tsv.display());
         assert!(!expected.is_empty(), "{}", tsv.display());
         checked += 1;

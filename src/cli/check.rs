@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::open_env;
 use crate::intake::smime;
-use crate::policy::server as server_policy;
+use crate::policy::forms;
 use crate::store;
 
 /// The S/MIME verdict of a mail, each check on its own line, then the
@@ -61,16 +61,8 @@ pub(super) fn verify(
 /// Every error and warning of an application file, checked offline.
 pub(super) fn check(file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let checked = server_policy::check_file(
-        &bytes,
-        &server_policy::Context {
-            institution: None,
-            certs: None,
-            ecdsa_ca: None,
-            reserved_keys: &[],
-        },
-    );
     let name = file.display();
+    let checked = forms::check_file(&name.to_string(), &bytes, &forms::Context::default());
     for w in &checked.warnings {
         println!("{name}: warning: {w}");
     }

@@ -1,5 +1,7 @@
-//! Pure intake: turns raw bytes (mail, S/MIME, TSV) into typed input. No I/O.
+//! Pure intake: turns raw bytes (mail, S/MIME, application files) into typed
+//! input. No I/O.
 
+pub mod application;
 pub mod mime;
 pub mod registry;
 pub mod smime;

@@ -13,24 +13,27 @@
 use encoding_rs::SHIFT_JIS;
 use thiserror::Error;
 
+use super::application::{Record, Table};
 use crate::model::RowError;
 
 /// Field name used for TSV-level errors; the TSV layer does not know the form's columns.
 const FIELD_NAME: &str = "text";
 
-/// One non-empty line of the file.
+/// One non-empty line as read, before the form (and so its field count) is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
+pub struct Line {
     /// 1-based line number in the file.
     pub line: usize,
-    /// Exactly `fields_per_record` decoded fields.
+    /// The decoded fields; a field that did not decode is empty here.
     pub fields: Vec<String>,
+    /// The fields that did not decode; the line is unusable if any.
+    pub errors: Vec<RowError>,
 }
 
-/// A decoded file: its records and what was tolerated on the way.
+/// A decoded file: its non-empty lines and the empty lines skipped.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TsvFile {
-    pub records: Vec<Record>,
+pub struct Lines {
+    pub lines: Vec<Line>,
     pub warnings: Vec<RowError>,
 }
 
@@ -71,19 +74,26 @@ pub enum TsvError {
     },
 }
 
-/// Decodes and splits a TSV file.
-///
-/// Leniency (each produces a warning, never silently): empty lines in the middle are
-/// skipped; a row with fewer fields gets empty trailing fields (if a middle field was
-/// dropped instead, the form rules will see shifted values and report them); a row with
-/// extra fields that are all empty is trimmed. Empty lines at the end are ignored.
+/// Decodes and splits a TSV file, then fits it to a form's field count and
+/// record limit ([`read`], then [`fit`]).
 pub fn parse(
     bytes: &[u8],
     fields_per_record: usize,
     max_records: usize,
-) -> Result<TsvFile, Vec<RowError>> {
+) -> Result<Table, Vec<RowError>> {
+    let lines = read(bytes).map_err(|e| vec![file_error(e)])?;
+    fit(&lines, fields_per_record, max_records)
+}
+
+/// Decodes and splits a TSV file into lines of fields. The whole file is
+/// refused only for what no line could survive: the wrong encoding, or no
+/// line at all. Each field's own problems stay with its [`Line`].
+///
+/// Empty lines in the middle are skipped with a warning; empty lines at the
+/// end are ignored.
+pub fn read(bytes: &[u8]) -> Result<Lines, TsvError> {
     if let Some(e) = wrong_encoding(bytes) {
-        return Err(vec![file_error(e)]);
+        return Err(e);
     }
     let mut lines: Vec<&[u8]> = bytes
         .split(|&b| b == b'\n')
@@ -93,8 +103,7 @@ pub fn parse(
         lines.pop();
     }
 
-    let mut out = TsvFile::default();
-    let mut errors = Vec::new();
+    let mut out = Lines::default();
     for (i, raw) in lines.iter().enumerate() {
         let line = i + 1;
         if is_blank(raw) {
@@ -106,13 +115,12 @@ pub fn parse(
             });
             continue;
         }
-        let mut fields = Vec::with_capacity(fields_per_record);
-        let mut ok = true;
+        let mut fields = Vec::new();
+        let mut errors = Vec::new();
         for (j, raw_field) in raw.split(|&b| b == b'\t').enumerate() {
             match decode_field(raw_field) {
                 Ok(s) => fields.push(s),
                 Err(e) => {
-                    ok = false;
                     errors.push(RowError {
                         line,
                         field: Some(j + 1),
@@ -123,6 +131,42 @@ pub fn parse(
                 }
             }
         }
+        out.lines.push(Line {
+            line,
+            fields,
+            errors,
+        });
+    }
+    if out.lines.is_empty() {
+        return Err(TsvError::Empty);
+    }
+    Ok(out)
+}
+
+/// Fits decoded lines to a form: `fields_per_record` fields each, at most
+/// `max_records` records. Every error of every line is collected.
+///
+/// Leniency (each produces a warning, never silently): a row with fewer fields
+/// gets empty trailing fields (if a middle field was dropped instead, the form
+/// rules will see shifted values and report them); a row with extra fields
+/// that are all empty is trimmed.
+pub fn fit(
+    lines: &Lines,
+    fields_per_record: usize,
+    max_records: usize,
+) -> Result<Table, Vec<RowError>> {
+    let mut out = Table::default();
+    let mut errors = Vec::new();
+    for Line {
+        line,
+        fields,
+        errors: bad,
+    } in &lines.lines
+    {
+        let line = *line;
+        let mut fields = fields.clone();
+        let mut ok = bad.is_empty();
+        errors.extend(bad.iter().cloned());
         let found = fields.len();
         if found < fields_per_record {
             out.warnings.push(RowError {
@@ -168,10 +212,11 @@ pub fn parse(
         }
     }
 
-    let rows = lines.iter().filter(|l| !is_blank(l)).count();
-    if rows == 0 {
-        errors.insert(0, file_error(TsvError::Empty));
-    } else if rows > max_records {
+    // In line order, the empty lines skipped among the fitted rows.
+    out.warnings.extend(lines.warnings.iter().cloned());
+    out.warnings.sort_by_key(|w| w.line);
+    let rows = lines.lines.len();
+    if rows > max_records {
         errors.insert(
             0,
             file_error(TsvError::TooManyRecords {
@@ -280,7 +325,7 @@ mod tests {
         b.into_owned()
     }
 
-    fn rules(r: &Result<TsvFile, Vec<RowError>>) -> Vec<String> {
+    fn rules(r: &Result<Table, Vec<RowError>>) -> Vec<String> {
         match r {
             Ok(f) => f.warnings.iter().map(|w| format!("W {w}")).collect(),
             Err(e) => e.iter().map(|e| format!("E {e}")).collect(),

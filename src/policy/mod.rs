@@ -1,6 +1,7 @@
 //! Pure decisions on application rows, from rules and registry data.
 
 pub mod dn;
+pub mod forms;
 pub mod goodkey;
 pub mod keyreuse;
 pub mod rules;

@@ -4,12 +4,13 @@
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use super::replies::{MailCtx, Outgoing};
+use super::answer::Outgoing;
+use super::replies::MailCtx;
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca::{self, RevokedEntry};
 use crate::model::{
     ApplicationFile, ApplicationStatus, CaKind, CertStatus, FormKind, Institution, IssueRow,
-    RevokeRow, Serial, ServerRequest,
+    Request, RevokeRow, Serial, ServerRequest,
 };
 use crate::render::notices::{self, IssuedCert, RevokedCert};
 use crate::render::views::{FileView, RowOutcome, RowView, summarize};
@@ -238,7 +239,7 @@ fn execute_in_tx(
 fn execute_row(
     rc: &RowCtx<'_>,
     serials: &mut dyn ca::SerialSource,
-    r: &ServerRequest,
+    r: &Request,
 ) -> Result<Done, RaError> {
     let RowCtx {
         tx,
@@ -249,17 +250,17 @@ fn execute_row(
         ..
     } = *rc;
     match r {
-        ServerRequest::Issue(row) => Ok(Done::Issued {
+        Request::Server(ServerRequest::Issue(row)) => Ok(Done::Issued {
             cert: issue(rc, serials, row, None)?,
             row: row.clone(),
             renewed_from: None,
         }),
-        ServerRequest::Renew(rr) => Ok(Done::Issued {
+        Request::Server(ServerRequest::Renew(rr)) => Ok(Done::Issued {
             cert: issue(rc, serials, &rr.request, Some(&rr.old_serial))?,
             row: rr.request.clone(),
             renewed_from: Some(rr.old_serial.clone()),
         }),
-        ServerRequest::Revoke(row) => {
+        Request::Server(ServerRequest::Revoke(row)) => {
             let cert = store::certificate(tx, &row.serial)?.ok_or_else(|| {
                 store::StoreError::NotFound(format!("certificate {}", row.serial))
             })?;

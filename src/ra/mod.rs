@@ -7,6 +7,7 @@
 //! outbox. A crash before the commit leaves nothing behind; a crash after it
 //! leaves replies in the outbox table, sent on the next start.
 
+mod answer;
 mod env;
 mod execute;
 mod intake;
@@ -22,11 +23,12 @@ use openssl::sha::sha256;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::intake::application::{self, AttachmentKind, ReadError};
 use crate::intake::{mime, smime};
-use crate::model::{ApplicationFile, CaKind, RowError, Serial, ServerRequest};
-use crate::policy::rules::AttachmentKind;
-use crate::policy::server as server_policy;
+use crate::model::{ApplicationFile, CaKind, RowError, Serial};
+use crate::policy::forms::{self, Checked};
 use crate::store;
+use answer::Rejection;
 
 /// What happened to one mail, for the CLI and the daemon's log.
 #[derive(Debug, Clone, Serialize)]
@@ -75,12 +77,6 @@ pub fn is_dry_run(subject: Option<&str>) -> bool {
     subject.is_some_and(|s| s.to_ascii_lowercase().contains("[check]") || s.contains("[確認]"))
 }
 
-/// Files the robot reads as applications.
-fn is_application_file(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.ends_with(".tsv") || n.ends_with(".txt")
-}
-
 /// Processes one mail end to end. `source` names where it came from (a path,
 /// later an IMAP UID) for the record.
 pub fn process(
@@ -118,16 +114,14 @@ pub(crate) fn run(
     }
     let verified = match &report.outcome {
         Ok(v) => v,
-        Err(f) => return ctx.reject(env, f.check.name(), &f.reason),
+        Err(f) => return ctx.reject(env, Rejection::Signature(f.clone())),
     };
     let Some(officer) = store::officer_by_email(&env.conn, &verified.signer_email)? else {
         return ctx.reject(
             env,
-            "officer",
-            &format!(
-                "the signer {} is not a registered officer",
-                verified.signer_email
-            ),
+            Rejection::NotOfficer {
+                signer: verified.signer_email.clone(),
+            },
         );
     };
     ctx.officer_since = store::officer_registered_at(&env.conn, officer.id)?;
@@ -169,23 +163,21 @@ pub(crate) fn run(
     let mut notes = Vec::new();
     let mut files = Vec::new();
     for a in &body.attachments {
-        if !is_application_file(&a.filename) {
-            notes.push(format!(
-                "{}: not an application file (only .tsv and .txt are read); ignored",
-                a.filename
-            ));
-            continue;
-        }
         let lookup = Lookup(&env.conn);
-        let checked = server_policy::check_file(
-            &a.data,
-            &server_policy::Context {
-                institution: Some(&institution),
-                certs: Some(&lookup),
-                ecdsa_ca: Some(env.ec_ca.is_some()),
-                reserved_keys: &reserved_keys,
-            },
-        );
+        let ctx = forms::Context {
+            institution: Some(&institution),
+            certs: Some(&lookup),
+            ecdsa_ca: Some(env.ec_ca.is_some()),
+            reserved_keys: &reserved_keys,
+        };
+        let checked = match application::records(&a.filename, &a.data) {
+            Ok(records) => forms::check(&records, &ctx),
+            Err(e @ ReadError::NotApplication) => {
+                notes.push(format!("{}: {e}; ignored", a.filename));
+                continue;
+            }
+            Err(e) => Checked::unreadable(&e),
+        };
         files.push(ApplicationFile {
             name: a.filename.clone(),
             sha256: sha256_hex(&a.data),
@@ -230,10 +222,8 @@ fn cross_file_checks(files: &mut [ApplicationFile]) {
     for f in files.iter_mut() {
         let mut extra = Vec::new();
         for r in &f.rows {
-            let (serial, line) = match r {
-                ServerRequest::Renew(x) => (&x.old_serial, x.request.line),
-                ServerRequest::Revoke(x) => (&x.serial, x.line),
-                ServerRequest::Issue(_) => continue,
+            let Some((serial, line)) = r.named_certificate() else {
+                continue;
             };
             if let Some((other, other_line)) = seen.get(serial) {
                 if other != &f.name {

@@ -3,18 +3,16 @@
 //! signed reply and an audit event in one transaction, then drains the outbox.
 
 use rusqlite::Connection;
-use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::answer::{Outgoing, Rejection, SenderAnswer};
 use super::{Env, Outcome, RaError, Verdict};
-use crate::intake::smime::{self, Report};
-use crate::mail::compose::{self, Reply};
+use crate::intake::smime::Report;
 use crate::model::{
     ApplicationFile, ApplicationStatus, FormKind, Institution, Officer, RevocationReason,
-    ServerRequest,
 };
 use crate::policy::rules::{AttachmentKind, Decision, Facts};
-use crate::render::notices::{self, MailFacts, OfficerResult};
+use crate::render::notices::{self};
 use crate::render::views::{FileView, summarize};
 use crate::store;
 
@@ -26,38 +24,6 @@ pub(crate) struct Review {
     /// `approve` or `reject`.
     pub action: &'static str,
     pub note: String,
-}
-
-/// One reply to queue: the template and its view, the recipients, files and
-/// the machine-readable `X-Mailra-*` tags.
-pub(crate) struct Outgoing {
-    pub template: &'static str,
-    pub view: minijinja::Value,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub attachments: Vec<(String, String, Vec<u8>)>,
-    pub tags: Vec<(String, String)>,
-}
-
-impl Outgoing {
-    pub fn new(template: &'static str, view: &impl Serialize) -> Outgoing {
-        Outgoing {
-            template,
-            view: minijinja::Value::from(minijinja::value::Serde(view)),
-            to: vec![],
-            cc: vec![],
-            attachments: vec![],
-            tags: vec![],
-        }
-    }
-}
-
-/// A mail that carries nothing out, answered to its sender.
-pub(crate) struct SenderAnswer {
-    pub verdict: Verdict,
-    pub check: Option<&'static str>,
-    pub detail: String,
-    pub reply: Outgoing,
 }
 
 pub(crate) struct MailCtx {
@@ -102,13 +68,8 @@ impl MailCtx {
             Err(_) => "-".into(),
         };
         let _ = env;
-        // "structure: not signed", even when an envelope check failed first.
-        let unsigned = report.outcome.is_err()
-            && report.checks.iter().any(|c| {
-                c.check == smime::Check::Structure
-                    && !c.ok
-                    && c.detail.starts_with("the mail is not signed")
-            });
+        // Not signed at all, even when an envelope check failed first.
+        let unsigned = report.outcome.is_err() && report.unsigned;
         MailCtx {
             source: source.to_string(),
             raw: raw.to_vec(),
@@ -142,10 +103,10 @@ impl MailCtx {
                 self.forms.push(k);
             }
             for r in &f.rows {
-                if let ServerRequest::Revoke(r) = r
-                    && !self.reasons.contains(&r.reason)
+                if let Some(reason) = r.revocation_reason()
+                    && !self.reasons.contains(&reason)
                 {
-                    self.reasons.push(r.reason);
+                    self.reasons.push(reason);
                 }
             }
         }
@@ -190,7 +151,7 @@ impl MailCtx {
     }
 
     /// The rule's extra addresses for the reply to the officer or sender.
-    fn notify(&self) -> Vec<String> {
+    pub(super) fn notify(&self) -> Vec<String> {
         self.decision
             .as_ref()
             .map(|d| d.notify.clone())
@@ -277,54 +238,6 @@ impl MailCtx {
         }
     }
 
-    /// Facts about this mail that every reply shows.
-    pub fn facts_for_reply<'a>(&'a self, env: &'a Env) -> MailFacts<'a> {
-        MailFacts {
-            received_at: self.received_at,
-            signer: &self.signer,
-            message_id: self.message_id.as_deref(),
-            robot: &env.cfg.robot_address,
-        }
-    }
-
-    /// Renders, signs and queues one reply inside the caller's transaction.
-    pub fn queue(
-        &self,
-        env: &Env,
-        conn: &Connection,
-        mail_id: i64,
-        out: Outgoing,
-    ) -> Result<(), RaError> {
-        let text = env.renderer.render(out.template, &out.view)?;
-        let reply = Reply {
-            from: env.cfg.robot_address.clone(),
-            to: out.to.clone(),
-            cc: out.cc.clone(),
-            subject: text.subject.clone(),
-            body: text.body,
-            attachments: out.attachments,
-            in_reply_to: self.message_id.clone(),
-            tags: out.tags,
-        };
-        let composed = compose::compose(&reply, &env.signer, self.now)?;
-        let mut rcpt = out.to;
-        rcpt.extend(out.cc);
-        rcpt.sort();
-        rcpt.dedup();
-        store::enqueue(
-            conn,
-            Some(mail_id),
-            &composed.message_id,
-            &env.cfg.robot_address,
-            &rcpt,
-            out.template,
-            &text.subject,
-            &composed.raw,
-            self.now,
-        )?;
-        Ok(())
-    }
-
     /// Where a reply to the sender goes: the From address, when it is one.
     fn sender(&self, env: &Env) -> Option<String> {
         self.from.clone().filter(|f| {
@@ -354,13 +267,9 @@ impl MailCtx {
         Ok(self.outcome(id, verdict, None, why.to_string(), 0))
     }
 
-    pub fn reject(
-        self,
-        env: &mut Env,
-        check: &'static str,
-        reason: &str,
-    ) -> Result<Outcome, RaError> {
-        let view = notices::Rejected::new(&self.facts_for_reply(env), check, reason);
+    pub fn reject(self, env: &mut Env, why: Rejection) -> Result<Outcome, RaError> {
+        let (check, reason) = (why.check(), why.reason());
+        let view = notices::Rejected::new(&self.facts_for_reply(env), check, &reason);
         let mut reply = Outgoing::new("rejected", &view);
         reply.tags = vec![("Check".into(), check.into())];
         self.answer_sender(
@@ -529,57 +438,6 @@ impl MailCtx {
         tx.commit()?;
         env.deliver_local(self.now)?;
         Ok(self.outcome(id, verdict, None, summary, 1))
-    }
-
-    /// The officer's result of a mail with application files.
-    pub fn officer_reply(
-        &self,
-        env: &Env,
-        inst: &Institution,
-        files: Vec<FileView>,
-        notes: &[String],
-        verdict: Verdict,
-        summary: &str,
-    ) -> Outgoing {
-        let officer = self
-            .officer
-            .as_ref()
-            .map(|o| o.email.clone())
-            .unwrap_or_default();
-        let rows: usize = files.iter().map(|f| f.rows.len().max(f.errors.len())).sum();
-        let forms: Vec<&str> = files.iter().filter_map(|f| f.form_code).collect();
-        let tags = vec![
-            ("Verdict".into(), verdict.as_str().into()),
-            (
-                "Application".into(),
-                if forms.is_empty() {
-                    "-".into()
-                } else {
-                    forms.join(",")
-                },
-            ),
-            ("Institution".into(), inst.name.clone()),
-            ("Rows".into(), rows.to_string()),
-        ];
-        let mut cc: Vec<String> = env.cfg.secretariat.iter().cloned().collect();
-        for a in self.notify() {
-            if !cc.contains(&a) {
-                cc.push(a);
-            }
-        }
-        let view = OfficerResult::new(
-            &self.facts_for_reply(env),
-            &officer,
-            verdict,
-            summary,
-            files,
-            notes,
-        );
-        let mut out = Outgoing::new(OfficerResult::template(verdict), &view);
-        out.to = vec![officer];
-        out.cc = cc;
-        out.tags = tags;
-        out
     }
 }
 

@@ -5,6 +5,7 @@
 
 use time::OffsetDateTime;
 
+use super::answer::Rejection;
 use super::replies::{MailCtx, Review};
 use super::{Env, Outcome, RaError, sha256_hex};
 use crate::intake::smime;
@@ -110,7 +111,12 @@ pub fn reject(
         ctx.institution = store::institution(&env.conn, officer.institution_id)?.map(|i| i.name);
         ctx.officer = Some(officer);
     }
-    let o = ctx.reject(env, "review", reason)?;
+    let o = ctx.reject(
+        env,
+        Rejection::Review {
+            reason: reason.to_string(),
+        },
+    )?;
     refile(env, &m, &o, now);
     Ok(o)
 }

@@ -18,22 +18,12 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+use super::ServiceError;
 use crate::config::ImapConfig;
 use crate::mail::folder_name as wire;
 use crate::mail::imap::{self as transport, ERROR_KEYWORD, Filer, ImapError, Session, timed};
 use crate::ra::{self, Env, Outcome, Taken};
 use crate::store;
-
-/// An IMAP intake failure: the transport, or the record of what was done.
-#[derive(Debug, thiserror::Error)]
-pub enum IntakeError {
-    #[error(transparent)]
-    Imap(#[from] ImapError),
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-    #[error(transparent)]
-    Ra(#[from] ra::RaError),
-}
 
 async fn connect(cfg: &ImapConfig) -> Result<Session, ImapError> {
     let pw = cfg.password.as_ref().map(|p| p.0.as_str()).unwrap_or("");
@@ -59,7 +49,7 @@ struct Health {
 
 /// Runs until stopped: connect, process, wait (IDLE or polling), and on any
 /// connection trouble reconnect with backoff (1 s doubling to 60 s).
-pub async fn run(env: &mut Env, cfg: &ImapConfig, mut w: Wiring) -> Result<(), IntakeError> {
+pub async fn run(env: &mut Env, cfg: &ImapConfig, mut w: Wiring) -> Result<(), ServiceError> {
     let mut health = Health::default();
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -95,7 +85,7 @@ async fn session(
     cfg: &ImapConfig,
     w: &mut Wiring,
     health: &mut Health,
-) -> Result<(), IntakeError> {
+) -> Result<(), ServiceError> {
     let mut s = connect(cfg).await?;
     let caps = timed(s.capabilities()).await?;
     let idle = caps.has_str("IDLE");
@@ -166,7 +156,7 @@ async fn take_one(
     filer: &mut Filer,
     (mailbox, uv, uid): (&str, u32, u32),
     w: &Wiring,
-) -> Result<(), IntakeError> {
+) -> Result<(), ServiceError> {
     let raw = transport::fetch(s, uid).await?;
     let now = env.clock.now();
     let Some(raw) = raw else {
@@ -211,7 +201,7 @@ async fn take_one(
 /// Connects and moves the mails the secretariat reviewed out of the review
 /// folder now (`mailra review approve/reject`), instead of at the running
 /// robot's next pass. Returns how many were moved.
-pub async fn refile_now(env: &Env, cfg: &ImapConfig) -> Result<usize, IntakeError> {
+pub async fn refile_now(env: &Env, cfg: &ImapConfig) -> Result<usize, ServiceError> {
     let mut s = connect(cfg).await?;
     let caps = timed(s.capabilities()).await?;
     let n = refile_reviewed(env, &mut s, &mut Filer::new(&cfg.quarantine, &caps)).await?;
@@ -227,7 +217,7 @@ async fn refile_reviewed(
     env: &Env,
     s: &mut Session,
     filer: &mut Filer,
-) -> Result<usize, IntakeError> {
+) -> Result<usize, ServiceError> {
     let pending = store::pending_refiles(&env.conn)?;
     let mut moved = 0;
     let mut by_folder: BTreeMap<&str, Vec<&store::Refile>> = BTreeMap::new();
@@ -283,7 +273,7 @@ async fn wait_until_sent(env: &Env, mail_id: i64) {
 /// Records where a mail went; `went` differs from `meant` when the server
 /// refused the folder and the mail went to quarantine (recorded as its
 /// folder too, so it is not refiled at every pass).
-fn filed(env: &Env, id: i64, meant: &str, went: &str) -> Result<(), IntakeError> {
+fn filed(env: &Env, id: i64, meant: &str, went: &str) -> Result<(), ServiceError> {
     if went != meant {
         store::set_mail_folder(&env.conn, id, went)?;
     }

@@ -15,17 +15,10 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
+use super::ServiceError;
 use crate::config::{Config, SmtpConfig};
-use crate::mail::smtp::{SendError, SmtpError, SmtpTransport};
+use crate::mail::smtp::{SendError, SmtpTransport};
 use crate::store::{self, OutboxMail};
-
-#[derive(Debug, thiserror::Error)]
-pub enum SenderError {
-    #[error(transparent)]
-    Smtp(#[from] SmtpError),
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-}
 
 pub struct SmtpSender {
     transport: SmtpTransport,
@@ -46,7 +39,7 @@ pub struct Drained {
 }
 
 impl SmtpSender {
-    pub fn new(cfg: &SmtpConfig) -> Result<SmtpSender, SenderError> {
+    pub fn new(cfg: &SmtpConfig) -> Result<SmtpSender, ServiceError> {
         Ok(SmtpSender {
             transport: SmtpTransport::new(&cfg.params())?,
             max_attempts: cfg.max_attempts,
@@ -67,7 +60,7 @@ impl SmtpSender {
         conn: &Connection,
         now: impl Fn() -> OffsetDateTime,
         stop: impl Fn() -> bool,
-    ) -> Result<Drained, SenderError> {
+    ) -> Result<Drained, ServiceError> {
         let mut d = Drained::default();
         for m in store::due_outbox(conn, now())? {
             if stop() {
@@ -122,7 +115,7 @@ impl SmtpSender {
         &self,
         conn: &Connection,
         m: &OutboxMail,
-    ) -> Result<Result<String, SendError>, SenderError> {
+    ) -> Result<Result<String, SendError>, ServiceError> {
         let remaining = m.remaining();
         if remaining.is_empty() {
             // Every recipient was dealt with before a crash or a transient error.

@@ -32,12 +32,42 @@ fn is_signature_type(t: &str) -> bool {
     )
 }
 
+/// Why no usable signature layer was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum LayerError {
+    /// The mail carries no signature at all.
+    Unsigned(String),
+    /// A signature is there, but not as the whole message (or malformed).
+    Misplaced(String),
+}
+
+impl From<&str> for LayerError {
+    fn from(s: &str) -> Self {
+        LayerError::Misplaced(s.to_string())
+    }
+}
+
+impl From<String> for LayerError {
+    fn from(s: String) -> Self {
+        LayerError::Misplaced(s)
+    }
+}
+
+impl LayerError {
+    pub(super) fn into_parts(self) -> (bool, String) {
+        match self {
+            LayerError::Unsigned(r) => (true, r),
+            LayerError::Misplaced(r) => (false, r),
+        }
+    }
+}
+
 /// Finds the signature layer, which must be the whole message.
 /// Returns the shape, the signed bytes (detached only) and the CMS blob.
 pub(super) fn signature_layer(
     raw: &[u8],
     msg: &mail_parser::Message<'_>,
-) -> Result<(Shape, Vec<u8>, Vec<u8>), String> {
+) -> Result<(Shape, Vec<u8>, Vec<u8>), LayerError> {
     let root = msg.root_part();
     let ct = root.content_type();
     let t = mime_type(ct);
@@ -51,10 +81,10 @@ pub(super) fn signature_layer(
             if protocol != "application/pkcs7-signature"
                 && protocol != "application/x-pkcs7-signature"
             {
-                return Err(format!(
+                return Err(LayerError::Misplaced(format!(
                     "multipart/signed with unsupported protocol {}",
                     clip(&protocol, 60)
-                ));
+                )));
             }
             let boundary = ct
                 .attribute("boundary")
@@ -63,20 +93,20 @@ pub(super) fn signature_layer(
             let parts = split_multipart(body, boundary.as_bytes())
                 .ok_or("multipart/signed is not properly delimited")?;
             if parts.len() != 2 {
-                return Err(format!(
+                return Err(LayerError::Misplaced(format!(
                     "multipart/signed has {} parts; exactly two are required",
                     parts.len()
-                ));
+                )));
             }
             let sig = MessageParser::default()
                 .parse(parts[1])
                 .ok_or("the signature part is unreadable")?;
             let sig_type = mime_type(sig.root_part().content_type());
             if sig_type != protocol {
-                return Err(format!(
+                return Err(LayerError::Misplaced(format!(
                     "the second part is {} instead of the declared protocol {protocol}",
                     clip(&sig_type, 60)
-                ));
+                )));
             }
             let p7 = sig.root_part().contents().to_vec();
             let signed = crate::intake::mime::canonicalize_crlf(parts[0]);
@@ -89,10 +119,10 @@ pub(super) fn signature_layer(
             match smime_type.as_deref() {
                 Some("signed-data") | None => {}
                 Some(other) => {
-                    return Err(format!(
+                    return Err(LayerError::Misplaced(format!(
                         "{} mail is not accepted: send the mail signed and not encrypted",
                         clip(other, 40)
-                    ));
+                    )));
                 }
             }
             Ok((Shape::Opaque, Vec::new(), root.contents().to_vec()))
@@ -107,7 +137,7 @@ pub(super) fn signature_layer(
                     is_signature_type(&mime_type(p.content_type())) || p.message().is_some()
                 });
             if !signed_inside {
-                return Err("the mail is not signed".into());
+                return Err(LayerError::Unsigned("the mail is not signed".into()));
             }
             if msg.parts.iter().skip(1).any(|p| {
                 p.message()
@@ -121,22 +151,23 @@ pub(super) fn signature_layer(
                 .skip(1)
                 .any(|p| is_signature_type(&mime_type(p.content_type())))
             {
-                return Err("the mail is not signed".into());
+                return Err(LayerError::Unsigned("the mail is not signed".into()));
             }
             Err(format!(
                 "the signature does not cover the whole mail: parts outside the signature \
                  are ignored ({})",
                 outside_parts(msg).join(", ")
-            ))
+            )
+            .into())
         }
-        _ => Err(format!(
+        _ => Err(LayerError::Unsigned(format!(
             "the mail is not signed (Content-Type {})",
             clip(&t, 60)
-        )),
+        ))),
     }
 }
 
-fn wrapped_or_unsigned(msg: &mail_parser::Message<'_>) -> String {
+fn wrapped_or_unsigned(msg: &mail_parser::Message<'_>) -> LayerError {
     let wrapped = msg.parts.iter().any(|p| {
         p.message().is_some_and(|m| {
             m.parts
@@ -148,7 +179,7 @@ fn wrapped_or_unsigned(msg: &mail_parser::Message<'_>) -> String {
         "a signed mail attached to an unsigned mail (message/rfc822): send the signed mail itself"
             .into()
     } else {
-        "the mail is not signed".into()
+        LayerError::Unsigned("the mail is not signed".into())
     }
 }
 

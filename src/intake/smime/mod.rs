@@ -170,6 +170,8 @@ pub struct Report {
     /// The Subject that counts: the signed (protected) one when the signed
     /// content carries protected headers, else the outer one.
     pub subject: Option<String>,
+    /// The mail carries no signature at all (as opposed to a bad one).
+    pub unsigned: bool,
     /// The outer, unsigned Subject as it arrived. It may only make a mail do
     /// less (a `[check]` here still makes a dry run), never more.
     pub outer_subject: Option<String>,
@@ -211,6 +213,7 @@ pub fn verify(raw: &[u8], trust: &Trust, now: OffsetDateTime) -> Report {
         from: None,
         subject: None,
         outer_subject: None,
+        unsigned: false,
         protected_headers: false,
         message_id: None,
         date: None,
@@ -278,7 +281,11 @@ fn run(
     // --- Structure -----------------------------------------------------------------------
     let (shape, detached, p7) = match signature_layer(raw, &msg) {
         Ok(x) => x,
-        Err(reason) => return Err(fail(report, Check::Structure, reason)),
+        Err(e) => {
+            let (unsigned, reason) = e.into_parts();
+            report.unsigned = unsigned;
+            return Err(fail(report, Check::Structure, reason));
+        }
     };
     let sd = match parse_signed_data(&p7) {
         Ok(sd) => sd,

@@ -28,6 +28,8 @@ use time::OffsetDateTime;
 
 use crate::model::{FormKind, RevocationReason, Verdict};
 
+/// What kind of file a mail carries (decided in one place, by intake).
+pub use crate::intake::application::AttachmentKind;
 pub use folders::{check_folder, check_keyword};
 pub use parse::parse;
 
@@ -39,30 +41,6 @@ pub const DEFAULT_RULES: &str = include_str!("../../../rules/default.toml");
 pub const DEFAULT_FILE: &str = "default.toml";
 /// Where a mail goes that could not be processed at all (not rule-driven).
 pub const QUARANTINE: &str = "Quarantine";
-
-/// What kind of file a mail carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AttachmentKind {
-    /// `.tsv` or `.txt`: the TSV forms.
-    Tsv,
-    /// `.xlsx` or `.xls`: Excel workbooks.
-    Xlsx,
-    Other,
-}
-
-impl AttachmentKind {
-    pub fn of(filename: &str) -> AttachmentKind {
-        let n = filename.to_ascii_lowercase();
-        if n.ends_with(".tsv") || n.ends_with(".txt") {
-            AttachmentKind::Tsv
-        } else if n.ends_with(".xlsx") || n.ends_with(".xls") {
-            AttachmentKind::Xlsx
-        } else {
-            AttachmentKind::Other
-        }
-    }
-}
 
 /// What the rules may look at of one mail.
 #[derive(Debug, Clone)]

@@ -1,0 +1,170 @@
+//! Application files: the one place that decides which attachments are
+//! application files, and turns one into records.
+//!
+//! `ra` reads the files this module accepts and ignores the others; the
+//! filing rules' `attachment` condition sees the same [`AttachmentKind`]. A
+//! file's records are plain strings with their line: recognising the form and
+//! checking its fields is `policy`'s job, which fits the records to the form's
+//! field count and record limit with [`Records::fit`]. TSV today; Excel
+//! workbooks are the next format (their kind is already told apart).
+
+use serde::Serialize;
+use thiserror::Error;
+
+use super::tsv::{self, TsvError};
+use crate::model::RowError;
+
+/// What kind of file a mail carries, by its name. The name decides, not the
+/// MIME type: mail clients label the same `.tsv` file `text/plain`,
+/// `text/tab-separated-values` or `application/octet-stream`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachmentKind {
+    /// `.tsv` or `.txt`: the TSV forms.
+    Tsv,
+    /// `.xlsx` or `.xls`: Excel workbooks.
+    Xlsx,
+    Other,
+}
+
+impl AttachmentKind {
+    pub fn of(filename: &str) -> AttachmentKind {
+        let n = filename.to_ascii_lowercase();
+        if n.ends_with(".tsv") || n.ends_with(".txt") {
+            AttachmentKind::Tsv
+        } else if n.ends_with(".xlsx") || n.ends_with(".xls") {
+            AttachmentKind::Xlsx
+        } else {
+            AttachmentKind::Other
+        }
+    }
+
+    /// Whether files of this kind are read as applications.
+    pub fn is_application(self) -> bool {
+        match self {
+            AttachmentKind::Tsv => true,
+            AttachmentKind::Xlsx | AttachmentKind::Other => false,
+        }
+    }
+}
+
+/// Why a file yields no records at all.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ReadError {
+    #[error("not an application file (only .tsv and .txt are read)")]
+    NotApplication,
+    #[error(transparent)]
+    Tsv(#[from] TsvError),
+}
+
+impl ReadError {
+    /// The whole-file error (line 0) a form reports.
+    pub fn to_row_error(&self) -> RowError {
+        RowError {
+            line: 0,
+            field: None,
+            field_name: "",
+            rule: self.to_string(),
+        }
+    }
+}
+
+/// One record of a form, fitted to the form's field count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// Exactly the form's number of fields.
+    pub fields: Vec<String>,
+}
+
+/// A file's records fitted to a form, and what was tolerated on the way.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Table {
+    pub records: Vec<Record>,
+    pub warnings: Vec<RowError>,
+}
+
+/// The records of one application file, as read, before its form is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Records {
+    source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Tsv(tsv::Lines),
+}
+
+impl Records {
+    /// The records fitted to a form of `fields` fields and at most `max`
+    /// records, with the format's leniency (for TSV: missing trailing tabs),
+    /// each tolerance a warning; or every error of every record.
+    pub fn fit(&self, fields: usize, max: usize) -> Result<Table, Vec<RowError>> {
+        match &self.source {
+            Source::Tsv(lines) => tsv::fit(lines, fields, max),
+        }
+    }
+}
+
+/// Reads the application file `name`; `NotApplication` for a file the robot
+/// does not read (see [`AttachmentKind::is_application`]).
+pub fn records(name: &str, bytes: &[u8]) -> Result<Records, ReadError> {
+    match AttachmentKind::of(name) {
+        AttachmentKind::Tsv => Ok(Records {
+            source: Source::Tsv(tsv::read(bytes)?),
+        }),
+        AttachmentKind::Xlsx | AttachmentKind::Other => Err(ReadError::NotApplication),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn application_files_by_name() {
+        let cases = [
+            ("server-issue.tsv", AttachmentKind::Tsv, true),
+            ("SERVER.TXT", AttachmentKind::Tsv, true),
+            ("list.xlsx", AttachmentKind::Xlsx, false),
+            ("old.XLS", AttachmentKind::Xlsx, false),
+            ("notes.pdf", AttachmentKind::Other, false),
+            ("tsv", AttachmentKind::Other, false),
+        ];
+        for (name, kind, read) in cases {
+            assert_eq!(AttachmentKind::of(name), kind, "{name}");
+            assert_eq!(kind.is_application(), read, "{name}");
+            assert_eq!(
+                records(name, b"a\tb\n").is_ok(),
+                read,
+                "{name}: read as an application"
+            );
+        }
+    }
+
+    #[test]
+    fn whole_file_refusals() {
+        let cases: Vec<(&str, &[u8], &str)> = vec![
+            (
+                "a.pdf",
+                b"a\tb\n",
+                "file: not an application file (only .tsv and .txt are read)",
+            ),
+            (
+                "a.tsv",
+                b"\r\n\t\t\n",
+                "file: the file contains no application rows",
+            ),
+            (
+                "a.tsv",
+                b"\xEF\xBB\xBFa\tb\n",
+                "file: the file is UTF-8 (it starts with a UTF-8 byte-order mark); save it as Shift_JIS",
+            ),
+        ];
+        for (name, bytes, expected) in cases {
+            let e = records(name, bytes).unwrap_err();
+            assert_eq!(e.to_row_error().to_string(), expected, "{name}");
+        }
+    }
+}

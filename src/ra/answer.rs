@@ -1,0 +1,181 @@
+//! Answering a mail: each reply is one [`Outgoing`] value (template, view,
+//! recipients, files, tags) rendered, signed and queued in the outbox table
+//! inside the mail's transaction; and why a mail is refused as a whole.
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::replies::MailCtx;
+use super::{Env, RaError, Verdict};
+use crate::intake::smime;
+use crate::mail::compose::{self, Reply};
+use crate::model::Institution;
+use crate::render::notices::{MailFacts, OfficerResult};
+use crate::render::views::FileView;
+use crate::store;
+
+/// One reply to queue: the template and its view, the recipients, files and
+/// the machine-readable `X-Mailra-*` tags.
+pub(crate) struct Outgoing {
+    pub template: &'static str,
+    pub view: minijinja::Value,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub attachments: Vec<(String, String, Vec<u8>)>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Outgoing {
+    pub fn new(template: &'static str, view: &impl Serialize) -> Outgoing {
+        Outgoing {
+            template,
+            view: minijinja::Value::from(minijinja::value::Serde(view)),
+            to: vec![],
+            cc: vec![],
+            attachments: vec![],
+            tags: vec![],
+        }
+    }
+}
+
+/// Why a mail is refused as a whole (told to the sender), as opposed to an
+/// internal error (told to the operator, the mail processed again later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// A check of the S/MIME verification failed.
+    Signature(smime::Failure),
+    /// The signature is good but the signer is no registered officer.
+    NotOfficer { signer: String },
+    /// The secretariat refused the held mail.
+    Review { reason: String },
+}
+
+impl Rejection {
+    /// The name of the failed check (rules match on it; the reply shows it).
+    pub fn check(&self) -> &'static str {
+        match self {
+            Rejection::Signature(f) => f.check.name(),
+            Rejection::NotOfficer { .. } => "officer",
+            Rejection::Review { .. } => "review",
+        }
+    }
+
+    pub fn reason(&self) -> String {
+        match self {
+            Rejection::Signature(f) => f.reason.clone(),
+            Rejection::NotOfficer { signer } => {
+                format!("the signer {signer} is not a registered officer")
+            }
+            Rejection::Review { reason } => reason.clone(),
+        }
+    }
+}
+
+/// A mail that carries nothing out, answered to its sender.
+pub(crate) struct SenderAnswer {
+    pub verdict: Verdict,
+    pub check: Option<&'static str>,
+    pub detail: String,
+    pub reply: Outgoing,
+}
+
+impl MailCtx {
+    /// Facts about this mail that every reply shows.
+    pub fn facts_for_reply<'a>(&'a self, env: &'a Env) -> MailFacts<'a> {
+        MailFacts {
+            received_at: self.received_at,
+            signer: &self.signer,
+            message_id: self.message_id.as_deref(),
+            robot: &env.cfg.robot_address,
+        }
+    }
+
+    /// Renders, signs and queues one reply inside the caller's transaction.
+    pub fn queue(
+        &self,
+        env: &Env,
+        conn: &Connection,
+        mail_id: i64,
+        out: Outgoing,
+    ) -> Result<(), RaError> {
+        let text = env.renderer.render(out.template, &out.view)?;
+        let reply = Reply {
+            from: env.cfg.robot_address.clone(),
+            to: out.to.clone(),
+            cc: out.cc.clone(),
+            subject: text.subject.clone(),
+            body: text.body,
+            attachments: out.attachments,
+            in_reply_to: self.message_id.clone(),
+            tags: out.tags,
+        };
+        let composed = compose::compose(&reply, &env.signer, self.now)?;
+        let mut rcpt = out.to;
+        rcpt.extend(out.cc);
+        rcpt.sort();
+        rcpt.dedup();
+        store::enqueue(
+            conn,
+            Some(mail_id),
+            &composed.message_id,
+            &env.cfg.robot_address,
+            &rcpt,
+            out.template,
+            &text.subject,
+            &composed.raw,
+            self.now,
+        )?;
+        Ok(())
+    }
+
+    /// The officer's result of a mail with application files.
+    pub fn officer_reply(
+        &self,
+        env: &Env,
+        inst: &Institution,
+        files: Vec<FileView>,
+        notes: &[String],
+        verdict: Verdict,
+        summary: &str,
+    ) -> Outgoing {
+        let officer = self
+            .officer
+            .as_ref()
+            .map(|o| o.email.clone())
+            .unwrap_or_default();
+        let rows: usize = files.iter().map(|f| f.rows.len().max(f.errors.len())).sum();
+        let forms: Vec<&str> = files.iter().filter_map(|f| f.form_code).collect();
+        let tags = vec![
+            ("Verdict".into(), verdict.as_str().into()),
+            (
+                "Application".into(),
+                if forms.is_empty() {
+                    "-".into()
+                } else {
+                    forms.join(",")
+                },
+            ),
+            ("Institution".into(), inst.name.clone()),
+            ("Rows".into(), rows.to_string()),
+        ];
+        let mut cc: Vec<String> = env.cfg.secretariat.iter().cloned().collect();
+        for a in self.notify() {
+            if !cc.contains(&a) {
+                cc.push(a);
+            }
+        }
+        let view = OfficerResult::new(
+            &self.facts_for_reply(env),
+            &officer,
+            verdict,
+            summary,
+            files,
+            notes,
+        );
+        let mut out = Outgoing::new(OfficerResult::template(verdict), &view);
+        out.to = vec![officer];
+        out.cc = cc;
+        out.tags = tags;
+        out
+    }
+}
