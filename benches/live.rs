@@ -143,7 +143,10 @@ fn main() {
     let robot = Robot::start(&inst, &[]);
     let all_sent = || {
         store::outbox_rows(&conn, None)
-            .map(|r| r.len() >= 2 * (QUEUED + SAMPLES) && r.iter().all(|m| m.status == "sent"))
+            .map(|r| {
+                r.len() >= 2 * (QUEUED + SAMPLES)
+                    && r.iter().all(|m| m.status == store::OutboxStatus::Sent)
+            })
             .unwrap_or(false)
     };
     while !(all_sent() && live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty()) {

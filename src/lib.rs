@@ -28,7 +28,7 @@
 //!   send, Maildir, composing and S/MIME-signing replies.
 //! - [`ca`]: the embedded CA, one certificate builder per profile, CRLs; it
 //!   re-checks policy before it signs.
-//! - [`store`]: SQLite, the only place with SQL.
+//! - [`store`]: SQLite, the only place with SQL; a file per table group, statuses as enums.
 //! - [`policy`]: pure decisions — the form rules per family, DN rules, weak
 //!   and reused keys, the filing rules.
 //! - [`render`]: reply texts from `templates/` and the view models (wording

@@ -389,3 +389,38 @@ impl ApplicationStatus {
         .find(|x| x.as_str() == s)
     }
 }
+
+/// What became of one row of an application file, as stored with the row:
+/// refused for an error, or carried out (the words replies show live in
+/// `render`, which maps its own outcome onto this one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowOutcomeKind {
+    /// The row broke a rule; the row's detail says which.
+    Error,
+    Issued,
+    Renewed,
+    Revoked,
+}
+
+impl RowOutcomeKind {
+    pub const ALL: [RowOutcomeKind; 4] = [
+        RowOutcomeKind::Error,
+        RowOutcomeKind::Issued,
+        RowOutcomeKind::Renewed,
+        RowOutcomeKind::Revoked,
+    ];
+
+    /// The word stored with the row (and shown in English).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowOutcomeKind::Error => "error",
+            RowOutcomeKind::Issued => "issued",
+            RowOutcomeKind::Renewed => "renewed: new certificate issued",
+            RowOutcomeKind::Revoked => "revoked",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<RowOutcomeKind> {
+        RowOutcomeKind::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}

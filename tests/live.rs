@@ -92,12 +92,12 @@ fn survives_a_dovecot_restart_and_a_postfix_outage() {
         !(store::outbox_rows(&f.env.conn, None)
             .unwrap()
             .iter()
-            .any(|r| r.status != "sent"))
+            .any(|r| r.status != store::OutboxStatus::Sent))
     });
     srv.ctl("postfix-stop");
     append_app(&srv, &f, "c.example.ac.jp");
     live::until("a failed attempt recorded", || {
-        store::outbox_rows(&f.env.conn, Some("pending"))
+        store::outbox_rows(&f.env.conn, Some(store::OutboxStatus::Pending))
             .unwrap()
             .iter()
             .any(|r| r.attempts >= 1 && r.last_error.is_some())
@@ -111,7 +111,7 @@ fn survives_a_dovecot_restart_and_a_postfix_outage() {
         store::outbox_rows(&f.env.conn, None)
             .unwrap()
             .iter()
-            .all(|r| r.status == "sent")
+            .all(|r| r.status == store::OutboxStatus::Sent)
     });
     // 3 receipts + 3 notices (Cc'd to the officer), each delivered once.
     let got = live::wait_for(srv.imap, O1, "INBOX", 6, WAIT);
@@ -150,7 +150,10 @@ fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
     let robot = Robot::start(f.dir.path(), &[]);
     append_app(&srv, &f, "www.example.ac.jp");
     live::until("replies not marked dead", || {
-        store::outbox_rows(&f.env.conn, Some("dead")).unwrap().len() >= 2
+        store::outbox_rows(&f.env.conn, Some(store::OutboxStatus::Dead))
+            .unwrap()
+            .len()
+            >= 2
     });
     let dir = f.dir.path().to_str().unwrap();
     let list = std::process::Command::new(env!("CARGO_BIN_EXE_mailra"))
@@ -169,7 +172,7 @@ fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
         0,
         "dead stays dead"
     );
-    for r in store::outbox_rows(&f.env.conn, Some("dead")).unwrap() {
+    for r in store::outbox_rows(&f.env.conn, Some(store::OutboxStatus::Dead)).unwrap() {
         let st = std::process::Command::new(env!("CARGO_BIN_EXE_mailra"))
             .args(["outbox", "retry", "--dir", dir, &r.id.to_string()])
             .status()
@@ -182,7 +185,7 @@ fn a_reply_that_keeps_failing_is_dead_until_retried_by_the_operator() {
         store::outbox_rows(&f.env.conn, None)
             .unwrap()
             .iter()
-            .all(|r| r.status == "sent")
+            .all(|r| r.status == store::OutboxStatus::Sent)
     });
     // A sent reply is never sent twice, even on request.
     let id = store::outbox_rows(&f.env.conn, None).unwrap()[0]
@@ -601,7 +604,7 @@ fn a_refused_recipient_does_not_keep_the_reply_from_the_others() {
     );
     let got = live::wait_for(srv.imap, O1, "INBOX", 2, WAIT);
     live::until("every reply dealt with", || {
-        store::outbox_rows(&f.env.conn, Some("pending"))
+        store::outbox_rows(&f.env.conn, Some(store::OutboxStatus::Pending))
             .unwrap()
             .is_empty()
     });
@@ -613,7 +616,10 @@ fn a_refused_recipient_does_not_keep_the_reply_from_the_others() {
     assert!(verifies(&f, &notice.raw));
     assert_eq!(live::messages(srv.imap, O1, "INBOX").len(), 2, "each once");
     let rows = store::outbox_rows(&f.env.conn, None).unwrap();
-    assert!(rows.iter().all(|r| r.status == "sent"), "{rows:#?}");
+    assert!(
+        rows.iter().all(|r| r.status == store::OutboxStatus::Sent),
+        "{rows:#?}"
+    );
     let refused: Vec<_> = rows.iter().flat_map(|r| r.refused.clone()).collect();
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].0, NOBODY);

@@ -126,7 +126,8 @@ fn smtp_reconnects_when_postfix_restarts_between_drains() {
     });
     let rows = store::outbox_rows(&f.env.conn, None).unwrap();
     assert!(
-        rows.iter().all(|r| r.status == "sent" && r.attempts == 1),
+        rows.iter()
+            .all(|r| r.status == store::OutboxStatus::Sent && r.attempts == 1),
         "{rows:#?}"
     );
     let got = live::wait_for(srv.imap, O1, "INBOX", 10, WAIT);

@@ -161,7 +161,7 @@ fn an_untrusted_certificate_a_refused_password_or_a_missing_starttls_stops_the_r
     let rows = store::outbox_rows(&f.env.conn, None).unwrap();
     assert!(!rows.is_empty());
     for r in &rows {
-        assert_eq!(r.status, "pending");
+        assert_eq!(r.status, store::OutboxStatus::Pending);
         let e = r.last_error.as_deref().unwrap_or_default();
         assert!(
             e.contains("the server's certificate is not trusted (set smtp.ca_file"),
@@ -199,7 +199,7 @@ fn an_untrusted_certificate_a_refused_password_or_a_missing_starttls_stops_the_r
     let (ok, err) = run_once(&f);
     assert!(ok, "{err}");
     for r in store::outbox_rows(&f.env.conn, None).unwrap() {
-        assert_eq!(r.status, "dead");
+        assert_eq!(r.status, store::OutboxStatus::Dead);
         let e = r.last_error.as_deref().unwrap_or_default();
         assert!(
             e.contains("535") && e.contains("authentication failed"),
@@ -230,7 +230,7 @@ fn an_untrusted_certificate_a_refused_password_or_a_missing_starttls_stops_the_r
     assert!(ok, "{err}");
     assert_eq!(store::certificates(&g.env.conn).unwrap().len(), 1);
     for r in store::outbox_rows(&g.env.conn, None).unwrap() {
-        assert_eq!(r.status, "pending");
+        assert_eq!(r.status, store::OutboxStatus::Pending);
         let e = r.last_error.as_deref().unwrap_or_default();
         assert!(
             e.contains("no STARTTLS and plaintext is not allowed (set smtp.allow_plaintext"),

@@ -4,7 +4,7 @@
 mod support;
 
 use mailra::kit::forms::{csr_field, issue_line, renew_line, revoke_line};
-use mailra::model::{CaKind, CertStatus};
+use mailra::model::{CaKind, CertStatus, RowOutcomeKind};
 use mailra::ra::Verdict;
 use mailra::store;
 use support::*;
@@ -288,17 +288,7 @@ fn an_instance_without_an_ecdsa_ca_refuses_profile_11_rows() {
         let body = text_of(&reply);
         assert!(body.contains(refused), "{subject}: {body}");
     }
-    let errors: Vec<String> = {
-        let mut s = f
-            .env
-            .conn
-            .prepare("SELECT detail FROM application_rows WHERE outcome = 'error'")
-            .unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let errors: Vec<String> = row_errors(&f);
     // Dry run and real run alike: one row error, the profile.
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors.iter().all(|e| e.starts_with(refused)), "{errors:?}");
@@ -471,15 +461,15 @@ fn bad_mails_are_rejected_with_a_signed_reply_and_nothing_is_issued() {
         );
     }
     // The mails are all kept.
-    let kept: i64 = f
-        .env
-        .conn
-        .query_row(
-            "SELECT count(*) FROM mails WHERE verdict = 'rejected'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let kept = store::mails(
+        &f.env.conn,
+        &store::MailFilter {
+            verdict: Some(Verdict::Rejected),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .len();
     assert_eq!(kept, 5);
 }
 
@@ -542,17 +532,7 @@ fn a_file_with_broken_rows_is_not_executed_and_every_error_is_reported() {
             .any(|(_, t)| t.contains("X-Mailra-Verdict: invalid")),
         "the officer gets the error report"
     );
-    let errors: Vec<String> = {
-        let mut s = f
-            .env
-            .conn
-            .prepare("SELECT detail FROM application_rows WHERE outcome = 'error'")
-            .unwrap();
-        s.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let errors: Vec<String> = row_errors(&f);
     assert!(errors.len() >= 4, "{errors:?}");
     for needle in [
         "line 2: field 2",
@@ -638,20 +618,20 @@ fn the_audit_log_records_who_did_what_for_which_mail() {
     // Replies were queued in the same transaction and are marked sent.
     let out = store::outbox_for_mail(&f.env.conn, o.mail_id).unwrap();
     assert_eq!(out.len(), 2);
-    assert!(out.iter().all(|m| m.status == "sent"));
+    assert!(out.iter().all(|m| m.status == store::OutboxStatus::Sent));
 }
 
 /// The error details recorded for the rows of every application.
 fn row_errors(f: &Fixture) -> Vec<String> {
-    let mut s = f
-        .env
-        .conn
-        .prepare("SELECT detail FROM application_rows WHERE outcome = 'error' ORDER BY id")
-        .unwrap();
-    s.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    store::rows_with_outcome(
+        &f.env.conn,
+        RowOutcomeKind::Error,
+        &store::ApplicationFilter::default(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| r.detail)
+    .collect()
 }
 
 /// Regression (issue 8, defect 2): an RSA-2048 CSR with public exponent 3 was issued.

@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 
 use mailra::kit::forms::revoke_line;
-use mailra::model::CertStatus;
+use mailra::model::{ApplicationStatus, CertStatus};
 use mailra::policy::rules;
 use mailra::ra::{self, Verdict, review};
 use mailra::store;
@@ -108,15 +108,11 @@ fn header<'a>(raw: &'a [u8], name: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(&format!("{name}: ")))
 }
 
-fn application_statuses(f: &Fixture, mail_id: i64) -> Vec<String> {
-    let mut stmt = f
-        .env
-        .conn
-        .prepare("SELECT status FROM applications WHERE mail_id = ?1 ORDER BY id")
-        .unwrap();
-    stmt.query_map([mail_id], |r| r.get(0))
+fn application_statuses(f: &Fixture, mail_id: i64) -> Vec<ApplicationStatus> {
+    store::applications_of_mail(&f.env.conn, mail_id)
         .unwrap()
-        .map(Result::unwrap)
+        .into_iter()
+        .map(|a| a.status)
         .collect()
 }
 
@@ -163,7 +159,10 @@ fn a_key_compromise_revocation_is_held_then_approved_and_carried_out_once() {
     assert_eq!(held[0].rule.as_deref(), Some("hold-key-compromise"));
     assert_eq!(held[0].folder.as_deref(), Some("Review"));
     assert_eq!(held[0].forms, ["5-3-3"]);
-    assert_eq!(application_statuses(&f, o.mail_id), ["held"]);
+    assert_eq!(
+        application_statuses(&f, o.mail_id),
+        [ApplicationStatus::Held]
+    );
 
     // Approved three weeks later: the 14-day maximum age counts from arrival.
     let later = now() + time::Duration::days(21);
@@ -176,7 +175,10 @@ fn a_key_compromise_revocation_is_held_then_approved_and_carried_out_once() {
         ("Processed/Revoked", Some("revoked"))
     );
     assert_eq!(status(&f, &serial), CertStatus::Revoked);
-    assert_eq!(application_statuses(&f, o.mail_id), ["executed"]);
+    assert_eq!(
+        application_statuses(&f, o.mail_id),
+        [ApplicationStatus::Executed]
+    );
     let crl = f.path("crl/ca.crl.pem");
     let (ok, crl_text) = openssl(&["crl", "-in", crl.to_str().unwrap(), "-noout", "-text"]);
     assert!(
@@ -208,22 +210,14 @@ fn a_key_compromise_revocation_is_held_then_approved_and_carried_out_once() {
         1
     );
     assert_eq!(replies_for(&f, o.mail_id).len(), 3);
-    let row: (String, i64, String, String) = f
-        .env
-        .conn
-        .query_row(
-            "SELECT verdict, executed, folder, keywords FROM mails WHERE id = ?1",
-            [o.mail_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
+    let m = store::mail(&f.env.conn, o.mail_id).unwrap().unwrap();
     assert_eq!(
-        row,
+        (m.verdict, m.executed, m.folder, m.keywords),
         (
-            "accepted".into(),
-            1,
-            "Processed/Revoked".into(),
-            "mailra-revoked".into()
+            Verdict::Accepted,
+            true,
+            Some("Processed/Revoked".into()),
+            vec!["mailra-revoked".to_string()]
         )
     );
     let actions = audit_actions(&f, o.mail_id);
@@ -298,7 +292,10 @@ fn a_rejected_review_carries_nothing_out_and_tells_the_officer_why() {
     assert_eq!(r.check.as_deref(), Some("review"));
     assert_eq!(r.folder, "Rejected/Review");
     assert_eq!(f.cert_count(), 0, "nothing issued");
-    assert_eq!(application_statuses(&f, o.mail_id), ["refused"]);
+    assert_eq!(
+        application_statuses(&f, o.mail_id),
+        [ApplicationStatus::Refused]
+    );
     let replies = replies_for(&f, o.mail_id);
     assert_eq!(replies.len(), 2);
     let (raw, text) = &replies[1];
@@ -380,16 +377,11 @@ notify = "ra-list@certs.example.ac.jp"
     }
     assert!(mailra::mail::maildir::pending(&maildir).unwrap().is_empty());
     // Keywords are kept in the database; the list is copied on the officer's reply.
-    let kw: String = f
-        .env
-        .conn
-        .query_row(
-            "SELECT keywords FROM mails WHERE id = ?1",
-            [out[0].mail_id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(kw, "urgent $Important");
+    let kw = store::mail(&f.env.conn, out[0].mail_id)
+        .unwrap()
+        .unwrap()
+        .keywords;
+    assert_eq!(kw, ["urgent", "$Important"]);
     let receipt = replies_for(&f, out[0].mail_id)
         .into_iter()
         .find(|(r, _)| header(r, "X-Mailra-Verdict") == Some("accepted"))

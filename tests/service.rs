@@ -35,7 +35,7 @@ fn the_daemon_runs_on_the_injected_clock() {
         .unwrap()
         .unwrap();
     assert_eq!(mail.received_at, at);
-    assert_eq!(mail.verdict, "accepted");
+    assert_eq!(mail.verdict, Verdict::Accepted);
     // The mail was filed into its folder, the reply written.
     let filed = std::fs::read_dir(f.path("maildir/.Processed.Issued/cur")).unwrap();
     assert_eq!(filed.count(), 1);

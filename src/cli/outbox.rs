@@ -48,7 +48,7 @@ pub(super) fn run(what: OutboxCmd, now: OffsetDateTime) -> Result<ExitCode> {
             for r in &rows {
                 t.add_row(vec![
                     r.id.to_string(),
-                    r.status.clone(),
+                    r.status.to_string(),
                     r.attempts.to_string(),
                     r.created_at.clone(),
                     r.recipients.join(", "),

@@ -12,7 +12,7 @@ use crate::store::{self, OutboxRow};
 pub fn list(conn: &Connection, all: bool) -> Result<Vec<OutboxRow>> {
     Ok(store::outbox_rows(conn, None)?
         .into_iter()
-        .filter(|r| all || r.status != "sent" || !r.refused.is_empty())
+        .filter(|r| all || r.status != store::OutboxStatus::Sent || !r.refused.is_empty())
         .collect())
 }
 

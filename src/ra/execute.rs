@@ -148,7 +148,14 @@ fn execute_in_tx(
         )?;
         if !f.ok() {
             for e in &f.errors {
-                store::insert_row(&tx, app, e.line, "error", None, &e.to_string())?;
+                store::insert_row(
+                    &tx,
+                    app,
+                    e.line,
+                    crate::model::RowOutcomeKind::Error,
+                    None,
+                    &e.to_string(),
+                )?;
             }
             views.push(FileView::new(f, None, &[]));
             continue;
@@ -177,7 +184,7 @@ fn execute_in_tx(
                     (RowOutcome::Revoked, &row.serial, cert.subject_dn.clone())
                 }
             };
-            store::insert_row(&tx, app, r.line(), outcome.as_str(), Some(serial), "")?;
+            store::insert_row(&tx, app, r.line(), outcome.into(), Some(serial), "")?;
             match &d {
                 Done::Issued { .. } => issued.push(serial.to_string()),
                 Done::Revoked { .. } => revoked.push(serial.to_string()),
@@ -212,10 +219,7 @@ fn execute_in_tx(
             String::new()
         }
     );
-    tx.execute(
-        "UPDATE mails SET detail = ?2 WHERE id = ?1",
-        rusqlite::params![mail_id, summary],
-    )?;
+    store::set_mail_detail(&tx, mail_id, &summary)?;
     let reply = ctx.officer_reply(env, inst, views, notes, verdict, &summary);
     ctx.queue(env, &tx, mail_id, reply)?;
     let replies = 1 + queue_notices(env, ctx, &tx, mail_id, inst, &done)?;
@@ -281,10 +285,7 @@ fn execute_row(
                 Some(mail_id),
             )?;
             if let Some(new_admin) = &row.admin_mail {
-                tx.execute(
-                    "UPDATE certificates SET admin_mail = ?2 WHERE serial = ?1",
-                    rusqlite::params![row.serial.to_hex(), new_admin],
-                )?;
+                store::set_admin_mail(tx, &row.serial, new_admin)?;
             }
             store::audit(
                 tx,

@@ -34,7 +34,7 @@ pub fn take(
         .then(|| source.split(";UIDVALIDITY=").next().unwrap_or(source))
         .map(|m| format!("{m};"));
     if let Some(u) = store::unfiled_mail_by_raw(&env.conn, &sha256_hex(raw), mailbox.as_deref())? {
-        let verdict = Verdict::from_name(&u.verdict).unwrap_or(Verdict::Ignored);
+        let verdict: Verdict = u.verdict;
         let folder = u
             .folder
             .unwrap_or_else(|| crate::policy::rules::fallback_folder(verdict).to_string());

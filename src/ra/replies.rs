@@ -193,7 +193,7 @@ impl MailCtx {
             subject: self.subject.as_deref(),
             signed_sha256: self.signed_sha.as_deref(),
             officer_id: self.officer.as_ref().map(|o| o.id),
-            verdict: verdict.as_str(),
+            verdict,
             detail,
             dry_run: verdict == Verdict::Checked,
             executed,
@@ -421,7 +421,14 @@ impl MailCtx {
                 },
             )?;
             for e in &f.errors {
-                store::insert_row(&tx, app, e.line, "error", None, &e.to_string())?;
+                store::insert_row(
+                    &tx,
+                    app,
+                    e.line,
+                    crate::model::RowOutcomeKind::Error,
+                    None,
+                    &e.to_string(),
+                )?;
             }
             views.push(FileView::new(
                 f,

@@ -36,10 +36,10 @@ pub fn held(env: &Env) -> Result<Vec<StoredMail>, ReviewError> {
 
 fn held_mail(env: &Env, id: i64) -> Result<StoredMail, ReviewError> {
     let m = store::mail(&env.conn, id)?.ok_or(ReviewError::NotFound(id))?;
-    if m.verdict != "held" {
+    if m.verdict != crate::model::Verdict::Held {
         return Err(ReviewError::NotHeld {
             id,
-            verdict: m.verdict,
+            verdict: m.verdict.as_str().into(),
         });
     }
     Ok(m)

@@ -73,11 +73,7 @@ pub enum RowOutcome {
 impl RowOutcome {
     /// The word stored with the row and shown in English.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RowOutcome::Issued => "issued",
-            RowOutcome::Renewed => "renewed: new certificate issued",
-            RowOutcome::Revoked => "revoked",
-        }
+        crate::model::RowOutcomeKind::from(self).as_str()
     }
 
     fn ja(self) -> &'static str {
@@ -85,6 +81,16 @@ impl RowOutcome {
             RowOutcome::Issued => "発行しました",
             RowOutcome::Renewed => "更新(新証明書を発行)しました",
             RowOutcome::Revoked => "失効しました",
+        }
+    }
+}
+
+impl From<RowOutcome> for crate::model::RowOutcomeKind {
+    fn from(o: RowOutcome) -> Self {
+        match o {
+            RowOutcome::Issued => crate::model::RowOutcomeKind::Issued,
+            RowOutcome::Renewed => crate::model::RowOutcomeKind::Renewed,
+            RowOutcome::Revoked => crate::model::RowOutcomeKind::Revoked,
         }
     }
 }

@@ -261,7 +261,7 @@ async fn refile_reviewed(
 async fn wait_until_sent(env: &Env, mail_id: i64) {
     for _ in 0..300 {
         let all_sent = store::outbox_for_mail(&env.conn, mail_id)
-            .map(|v| v.iter().all(|m| m.status == "sent"))
+            .map(|v| v.iter().all(|m| m.status == store::OutboxStatus::Sent))
             .unwrap_or(false);
         if all_sent {
             return;

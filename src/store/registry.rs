@@ -1,12 +1,183 @@
-//! Registry writes in bulk (the import of institutions and officers) and the
-//! registry views the secretariat's commands show. Kept beside the single
-//! `add_institution` / `add_officer` of `store` so that an import is one
-//! transaction: all of it or nothing.
+//! The registry: institutions (with their domains) and their officers. One
+//! at a time as the secretariat's commands add them, or in bulk as an import
+//! does, in one transaction: all of it or nothing. Also the registry views
+//! the secretariat's commands show.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::{Result, StoreError, parse_ts, ts};
+use crate::model::{Institution, Officer};
+
+pub fn add_institution(
+    conn: &Connection,
+    name: &str,
+    st: &str,
+    l: &str,
+    domains: &[String],
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let tx = conn.unchecked_transaction()?;
+    let id = insert_institution(&tx, name, st, l, domains, now)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+fn load_institution(conn: &Connection, row: (i64, String, String, String)) -> Result<Institution> {
+    let (id, name, st, l) = row;
+    let mut stmt = conn.prepare_cached(
+        "SELECT domain FROM institution_domains WHERE institution_id = ?1 ORDER BY domain",
+    )?;
+    let domains = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<std::result::Result<Vec<String>, _>>()?;
+    Ok(Institution {
+        id,
+        name,
+        st,
+        l,
+        domains,
+    })
+}
+
+fn institution_where(
+    conn: &Connection,
+    clause: &str,
+    p: &dyn rusqlite::ToSql,
+) -> Result<Option<Institution>> {
+    let row = conn
+        .query_row(
+            &format!("SELECT id, name, st, l FROM institutions WHERE {clause}"),
+            [p],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    row.map(|r| load_institution(conn, r)).transpose()
+}
+
+pub fn institution_by_name(conn: &Connection, name: &str) -> Result<Option<Institution>> {
+    institution_where(conn, "name = ?1", &name)
+}
+
+pub fn institution(conn: &Connection, id: i64) -> Result<Option<Institution>> {
+    institution_where(conn, "id = ?1", &id)
+}
+
+pub fn institutions(conn: &Connection) -> Result<Vec<Institution>> {
+    let mut stmt = conn.prepare("SELECT id, name, st, l FROM institutions ORDER BY name")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|r| load_institution(conn, r))
+        .collect()
+}
+
+/// Removes an institution that has no officers and no certificates.
+pub fn remove_institution(conn: &Connection, name: &str) -> Result<()> {
+    let inst = institution_by_name(conn, name)?
+        .ok_or_else(|| StoreError::NotFound(format!("no institution {name:?}")))?;
+    let officers: i64 = conn.query_row(
+        "SELECT count(*) FROM officers WHERE institution_id = ?1",
+        [inst.id],
+        |r| r.get(0),
+    )?;
+    let certs: i64 = conn.query_row(
+        "SELECT count(*) FROM certificates WHERE institution_id = ?1",
+        [inst.id],
+        |r| r.get(0),
+    )?;
+    if officers > 0 || certs > 0 {
+        return Err(StoreError::Conflict(format!(
+            "institution {name:?} still has {officers} officer(s) and {certs} certificate(s); it is kept for the record"
+        )));
+    }
+    conn.execute(
+        "DELETE FROM institution_domains WHERE institution_id = ?1",
+        [inst.id],
+    )?;
+    conn.execute("DELETE FROM institutions WHERE id = ?1", [inst.id])?;
+    Ok(())
+}
+
+/// Registers an officer; `registered_at` is when the officer was registered
+/// (the rules' `officer_registered_within_days` counts from it).
+pub fn add_officer(
+    conn: &Connection,
+    email: &str,
+    institution_name: &str,
+    registered_at: OffsetDateTime,
+) -> Result<i64> {
+    let inst = institution_by_name(conn, institution_name)?.ok_or_else(|| {
+        StoreError::NotFound(format!("no institution {institution_name:?}; add it first"))
+    })?;
+    let email = email.trim().to_ascii_lowercase();
+    if officer_by_email(conn, &email)?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "officer {email} is already registered"
+        )));
+    }
+    conn.execute(
+        "INSERT INTO officers(email, institution_id, created_at) VALUES (?1, ?2, ?3)",
+        params![email, inst.id, ts(registered_at)],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn officer_by_email(conn: &Connection, email: &str) -> Result<Option<Officer>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, email, institution_id FROM officers WHERE email = ?1 AND removed_at IS NULL",
+            [email.to_ascii_lowercase()],
+            |r| Ok(Officer { id: r.get(0)?, email: r.get(1)?, institution_id: r.get(2)? }),
+        )
+        .optional()?)
+}
+
+/// When an officer was registered.
+pub fn officer_registered_at(conn: &Connection, id: i64) -> Result<Option<OffsetDateTime>> {
+    let t: Option<String> = conn
+        .query_row("SELECT created_at FROM officers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(t.as_deref().and_then(parse_ts))
+}
+
+/// Officers with their institution's name.
+pub fn officers(conn: &Connection) -> Result<Vec<(Officer, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT o.id, o.email, o.institution_id, i.name FROM officers o JOIN institutions i ON i.id = o.institution_id
+         WHERE o.removed_at IS NULL ORDER BY i.name, o.email",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                Officer {
+                    id: r.get(0)?,
+                    email: r.get(1)?,
+                    institution_id: r.get(2)?,
+                },
+                r.get(3)?,
+            ))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Removing an officer keeps the row (mails and audit refer to it) but ends their authority.
+pub fn remove_officer(conn: &Connection, email: &str, now: OffsetDateTime) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE officers SET removed_at = ?2, email = email || '#removed-' || id WHERE email = ?1 AND removed_at IS NULL",
+        params![email.to_ascii_lowercase(), ts(now)],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("no officer {email}")));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- in bulk
 
 /// One change an import makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +238,7 @@ pub fn apply(conn: &Connection, writes: &[RegistryWrite], note: &AuditNote) -> R
                 institution,
                 registered_at,
             } => {
-                super::add_officer(&tx, email, institution, *registered_at)?;
+                add_officer(&tx, email, institution, *registered_at)?;
             }
             RegistryWrite::SetRegistered {
                 email,
@@ -113,7 +284,7 @@ pub(super) fn insert_institution(
     domains: &[String],
     now: OffsetDateTime,
 ) -> Result<i64> {
-    if super::institution_by_name(conn, name)?.is_some() {
+    if institution_by_name(conn, name)?.is_some() {
         return Err(StoreError::Conflict(format!(
             "institution {name:?} is already registered"
         )));

@@ -208,7 +208,7 @@ pub fn write(dir: &Path, name: &str, data: &[u8]) -> String {
 /// Whether every reply in the instance's outbox table was sent.
 pub fn all_sent(f: &Fixture) -> bool {
     let rows = store::outbox_rows(&f.env.conn, None).unwrap();
-    !rows.is_empty() && rows.iter().all(|r| r.status == "sent")
+    !rows.is_empty() && rows.iter().all(|r| r.status == store::OutboxStatus::Sent)
 }
 
 /// A live instance: `mailra init` with --imap (the robot's `mailbox`), --smtp

@@ -1,133 +1,169 @@
-//! State of the live mail edges: where each mail was filed, the IMAP position
-//! per mailbox, and the SMTP outbox's retries.
+//! The `outbox` table: every reply the robot signed, kept until it is sent
+//! (or given up as dead), with its retries and, when sent one recipient at a
+//! time, who has it and who refused it.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::{OutboxMail, Result, parse_ts, ts};
+use super::{Result, StoreError, parse_ts, ts};
 
-/// A mail recorded (its outcome committed) but not yet filed.
+/// Where a reply stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// Accepted by the SMTP server.
+    Sent,
+    /// Given up after its retries; `mailra outbox retry` puts it back in line.
+    Dead,
+}
+
+impl OutboxStatus {
+    pub const ALL: [OutboxStatus; 3] = [
+        OutboxStatus::Pending,
+        OutboxStatus::Sent,
+        OutboxStatus::Dead,
+    ];
+
+    /// The word stored (and shown).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Dead => "dead",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<OutboxStatus> {
+        OutboxStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for OutboxStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone)]
-pub struct Unfiled {
+pub struct OutboxMail {
     pub id: i64,
-    pub verdict: String,
-    pub detail: String,
-    pub folder: Option<String>,
-    pub keywords: Vec<String>,
-    pub rule: Option<String>,
-}
-
-/// A mail recorded but not yet filed (a crash hit between the commit and the
-/// move), or, with `same_source`, any mail with these bytes whose source
-/// starts so (the same IMAP mailbox seen again after a UIDVALIDITY change).
-pub fn unfiled_mail_by_raw(
-    conn: &Connection,
-    raw_sha256: &str,
-    same_source: Option<&str>,
-) -> Result<Option<Unfiled>> {
-    let like = same_source.map(|p| format!("{}%", p.replace('%', "\\%").replace('_', "\\_")));
-    Ok(conn
-        .query_row(
-            "SELECT id, verdict, detail, folder, keywords, rule FROM mails
-             WHERE raw_sha256 = ?1 AND verdict <> 'duplicate'
-               AND (filed_at IS NULL OR (?2 IS NOT NULL AND source LIKE ?2 ESCAPE '\\'))
-             ORDER BY id LIMIT 1",
-            rusqlite::params![raw_sha256, like],
-            |r| {
-                let kw: String = r.get(4)?;
-                Ok(Unfiled {
-                    id: r.get(0)?,
-                    verdict: r.get(1)?,
-                    detail: r.get(2)?,
-                    folder: r.get(3)?,
-                    keywords: kw.split_whitespace().map(str::to_string).collect(),
-                    rule: r.get(5)?,
-                })
-            },
-        )
-        .optional()?)
-}
-
-/// Where a mail belongs, when that changed after processing (the server
-/// refused the rules' folder and the mail went to quarantine).
-pub fn set_mail_folder(conn: &Connection, mail_id: i64, folder: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE mails SET folder = ?2 WHERE id = ?1",
-        params![mail_id, folder],
-    )?;
-    Ok(())
-}
-
-pub fn mark_filed(
-    conn: &Connection,
-    mail_id: i64,
-    folder: &str,
-    now: OffsetDateTime,
-) -> Result<()> {
-    conn.execute(
-        "UPDATE mails SET filed_at = ?2, filed_to = ?3 WHERE id = ?1",
-        params![mail_id, ts(now), folder],
-    )?;
-    Ok(())
-}
-
-/// A mail read from IMAP whose filing changed after it was filed: the
-/// secretariat reviewed a held mail, which still sits in the review folder.
-#[derive(Debug, Clone)]
-pub struct Refile {
-    pub id: i64,
-    pub raw_sha256: String,
-    /// Where it sits now.
+    pub mail_id: Option<i64>,
+    pub message_id: String,
     pub from: String,
-    /// Where it belongs, with which keywords.
-    pub to: String,
-    pub keywords: Vec<String>,
+    pub recipients: Vec<String>,
+    pub kind: String,
+    pub subject: String,
+    pub raw: Vec<u8>,
+    pub status: OutboxStatus,
+    pub attempts: i64,
+    /// Recipients that have it already (when sent one by one).
+    pub delivered_to: Vec<String>,
+    /// Recipients the server refused for good: (address, the server's answer).
+    pub refused: Vec<(String, String)>,
 }
 
-pub fn pending_refiles(conn: &Connection) -> Result<Vec<Refile>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, raw_sha256, filed_to, folder, keywords FROM mails
-         WHERE source LIKE 'imap:%' AND filed_at IS NOT NULL AND verdict <> 'held'
-           AND folder IS NOT NULL AND filed_to IS NOT NULL AND folder <> filed_to
-         ORDER BY id",
+impl OutboxMail {
+    /// The recipients still to be sent to.
+    pub fn remaining(&self) -> Vec<&str> {
+        self.recipients
+            .iter()
+            .filter(|r| {
+                !self.delivered_to.contains(r) && !self.refused.iter().any(|(a, _)| a == *r)
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn enqueue(
+    conn: &Connection,
+    mail_id: Option<i64>,
+    message_id: &str,
+    from: &str,
+    recipients: &[String],
+    kind: &str,
+    subject: &str,
+    raw: &[u8],
+    now: OffsetDateTime,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, raw, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            mail_id,
+            ts(now),
+            message_id,
+            from,
+            serde_json::to_string(recipients).unwrap_or_default(),
+            kind,
+            subject,
+            raw,
+            OutboxStatus::Pending
+        ],
     )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn outbox_where(
+    conn: &Connection,
+    clause: &str,
+    p: &dyn rusqlite::ToSql,
+) -> Result<Vec<OutboxMail>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, mail_id, message_id, sender, recipients, kind, subject, raw, status, attempts,
+                delivered_to, refused
+         FROM outbox WHERE {clause} ORDER BY id"
+    ))?;
     let rows = stmt
-        .query_map([], |r| {
-            let kw: String = r.get(4)?;
-            Ok(Refile {
+        .query_map([p], |r| {
+            let rcpt: String = r.get(4)?;
+            Ok(OutboxMail {
                 id: r.get(0)?,
-                raw_sha256: r.get(1)?,
-                from: r.get(2)?,
-                to: r.get(3)?,
-                keywords: kw.split_whitespace().map(str::to_string).collect(),
+                mail_id: r.get(1)?,
+                message_id: r.get(2)?,
+                from: r.get(3)?,
+                recipients: serde_json::from_str(&rcpt).unwrap_or_default(),
+                kind: r.get(5)?,
+                subject: r.get(6)?,
+                raw: r.get(7)?,
+                status: r.get(8)?,
+                attempts: r.get(9)?,
+                delivered_to: serde_json::from_str(&r.get::<_, String>(10)?).unwrap_or_default(),
+                refused: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
             })
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
-/// (uidvalidity, last processed UID) of a mailbox.
-pub fn imap_position(conn: &Connection, mailbox: &str) -> Result<Option<(u32, u32)>> {
-    Ok(conn
-        .query_row(
-            "SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ?1",
-            [mailbox],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?)
+pub fn pending_outbox(conn: &Connection) -> Result<Vec<OutboxMail>> {
+    outbox_where(conn, "status = ?1", &OutboxStatus::Pending)
 }
 
-pub fn set_imap_position(
+pub fn outbox_for_mail(conn: &Connection, mail_id: i64) -> Result<Vec<OutboxMail>> {
+    outbox_where(conn, "mail_id = ?1", &mail_id)
+}
+
+pub fn mark_sent(
     conn: &Connection,
-    mailbox: &str,
-    uidvalidity: u32,
-    last_uid: u32,
+    id: i64,
     now: OffsetDateTime,
+    transport_id: &str,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO imap_state(mailbox, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated_at = ?4",
-        params![mailbox, uidvalidity, last_uid, ts(now)],
+        "UPDATE outbox SET status = ?4, sent_at = ?2, attempts = attempts + 1, last_error = NULL, transport_id = ?3 WHERE id = ?1",
+        params![id, ts(now), transport_id, OutboxStatus::Sent],
+    )?;
+    Ok(())
+}
+
+pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        params![id, error],
     )?;
     Ok(())
 }
@@ -136,7 +172,7 @@ pub fn set_imap_position(
 pub fn due_outbox(conn: &Connection, now: OffsetDateTime) -> Result<Vec<OutboxMail>> {
     // julianday(): the stored RFC 3339 times vary in their fractional digits,
     // so they are compared as times, not as text.
-    super::outbox_where(
+    outbox_where(
         conn,
         "status = 'pending' AND (next_attempt_at IS NULL OR julianday(next_attempt_at) <= julianday(?1))",
         &ts(now),
@@ -211,7 +247,7 @@ pub struct OutboxRow {
     pub id: i64,
     pub mail_id: Option<i64>,
     pub created_at: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i64,
     pub recipients: Vec<String>,
     pub kind: String,
@@ -224,8 +260,8 @@ pub struct OutboxRow {
     pub refused: Vec<(String, String)>,
 }
 
-/// Outbox rows, newest last; `status` filters (pending/sent/dead).
-pub fn outbox_rows(conn: &Connection, status: Option<&str>) -> Result<Vec<OutboxRow>> {
+/// Outbox rows, newest last; `status` filters.
+pub fn outbox_rows(conn: &Connection, status: Option<OutboxStatus>) -> Result<Vec<OutboxRow>> {
     let mut stmt = conn.prepare(
         "SELECT id, mail_id, created_at, status, attempts, recipients, kind, subject, message_id,
                 last_error, next_attempt_at, sent_at, refused
@@ -269,8 +305,8 @@ pub fn retry_outbox(conn: &Connection, id: i64) -> Result<()> {
             })
             .optional()?;
         return Err(match status {
-            None => super::StoreError::NotFound(format!("outbox #{id}")),
-            Some(_) => super::StoreError::Conflict(format!(
+            None => StoreError::NotFound(format!("outbox #{id}")),
+            Some(_) => StoreError::Conflict(format!(
                 "outbox #{id} was already sent; it is not sent twice"
             )),
         });

@@ -1,0 +1,197 @@
+//! The `certificates` table: every certificate issued, with its status, the
+//! issuing CA that signed it and the hash of its key (for the key-reuse
+//! rules).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use time::OffsetDateTime;
+
+use super::{Result, time_col, ts};
+use crate::model::{CaKind, CertStatus, Profile, RevocationReason, Serial};
+
+#[derive(Debug, Clone)]
+pub struct CertRecord {
+    pub serial: Serial,
+    pub institution_id: i64,
+    pub profile: Profile,
+    pub subject_dn: String,
+    pub spki_sha256: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub status: CertStatus,
+    pub pem: String,
+    pub admin_mail: String,
+    pub renewed_from: Option<Serial>,
+    pub issued_at: OffsetDateTime,
+    pub mail_id: Option<i64>,
+    /// The issuing CA that signed it (and whose CRL lists it once revoked).
+    pub ca: CaKind,
+}
+
+pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
+    conn.execute(
+        "INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after,
+                                  status, pem, admin_mail, renewed_from, issued_at, mail_id, ca)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            c.serial.to_hex(),
+            c.institution_id,
+            c.profile.id(),
+            c.subject_dn,
+            c.spki_sha256,
+            ts(c.not_before),
+            ts(c.not_after),
+            c.status,
+            c.pem,
+            c.admin_mail,
+            c.renewed_from.as_ref().map(|s| s.to_hex()),
+            ts(c.issued_at),
+            c.mail_id,
+            c.ca
+        ],
+    )?;
+    Ok(())
+}
+
+/// Changes the address a certificate's notices go to (a revocation row may
+/// name a new one).
+pub fn set_admin_mail(conn: &Connection, serial: &Serial, admin_mail: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE certificates SET admin_mail = ?2 WHERE serial = ?1",
+        params![serial.to_hex(), admin_mail],
+    )?;
+    Ok(())
+}
+
+const CERT_COLS: &str =
+    "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
+                         admin_mail, renewed_from, issued_at, mail_id, ca";
+
+fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
+    let bad = |i: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("bad {what}").into(),
+        )
+    };
+    let serial: String = r.get(0)?;
+    let profile: u8 = r.get(2)?;
+    let renewed: Option<String> = r.get(10)?;
+    Ok(CertRecord {
+        serial: Serial::from_hex(&serial).ok_or_else(|| bad(0, "serial"))?,
+        institution_id: r.get(1)?,
+        profile: Profile::from_id(profile).ok_or_else(|| bad(2, "profile"))?,
+        subject_dn: r.get(3)?,
+        spki_sha256: r.get(4)?,
+        not_before: time_col(r, 5)?,
+        not_after: time_col(r, 6)?,
+        status: r.get(7)?,
+        pem: r.get(8)?,
+        admin_mail: r.get(9)?,
+        renewed_from: renewed.and_then(|s| Serial::from_hex(&s)),
+        issued_at: time_col(r, 11)?,
+        mail_id: r.get(12)?,
+        ca: r.get(13)?,
+    })
+}
+
+pub fn certificate(conn: &Connection, serial: &Serial) -> Result<Option<CertRecord>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {CERT_COLS} FROM certificates WHERE serial = ?1"),
+            [serial.to_hex()],
+            cert_from_row,
+        )
+        .optional()?)
+}
+
+pub fn certificates(conn: &Connection) -> Result<Vec<CertRecord>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {CERT_COLS} FROM certificates ORDER BY issued_at, serial"
+    ))?;
+    let rows = stmt
+        .query_map([], cert_from_row)?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// A certificate issued for a key, with the reason of its revocation if revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUse {
+    pub serial: Serial,
+    pub subject_dn: String,
+    pub revoked_for: Option<RevocationReason>,
+}
+
+/// Every certificate issued for the key with this SPKI hash (for the
+/// key-reuse rules, policy::keyreuse).
+pub fn key_uses(conn: &Connection, spki_sha256: &str) -> Result<Vec<KeyUse>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.serial, c.subject_dn, r.reason FROM certificates c
+         LEFT JOIN revocations r ON r.serial = c.serial
+         WHERE c.spki_sha256 = ?1 ORDER BY c.issued_at, c.serial",
+    )?;
+    let rows = stmt
+        .query_map([spki_sha256], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(serial, subject_dn, reason)| KeyUse {
+            serial: Serial::from_hex(&serial).unwrap_or_else(|| Serial::from_bytes(&[])),
+            subject_dn,
+            revoked_for: reason.map(|c| {
+                u8::try_from(c)
+                    .ok()
+                    .and_then(RevocationReason::from_code)
+                    .unwrap_or(RevocationReason::Unspecified)
+            }),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::{cert, db};
+    use time::macros::datetime;
+
+    #[test]
+    fn a_certificate_reads_back_as_stored_and_its_admin_mail_can_change() {
+        let (_dir, conn) = db();
+        let t = datetime!(2025-04-01 00:00:00 UTC);
+        let s = cert(&conn, 7, CaKind::Ec, t);
+        let c = certificate(&conn, &s).unwrap().unwrap();
+        assert_eq!(
+            (
+                c.status,
+                c.ca,
+                c.profile,
+                c.issued_at,
+                c.admin_mail.as_str()
+            ),
+            (
+                CertStatus::Valid,
+                CaKind::Ec,
+                Profile::ServerP384,
+                t,
+                "a@example.ac.jp"
+            )
+        );
+        set_admin_mail(&conn, &s, "new@example.ac.jp").unwrap();
+        assert_eq!(
+            certificate(&conn, &s).unwrap().unwrap().admin_mail,
+            "new@example.ac.jp"
+        );
+        assert!(
+            certificate(&conn, &Serial::from_bytes(&[9]))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
