@@ -161,14 +161,15 @@ fn a_server_certificate_over_the_br_limit_is_an_error_to_pkilint() {
     let (dir, cfg) = instance();
     let ca = issuing(&cfg, CaKind::Rsa, cfg.publication.clone());
     let now = OffsetDateTime::now_utc();
-    let cert = ca
-        .issue_server(
-            &row(Profile::ServerRsa2048),
-            RandomSerials.next_serial(),
-            now,
-            400,
-        )
-        .unwrap();
+    let cert = ca::issue_checked(
+        &ca,
+        &institution(),
+        &row(Profile::ServerRsa2048),
+        RandomSerials.next_serial(),
+        now,
+        400,
+    )
+    .unwrap();
     let f = write(dir.path(), "server.pem", &cert.to_pem().unwrap());
     assert_clean("lint_cabf_serverauth_cert", &["lint", "-d"], &f);
 

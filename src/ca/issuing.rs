@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use super::CaError;
 use super::crl::{self, Crl, RevokedEntry};
 use super::keys::describe_key;
-use super::profile::server::{self, Publication};
-use crate::model::{CaKind, Dn, IssueRow, Serial};
+use super::profile::server::Publication;
+use crate::model::{CaKind, Dn};
 
 /// The issuing CA: its certificate, private key, and the chain above it.
 pub struct IssuingCa {
@@ -105,35 +105,6 @@ impl IssuingCa {
         out
     }
 
-    /// Issues a profile 3 / 11 server certificate for `row` at `issued_at`,
-    /// valid for `days` days, capped at the BR limit in force then
-    /// ([`server::max_server_days`]; 0 is refused). See [`super::profile`]
-    /// for the validity convention.
-    ///
-    /// Refuses unless the CSR signature verifies, the CSR key matches the
-    /// profile, the CSR subject equals `row.dn`, and the CN is among the
-    /// dNSNames (the subject is taken from `row.dn`, the SAN from `row.dns_names`).
-    ///
-    /// The digest follows the CA key (SHA-256 for RSA, SHA-384 for P-384), so
-    /// a profile 11 certificate needs the ECDSA issuing CA to be
-    /// `ecdsa-with-SHA384` ([`super::issue_checked`] enforces the pairing).
-    pub fn issue_server(
-        &self,
-        row: &IssueRow,
-        serial: Serial,
-        issued_at: OffsetDateTime,
-        days: u32,
-    ) -> Result<X509, CaError> {
-        let csr = crate::policy::server::decode_csr(&row.csr_der).map_err(|_| CaError::CsrParse)?;
-        let Some(key) = csr.key else {
-            return Err(server::missing_key(row.profile, csr.key_desc));
-        };
-        if csr.signature_ok != Some(true) {
-            return Err(CaError::CsrSignature);
-        }
-        server::sign(self, row, &csr.subject, &key, serial, issued_at, days)
-    }
-
     /// A v2 CRL over `revoked`, signed by this CA (see [`crl`] for the layout).
     pub fn crl(
         &self,
@@ -150,5 +121,179 @@ impl IssuingCa {
             next_update,
             crl_number,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openssl::pkey::{PKey, Private};
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::ca::{self, CaError, KeyKind, KeyPair, Publication, RandomSerials, SerialSource};
+    use crate::kit::forms::{issue_row, server_dn};
+    use crate::model::{Dn, IssueRow, Profile};
+
+    const CN: &str = "www.example.ac.jp";
+    const ALT: &str = "alt.example.ac.jp";
+
+    fn dn(cn: &str) -> Dn {
+        server_dn(cn, "Example University", "Chiyoda-ku", "Tokyo")
+    }
+
+    fn row(profile: Profile, key: &PKey<Private>) -> IssueRow {
+        issue_row(&dn(CN), profile, key, "admin@example.ac.jp", &[CN, ALT]).unwrap()
+    }
+
+    /// Signs `row` with the CA's profile builder directly, beneath the
+    /// policy re-check of [`super::super::issue_checked`] (as the builder
+    /// sees a row once policy has passed it).
+    fn sign_row(
+        ca: &IssuingCa,
+        row: &IssueRow,
+        serial: crate::model::Serial,
+        at: OffsetDateTime,
+        days: u32,
+    ) -> Result<openssl::x509::X509, CaError> {
+        let csr = crate::policy::server::decode_csr(&row.csr_der).unwrap();
+        let key = csr.key.unwrap();
+        crate::ca::profile::server::sign(ca, row, &csr.subject, &key, serial, at, days)
+    }
+
+    fn issuing(kind: KeyKind) -> (KeyPair, IssuingCa) {
+        let now = OffsetDateTime::now_utc();
+        let kp = ca::new_ca("Test Issuing CA", "Example CA Org", now, 3650, kind).unwrap();
+        let ca = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![])
+            .unwrap()
+            .with_publication(Publication {
+                base_url: "http://certs.example.ac.jp/mailra/".into(),
+                policy_oid: None,
+                cps_url: None,
+            });
+        (kp, ca)
+    }
+
+    /// The CA's own refusals beneath the policy re-check of
+    /// [`super::super::issue_checked`]: defence in depth, reachable only here.
+    #[test]
+    fn issue_server_refuses_what_it_cannot_vouch_for() {
+        let (kp, ca) = issuing(KeyKind::Rsa2048);
+        let rsa = ca::new_key(KeyKind::Rsa2048).unwrap();
+        let ec = ca::new_key(KeyKind::P384).unwrap();
+        let rsa3072 = PKey::from_rsa(openssl::rsa::Rsa::generate(3072).unwrap()).unwrap();
+        let p256 = PKey::from_ec_key(
+            openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                    .unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+
+        // A CSR changed after signing never reaches the builder: the policy
+        // re-check of the one public gate refuses it.
+        let mut tampered = row(Profile::ServerRsa2048, &rsa);
+        let last = tampered.csr_der.len() - 1;
+        tampered.csr_der[last] ^= 0x01;
+        let inst = crate::model::Institution {
+            id: 1,
+            name: "Example University".into(),
+            st: "Tokyo".into(),
+            l: "Chiyoda-ku".into(),
+            domains: vec!["example.ac.jp".into()],
+        };
+        let refused = ca::issue_checked(
+            &ca,
+            &inst,
+            &tampered,
+            RandomSerials.next_serial(),
+            OffsetDateTime::now_utc(),
+            90,
+        );
+        assert!(
+            matches!(&refused, Err(CaError::Policy(e)) if e.iter().any(|e| e.to_string().contains("does not verify"))),
+            "{:?}",
+            refused.map(|_| ())
+        );
+        let mut other_dn = row(Profile::ServerRsa2048, &rsa);
+        other_dn.dn = dn("other.example.ac.jp");
+        let mut no_cn_in_san = row(Profile::ServerRsa2048, &rsa);
+        no_cn_in_san.dns_names = vec![ALT.into()];
+        let mut reordered = row(Profile::ServerRsa2048, &rsa);
+        reordered.dn.0.swap(1, 2);
+
+        type Expect = fn(&CaError) -> bool;
+        let cases: Vec<(&str, IssueRow, Expect)> = vec![
+            ("RSA key, profile 11", row(Profile::ServerP384, &rsa), |e| {
+                matches!(e, CaError::ProfileKey { profile: 11, .. })
+            }),
+            (
+                "P-384 key, profile 3",
+                row(Profile::ServerRsa2048, &ec),
+                |e| matches!(e, CaError::ProfileKey { profile: 3, .. }),
+            ),
+            (
+                "RSA 3072, profile 3",
+                row(Profile::ServerRsa2048, &rsa3072),
+                |e| matches!(e, CaError::ProfileKey { found, .. } if found == "RSA 3072"),
+            ),
+            ("P-256, profile 11", row(Profile::ServerP384, &p256), |e| {
+                matches!(e, CaError::ProfileKey { profile: 11, .. })
+            }),
+            ("CSR subject differs", other_dn, |e| {
+                matches!(e, CaError::SubjectMismatch { .. })
+            }),
+            ("CN missing from dNSNames", no_cn_in_san, |e| {
+                matches!(e, CaError::CnNotInSan { .. })
+            }),
+            ("row DN reordered", reordered, |e| {
+                matches!(e, CaError::SubjectMismatch { .. })
+            }),
+        ];
+        for (name, r, expected) in cases {
+            let res = sign_row(
+                &ca,
+                &r,
+                RandomSerials.next_serial(),
+                OffsetDateTime::now_utc(),
+                90,
+            );
+            match res {
+                Err(e) => assert!(expected(&e), "{name}: wrong error {e}"),
+                Ok(_) => panic!("{name}: issued"),
+            }
+        }
+        let zero_days = sign_row(
+            &ca,
+            &row(Profile::ServerRsa2048, &rsa),
+            RandomSerials.next_serial(),
+            OffsetDateTime::now_utc(),
+            0,
+        );
+        assert!(matches!(zero_days, Err(CaError::BadTime(_))));
+        // A CA that does not know where it publishes cannot name its CRL and
+        // caIssuers URLs, which the BRs require: it refuses.
+        let unpublished = IssuingCa::new(kp.cert.clone(), kp.key.clone(), vec![]).unwrap();
+        assert!(matches!(
+            sign_row(
+                &unpublished,
+                &row(Profile::ServerRsa2048, &rsa),
+                RandomSerials.next_serial(),
+                OffsetDateTime::now_utc(),
+                90
+            ),
+            Err(CaError::NoPublication)
+        ));
+        // The same CA does issue the untouched row.
+        assert!(
+            sign_row(
+                &ca,
+                &row(Profile::ServerRsa2048, &rsa),
+                RandomSerials.next_serial(),
+                OffsetDateTime::now_utc(),
+                90
+            )
+            .is_ok()
+        );
     }
 }

@@ -43,10 +43,6 @@ pub enum CaError {
     NoCertificate,
     #[error("the CA private key does not match the CA certificate")]
     KeyMismatch,
-    #[error("the CSR cannot be parsed")]
-    CsrParse,
-    #[error("the CSR signature does not verify")]
-    CsrSignature,
     #[error("profile {profile} needs {expected}, the CSR has {found}")]
     ProfileKey {
         profile: u8,

@@ -121,14 +121,6 @@ fn check_profile_key(profile: Profile, key: &PKeyRef<Public>) -> Result<(), CaEr
     }
 }
 
-pub(crate) fn missing_key(profile: Profile, found: String) -> CaError {
-    CaError::ProfileKey {
-        profile: profile.id(),
-        expected: profile_key(profile),
-        found,
-    }
-}
-
 /// Signs a profile 3 / 11 certificate for `row` with `ca`. Refuses a key
 /// that does not fit the profile, a CSR subject other than `row.dn`, a CN
 /// missing from the dNSNames, and a CA without publication URLs.
