@@ -62,3 +62,42 @@ fn a_database_error_is_never_told_to_the_officer_as_a_rejection() {
 fn ra_sha(raw: &[u8]) -> String {
     hex::encode(openssl::sha::sha256(raw))
 }
+
+#[test]
+fn an_unreadable_stored_revocation_stops_crl_publication() {
+    let mut f = Fixture::new();
+    let dn = ex_dn("www.example.ac.jp");
+    let line = issue_line(
+        &dn,
+        3,
+        &csr_field(&rsa(), &dn).unwrap(),
+        "",
+        "admin@example.ac.jp",
+        "",
+    );
+    let serial = f
+        .process(&f.mail(&f.o1, O1, "発行", &line))
+        .issued
+        .remove(0);
+    let o = f.process(&f.mail(&f.o1, O1, "失効", &revoke_line(&dn, &serial, 4, "")));
+    assert_eq!(o.revoked.len(), 1);
+    let crl = std::fs::read(f.path("crl/ca.crl")).unwrap();
+
+    // The stored reason is damaged (sabotage for the test's sake); the CA
+    // must not sign a CRL that silently leaves the certificate off.
+    f.env
+        .conn
+        .execute_batch("UPDATE revocations SET reason = 99")
+        .unwrap();
+    let later = now() + time::Duration::days(30);
+    let err = ra::refresh_crl(&mut f.env, later).unwrap_err();
+    assert!(
+        err.to_string().contains("unreadable revocation reason"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(f.path("crl/ca.crl")).unwrap(),
+        crl,
+        "no new CRL published"
+    );
+}

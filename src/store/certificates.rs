@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::{Result, time_col, ts};
+use super::{Result, StoreError, time_col, ts};
 use crate::model::{CaKind, CertStatus, Profile, RevocationReason, Serial};
 
 #[derive(Debug, Clone)]
@@ -140,19 +140,30 @@ pub fn key_uses(conn: &Connection, spki_sha256: &str) -> Result<Vec<KeyUse>> {
             ))
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(rows
-        .into_iter()
-        .map(|(serial, subject_dn, reason)| KeyUse {
-            serial: Serial::from_hex(&serial).unwrap_or_else(|| Serial::from_bytes(&[])),
-            subject_dn,
-            revoked_for: reason.map(|c| {
-                u8::try_from(c)
-                    .ok()
-                    .and_then(RevocationReason::from_code)
-                    .unwrap_or(RevocationReason::Unspecified)
-            }),
+    // A damaged row is an error, not a guess: read as "unspecified" it could
+    // hide a key compromise from the key-reuse rules.
+    rows.into_iter()
+        .map(|(serial, subject_dn, reason)| {
+            let bad = |what, value: String| StoreError::Unreadable { what, value };
+            let revoked_for = match reason {
+                None => None,
+                Some(c) => Some(
+                    u8::try_from(c)
+                        .ok()
+                        .and_then(RevocationReason::from_code)
+                        .ok_or_else(|| {
+                            bad("revocation reason", format!("{c} (serial {serial})"))
+                        })?,
+                ),
+            };
+            Ok(KeyUse {
+                serial: Serial::from_hex(&serial)
+                    .ok_or_else(|| bad("certificate serial", serial.clone()))?,
+                subject_dn,
+                revoked_for,
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -57,17 +57,21 @@ fn revocations_where(
             Ok((s, t, reason, r.get::<_, Option<String>>(3)?))
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(s, t, reason, c)| {
-            Some(Revocation {
-                serial: Serial::from_hex(&s)?,
-                revoked_at: parse_ts(&t)?,
-                reason: RevocationReason::from_code(reason)?,
+    // A revocation that cannot be read stops whoever asked (the CRL above
+    // all): left off silently, it would be missing from a signed CRL.
+    rows.into_iter()
+        .map(|(s, t, reason, c)| {
+            let bad = |what, value: String| StoreError::Unreadable { what, value };
+            Ok(Revocation {
+                serial: Serial::from_hex(&s).ok_or_else(|| bad("revoked serial", s.clone()))?,
+                revoked_at: parse_ts(&t)
+                    .ok_or_else(|| bad("revocation time", format!("{t} (serial {s})")))?,
+                reason: RevocationReason::from_code(reason)
+                    .ok_or_else(|| bad("revocation reason", format!("{reason} (serial {s})")))?,
                 comment: c.unwrap_or_default(),
             })
         })
-        .collect())
+        .collect()
 }
 
 pub fn revocation(conn: &Connection, serial: &Serial) -> Result<Option<Revocation>> {

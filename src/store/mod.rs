@@ -50,6 +50,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    /// A stored value this mailra cannot read back (a damaged row).
+    #[error("unreadable {what} in the database: {value:?}")]
+    Unreadable { what: &'static str, value: String },
     #[error("database schema version {found} is newer than this mailra ({known}); upgrade mailra")]
     TooNew { found: i64, known: i64 },
 }
