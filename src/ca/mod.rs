@@ -16,12 +16,14 @@
 mod crl;
 mod issuing;
 mod keys;
+mod pin;
 pub mod profile;
 mod serial;
 
 pub use crl::{Crl, RevokedEntry};
 pub use issuing::IssuingCa;
 pub use keys::{KeyKind, KeyPair, new_key, new_server_csr};
+pub use pin::{PIN_ALPHABET, PIN_LEN, PinSource, RandomPins};
 pub use profile::ca::new_ca;
 pub use profile::mail::new_mail_cert;
 pub use profile::server::{BR_CEILING_DAYS, Publication, issuer_file, max_server_days};

@@ -6,7 +6,7 @@ use openssl::pkey::PKey;
 use openssl::x509::{X509, X509Crl};
 use rusqlite::Connection;
 
-use crate::ca::{CaError, IssuingCa, RandomSerials, SerialSource};
+use crate::ca::{CaError, IssuingCa, PinSource, RandomPins, RandomSerials, SerialSource};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::intake::smime::Trust;
@@ -29,6 +29,8 @@ pub struct Env {
     /// The filing rules, every file checked at start-up.
     pub rules: RuleSet,
     pub serials: Box<dyn SerialSource + Send>,
+    /// Where the access PINs of generated keys come from.
+    pub pins: Box<dyn PinSource + Send>,
     /// Where "now" comes from on every path (the daemon's loops included).
     pub clock: std::sync::Arc<dyn Clock>,
 }
@@ -223,6 +225,7 @@ impl Env {
             renderer,
             rules,
             serials: Box::new(RandomSerials),
+            pins: Box::new(RandomPins),
             clock: std::sync::Arc::new(SystemClock),
         })
     }
