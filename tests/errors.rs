@@ -12,22 +12,8 @@ use support::*;
 
 #[test]
 fn a_database_error_is_never_told_to_the_officer_as_a_rejection() {
-    let mut f = Fixture::new();
-    let dn = ex_dn("www.example.ac.jp");
-    let line = issue_line(
-        &dn,
-        3,
-        &csr_field(&rsa(), &dn).unwrap(),
-        "",
-        "admin@example.ac.jp",
-        "",
-    );
-    let serial = f
-        .process(&f.mail(&f.o1, O1, "発行", &line))
-        .issued
-        .remove(0);
+    let (mut f, raw) = issued_and_a_revocation();
     let replies_before = f.replies().len();
-    let raw = f.mail(&f.o1, O1, "失効", &revoke_line(&dn, &serial, 4, ""));
 
     // The certificates table is unreadable for a moment (a broken disk, a
     // migration gone wrong): sabotage for the test's sake.
@@ -59,12 +45,8 @@ fn a_database_error_is_never_told_to_the_officer_as_a_rejection() {
     );
 }
 
-fn ra_sha(raw: &[u8]) -> String {
-    hex::encode(openssl::sha::sha256(raw))
-}
-
-#[test]
-fn an_unreadable_stored_revocation_stops_crl_publication() {
+/// An instance with one issued certificate, and a signed mail revoking it.
+fn issued_and_a_revocation() -> (Fixture, Vec<u8>) {
     let mut f = Fixture::new();
     let dn = ex_dn("www.example.ac.jp");
     let line = issue_line(
@@ -79,7 +61,18 @@ fn an_unreadable_stored_revocation_stops_crl_publication() {
         .process(&f.mail(&f.o1, O1, "発行", &line))
         .issued
         .remove(0);
-    let o = f.process(&f.mail(&f.o1, O1, "失効", &revoke_line(&dn, &serial, 4, "")));
+    let raw = f.mail(&f.o1, O1, "失効", &revoke_line(&dn, &serial, 4, ""));
+    (f, raw)
+}
+
+fn ra_sha(raw: &[u8]) -> String {
+    hex::encode(openssl::sha::sha256(raw))
+}
+
+#[test]
+fn an_unreadable_stored_revocation_stops_crl_publication() {
+    let (mut f, raw) = issued_and_a_revocation();
+    let o = f.process(&raw);
     assert_eq!(o.revoked.len(), 1);
     let crl = std::fs::read(f.path("crl/ca.crl")).unwrap();
 

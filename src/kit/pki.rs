@@ -130,15 +130,7 @@ pub fn make(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, CaErro
     let issuer_name = issuer.map_or(&*name, |i| i.cert.subject_name());
     let mut d = Draft::new(&serial, issuer_name, &name, &key, start, days)?;
     if spec.ca {
-        d.add(BasicConstraints::new().critical().ca().build()?)?;
-        d.add(
-            KeyUsage::new()
-                .critical()
-                .key_cert_sign()
-                .crl_sign()
-                .digital_signature()
-                .build()?,
-        )?;
+        crate::ca::profile::ca::ca_extensions(&mut d)?;
     } else {
         d.add(BasicConstraints::new().build()?)?;
         d.add(

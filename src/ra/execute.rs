@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use super::answer::Outgoing;
-use super::replies::MailCtx;
+use super::replies::{MailCtx, record_file};
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca::{self, RevokedEntry};
 use crate::model::{
@@ -133,30 +133,8 @@ fn execute_in_tx(
     let mut issued = Vec::new();
     let mut revoked = Vec::new();
     for f in files {
-        let status = if f.ok() {
-            ApplicationStatus::Executed
-        } else {
-            ApplicationStatus::Refused
-        };
-        let app = store::insert_application(
-            &tx,
-            mail_id,
-            &f.name,
-            f.kind.map(|k| k.code()),
-            &f.sha256,
-            status,
-        )?;
+        let app = record_file(&tx, mail_id, f, ApplicationStatus::Executed)?;
         if !f.ok() {
-            for e in &f.errors {
-                store::insert_row(
-                    &tx,
-                    app,
-                    e.line,
-                    crate::model::RowOutcomeKind::Error,
-                    None,
-                    &e.to_string(),
-                )?;
-            }
             views.push(FileView::new(f, None, &[]));
             continue;
         }

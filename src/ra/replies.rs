@@ -408,28 +408,7 @@ impl MailCtx {
         };
         let mut views = Vec::new();
         for f in &files {
-            let app = store::insert_application(
-                &tx,
-                id,
-                &f.name,
-                f.kind.map(|k| k.code()),
-                &f.sha256,
-                if f.ok() {
-                    status
-                } else {
-                    ApplicationStatus::Refused
-                },
-            )?;
-            for e in &f.errors {
-                store::insert_row(
-                    &tx,
-                    app,
-                    e.line,
-                    crate::model::RowOutcomeKind::Error,
-                    None,
-                    &e.to_string(),
-                )?;
-            }
+            record_file(&tx, id, f, status)?;
             views.push(FileView::new(
                 f,
                 if f.ok() { Some(status) } else { None },
@@ -473,4 +452,39 @@ fn attachment_kinds_outside(raw: &[u8]) -> Vec<AttachmentKind> {
         })
         .map(|a| AttachmentKind::of(&a.filename))
         .collect()
+}
+
+/// Records one application file of mail `mail_id`: with `status` when it has
+/// rows to carry out and no error, else refused with every error as a row.
+/// Returns the application's id.
+pub(super) fn record_file(
+    tx: &Connection,
+    mail_id: i64,
+    f: &ApplicationFile,
+    status: ApplicationStatus,
+) -> Result<i64, RaError> {
+    let status = if f.ok() {
+        status
+    } else {
+        ApplicationStatus::Refused
+    };
+    let app = store::insert_application(
+        tx,
+        mail_id,
+        &f.name,
+        f.kind.map(|k| k.code()),
+        &f.sha256,
+        status,
+    )?;
+    for e in &f.errors {
+        store::insert_row(
+            tx,
+            app,
+            e.line,
+            crate::model::RowOutcomeKind::Error,
+            None,
+            &e.to_string(),
+        )?;
+    }
+    Ok(app)
 }

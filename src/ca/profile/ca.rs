@@ -33,6 +33,15 @@ pub fn new_ca(
 
     let serial = RandomSerials.next_serial();
     let mut d = Draft::new(&serial, &name, &name, &key, now, days)?;
+    ca_extensions(&mut d)?;
+    d.key_ids(None)?;
+    let cert = d.sign(&key)?;
+    Ok(KeyPair { cert, key })
+}
+
+/// The extensions of every CA certificate: CA:TRUE, and keyCertSign,
+/// cRLSign, digitalSignature (critical both).
+pub(crate) fn ca_extensions(d: &mut Draft) -> Result<(), CaError> {
     d.add(BasicConstraints::new().critical().ca().build()?)?;
     d.add(
         KeyUsage::new()
@@ -42,9 +51,7 @@ pub fn new_ca(
             .digital_signature()
             .build()?,
     )?;
-    d.key_ids(None)?;
-    let cert = d.sign(&key)?;
-    Ok(KeyPair { cert, key })
+    Ok(())
 }
 
 #[cfg(test)]
