@@ -52,6 +52,28 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// A CSR for `dn` and `key` that differs from every other run's: it requests
+/// a subjectAltName naming the run (the robot takes the names from the form,
+/// never from the CSR).
+fn csr_for_run(
+    dn: &mailra::model::Dn,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    run: usize,
+) -> X509Req {
+    let mut b = X509Req::builder().unwrap();
+    b.set_subject_name(&dn.to_x509_name().unwrap()).unwrap();
+    b.set_pubkey(key).unwrap();
+    let san = openssl::x509::extension::SubjectAlternativeName::new()
+        .dns(&format!("run{run}.bench.invalid"))
+        .build(&b.x509v3_context(None))
+        .unwrap();
+    let mut exts = openssl::stack::Stack::new().unwrap();
+    exts.push(san).unwrap();
+    b.add_extensions(&exts).unwrap();
+    b.sign(key, MessageDigest::sha256()).unwrap();
+    b.build()
+}
+
 fn bare_signatures(ca: &KeyPair, csrs: &[X509Req]) -> Duration {
     let t = Instant::now();
     for (i, req) in csrs.iter().enumerate() {
@@ -152,7 +174,7 @@ fn main() {
 
     eprintln!("generating {ROWS} RSA-2048 keys and CSRs…");
     let mut csrs = Vec::new();
-    let mut lines = Vec::new();
+    let mut hosts = Vec::new();
     for i in 0..ROWS {
         let dn = kit::forms::server_dn(
             &format!("host{i:02}.example.ac.jp"),
@@ -161,19 +183,30 @@ fn main() {
             "Tokyo",
         );
         let key = ca::new_key(KeyKind::Rsa2048).unwrap();
-        let req = ca::new_server_csr(&dn, &key).unwrap();
-        let field = kit::forms::csr_one_line(&req).unwrap();
-        lines.push(kit::forms::issue_line(
-            &dn,
-            3,
-            &field,
-            "国立　太郎",
-            &format!("admin{}@example.ac.jp", i % 10),
-            "",
-        ));
-        csrs.push(req);
+        csrs.push(ca::new_server_csr(&dn, &key).unwrap());
+        hosts.push((dn, key));
     }
-    let tsv = kit::forms::sjis(&lines.join("\n"));
+    // Each run's file carries CSRs never seen before (same keys and
+    // subjects, a run-specific attribute), as an officer's new file would:
+    // nothing the robot remembers of an earlier run can serve this one.
+    let tsv_for_run = |run: usize| {
+        let lines: Vec<String> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, (dn, key))| {
+                let req = csr_for_run(dn, key, run);
+                kit::forms::issue_line(
+                    dn,
+                    3,
+                    &kit::forms::csr_one_line(&req).unwrap(),
+                    "国立　太郎",
+                    &format!("admin{}@example.ac.jp", i % 10),
+                    "",
+                )
+            })
+            .collect();
+        kit::forms::sjis(&lines.join("\n"))
+    };
 
     let mut pipeline = Vec::new();
     let mut replies = 0;
@@ -181,7 +214,7 @@ fn main() {
     for run in 0..runs() {
         let files = [FileSpec {
             name: format!("server-issue-{run}.tsv"),
-            data: tsv.clone(),
+            data: tsv_for_run(run),
         }];
         let raw = kit::mail::application_mail(
             &officer,

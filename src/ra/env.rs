@@ -267,16 +267,29 @@ impl Env {
         if self.cfg.smtp.is_some() {
             return Ok(0);
         }
+        // Every file first, then their marks in one transaction: a crash in
+        // between writes them again on the next start, unchanged (same
+        // Message-ID), which is what a resent reply is anyway.
+        let written: Vec<_> = store::pending_outbox(&self.conn)?
+            .into_iter()
+            .map(|m| {
+                let r =
+                    crate::mail::outbox::write(&self.cfg.outbox, &m.from, &m.recipients, &m.raw);
+                (m.id, r)
+            })
+            .collect();
+        let tx = self.conn.unchecked_transaction()?;
         let mut sent = 0;
-        for m in store::pending_outbox(&self.conn)? {
-            match crate::mail::outbox::write(&self.cfg.outbox, &m.from, &m.recipients, &m.raw) {
-                Ok(id) => {
-                    store::mark_sent(&self.conn, m.id, now, &id)?;
+        for (id, r) in written {
+            match r {
+                Ok(transport_id) => {
+                    store::mark_sent(&tx, id, now, &transport_id)?;
                     sent += 1;
                 }
-                Err(e) => store::mark_failed(&self.conn, m.id, &e)?,
+                Err(e) => store::mark_failed(&tx, id, &e)?,
             }
         }
+        tx.commit()?;
         Ok(sent)
     }
 }

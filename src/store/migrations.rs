@@ -154,6 +154,13 @@ const MIGRATIONS: &[&str] = &[
     -- The IMAP intake looks for reviewed mails to refile at every pass.
     CREATE INDEX mails_refile ON mails(id) WHERE folder <> filed_to;
     "#,
+    // 6: the outbox is looked up by status (every pass of the senders) and
+    // by mail; without indexes each look-up read every stored reply, blobs
+    // included (status sits after the raw message in the row).
+    r#"
+    CREATE INDEX outbox_status ON outbox(status);
+    CREATE INDEX outbox_mail ON outbox(mail_id);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -270,5 +277,30 @@ mod tests {
             crate::store::open(&path),
             Err(StoreError::TooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn outbox_look_ups_use_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("t.sqlite")).unwrap();
+        for (query, index) in [
+            (
+                "SELECT id FROM outbox WHERE status = ?1 ORDER BY id",
+                "outbox_status",
+            ),
+            (
+                "SELECT id FROM outbox WHERE mail_id = ?1 ORDER BY id",
+                "outbox_mail",
+            ),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
+                .unwrap()
+                .query_map(["x"], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            assert!(plan.iter().any(|p| p.contains(index)), "{query}: {plan:?}");
+        }
     }
 }

@@ -273,7 +273,106 @@ pub fn decode_csr(der: &[u8]) -> Result<DecodedCsr, CsrError> {
 }
 
 /// Checks a CSR's key and signature algorithm against the profile and its signature.
+///
+/// The answer depends on the bytes and the profile alone, and every
+/// issuance checks each CSR twice (when its file is read, and again by the
+/// CA just before it signs): the last answers are remembered per thread,
+/// keyed by the SHA-256 of the exact DER, so the second check costs a hash
+/// instead of a signature verification and the weak-key arithmetic.
 pub fn check_csr(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<CsrError>> {
+    memo::check_csr(der, profile, check_csr_uncached)
+}
+
+/// A small per-thread memory of [`check_csr`]'s answers.
+mod memo {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use super::{CheckedCsr, CsrError};
+    use crate::model::Profile;
+
+    type Answer = Result<CheckedCsr, Vec<CsrError>>;
+
+    /// Enough for a 1000-row file checked twice; forgotten wholesale when full.
+    const CAPACITY: usize = 1024;
+
+    thread_local! {
+        static ANSWERS: RefCell<HashMap<([u8; 32], Profile), Answer>> = RefCell::new(HashMap::new());
+    }
+
+    fn copy(a: &Answer) -> Answer {
+        match a {
+            Ok(c) => match c.subject.to_owned() {
+                Ok(subject) => Ok(CheckedCsr {
+                    subject,
+                    key: c.key.clone(),
+                    spki_sha256: c.spki_sha256.clone(),
+                }),
+                Err(_) => Err(vec![CsrError::NotCsr]),
+            },
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    pub(super) fn check_csr(
+        der: &[u8],
+        profile: Profile,
+        check: fn(&[u8], Profile) -> Answer,
+    ) -> Answer {
+        let key = (openssl::sha::sha256(der), profile);
+        if let Some(hit) = ANSWERS.with(|m| m.borrow().get(&key).map(copy)) {
+            return hit;
+        }
+        let answer = check(der, profile);
+        ANSWERS.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= CAPACITY {
+                m.clear();
+            }
+            m.insert(key, copy(&answer));
+        });
+        answer
+    }
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+    use crate::kit::forms::server_dn;
+
+    /// The remembered answer is the answer: the same for the same bytes and
+    /// profile, never served for another profile or other bytes.
+    #[test]
+    fn a_remembered_answer_is_the_computed_one() {
+        let key = crate::ca::new_key(crate::ca::KeyKind::Rsa2048).unwrap();
+        let dn = server_dn(
+            "www.example.ac.jp",
+            "Example University",
+            "Chiyoda-ku",
+            "Tokyo",
+        );
+        let der = crate::ca::new_server_csr(&dn, &key)
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let first = check_csr(&der, Profile::ServerRsa2048).unwrap();
+        let again = check_csr(&der, Profile::ServerRsa2048).unwrap();
+        assert_eq!(first.spki_sha256, again.spki_sha256);
+        assert!(first.key.public_eq(&again.key));
+        assert_eq!(
+            first.subject.to_der().unwrap(),
+            again.subject.to_der().unwrap()
+        );
+        assert!(check_csr(&der, Profile::ServerP384).is_err());
+        let mut tampered = der.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(check_csr(&tampered, Profile::ServerRsa2048).is_err());
+        assert!(check_csr(&der, Profile::ServerRsa2048).is_ok());
+    }
+}
+
+fn check_csr_uncached(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<CsrError>> {
     let csr = decode_csr(der).map_err(|e| vec![e])?;
     let mut errs = Vec::new();
     let rule = KeyRule::for_profile(profile);
