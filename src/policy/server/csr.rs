@@ -335,43 +335,6 @@ mod memo {
     }
 }
 
-#[cfg(test)]
-mod memo_tests {
-    use super::*;
-    use crate::kit::forms::server_dn;
-
-    /// The remembered answer is the answer: the same for the same bytes and
-    /// profile, never served for another profile or other bytes.
-    #[test]
-    fn a_remembered_answer_is_the_computed_one() {
-        let key = crate::ca::new_key(crate::ca::KeyKind::Rsa2048).unwrap();
-        let dn = server_dn(
-            "www.example.ac.jp",
-            "Example University",
-            "Chiyoda-ku",
-            "Tokyo",
-        );
-        let der = crate::ca::new_server_csr(&dn, &key)
-            .unwrap()
-            .to_der()
-            .unwrap();
-        let first = check_csr(&der, Profile::ServerRsa2048).unwrap();
-        let again = check_csr(&der, Profile::ServerRsa2048).unwrap();
-        assert_eq!(first.spki_sha256, again.spki_sha256);
-        assert!(first.key.public_eq(&again.key));
-        assert_eq!(
-            first.subject.to_der().unwrap(),
-            again.subject.to_der().unwrap()
-        );
-        assert!(check_csr(&der, Profile::ServerP384).is_err());
-        let mut tampered = der.clone();
-        let last = tampered.len() - 1;
-        tampered[last] ^= 1;
-        assert!(check_csr(&tampered, Profile::ServerRsa2048).is_err());
-        assert!(check_csr(&der, Profile::ServerRsa2048).is_ok());
-    }
-}
-
 fn check_csr_uncached(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<CsrError>> {
     let csr = decode_csr(der).map_err(|e| vec![e])?;
     let mut errs = Vec::new();
@@ -424,5 +387,42 @@ fn check_csr_uncached(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<Cs
             spki_sha256: hex::encode(openssl::sha::sha256(&csr.spki_der)),
         }),
         _ => Err(errs),
+    }
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+    use crate::kit::forms::server_dn;
+
+    /// The remembered answer is the answer: the same for the same bytes and
+    /// profile, never served for another profile or other bytes.
+    #[test]
+    fn a_remembered_answer_is_the_computed_one() {
+        let key = crate::ca::new_key(crate::ca::KeyKind::Rsa2048).unwrap();
+        let dn = server_dn(
+            "www.example.ac.jp",
+            "Example University",
+            "Chiyoda-ku",
+            "Tokyo",
+        );
+        let der = crate::ca::new_server_csr(&dn, &key)
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let first = check_csr(&der, Profile::ServerRsa2048).unwrap();
+        let again = check_csr(&der, Profile::ServerRsa2048).unwrap();
+        assert_eq!(first.spki_sha256, again.spki_sha256);
+        assert!(first.key.public_eq(&again.key));
+        assert_eq!(
+            first.subject.to_der().unwrap(),
+            again.subject.to_der().unwrap()
+        );
+        assert!(check_csr(&der, Profile::ServerP384).is_err());
+        let mut tampered = der.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(check_csr(&tampered, Profile::ServerRsa2048).is_err());
+        assert!(check_csr(&der, Profile::ServerRsa2048).is_ok());
     }
 }
