@@ -8,6 +8,21 @@ pub mod outbox;
 pub mod sign;
 pub mod smtp;
 
+/// The mail layer's error, as the layers above see it: a transport that
+/// failed (IMAP, SMTP, the Maildir) or a reply that could not be built. The
+/// transports keep their own detailed enums; this is the one the layer hands up.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error(transparent)]
+    Imap(#[from] imap::ImapError),
+    #[error(transparent)]
+    Smtp(#[from] smtp::SmtpError),
+    #[error(transparent)]
+    Maildir(#[from] maildir::MaildirError),
+    #[error(transparent)]
+    Compose(#[from] compose::ComposeError),
+}
+
 /// A folder path as IMAP4rev1 spells it on the wire (and Dovecot and Courier
 /// in a Maildir's folder names): modified UTF-7 (RFC 3501 5.1.3), so the
 /// secretariat can name folders in Japanese. ASCII names are unchanged but

@@ -59,8 +59,8 @@ pub enum RaError {
     Sqlite(#[from] rusqlite::Error),
     #[error("rendering a reply: {0}")]
     Render(#[from] crate::render::RenderError),
-    #[error("composing a reply: {0}")]
-    Compose(#[from] crate::mail::compose::ComposeError),
+    #[error("mail: {0}")]
+    Mail(#[from] crate::mail::MailError),
     #[error("CA: {0}")]
     Ca(#[from] crate::ca::CaError),
     #[error("publishing the CRL: {0}")]
@@ -168,4 +168,10 @@ pub fn refresh_crl(
         out.push((kind, execute::publish_crl(env, kind)?));
     }
     Ok(out)
+}
+
+impl From<crate::mail::compose::ComposeError> for RaError {
+    fn from(e: crate::mail::compose::ComposeError) -> Self {
+        RaError::Mail(e.into())
+    }
 }

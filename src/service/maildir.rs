@@ -2,7 +2,8 @@
 //! `new/` is taken by the RA exactly once and filed into the Maildir++
 //! folder its outcome chose.
 
-use crate::mail::maildir::{self, MaildirError};
+use super::ServiceError;
+use crate::mail::maildir;
 use crate::ra::{self, Env, Outcome};
 
 /// One pass over the Maildir inbox: every mail in `new/` is processed and
@@ -10,7 +11,7 @@ use crate::ra::{self, Env, Outcome};
 /// folder `.Processed.Issued`). An internal error on one mail is
 /// logged, the mail goes to `.Quarantine` (kept, never deleted), and the pass
 /// goes on with the next.
-pub fn process(env: &mut Env, stop: &dyn Fn() -> bool) -> Result<Vec<Outcome>, MaildirError> {
+pub fn process(env: &mut Env, stop: &dyn Fn() -> bool) -> Result<Vec<Outcome>, ServiceError> {
     let root = env.cfg.maildir.clone();
     maildir::ensure(&root)?;
     let mut out = Vec::new();

@@ -13,11 +13,27 @@ pub mod sender;
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
-    Imap(#[from] crate::mail::imap::ImapError),
-    #[error(transparent)]
-    Smtp(#[from] crate::mail::smtp::SmtpError),
+    Mail(#[from] crate::mail::MailError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Ra(#[from] crate::ra::RaError),
+}
+
+impl From<crate::mail::imap::ImapError> for ServiceError {
+    fn from(e: crate::mail::imap::ImapError) -> Self {
+        ServiceError::Mail(e.into())
+    }
+}
+
+impl From<crate::mail::smtp::SmtpError> for ServiceError {
+    fn from(e: crate::mail::smtp::SmtpError) -> Self {
+        ServiceError::Mail(e.into())
+    }
+}
+
+impl From<crate::mail::maildir::MaildirError> for ServiceError {
+    fn from(e: crate::mail::maildir::MaildirError) -> Self {
+        ServiceError::Mail(e.into())
+    }
 }
