@@ -178,20 +178,11 @@ fn open_db(dir: &Path) -> Result<rusqlite::Connection> {
     Ok(store::open(&cfg.database)?)
 }
 
-/// A table for people: columns padded by comfy-table, a rule under the
-/// header, no other borders (so lines stay greppable).
-fn table(header: &[&str]) -> comfy_table::Table {
-    use comfy_table::{LineStyle, TableStyle};
-    const STYLE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('-'));
-    let mut t = comfy_table::Table::new();
-    t.load_style(STYLE);
-    t.set_header(header.to_vec());
-    t
-}
+use crate::render::table::table;
 
 /// Prints a table without trailing blanks.
 fn print_table(t: &comfy_table::Table) {
-    println!("{}", t.trim_fmt());
+    println!("{}", crate::render::table::text(t));
 }
 
 /// Prints one value as a JSON line (the `--json` form of every list).

@@ -8,11 +8,7 @@ use crate::model::CaKind;
 use crate::ra;
 
 pub(super) fn print_table(outcomes: &[ra::Outcome]) {
-    println!(
-        "{:<28} {:<10} {:<20} what happened",
-        "mail", "verdict", "folder"
-    );
-    println!("{}", "-".repeat(120));
+    let mut t = crate::render::table::table(&["mail", "verdict", "folder", "what happened"]);
     for o in outcomes {
         let mut what = o.summary.clone();
         if let Some(c) = &o.check {
@@ -24,14 +20,14 @@ pub(super) fn print_table(outcomes: &[ra::Outcome]) {
         if !o.revoked.is_empty() {
             what.push_str(&format!("; revoked {}", o.revoked.join(", ")));
         }
-        println!(
-            "{:<28} {:<10} {:<20} {}",
-            o.source.trim_end_matches(".eml"),
-            o.verdict.as_str(),
-            o.folder,
-            what
-        );
+        t.add_row(vec![
+            o.source.trim_end_matches(".eml").to_string(),
+            o.verdict.as_str().to_string(),
+            o.folder.clone(),
+            what,
+        ]);
     }
+    println!("{}", crate::render::table::text(&t));
 }
 
 /// Where the demo left everything, and the commands to go on with.

@@ -2,6 +2,7 @@
 //! override any of them with a folder of its own).
 
 pub mod notices;
+pub mod table;
 pub mod views;
 
 use std::path::Path;
