@@ -30,13 +30,15 @@ fn queue(f: &Fixture, tag: &str, n: usize) {
         );
         store::enqueue(
             &f.env.conn,
-            None,
-            &id,
-            kit::ROBOT,
-            &[O1.to_string()],
-            "receipt",
-            &format!("{tag} {i}"),
-            raw.as_bytes(),
+            &store::NewReply {
+                mail_id: None,
+                message_id: &id,
+                from: kit::ROBOT,
+                recipients: &[O1.to_string()],
+                kind: "receipt",
+                subject: &format!("{tag} {i}"),
+                raw: raw.as_bytes(),
+            },
             now(),
         )
         .unwrap();

@@ -61,11 +61,13 @@ pub(super) fn imap(
         problems,
         f,
         dir,
-        Protocol::Imap,
-        "imap",
-        &r.url,
-        &r.ca_file,
-        r.allow_plaintext,
+        Section {
+            proto: Protocol::Imap,
+            name: "imap",
+            url: &r.url,
+            ca_file: &r.ca_file,
+            allow_plaintext: r.allow_plaintext,
+        },
     )?;
     let password = password(problems, f, dir, "imap", &r.password_file);
     if endpoint.user.is_none() {
@@ -105,11 +107,13 @@ pub(super) fn smtp(
         problems,
         f,
         dir,
-        Protocol::Smtp,
-        "smtp",
-        &r.url,
-        &r.ca_file,
-        r.allow_plaintext,
+        Section {
+            proto: Protocol::Smtp,
+            name: "smtp",
+            url: &r.url,
+            ca_file: &r.ca_file,
+            allow_plaintext: r.allow_plaintext,
+        },
     )?;
     let password = password(problems, f, dir, "smtp", &r.password_file);
     if password.is_some() != endpoint.user.is_some() {
@@ -140,17 +144,28 @@ pub(super) fn smtp(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where a `[imap]` / `[smtp]` section's endpoint is read from.
+struct Section<'a> {
+    proto: Protocol,
+    name: &'a str,
+    url: &'a Option<String>,
+    ca_file: &'a Option<String>,
+    allow_plaintext: Option<bool>,
+}
+
 fn live_endpoint(
     problems: &mut Vec<String>,
     f: &str,
     dir: &Path,
-    proto: Protocol,
-    section: &str,
-    url: &Option<String>,
-    ca_file: &Option<String>,
-    allow_plaintext: Option<bool>,
+    s: Section<'_>,
 ) -> Option<Endpoint> {
+    let Section {
+        proto,
+        name: section,
+        url,
+        ca_file,
+        allow_plaintext,
+    } = s;
     let ca = ca_file.as_ref().map(|c| dir.join(c));
     if let Some(c) = &ca
         && !c.is_file()

@@ -116,13 +116,15 @@ impl MailCtx {
         rcpt.dedup();
         store::enqueue(
             conn,
-            Some(mail_id),
-            &composed.message_id,
-            &env.cfg.robot_address,
-            &rcpt,
-            out.template,
-            &text.subject,
-            &composed.raw,
+            &store::NewReply {
+                mail_id: Some(mail_id),
+                message_id: &composed.message_id,
+                from: &env.cfg.robot_address,
+                recipients: &rcpt,
+                kind: out.template,
+                subject: &text.subject,
+                raw: &composed.raw,
+            },
             self.now,
         )?;
         Ok(())

@@ -77,30 +77,35 @@ impl OutboxMail {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn enqueue(
-    conn: &Connection,
-    mail_id: Option<i64>,
-    message_id: &str,
-    from: &str,
-    recipients: &[String],
-    kind: &str,
-    subject: &str,
-    raw: &[u8],
-    now: OffsetDateTime,
-) -> Result<i64> {
+/// A signed reply to queue in the outbox.
+#[derive(Debug, Clone, Copy)]
+pub struct NewReply<'a> {
+    /// The mail it answers (None: a notice of the robot's own).
+    pub mail_id: Option<i64>,
+    pub message_id: &'a str,
+    pub from: &'a str,
+    pub recipients: &'a [String],
+    /// What kind of reply (the template's name).
+    pub kind: &'a str,
+    pub subject: &'a str,
+    /// The complete signed message.
+    pub raw: &'a [u8],
+}
+
+/// Queues a reply (pending); returns its id.
+pub fn enqueue(conn: &Connection, r: &NewReply<'_>, now: OffsetDateTime) -> Result<i64> {
     conn.execute(
         "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, raw, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
-            mail_id,
+            r.mail_id,
             ts(now),
-            message_id,
-            from,
-            serde_json::to_string(recipients).unwrap_or_default(),
-            kind,
-            subject,
-            raw,
+            r.message_id,
+            r.from,
+            serde_json::to_string(r.recipients).unwrap_or_default(),
+            r.kind,
+            r.subject,
+            r.raw,
             OutboxStatus::Pending
         ],
     )?;
