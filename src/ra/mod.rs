@@ -142,11 +142,17 @@ pub(crate) fn run(
             return ctx.invalid(env, &inst, vec![], vec![note]);
         }
     };
-    match steps::decide(env, &mut ctx, report, &files) {
+    match steps::decide(env, &ctx, report, &files) {
         steps::Plan::Invalid => ctx.invalid(env, &inst, files, notes),
         steps::Plan::DryRun => ctx.dry_run(env, &inst, files, notes),
-        steps::Plan::Hold => ctx.held(env, &inst, files, notes),
-        steps::Plan::Execute => execute::execute(env, ctx, &inst, files, notes),
+        steps::Plan::Hold(decision) => {
+            ctx.decision = Some(decision);
+            ctx.held(env, &inst, files, notes)
+        }
+        steps::Plan::Execute(decision) => {
+            ctx.decision = Some(decision);
+            execute::execute(env, ctx, &inst, files, notes)
+        }
     }
 }
 

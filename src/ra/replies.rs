@@ -125,11 +125,13 @@ impl MailCtx {
     }
 
     /// What the filing rules see of this mail with this verdict.
-    pub fn facts(&mut self, verdict: Verdict, check: Option<&str>) -> Facts {
-        let attachments = self
-            .attachments
-            .get_or_insert_with(|| attachment_kinds_outside(&self.raw))
-            .clone();
+    pub fn facts(&self, verdict: Verdict, check: Option<&str>) -> Facts {
+        // Mails whose signed content was never read (unsigned, rejected,
+        // duplicates): their files as the raw mail shows them.
+        let attachments = match &self.attachments {
+            Some(a) => a.clone(),
+            None => attachment_kinds_outside(&self.raw),
+        };
         Facts {
             verdict,
             check: check.map(str::to_string),

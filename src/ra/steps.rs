@@ -11,6 +11,7 @@ use crate::intake::application::{self, AttachmentKind, ReadError};
 use crate::intake::{mime, smime};
 use crate::model::{ApplicationFile, Institution, Officer, RowError, Serial};
 use crate::policy::forms::{self, Checked};
+use crate::policy::rules::Decision;
 use crate::store;
 
 /// Why a mail is not processed at all.
@@ -157,25 +158,24 @@ pub(super) fn extract_and_check(
 }
 
 /// What is done with a mail's checked files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Plan {
     /// No file to carry out: every error is reported.
     Invalid,
     /// `[check]`: validated, nothing carried out.
     DryRun,
-    /// A filing rule holds it for the secretariat's review.
-    Hold,
-    /// The valid files are carried out.
-    Execute,
+    /// A filing rule holds it for the secretariat's review (its decision).
+    Hold(Decision),
+    /// The valid files are carried out (the rules' decision files the mail).
+    Execute(Decision),
 }
 
 /// Decides, before anything is carried out, what happens to the files: the
 /// outer Subject may only make a mail do less (`[check]` in either the signed
 /// or the outer Subject makes a dry run), and a rule may hold the request.
-/// The rules' decision is kept in `ctx` for the record and the filing.
 pub(super) fn decide(
     env: &Env,
-    ctx: &mut MailCtx,
+    ctx: &MailCtx,
     report: &smime::Report,
     files: &[ApplicationFile],
 ) -> Plan {
@@ -194,9 +194,11 @@ pub(super) fn decide(
     } else {
         env.rules.evaluate(&facts)
     };
-    let hold = decision.hold;
-    ctx.decision = Some(decision);
-    if hold { Plan::Hold } else { Plan::Execute }
+    if decision.hold {
+        Plan::Hold(decision)
+    } else {
+        Plan::Execute(decision)
+    }
 }
 
 /// The same certificate may be named only once per mail, across all its files.
