@@ -236,37 +236,11 @@ fn verify_agrees_with_thunderbird_on_its_test_corpus() {
         &rk,
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    for args in [
-        vec![
-            "registry",
-            "institution",
-            "add",
-            "--dir",
-            dir_s,
-            "--name",
-            "Example Org",
-            "--st",
-            "Tokyo",
-            "--l",
-            "Chiyoda-ku",
-            "--domain",
-            "example.com",
-        ],
-        vec![
-            "registry",
-            "officer",
-            "add",
-            "--dir",
-            dir_s,
-            "--email",
-            "Alice@example.com",
-            "--institution",
-            "Example Org",
-        ],
-    ] {
-        let o = mailra(&args);
-        assert!(o.status.success(), "{}", text(&o));
-    }
+    register(
+        dir_s,
+        ["Example Org", "Tokyo", "Chiyoda-ku", "example.com"],
+        "Alice@example.com",
+    );
     let at = "2023-11-21T21:00:00Z";
     for (file, good, check) in [
         ("alice.dsig.SHA256.multipart.eml", true, ""),
@@ -644,37 +618,11 @@ fn init_with_officer_ca_generates_robot_cert() {
     assert!(ok && t.contains(": OK"), "{t}");
 
     // An officer's mail gets a reply signed by the robot.
-    for args in [
-        vec![
-            "registry",
-            "institution",
-            "add",
-            "--dir",
-            dir_s,
-            "--name",
-            "Example University",
-            "--st",
-            "Tokyo",
-            "--l",
-            "Chiyoda-ku",
-            "--domain",
-            "example.ac.jp",
-        ],
-        vec![
-            "registry",
-            "officer",
-            "add",
-            "--dir",
-            dir_s,
-            "--email",
-            "officer@example.ac.jp",
-            "--institution",
-            "Example University",
-        ],
-    ] {
-        let o = mailra(&args);
-        assert!(o.status.success(), "{}", text(&o));
-    }
+    register(
+        dir_s,
+        ["Example University", "Tokyo", "Chiyoda-ku", "example.ac.jp"],
+        "officer@example.ac.jp",
+    );
     let officer = support::signer(&officer_ca, "officer@example.ac.jp");
     let tsv = "5-3-1\nnot a valid row\n";
     let mail = mailra::kit::mail::application_mail(
@@ -1023,4 +971,40 @@ fn first_deployment_officers_are_not_held() {
     let veteran = mail("veteran@example.ac.jp", "mail.example.ac.jp");
     let o = mailra(&["process", "--dir", &dir, "--json", &veteran]);
     assert_eq!(json_lines(&o)[0]["verdict"], "accepted", "{}", text(&o));
+}
+
+/// Registers an institution (name, ST, L, domain) and one officer of it
+/// with the CLI, as a secretariat would.
+fn register(dir: &str, [name, st, l, domain]: [&str; 4], officer: &str) {
+    for args in [
+        vec![
+            "registry",
+            "institution",
+            "add",
+            "--dir",
+            dir,
+            "--name",
+            name,
+            "--st",
+            st,
+            "--l",
+            l,
+            "--domain",
+            domain,
+        ],
+        vec![
+            "registry",
+            "officer",
+            "add",
+            "--dir",
+            dir,
+            "--email",
+            officer,
+            "--institution",
+            name,
+        ],
+    ] {
+        let o = mailra(&args);
+        assert!(o.status.success(), "{}", text(&o));
+    }
 }
