@@ -10,7 +10,8 @@ mod dn;
 mod forms;
 pub use dn::DnConvError;
 pub use forms::{
-    FormFamily, FormKind, IssueRow, Profile, RenewRow, Request, RevokeRow, ServerRequest,
+    ClientIssueRow, ClientRenewRow, ClientRequest, ClientRevokeRow, DownloadMethod, FormFamily,
+    FormKind, IssueRow, Profile, RenewRow, Request, RevokeRow, ServerRequest, Validity,
 };
 
 /// A member institution as registered by the secretariat.
@@ -50,8 +51,14 @@ impl CaKind {
     /// The CA that signs a profile (SPEC §6: profile 11 is ecdsa-with-SHA384).
     pub fn for_profile(p: Profile) -> CaKind {
         match p {
-            Profile::ServerRsa2048 => CaKind::Rsa,
             Profile::ServerP384 => CaKind::Ec,
+            Profile::ServerRsa2048
+            | Profile::Client48Months
+            | Profile::Client13Months
+            | Profile::Client25Months
+            | Profile::Smime823Days
+            | Profile::Smime13Months
+            | Profile::Smime25Months => CaKind::Rsa,
         }
     }
     /// The store's value (`certificates.ca`, `crls.ca`).

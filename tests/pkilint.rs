@@ -63,8 +63,8 @@ fn dn(cn: &str) -> Dn {
 
 fn row(profile: Profile) -> IssueRow {
     let key = ca::new_key(match profile {
-        Profile::ServerRsa2048 => KeyKind::Rsa2048,
         Profile::ServerP384 => KeyKind::P384,
+        _ => KeyKind::Rsa2048,
     })
     .unwrap();
     issue_row(

@@ -17,6 +17,9 @@ use super::{Dn, RevocationReason, Serial};
 pub enum FormFamily {
     /// Server certificates: forms 5-3-1, 5-3-2, 5-3-3; profiles 3 and 11.
     Server,
+    /// Client and S/MIME certificates with keys the CA generates: forms
+    /// 5-4-1, 5-4-2, 5-4-3; profiles 5, 13, 14 (client) and 7, 15, 16 (S/MIME).
+    Client,
 }
 
 /// Which application form a file is (one form per file).
@@ -28,13 +31,22 @@ pub enum FormKind {
     ServerRenew,
     /// 5-3-3
     ServerRevoke,
+    /// 5-4-1
+    ClientIssue,
+    /// 5-4-2
+    ClientRenew,
+    /// 5-4-3
+    ClientRevoke,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 3] = [
+    pub const ALL: [FormKind; 6] = [
         FormKind::ServerIssue,
         FormKind::ServerRenew,
         FormKind::ServerRevoke,
+        FormKind::ClientIssue,
+        FormKind::ClientRenew,
+        FormKind::ClientRevoke,
     ];
 
     /// The family the form belongs to.
@@ -42,6 +54,9 @@ impl FormKind {
         match self {
             FormKind::ServerIssue | FormKind::ServerRenew | FormKind::ServerRevoke => {
                 FormFamily::Server
+            }
+            FormKind::ClientIssue | FormKind::ClientRenew | FormKind::ClientRevoke => {
+                FormFamily::Client
             }
         }
     }
@@ -55,6 +70,9 @@ impl FormKind {
             FormKind::ServerIssue => "5-3-1",
             FormKind::ServerRenew => "5-3-2",
             FormKind::ServerRevoke => "5-3-3",
+            FormKind::ClientIssue => "5-4-1",
+            FormKind::ClientRenew => "5-4-2",
+            FormKind::ClientRevoke => "5-4-3",
         }
     }
     pub fn label(self) -> &'static str {
@@ -62,6 +80,9 @@ impl FormKind {
             FormKind::ServerIssue => "server certificate issuance",
             FormKind::ServerRenew => "server certificate renewal",
             FormKind::ServerRevoke => "server certificate revocation",
+            FormKind::ClientIssue => "client certificate issuance",
+            FormKind::ClientRenew => "client certificate renewal",
+            FormKind::ClientRevoke => "client certificate revocation",
         }
     }
     pub fn label_ja(self) -> &'static str {
@@ -69,6 +90,9 @@ impl FormKind {
             FormKind::ServerIssue => "サーバ証明書発行申請",
             FormKind::ServerRenew => "サーバ証明書更新申請",
             FormKind::ServerRevoke => "サーバ証明書失効申請",
+            FormKind::ClientIssue => "クライアント証明書発行申請",
+            FormKind::ClientRenew => "クライアント証明書更新申請",
+            FormKind::ClientRevoke => "クライアント証明書失効申請",
         }
     }
 }
@@ -80,25 +104,115 @@ pub enum Profile {
     ServerRsa2048,
     /// 11: ECDSA P-384, ecdsa-with-SHA384.
     ServerP384,
+    /// 5: client certificate, 48 months.
+    Client48Months,
+    /// 13: client certificate, 13 months.
+    Client13Months,
+    /// 14: client certificate, 25 months.
+    Client25Months,
+    /// 7: S/MIME certificate, 823 days.
+    Smime823Days,
+    /// 15: S/MIME certificate, 13 months.
+    Smime13Months,
+    /// 16: S/MIME certificate, 25 months.
+    Smime25Months,
+}
+
+/// How long a certificate of a profile is valid (SPEC §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// The CA/B Forum TLS BR maximum in force at issuance (server profiles).
+    BrMaximum,
+    Months(u32),
+    Days(u32),
 }
 
 impl Profile {
+    pub const ALL: [Profile; 8] = [
+        Profile::ServerRsa2048,
+        Profile::ServerP384,
+        Profile::Client48Months,
+        Profile::Smime823Days,
+        Profile::Client13Months,
+        Profile::Client25Months,
+        Profile::Smime13Months,
+        Profile::Smime25Months,
+    ];
+
     pub fn id(self) -> u8 {
         match self {
             Profile::ServerRsa2048 => 3,
             Profile::ServerP384 => 11,
+            Profile::Client48Months => 5,
+            Profile::Smime823Days => 7,
+            Profile::Client13Months => 13,
+            Profile::Client25Months => 14,
+            Profile::Smime13Months => 15,
+            Profile::Smime25Months => 16,
         }
     }
     /// The family whose forms request this profile.
     pub fn family(self) -> FormFamily {
         match self {
             Profile::ServerRsa2048 | Profile::ServerP384 => FormFamily::Server,
+            Profile::Client48Months
+            | Profile::Client13Months
+            | Profile::Client25Months
+            | Profile::Smime823Days
+            | Profile::Smime13Months
+            | Profile::Smime25Months => FormFamily::Client,
+        }
+    }
+    /// S/MIME profiles (7, 15, 16): CN is the user's mail, SAN rfc822Name,
+    /// EKU emailProtection, PIN never chosen by the officer.
+    pub fn is_smime(self) -> bool {
+        matches!(
+            self,
+            Profile::Smime823Days | Profile::Smime13Months | Profile::Smime25Months
+        )
+    }
+    /// The validity period the profile gives (SPEC §6).
+    pub fn validity(self) -> Validity {
+        match self {
+            Profile::ServerRsa2048 | Profile::ServerP384 => Validity::BrMaximum,
+            Profile::Client48Months => Validity::Months(48),
+            Profile::Client13Months | Profile::Smime13Months => Validity::Months(13),
+            Profile::Client25Months | Profile::Smime25Months => Validity::Months(25),
+            Profile::Smime823Days => Validity::Days(823),
         }
     }
     pub fn from_id(id: u8) -> Option<Profile> {
-        match id {
-            3 => Some(Profile::ServerRsa2048),
-            11 => Some(Profile::ServerP384),
+        Profile::ALL.into_iter().find(|p| p.id() == id)
+    }
+}
+
+/// How the officer wants generated keys delivered (5-4-1 field 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DownloadMethod {
+    /// 1 (P12個別): one PKCS#12 per row, mailed to the row's admin, its PIN
+    /// in a separate mail.
+    P12Each,
+    /// 2 (P12一括): one ZIP bundle for the file, the PIN list in a separate
+    /// mail to the officer.
+    P12Bundle,
+    /// 3 (ブラウザ個別): browser enrolment. A mail-only robot has no browser
+    /// side; policy refuses it with a row error naming methods 1 and 2.
+    Browser,
+}
+
+impl DownloadMethod {
+    pub fn code(self) -> u8 {
+        match self {
+            DownloadMethod::P12Each => 1,
+            DownloadMethod::P12Bundle => 2,
+            DownloadMethod::Browser => 3,
+        }
+    }
+    pub fn from_code(c: u8) -> Option<DownloadMethod> {
+        match c {
+            1 => Some(DownloadMethod::P12Each),
+            2 => Some(DownloadMethod::P12Bundle),
+            3 => Some(DownloadMethod::Browser),
             _ => None,
         }
     }
@@ -158,10 +272,75 @@ impl ServerRequest {
     }
 }
 
+/// A valid 5-4-1 row (also the request part of a 5-4-2 row). The CA
+/// generates the key; the row says who the certificate is for and how the
+/// PKCS#12 reaches them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIssueRow {
+    pub line: usize,
+    /// The DN as the row gives it (`CN,OU…,O,L,ST,C`, stored in that order
+    /// reversed to the X.509 order `C,ST,L,O,OU…,CN` like server DNs). For
+    /// S/MIME profiles the certificate's subject carries only the CN.
+    pub dn: Dn,
+    pub profile: Profile,
+    pub method: DownloadMethod,
+    pub admin_name: String,
+    pub admin_dept: String,
+    pub admin_mail: String,
+    pub user_name: String,
+    /// The PKCS#12 file name without `.p12` (field 12, or the CN).
+    pub p12_name: String,
+    pub user_dept: String,
+    /// The user's mail (field 14); required except for profile 5 with method 2.
+    pub user_mail: Option<String>,
+    /// The officer's access PIN (field 15, method 2 only); `None`: generated.
+    pub pin: Option<String>,
+}
+
+/// A valid 5-4-2 row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRenewRow {
+    pub request: ClientIssueRow,
+    pub old_serial: Serial,
+}
+
+/// A valid 5-4-3 row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRevokeRow {
+    pub line: usize,
+    pub dn: Dn,
+    pub serial: Serial,
+    pub reason: RevocationReason,
+    pub comment: String,
+    /// New admin address, if the admin changed.
+    pub admin_mail: Option<String>,
+    /// New user address, if it changed.
+    pub user_mail: Option<String>,
+}
+
+/// A validated row of any client form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientRequest {
+    Issue(ClientIssueRow),
+    Renew(ClientRenewRow),
+    Revoke(ClientRevokeRow),
+}
+
+impl ClientRequest {
+    pub fn line(&self) -> usize {
+        match self {
+            ClientRequest::Issue(r) => r.line,
+            ClientRequest::Renew(r) => r.request.line,
+            ClientRequest::Revoke(r) => r.line,
+        }
+    }
+}
+
 /// A validated row of any form, by family: what `ra` carries out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Server(ServerRequest),
+    Client(ClientRequest),
 }
 
 impl Request {
@@ -169,6 +348,7 @@ impl Request {
     pub fn line(&self) -> usize {
         match self {
             Request::Server(r) => r.line(),
+            Request::Client(r) => r.line(),
         }
     }
     /// The existing certificate the row names (renewal, revocation) and
@@ -178,13 +358,18 @@ impl Request {
             Request::Server(ServerRequest::Renew(x)) => Some((&x.old_serial, x.request.line)),
             Request::Server(ServerRequest::Revoke(x)) => Some((&x.serial, x.line)),
             Request::Server(ServerRequest::Issue(_)) => None,
+            Request::Client(ClientRequest::Renew(x)) => Some((&x.old_serial, x.request.line)),
+            Request::Client(ClientRequest::Revoke(x)) => Some((&x.serial, x.line)),
+            Request::Client(ClientRequest::Issue(_)) => None,
         }
     }
     /// The reason of a revocation row.
     pub fn revocation_reason(&self) -> Option<RevocationReason> {
         match self {
             Request::Server(ServerRequest::Revoke(r)) => Some(r.reason),
-            Request::Server(ServerRequest::Issue(_) | ServerRequest::Renew(_)) => None,
+            Request::Client(ClientRequest::Revoke(r)) => Some(r.reason),
+            Request::Server(ServerRequest::Issue(_) | ServerRequest::Renew(_))
+            | Request::Client(ClientRequest::Issue(_) | ClientRequest::Renew(_)) => None,
         }
     }
 }

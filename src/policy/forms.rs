@@ -43,6 +43,7 @@ impl Checked {
 pub fn check(records: &Records, ctx: &Context) -> Checked {
     match family(records) {
         FormFamily::Server => server::check_records(records, ctx),
+        FormFamily::Client => unreachable!("no file is recognised as a client form yet"),
     }
 }
 

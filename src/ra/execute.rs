@@ -238,6 +238,7 @@ fn execute_row(
             row: rr.request.clone(),
             renewed_from: Some(rr.old_serial.clone()),
         }),
+        Request::Client(_) => unreachable!("policy produces no client rows yet"),
         Request::Server(ServerRequest::Revoke(row)) => {
             let cert = store::certificate(tx, &row.serial)?.ok_or_else(|| {
                 store::StoreError::NotFound(format!("certificate {}", row.serial))

@@ -5,7 +5,9 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::model::{ApplicationFile, ApplicationStatus, Request, Serial, ServerRequest, Verdict};
+use crate::model::{
+    ApplicationFile, ApplicationStatus, ClientRequest, Request, Serial, ServerRequest, Verdict,
+};
 
 /// A time as the replies show it: Japan time, to the second.
 pub fn stamp(t: OffsetDateTime) -> String {
@@ -112,9 +114,14 @@ impl RowView {
     /// A valid row not carried out (dry run, held).
     fn valid(r: &Request) -> RowView {
         let (what, ja) = match r {
-            Request::Server(ServerRequest::Issue(_)) => ("valid: would be issued", "発行可"),
-            Request::Server(ServerRequest::Renew(_)) => ("valid: would be renewed", "更新可"),
-            Request::Server(ServerRequest::Revoke(_)) => ("valid: would be revoked", "失効可"),
+            Request::Server(ServerRequest::Issue(_)) | Request::Client(ClientRequest::Issue(_)) => {
+                ("valid: would be issued", "発行可")
+            }
+            Request::Server(ServerRequest::Renew(_)) | Request::Client(ClientRequest::Renew(_)) => {
+                ("valid: would be renewed", "更新可")
+            }
+            Request::Server(ServerRequest::Revoke(_))
+            | Request::Client(ClientRequest::Revoke(_)) => ("valid: would be revoked", "失効可"),
         };
         RowView {
             line: r.line(),

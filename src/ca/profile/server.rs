@@ -98,17 +98,17 @@ pub fn issuer_file(kind: CaKind) -> String {
 
 fn profile_key(profile: Profile) -> &'static str {
     match profile {
-        Profile::ServerRsa2048 => "RSA 2048",
         Profile::ServerP384 => "ECDSA P-384",
+        _ => "RSA 2048",
     }
 }
 
 fn check_profile_key(profile: Profile, key: &PKeyRef<Public>) -> Result<(), CaError> {
     let ok = match profile {
-        Profile::ServerRsa2048 => key.id() == Id::RSA && key.bits() == 2048,
         Profile::ServerP384 => {
             key.ec_key().ok().as_deref().and_then(ec_curve) == Some(Nid::SECP384R1)
         }
+        _ => key.id() == Id::RSA && key.bits() == 2048,
     };
     if ok {
         Ok(())

@@ -62,15 +62,16 @@ impl KeyRule {
     /// `Alg::Rsa { bits: &[2048] }` too, so generated keys are checked alike.
     pub fn for_profile(profile: Profile) -> KeyRule {
         match profile {
-            Profile::ServerRsa2048 => KeyRule {
-                alg: Alg::Rsa { bits: &[2048] },
-                needed: "an RSA 2048",
-            },
             Profile::ServerP384 => KeyRule {
                 alg: Alg::Ec {
                     curve: Nid::SECP384R1,
                 },
                 needed: "a P-384 (secp384r1)",
+            },
+            // Profile 3 and every client and S/MIME profile.
+            _ => KeyRule {
+                alg: Alg::Rsa { bits: &[2048] },
+                needed: "an RSA 2048",
             },
         }
     }

@@ -340,11 +340,11 @@ fn check_csr_uncached(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<Cs
     let mut errs = Vec::new();
     let rule = KeyRule::for_profile(profile);
     let (sigs, allowed) = match profile {
-        Profile::ServerRsa2048 => (
+        Profile::ServerP384 => (&EC_SIGS[..], "ecdsa-with-SHA256 or ecdsa-with-SHA384"),
+        _ => (
             &RSA_SIGS[..],
             "sha1/sha256/sha384/sha512/md5WithRSAEncryption",
         ),
-        Profile::ServerP384 => (&EC_SIGS[..], "ecdsa-with-SHA256 or ecdsa-with-SHA384"),
     };
     // The profile's key kind and size, then the known weaknesses (goodkey).
     match csr.key.as_deref().map(|k| goodkey::check(k, &rule)) {

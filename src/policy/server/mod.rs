@@ -65,6 +65,9 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
                 FormKind::ServerIssue => row.issue(ctx).map(ServerRequest::Issue),
                 FormKind::ServerRenew => row.renew(ctx).map(ServerRequest::Renew),
                 FormKind::ServerRevoke => row.revoke(ctx).map(ServerRequest::Revoke),
+                FormKind::ClientIssue | FormKind::ClientRenew | FormKind::ClientRevoke => {
+                    unreachable!("server files are only classified as server forms")
+                }
             };
             errors.append(&mut row.errors);
             rows.extend(req);
