@@ -5,11 +5,12 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::replies::MailCtx;
+use super::mail::Mail;
 use super::{Env, RaError, Verdict};
 use crate::intake::smime;
 use crate::mail::compose::{self, Reply};
 use crate::model::Institution;
+use crate::policy::rules::Decision;
 use crate::render::notices::{MailFacts, OfficerResult};
 use crate::render::views::FileView;
 use crate::store;
@@ -79,13 +80,21 @@ pub(crate) struct SenderAnswer {
     pub reply: Outgoing,
 }
 
-impl MailCtx {
+/// What the officer's result of a mail with application files reports.
+pub(crate) struct Results<'a> {
+    pub files: Vec<FileView>,
+    pub notes: &'a [String],
+    pub verdict: Verdict,
+    pub summary: &'a str,
+}
+
+impl Mail {
     /// Facts about this mail that every reply shows.
     pub fn facts_for_reply<'a>(&'a self, env: &'a Env) -> MailFacts<'a> {
         MailFacts {
-            received_at: self.received_at,
-            signer: &self.signer,
-            message_id: self.message_id.as_deref(),
+            received_at: self.incoming.received_at,
+            signer: &self.incoming.signer,
+            message_id: self.incoming.message_id.as_deref(),
             robot: &env.cfg.robot_address,
         }
     }
@@ -106,10 +115,10 @@ impl MailCtx {
             subject: text.subject.clone(),
             body: text.body,
             attachments: out.attachments,
-            in_reply_to: self.message_id.clone(),
+            in_reply_to: self.incoming.message_id.clone(),
             tags: out.tags,
         };
-        let composed = compose::compose(&reply, &env.signer, self.now)?;
+        let composed = compose::compose(&reply, &env.signer, self.incoming.now)?;
         let mut rcpt = out.to;
         rcpt.extend(out.cc);
         rcpt.sort();
@@ -125,7 +134,7 @@ impl MailCtx {
                 subject: &text.subject,
                 raw: &composed.raw,
             },
-            self.now,
+            self.incoming.now,
         )?;
         Ok(())
     }
@@ -135,16 +144,16 @@ impl MailCtx {
         &self,
         env: &Env,
         inst: &Institution,
-        files: Vec<FileView>,
-        notes: &[String],
-        verdict: Verdict,
-        summary: &str,
+        r: Results<'_>,
+        d: &Decision,
     ) -> Outgoing {
-        let officer = self
-            .officer
-            .as_ref()
-            .map(|o| o.email.clone())
-            .unwrap_or_default();
+        let Results {
+            files,
+            notes,
+            verdict,
+            summary,
+        } = r;
+        let officer = self.officer_email();
         let rows: usize = files.iter().map(|f| f.rows.len().max(f.errors.len())).sum();
         let forms: Vec<&str> = files.iter().filter_map(|f| f.form_code).collect();
         let tags = vec![
@@ -161,7 +170,7 @@ impl MailCtx {
             ("Rows".into(), rows.to_string()),
         ];
         let mut cc: Vec<String> = env.cfg.secretariat.iter().cloned().collect();
-        for a in self.notify() {
+        for a in d.notify.iter().cloned() {
             if !cc.contains(&a) {
                 cc.push(a);
             }

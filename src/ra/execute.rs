@@ -5,13 +5,15 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use super::answer::Outgoing;
-use super::replies::{MailCtx, record_file};
+use super::mail::Mail;
+use super::replies::record_file;
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca::{self, RevokedEntry};
 use crate::model::{
     ApplicationFile, ApplicationStatus, CaKind, CertStatus, FormKind, Institution, IssueRow,
     Request, RevokeRow, Serial, ServerRequest,
 };
+use crate::policy::rules::Decision;
 use crate::render::notices::{self, IssuedCert, RevokedCert};
 use crate::render::views::{FileView, RowOutcome, RowView, summarize};
 use crate::store;
@@ -40,12 +42,13 @@ pub(crate) fn verdict_of(files: &[ApplicationFile]) -> Verdict {
 
 pub(crate) fn execute(
     env: &mut Env,
-    ctx: MailCtx,
+    mail: Mail,
+    decision: Decision,
     inst: &Institution,
     files: Vec<ApplicationFile>,
     notes: Vec<String>,
 ) -> Result<Outcome, RaError> {
-    let now = ctx.now;
+    let now = mail.incoming.now;
     let verdict = verdict_of(&files);
     let summary_files = summarize(&files, &notes, verdict);
     // The serial source is moved out for the transaction's lifetime (the
@@ -57,17 +60,18 @@ pub(crate) fn execute(
         notes: &notes,
         verdict,
         summary: &summary_files,
+        decision: &decision,
     };
-    let result = execute_in_tx(env, &ctx, &batch, serials.as_mut());
+    let result = execute_in_tx(env, &mail, &batch, serials.as_mut());
     env.serials = serials;
     let (mail_id, issued, revoked, summary, replies, crl_cas) = result?;
     for kind in crl_cas {
         publish_crl(env, kind)?;
     }
     env.deliver_local(now)?;
-    let d = ctx.decision(verdict);
+    let d = decision;
     Ok(Outcome {
-        source: ctx.source.clone(),
+        source: mail.incoming.source.clone(),
         mail_id,
         verdict,
         check: None,
@@ -93,6 +97,8 @@ struct Batch<'a> {
     verdict: Verdict,
     /// What the files came to, before anything was done.
     summary: &'a str,
+    /// The rules' decision that files the mail.
+    decision: &'a Decision,
 }
 
 /// What every row of a mail's transaction shares.
@@ -107,7 +113,7 @@ struct RowCtx<'a> {
 
 fn execute_in_tx(
     env: &Env,
-    ctx: &MailCtx,
+    mail: &Mail,
     batch: &Batch<'_>,
     serials: &mut dyn ca::SerialSource,
 ) -> Result<Executed, RaError> {
@@ -117,17 +123,14 @@ fn execute_in_tx(
         notes,
         verdict,
         summary: summary_files,
+        decision,
     } = *batch;
-    let now = ctx.now;
-    let actor = ctx
-        .officer
-        .as_ref()
-        .map(|o| o.email.clone())
-        .unwrap_or_default();
+    let now = mail.incoming.now;
+    let actor = mail.officer_email();
     let tx = env.conn.unchecked_transaction()?;
     // The unique index on executed signed content makes a concurrent or
     // repeated execution fail here, before anything is issued.
-    let mail_id = ctx.record(&tx, verdict, summary_files, true)?;
+    let mail_id = mail.record(&tx, verdict, summary_files, true, decision)?;
     let mut views = Vec::new();
     let mut done = Vec::new();
     let mut issued = Vec::new();
@@ -198,9 +201,15 @@ fn execute_in_tx(
         }
     );
     store::set_mail_detail(&tx, mail_id, &summary)?;
-    let reply = ctx.officer_reply(env, inst, views, notes, verdict, &summary);
-    ctx.queue(env, &tx, mail_id, reply)?;
-    let replies = 1 + queue_notices(env, ctx, &tx, mail_id, inst, &done)?;
+    let result = super::answer::Results {
+        files: views,
+        notes,
+        verdict,
+        summary: &summary,
+    };
+    let reply = mail.officer_reply(env, inst, result, decision);
+    mail.queue(env, &tx, mail_id, reply)?;
+    let replies = 1 + queue_notices(env, mail, &tx, mail_id, inst, &done)?;
     store::audit(
         &tx,
         now,
@@ -360,17 +369,13 @@ pub(crate) fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateT
 /// given both a profile 3 and a profile 11 certificate gets two notices.
 fn queue_notices(
     env: &Env,
-    ctx: &MailCtx,
+    mail: &Mail,
     tx: &Connection,
     mail_id: i64,
     inst: &Institution,
     done: &[Done],
 ) -> Result<usize, RaError> {
-    let officer = ctx
-        .officer
-        .as_ref()
-        .map(|o| o.email.clone())
-        .unwrap_or_default();
+    let officer = mail.officer_email();
     // (form, admin address lower-cased, issuing CA of issued certificates)
     // → rows, in first-seen order.
     type Key = (FormKind, String, Option<CaKind>);
@@ -413,7 +418,7 @@ fn queue_notices(
             .collect::<Vec<_>>()
             .join(", ");
         let (mut reply, verdict, admin) = if *form == FormKind::ServerRevoke {
-            revoked_notice(env, ctx, &officer, ds)
+            revoked_notice(env, mail.incoming.now, &officer, ds)
         } else {
             issued_notice(env, &officer, ds)?
         };
@@ -425,7 +430,7 @@ fn queue_notices(
             ("Institution".into(), inst.name.clone()),
             ("Serial".into(), serials),
         ];
-        ctx.queue(env, tx, mail_id, reply)?;
+        mail.queue(env, tx, mail_id, reply)?;
     }
     Ok(groups.len())
 }
@@ -433,7 +438,7 @@ fn queue_notices(
 /// The notice of the revoked certificates of one admin: (reply, verdict tag, admin).
 fn revoked_notice(
     env: &Env,
-    ctx: &MailCtx,
+    now: OffsetDateTime,
     officer: &str,
     ds: &[&Done],
 ) -> (Outgoing, &'static str, String) {
@@ -455,7 +460,7 @@ fn revoked_notice(
             &row.comment,
         ));
     }
-    let view = notices::Revoked::new(certs, ctx.now, officer, &env.cfg.robot_address);
+    let view = notices::Revoked::new(certs, now, officer, &env.cfg.robot_address);
     (Outgoing::new("server_revoked", &view), "revoked", admin)
 }
 

@@ -12,6 +12,7 @@ mod env;
 mod execute;
 mod intake;
 mod keys;
+mod mail;
 mod replies;
 pub mod review;
 mod steps;
@@ -86,80 +87,79 @@ pub fn process(
 ) -> Result<Outcome, RaError> {
     let raw_sha = sha256_hex(raw);
     let report = smime::verify(raw, &env.trust, now);
-    let ctx = replies::MailCtx::new(env, &report, source, raw, &raw_sha, now);
-    run(env, ctx, &report)
+    let incoming = mail::Incoming::new(&report, source, raw, &raw_sha, now);
+    run(env, incoming, &report)
 }
 
-/// The pipeline after verification; a held mail the secretariat approves
-/// goes through it again (`ctx.review` set: the mail's row is updated, and no
-/// rule holds it a second time). It reads as its steps: screen → verify →
-/// authorise → (content used before?) → extract and check → decide → carry
-/// out or answer; each step takes what it needs and returns a value.
+/// The pipeline of one mail: screen → verify → authorise → used before? →
+/// extract and check → decide → (invalid | dry run | hold | execute). Each
+/// step returns a value; what is learned is gathered here into [`mail::Known`].
 pub(crate) fn run(
     env: &mut Env,
-    mut ctx: replies::MailCtx,
+    incoming: mail::Incoming,
     report: &smime::Report,
 ) -> Result<Outcome, RaError> {
-    if ctx.review.is_none() {
-        match steps::screen(env, &ctx)? {
+    let unknown = |incoming| mail::Mail {
+        incoming,
+        known: mail::Known::default(),
+    };
+    if incoming.review.is_none() {
+        match steps::screen(env, &incoming)? {
             Some(steps::Screened::Automatic) => {
-                return ctx.finish_without_reply(
+                return unknown(incoming).finish_without_reply(
                     env,
                     Verdict::Ignored,
                     "our own or an automatic mail: not answered",
                 );
             }
             Some(steps::Screened::SeenBefore { first_id, first_at }) => {
-                return ctx.duplicate(env, first_id, &first_at);
+                return unknown(incoming).duplicate(env, first_id, &first_at);
             }
             None => {}
         }
     }
     let verified = match &report.outcome {
         Ok(v) => v,
-        Err(f) => return ctx.reject(env, Rejection::Signature(f.clone())),
+        Err(f) => return unknown(incoming).reject(env, Rejection::Signature(f.clone())),
     };
     let signer = match steps::authorise(env, verified)? {
         Ok(signer) => signer,
-        Err(why) => return ctx.reject(env, why),
+        Err(why) => return unknown(incoming).reject(env, why),
     };
-    ctx.learn_signer(&signer, verified);
-    if let Some((first_id, first_at)) = steps::used_before(env, &ctx, verified)? {
-        return ctx.duplicate(env, first_id, &first_at);
+    let known = mail::Known::signed_by(
+        signer.officer,
+        signer.registered_at,
+        &signer.institution.name,
+        Some(verified.content_sha256.clone()),
+    );
+    if let Some((first_id, first_at)) = steps::used_before(env, &incoming, verified)? {
+        return mail::Mail { incoming, known }.duplicate(env, first_id, &first_at);
     }
     let inst = signer.institution;
-    let (files, notes) = match steps::extract_and_check(env, &inst, verified)? {
+    let (files, notes, known) = match steps::extract_and_check(env, &inst, verified)? {
         steps::Extracted::Files {
             files,
             notes,
             attachments,
         } => {
-            ctx.attachments = Some(attachments);
-            ctx.note_files(&files);
-            (files, notes)
+            let known = known.with_files(attachments, &files);
+            (files, notes, known)
         }
         steps::Extracted::Unreadable(note) => {
-            return ctx.invalid(env, &inst, vec![], vec![note]);
+            return mail::Mail { incoming, known }.invalid(env, &inst, vec![], vec![note]);
         }
     };
-    match steps::decide(env, &ctx, report, &files) {
-        steps::Plan::Invalid => ctx.invalid(env, &inst, files, notes),
-        steps::Plan::DryRun => ctx.dry_run(env, &inst, files, notes),
-        steps::Plan::Hold(decision) => {
-            ctx.decision = Some(decision);
-            ctx.held(env, &inst, files, notes)
-        }
+    let mail = mail::Mail { incoming, known };
+    match steps::decide(env, &mail, report, &files) {
+        steps::Plan::Invalid => mail.invalid(env, &inst, files, notes),
+        steps::Plan::DryRun => mail.dry_run(env, &inst, files, notes),
+        steps::Plan::Hold(decision) => mail.held(env, &inst, files, notes, decision),
         steps::Plan::Execute(decision) => {
-            ctx.decision = Some(decision);
-            execute::execute(env, ctx, &inst, files, notes)
+            execute::execute(env, mail, decision, &inst, files, notes)
         }
     }
 }
 
-/// Publishes the newest CRL of each issuing CA to `crl_dir` (DER and PEM:
-/// `ca.crl` for the RSA CA, `ca-ec.crl` for the ECDSA CA), regenerating it
-/// first if one of its certificates was revoked since or it is past its
-/// nextUpdate. Returns each CA with the path of its PEM CRL.
 pub fn refresh_crl(
     env: &mut Env,
     now: OffsetDateTime,

@@ -1,200 +1,40 @@
-//! The per-mail context and the outcomes that carry nothing out: rejections,
-//! duplicates, invalid mails and dry runs. Each records the mail, queues one
-//! signed reply and an audit event in one transaction, then drains the outbox.
+//! The outcomes that carry nothing out: rejections, duplicates, invalid
+//! mails, dry runs and held mails. Each records the mail, queues one signed
+//! reply and an audit event in one transaction, then drains the outbox.
 
 use rusqlite::Connection;
-use time::OffsetDateTime;
 
 use super::answer::{Outgoing, Rejection, SenderAnswer};
+use super::mail::Mail;
 use super::{Env, Outcome, RaError, Verdict};
-use crate::intake::smime::Report;
-use crate::model::{
-    ApplicationFile, ApplicationStatus, FormKind, Institution, Officer, RevocationReason,
-};
-use crate::policy::rules::{AttachmentKind, Decision, Facts};
+use crate::model::{ApplicationFile, ApplicationStatus, Institution};
+use crate::policy::rules::Decision;
 use crate::render::notices::{self};
 use crate::render::views::{FileView, summarize};
 use crate::store;
 
-/// The secretariat reviewing a held mail: the mail's own row is updated
-/// instead of a new one being recorded.
-pub(crate) struct Review {
-    pub mail_id: i64,
-    pub actor: String,
-    /// `approve` or `reject`.
-    pub action: &'static str,
-    pub note: String,
-}
-
-pub(crate) struct MailCtx {
-    pub source: String,
-    pub raw: Vec<u8>,
-    pub raw_sha: String,
-    /// When the mail arrived (for a reviewed mail: its first arrival).
-    pub received_at: OffsetDateTime,
-    /// When this processing happens.
-    pub now: OffsetDateTime,
-    pub from: Option<String>,
-    pub subject: Option<String>,
-    pub message_id: Option<String>,
-    pub signer: String,
-    pub officer: Option<Officer>,
-    pub signed_sha: Option<String>,
-    pub auto_submitted: bool,
-    /// What the filing rules see, gathered as the pipeline learns it.
-    pub unsigned: bool,
-    pub institution: Option<String>,
-    pub officer_since: Option<OffsetDateTime>,
-    pub attachments: Option<Vec<AttachmentKind>>,
-    pub forms: Vec<FormKind>,
-    pub reasons: Vec<RevocationReason>,
-    /// What the rules decided; set before the mail is recorded.
-    pub decision: Option<Decision>,
-    pub review: Option<Review>,
-}
-
-impl MailCtx {
-    pub fn new(
-        env: &Env,
-        report: &Report,
-        source: &str,
-        raw: &[u8],
-        raw_sha: &str,
-        now: OffsetDateTime,
-    ) -> MailCtx {
-        let auto_submitted = crate::intake::mime::is_automatic(raw);
-        let signer = match &report.outcome {
-            Ok(v) => format!("{} ({})", v.signer_email, v.signer_subject),
-            Err(_) => "-".into(),
-        };
-        let _ = env;
-        // Not signed at all, even when an envelope check failed first.
-        let unsigned = report.outcome.is_err() && report.unsigned;
-        MailCtx {
-            source: source.to_string(),
-            raw: raw.to_vec(),
-            raw_sha: raw_sha.to_string(),
-            received_at: now,
-            now,
-            from: report.from.clone(),
-            subject: report.subject.clone(),
-            message_id: report.message_id.clone(),
-            signer,
-            officer: None,
-            signed_sha: None,
-            auto_submitted,
-            unsigned,
-            institution: None,
-            officer_since: None,
-            attachments: None,
-            forms: vec![],
-            reasons: vec![],
-            decision: None,
-            review: None,
-        }
-    }
-
-    /// What the workflow learned of the signer (for the record and the rules).
-    pub(super) fn learn_signer(
-        &mut self,
-        s: &super::steps::Signer,
-        v: &crate::intake::smime::Verified,
-    ) {
-        self.officer_since = s.registered_at;
-        self.officer = Some(s.officer.clone());
-        self.institution = Some(s.institution.name.clone());
-        self.signed_sha = Some(v.content_sha256.clone());
-    }
-
-    /// Notes the forms and revocation reasons of the application files.
-    pub fn note_files(&mut self, files: &[ApplicationFile]) {
-        for f in files {
-            if let Some(k) = f.kind
-                && !self.forms.contains(&k)
-            {
-                self.forms.push(k);
-            }
-            for r in &f.rows {
-                if let Some(reason) = r.revocation_reason()
-                    && !self.reasons.contains(&reason)
-                {
-                    self.reasons.push(reason);
-                }
-            }
-        }
-    }
-
-    /// What the filing rules see of this mail with this verdict.
-    pub fn facts(&self, verdict: Verdict, check: Option<&str>) -> Facts {
-        // Mails whose signed content was never read (unsigned, rejected,
-        // duplicates): their files as the raw mail shows them.
-        let attachments = match &self.attachments {
-            Some(a) => a.clone(),
-            None => attachment_kinds_outside(&self.raw),
-        };
-        Facts {
-            verdict,
-            check: check.map(str::to_string),
-            unsigned: self.unsigned,
-            forms: self.forms.clone(),
-            institution: self.institution.clone(),
-            officer: self.officer.as_ref().map(|o| o.email.clone()),
-            officer_registered_at: self.officer_since,
-            sender: self.from.clone(),
-            subject: self.subject.clone(),
-            attachments,
-            revocation_reasons: self.reasons.clone(),
-            now: self.now,
-        }
-    }
-
-    /// Has the rules decide for a mail that carries nothing out (unless a
-    /// decision was made already).
-    fn decide(&mut self, env: &Env, verdict: Verdict, check: Option<&str>) {
-        if self.decision.is_none() {
-            let facts = self.facts(verdict, check);
-            self.decision = Some(env.rules.evaluate(&facts));
-        }
-    }
-
-    /// The decision the mail is recorded with.
-    pub fn decision(&self, verdict: Verdict) -> Decision {
-        self.decision
-            .clone()
-            .unwrap_or_else(|| Decision::fallback(verdict))
-    }
-
-    /// The rule's extra addresses for the reply to the officer or sender.
-    pub(super) fn notify(&self) -> Vec<String> {
-        self.decision
-            .as_ref()
-            .map(|d| d.notify.clone())
-            .unwrap_or_default()
-    }
-
-    /// Our own replies and other automatic mail are never answered (no mail loops).
-    pub fn is_loop(&self) -> bool {
-        self.auto_submitted
-    }
-
+impl Mail {
+    /// Records the mail (or, under review, updates its held row) with the
+    /// decision that files it.
     pub fn record(
         &self,
         conn: &Connection,
         verdict: Verdict,
         detail: &str,
         executed: bool,
+        d: &Decision,
     ) -> Result<i64, RaError> {
-        let d = self.decision(verdict);
+        let (i, k) = (&self.incoming, &self.known);
         let record = store::MailRecord {
-            received_at: self.received_at,
-            source: &self.source,
-            raw: &self.raw,
-            raw_sha256: &self.raw_sha,
-            message_id: self.message_id.as_deref(),
-            from_addr: self.from.as_deref(),
-            subject: self.subject.as_deref(),
-            signed_sha256: self.signed_sha.as_deref(),
-            officer_id: self.officer.as_ref().map(|o| o.id),
+            received_at: i.received_at,
+            source: &i.source,
+            raw: &i.raw,
+            raw_sha256: &i.raw_sha,
+            message_id: i.message_id.as_deref(),
+            from_addr: i.from.as_deref(),
+            subject: i.subject.as_deref(),
+            signed_sha256: k.signed_sha.as_deref(),
+            officer_id: k.officer.as_ref().map(|o| o.id),
             verdict,
             detail,
             dry_run: verdict == Verdict::Checked,
@@ -203,7 +43,7 @@ impl MailCtx {
             keywords: &d.keywords,
             rule: d.rule.as_deref(),
         };
-        let Some(review) = &self.review else {
+        let Some(review) = &i.review else {
             return Ok(store::insert_mail(conn, &record)?);
         };
         // Outcomes that record applications of their own replace the held ones.
@@ -218,7 +58,7 @@ impl MailCtx {
         };
         store::audit(
             conn,
-            self.now,
+            i.now,
             &review.actor,
             &format!("review-{}", review.action),
             Some(id),
@@ -228,24 +68,17 @@ impl MailCtx {
         Ok(id)
     }
 
-    fn outcome(
-        &self,
-        mail_id: i64,
-        verdict: Verdict,
-        check: Option<&str>,
-        summary: String,
-        replies: usize,
-    ) -> Outcome {
-        let d = self.decision(verdict);
+    /// The outcome of a mail that carried nothing out.
+    fn outcome(&self, mail_id: i64, a: Answered<'_>, d: Decision) -> Outcome {
         Outcome {
-            source: self.source.clone(),
+            source: self.incoming.source.clone(),
             mail_id,
-            verdict,
-            check: check.map(str::to_string),
-            summary,
+            verdict: a.verdict,
+            check: a.check.map(str::to_string),
+            summary: a.summary,
             issued: vec![],
             revoked: vec![],
-            replies,
+            replies: a.replies,
             folder: d.folder,
             keywords: d.keywords,
             rule: d.rule,
@@ -254,23 +87,24 @@ impl MailCtx {
 
     /// Where a reply to the sender goes: the From address, when it is one.
     fn sender(&self, env: &Env) -> Option<String> {
-        self.from.clone().filter(|f| {
+        self.incoming.from.clone().filter(|f| {
             crate::policy::is_mail_address(f) && !f.eq_ignore_ascii_case(&env.cfg.robot_address)
         })
     }
 
+    /// Records a mail that is not answered (our own or automatic mail).
     pub fn finish_without_reply(
-        mut self,
+        self,
         env: &mut Env,
         verdict: Verdict,
         why: &str,
     ) -> Result<Outcome, RaError> {
-        self.decide(env, verdict, None);
+        let d = self.decide(env, verdict, None);
         let tx = env.conn.unchecked_transaction()?;
-        let id = self.record(&tx, verdict, why, false)?;
+        let id = self.record(&tx, verdict, why, false, &d)?;
         store::audit(
             &tx,
-            self.now,
+            self.incoming.now,
             "robot",
             verdict.as_str(),
             Some(id),
@@ -278,7 +112,13 @@ impl MailCtx {
             why,
         )?;
         tx.commit()?;
-        Ok(self.outcome(id, verdict, None, why.to_string(), 0))
+        let a = Answered {
+            verdict,
+            check: None,
+            summary: why.to_string(),
+            replies: 0,
+        };
+        Ok(self.outcome(id, a, d))
     }
 
     pub fn reject(self, env: &mut Env, why: Rejection) -> Result<Outcome, RaError> {
@@ -321,44 +161,44 @@ impl MailCtx {
 
     /// Records a mail that carries nothing out and answers its sender (when
     /// the From is an address we may answer) with one signed reply.
-    fn answer_sender(mut self, env: &mut Env, a: SenderAnswer) -> Result<Outcome, RaError> {
+    fn answer_sender(self, env: &mut Env, a: SenderAnswer) -> Result<Outcome, RaError> {
         let SenderAnswer {
             verdict,
             check,
             detail,
             mut reply,
         } = a;
-        self.decide(env, verdict, check);
+        let d = self.decide(env, verdict, check);
+        let now = self.incoming.now;
         let tx = env.conn.unchecked_transaction()?;
-        let id = self.record(&tx, verdict, &detail, false)?;
-        let actor = match &self.review {
+        let id = self.record(&tx, verdict, &detail, false, &d)?;
+        let actor = match &self.incoming.review {
             Some(r) => r.actor.as_str(),
-            None => self.from.as_deref().unwrap_or("-"),
+            None => self.incoming.from.as_deref().unwrap_or("-"),
         };
-        store::audit(
-            &tx,
-            self.now,
-            actor,
-            verdict.as_str(),
-            Some(id),
-            None,
-            &detail,
-        )?;
+        store::audit(&tx, now, actor, verdict.as_str(), Some(id), None, &detail)?;
         let mut n = 0;
         if let Some(to) = self.sender(env) {
             reply
                 .tags
                 .insert(0, ("Verdict".into(), verdict.as_str().into()));
             reply.to = vec![to];
-            reply.cc = self.notify();
+            reply.cc = d.notify.clone();
             self.queue(env, &tx, id, reply)?;
             n = 1;
         }
         tx.commit()?;
-        env.deliver_local(self.now)?;
-        Ok(self.outcome(id, verdict, check, detail, n))
+        env.deliver_local(now)?;
+        let a = Answered {
+            verdict,
+            check,
+            summary: detail,
+            replies: n,
+        };
+        Ok(self.outcome(id, a, d))
     }
 
+    /// No file can be carried out: every error is reported to the officer.
     pub fn invalid(
         self,
         env: &mut Env,
@@ -366,9 +206,11 @@ impl MailCtx {
         files: Vec<ApplicationFile>,
         notes: Vec<String>,
     ) -> Result<Outcome, RaError> {
-        self.report_only(env, inst, files, notes, Verdict::Invalid)
+        let d = self.decide(env, Verdict::Invalid, None);
+        self.report_only(env, inst, (files, notes), Verdict::Invalid, d)
     }
 
+    /// `[check]`: validated and reported, nothing carried out.
     pub fn dry_run(
         self,
         env: &mut Env,
@@ -376,7 +218,8 @@ impl MailCtx {
         files: Vec<ApplicationFile>,
         notes: Vec<String>,
     ) -> Result<Outcome, RaError> {
-        self.report_only(env, inst, files, notes, Verdict::Checked)
+        let d = self.decide(env, Verdict::Checked, None);
+        self.report_only(env, inst, (files, notes), Verdict::Checked, d)
     }
 
     /// Held for the secretariat's review (the decision said so): recorded,
@@ -387,22 +230,23 @@ impl MailCtx {
         inst: &Institution,
         files: Vec<ApplicationFile>,
         notes: Vec<String>,
+        d: Decision,
     ) -> Result<Outcome, RaError> {
-        self.report_only(env, inst, files, notes, Verdict::Held)
+        self.report_only(env, inst, (files, notes), Verdict::Held, d)
     }
 
     fn report_only(
-        mut self,
+        self,
         env: &mut Env,
         inst: &Institution,
-        files: Vec<ApplicationFile>,
-        notes: Vec<String>,
+        (files, notes): (Vec<ApplicationFile>, Vec<String>),
         verdict: Verdict,
+        d: Decision,
     ) -> Result<Outcome, RaError> {
-        self.decide(env, verdict, None);
+        let now = self.incoming.now;
         let tx = env.conn.unchecked_transaction()?;
         let summary = summarize(&files, &notes, verdict);
-        let id = self.record(&tx, verdict, &summary, false)?;
+        let id = self.record(&tx, verdict, &summary, false, &d)?;
         let status = match verdict {
             Verdict::Checked => ApplicationStatus::Checked,
             Verdict::Held => ApplicationStatus::Held,
@@ -417,43 +261,34 @@ impl MailCtx {
                 &[],
             ));
         }
-        store::audit(
-            &tx,
-            self.now,
-            self.from.as_deref().unwrap_or("-"),
-            verdict.as_str(),
-            Some(id),
-            None,
-            &summary,
-        )?;
-        let reply = self.officer_reply(env, inst, views, &notes, verdict, &summary);
+        let actor = self.incoming.from.as_deref().unwrap_or("-");
+        store::audit(&tx, now, actor, verdict.as_str(), Some(id), None, &summary)?;
+        let result = super::answer::Results {
+            files: views,
+            notes: &notes,
+            verdict,
+            summary: &summary,
+        };
+        let reply = self.officer_reply(env, inst, result, &d);
         self.queue(env, &tx, id, reply)?;
         tx.commit()?;
-        env.deliver_local(self.now)?;
-        Ok(self.outcome(id, verdict, None, summary, 1))
+        env.deliver_local(now)?;
+        let a = Answered {
+            verdict,
+            check: None,
+            summary,
+            replies: 1,
+        };
+        Ok(self.outcome(id, a, d))
     }
 }
 
-/// The kinds of the files a mail carries, read from the raw mail (for mails
-/// whose signed content is not available: unsigned, rejected, duplicates).
-/// Signature parts are not files.
-fn attachment_kinds_outside(raw: &[u8]) -> Vec<AttachmentKind> {
-    let Ok(body) = crate::intake::mime::extract(raw) else {
-        return vec![];
-    };
-    body.attachments
-        .iter()
-        .filter(|a| {
-            !matches!(
-                a.content_type.as_str(),
-                "application/pkcs7-signature"
-                    | "application/x-pkcs7-signature"
-                    | "application/pkcs7-mime"
-                    | "application/x-pkcs7-mime"
-            )
-        })
-        .map(|a| AttachmentKind::of(&a.filename))
-        .collect()
+/// What a mail that carried nothing out came to.
+struct Answered<'a> {
+    verdict: Verdict,
+    check: Option<&'a str>,
+    summary: String,
+    replies: usize,
 }
 
 /// Records one application file of mail `mail_id`: with `status` when it has

@@ -6,7 +6,7 @@
 use time::OffsetDateTime;
 
 use super::answer::Rejection;
-use super::replies::{MailCtx, Review};
+use super::mail::{Incoming, Known, Mail, Review};
 use super::{Env, Outcome, RaError, sha256_hex};
 use crate::intake::smime;
 use crate::store::{self, StoredMail};
@@ -52,12 +52,11 @@ fn reopen(
     m: &StoredMail,
     review: Review,
     now: OffsetDateTime,
-) -> (MailCtx, smime::Report) {
+) -> (Incoming, smime::Report) {
     let report = smime::verify(&m.raw, &env.trust, m.received_at);
-    let mut ctx = MailCtx::new(env, &report, &m.source, &m.raw, &sha256_hex(&m.raw), now);
-    ctx.received_at = m.received_at;
-    ctx.review = Some(review);
-    (ctx, report)
+    let incoming = Incoming::new(&report, &m.source, &m.raw, &sha256_hex(&m.raw), now)
+        .reviewed(m.received_at, review);
+    (incoming, report)
 }
 
 /// Carries a held mail out as if it had not been held: the officer gets the
@@ -77,8 +76,8 @@ pub fn approve(
         action: "approve",
         note: String::new(),
     };
-    let (ctx, report) = reopen(env, &m, review, now);
-    let o = super::run(env, ctx, &report)?;
+    let (incoming, report) = reopen(env, &m, review, now);
+    let o = super::run(env, incoming, &report)?;
     refile(env, &m, &o, now);
     Ok(o)
 }
@@ -103,15 +102,19 @@ pub fn reject(
         action: "reject",
         note: reason.to_string(),
     };
-    let (mut ctx, report) = reopen(env, &m, review, now);
+    let (incoming, report) = reopen(env, &m, review, now);
+    let mut known = Known::default();
     if let Ok(v) = &report.outcome
         && let Some(officer) = store::officer_by_email(&env.conn, &v.signer_email)?
     {
-        ctx.officer_since = store::officer_registered_at(&env.conn, officer.id)?;
-        ctx.institution = store::institution(&env.conn, officer.institution_id)?.map(|i| i.name);
-        ctx.officer = Some(officer);
+        known = Known {
+            officer_since: store::officer_registered_at(&env.conn, officer.id)?,
+            institution: store::institution(&env.conn, officer.institution_id)?.map(|i| i.name),
+            officer: Some(officer),
+            ..Known::default()
+        };
     }
-    let o = ctx.reject(
+    let o = Mail { incoming, known }.reject(
         env,
         Rejection::Review {
             reason: reason.to_string(),

@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::replies::MailCtx;
+use super::mail::{Incoming, Mail};
 use super::{Env, RaError, Rejection, execute, is_dry_run, keys, sha256_hex};
 use crate::intake::application::{self, AttachmentKind, ReadError};
 use crate::intake::{mime, smime};
@@ -23,11 +23,11 @@ pub(super) enum Screened {
 }
 
 /// Mails that are not processed, whatever they carry.
-pub(super) fn screen(env: &Env, ctx: &MailCtx) -> Result<Option<Screened>, RaError> {
-    if ctx.is_loop() {
+pub(super) fn screen(env: &Env, mail: &Incoming) -> Result<Option<Screened>, RaError> {
+    if mail.is_loop() {
         return Ok(Some(Screened::Automatic));
     }
-    Ok(match store::mail_by_raw(&env.conn, &ctx.raw_sha)? {
+    Ok(match store::mail_by_raw(&env.conn, &mail.raw_sha)? {
         Some((first_id, _)) => Some(Screened::SeenBefore {
             first_id,
             first_at: store::mail_received_at(&env.conn, first_id)?,
@@ -71,10 +71,10 @@ pub(super) fn authorise(
 /// used it first, with its arrival.
 pub(super) fn used_before(
     env: &Env,
-    ctx: &MailCtx,
+    mail: &Incoming,
     verified: &smime::Verified,
 ) -> Result<Option<(i64, String)>, RaError> {
-    let this_mail = ctx.review.as_ref().map(|r| r.mail_id);
+    let this_mail = mail.review.as_ref().map(|r| r.mail_id);
     Ok(store::mail_using_content(
         &env.conn,
         &verified.content_sha256,
@@ -175,7 +175,7 @@ pub(super) enum Plan {
 /// or the outer Subject makes a dry run), and a rule may hold the request.
 pub(super) fn decide(
     env: &Env,
-    ctx: &MailCtx,
+    mail: &Mail,
     report: &smime::Report,
     files: &[ApplicationFile],
 ) -> Plan {
@@ -188,8 +188,8 @@ pub(super) fn decide(
     if files.iter().all(|f| !f.ok()) {
         return Plan::Invalid;
     }
-    let facts = ctx.facts(execute::verdict_of(files), None);
-    let decision = if ctx.review.is_some() {
+    let facts = mail.facts(execute::verdict_of(files), None);
+    let decision = if mail.incoming.review.is_some() {
         env.rules.evaluate_approved(&facts)
     } else {
         env.rules.evaluate(&facts)
