@@ -200,7 +200,7 @@ fn a_key_compromise_revocation_is_held_then_approved_and_carried_out_once() {
     // Approving twice carries nothing out twice.
     let again = review::approve(&mut f.env, o.mail_id, "secretariat", later);
     assert!(
-        matches!(again, Err(review::ReviewError::NotHeld { .. })),
+        matches!(again, Err(mailra::ra::RaError::NotHeld { .. })),
         "{again:?}"
     );
     assert_eq!(
@@ -285,7 +285,7 @@ fn a_rejected_review_carries_nothing_out_and_tells_the_officer_why() {
     let reason = "申請者の確認が取れないため / applicant not confirmed";
     assert!(matches!(
         review::reject(&mut f.env, o.mail_id, "  ", "secretariat", now()),
-        Err(review::ReviewError::NoReason)
+        Err(mailra::ra::RaError::NoReason)
     ));
     let r = review::reject(&mut f.env, o.mail_id, reason, "secretariat (tester)", now()).unwrap();
     assert_eq!(r.verdict, Verdict::Rejected, "{r:?}");
@@ -308,7 +308,7 @@ fn a_rejected_review_carries_nothing_out_and_tells_the_officer_why() {
     // Once decided, it cannot be approved any more.
     assert!(matches!(
         review::approve(&mut f.env, o.mail_id, "secretariat", now()),
-        Err(review::ReviewError::NotHeld { .. })
+        Err(mailra::ra::RaError::NotHeld { .. })
     ));
     assert_eq!(f.cert_count(), 0);
     let actions = audit_actions(&f, o.mail_id);

@@ -40,7 +40,18 @@ pub enum OpsError {
     Store(StoreError),
     /// The workflow failed (signing, rendering, the CA, …).
     #[error(transparent)]
-    Ra(#[from] RaError),
+    Ra(RaError),
+}
+
+impl From<RaError> for OpsError {
+    fn from(e: RaError) -> Self {
+        match e {
+            RaError::NoSuchMail(_) => OpsError::NotFound(e.to_string()),
+            RaError::NotHeld { .. } => OpsError::Conflict(e.to_string()),
+            RaError::NoReason => OpsError::Invalid(e.to_string()),
+            e => OpsError::Ra(e),
+        }
+    }
 }
 
 impl OpsError {

@@ -5,8 +5,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{OpsError, Result};
-use crate::ra::review::ReviewError;
+use super::Result;
 use crate::ra::{self, Env, Outcome};
 use crate::store;
 
@@ -24,17 +23,6 @@ pub struct HeldMail {
     pub folder: Option<String>,
     pub keywords: Vec<String>,
     pub source: String,
-}
-
-impl From<ReviewError> for OpsError {
-    fn from(e: ReviewError) -> Self {
-        match e {
-            ReviewError::NotFound(_) => OpsError::NotFound(e.to_string()),
-            ReviewError::NotHeld { .. } => OpsError::Conflict(e.to_string()),
-            ReviewError::NoReason => OpsError::Invalid(e.to_string()),
-            ReviewError::Ra(e) => OpsError::Ra(e),
-        }
-    }
 }
 
 /// The mails held for review, oldest first.

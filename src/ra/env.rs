@@ -6,6 +6,7 @@ use openssl::pkey::PKey;
 use openssl::x509::{X509, X509Crl};
 use rusqlite::Connection;
 
+use super::RaError;
 use crate::ca::{CaError, IssuingCa, PinSource, RandomPins, RandomSerials, SerialSource};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -35,34 +36,22 @@ pub struct Env {
     pub clock: std::sync::Arc<dyn Clock>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum EnvError {
-    #[error("{path}: {what}")]
-    Material { path: String, what: String },
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-    #[error(transparent)]
-    Render(#[from] crate::render::RenderError),
-    #[error(transparent)]
-    Rules(#[from] RulesError),
-}
-
-fn read(path: &std::path::Path) -> Result<Vec<u8>, EnvError> {
-    std::fs::read(path).map_err(|e| EnvError::Material {
+fn read(path: &std::path::Path) -> Result<Vec<u8>, RaError> {
+    std::fs::read(path).map_err(|e| RaError::Material {
         path: path.display().to_string(),
         what: e.to_string(),
     })
 }
 
-fn bad(path: &std::path::Path, what: impl std::fmt::Display) -> EnvError {
-    EnvError::Material {
+fn bad(path: &std::path::Path, what: impl std::fmt::Display) -> RaError {
+    RaError::Material {
         path: path.display().to_string(),
         what: what.to_string(),
     }
 }
 
 /// Reads a PEM file of one or more certificates (first = the end entity).
-pub fn load_certs(path: &std::path::Path) -> Result<Vec<X509>, EnvError> {
+pub fn load_certs(path: &std::path::Path) -> Result<Vec<X509>, RaError> {
     let certs = X509::stack_from_pem(&read(path)?).map_err(|e| bad(path, e))?;
     if certs.is_empty() {
         return Err(bad(path, "no certificate in the file"));
@@ -128,7 +117,7 @@ pub fn load_rule_files(paths: &[PathBuf]) -> Result<RuleSet, RulesError> {
 }
 
 impl Env {
-    pub fn open(cfg: Config) -> Result<Env, EnvError> {
+    pub fn open(cfg: Config) -> Result<Env, RaError> {
         let (rules, source) = load_rules(&cfg.rules_dir)?;
         if source == RulesSource::BuiltIn {
             tracing::info!(dir = %cfg.rules_dir.display(), "no rules folder: the built-in filing rules apply");

@@ -18,7 +18,7 @@ pub mod review;
 mod steps;
 
 pub use crate::model::Verdict;
-pub use env::{Env, EnvError, RulesSource, load_rule_files, load_rules};
+pub use env::{Env, RulesSource, load_rule_files, load_rules};
 pub use intake::{Taken, filed, take};
 
 use openssl::sha::sha256;
@@ -52,8 +52,28 @@ pub struct Outcome {
 
 /// An internal error: told to the operator, never to the officer. The mail
 /// it happened on is left where it was, to be processed again.
+/// The workflow's error: everything that stops a mail (or a review, or
+/// opening the environment) for a reason the operator must look at — the
+/// mail is processed again later — or a secretariat request that names the
+/// wrong mail. What is told to an officer is an [`answer::Rejection`] or a
+/// row error, never this.
 #[derive(Debug, thiserror::Error)]
 pub enum RaError {
+    /// A file the instance needs (key, certificate, trust anchor) is
+    /// missing or unusable.
+    #[error("{path}: {what}")]
+    Material { path: String, what: String },
+    #[error(transparent)]
+    Rules(#[from] crate::policy::rules::RulesError),
+    /// Review: no such mail.
+    #[error("there is no mail #{0}")]
+    NoSuchMail(i64),
+    /// Review: the mail is not held.
+    #[error("mail #{id} is not held for review (its verdict is {verdict})")]
+    NotHeld { id: i64, verdict: String },
+    /// Review: a rejection without a reason for the officer.
+    #[error("a rejection needs a reason for the officer")]
+    NoReason,
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("database: {0}")]

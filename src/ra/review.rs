@@ -11,33 +11,15 @@ use super::{Env, Outcome, RaError, sha256_hex};
 use crate::intake::smime;
 use crate::store::{self, StoredMail};
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReviewError {
-    #[error("there is no mail #{0}")]
-    NotFound(i64),
-    #[error("mail #{id} is not held for review (its verdict is {verdict})")]
-    NotHeld { id: i64, verdict: String },
-    #[error("a rejection needs a reason for the officer")]
-    NoReason,
-    #[error(transparent)]
-    Ra(#[from] RaError),
-}
-
-impl From<store::StoreError> for ReviewError {
-    fn from(e: store::StoreError) -> Self {
-        ReviewError::Ra(e.into())
-    }
-}
-
 /// The mails waiting for review, oldest first.
-pub fn held(env: &Env) -> Result<Vec<StoredMail>, ReviewError> {
+pub fn held(env: &Env) -> Result<Vec<StoredMail>, RaError> {
     Ok(store::held_mails(&env.conn)?)
 }
 
-fn held_mail(env: &Env, id: i64) -> Result<StoredMail, ReviewError> {
-    let m = store::mail(&env.conn, id)?.ok_or(ReviewError::NotFound(id))?;
+fn held_mail(env: &Env, id: i64) -> Result<StoredMail, RaError> {
+    let m = store::mail(&env.conn, id)?.ok_or(RaError::NoSuchMail(id))?;
     if m.verdict != crate::model::Verdict::Held {
-        return Err(ReviewError::NotHeld {
+        return Err(RaError::NotHeld {
             id,
             verdict: m.verdict.as_str().into(),
         });
@@ -68,7 +50,7 @@ pub fn approve(
     id: i64,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<Outcome, ReviewError> {
+) -> Result<Outcome, RaError> {
     let m = held_mail(env, id)?;
     let review = Review {
         mail_id: id,
@@ -90,10 +72,10 @@ pub fn reject(
     reason: &str,
     actor: &str,
     now: OffsetDateTime,
-) -> Result<Outcome, ReviewError> {
+) -> Result<Outcome, RaError> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ReviewError::NoReason);
+        return Err(RaError::NoReason);
     }
     let m = held_mail(env, id)?;
     let review = Review {
