@@ -45,6 +45,26 @@ fn a_database_error_is_never_told_to_the_officer_as_a_rejection() {
     );
 }
 
+#[test]
+fn a_damaged_stored_dn_is_not_told_to_the_officer_as_a_dn_mismatch() {
+    let (mut f, raw) = issued_and_a_revocation();
+    let replies_before = f.replies().len();
+    // The stored DN of the certificate is damaged (sabotage for the test's
+    // sake). Read as an empty DN it would be answered "the DN differs".
+    f.env
+        .conn
+        .execute_batch("UPDATE certificates SET subject_dn = 'not a DN'")
+        .unwrap();
+    let err = ra::process(&mut f.env, &raw, "test", now()).unwrap_err();
+    assert!(err.to_string().contains("certificate DN"), "{err}");
+    assert_eq!(f.replies().len(), replies_before);
+    assert!(
+        store::mail_by_raw(&f.env.conn, &ra_sha(&raw))
+            .unwrap()
+            .is_none()
+    );
+}
+
 /// An instance with one issued certificate, and a signed mail revoking it.
 fn issued_and_a_revocation() -> (Fixture, Vec<u8>) {
     let mut f = Fixture::new();

@@ -46,6 +46,9 @@ pub(super) fn seed_cert(
             issued_at,
             mail_id: None,
             ca: ca_kind,
+            applied_dn: None,
+            user_mail: None,
+            request: None,
         },
     )?;
     store::audit(

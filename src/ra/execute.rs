@@ -335,6 +335,9 @@ fn issue(
         issued_at: now,
         mail_id: Some(mail_id),
         ca: ca_kind,
+        applied_dn: None,
+        user_mail: None,
+        request: Some(crate::policy::server::row_fields(row)),
     };
     store::insert_certificate(tx, &rec)?;
     let what = match renews {

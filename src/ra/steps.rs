@@ -253,6 +253,17 @@ impl<'a> Lookup<'a> {
         }
     }
 
+    /// A stored DN that does not parse is damage in the store, told to the
+    /// operator, never a "DN differs" told to the officer.
+    fn dn(&self, stored: &str, serial: &Serial) -> Option<crate::model::Dn> {
+        let unreadable =
+            crate::policy::dn::parse(stored).map_err(|_| store::StoreError::Unreadable {
+                what: "certificate DN",
+                value: format!("{stored} (serial {serial})"),
+            });
+        self.keep(unreadable.map(Some), None)
+    }
+
     fn keep<T>(&self, r: Result<T, store::StoreError>, empty: T) -> T {
         r.unwrap_or_else(|e| {
             tracing::error!(error = %e, "certificate look-up failed");
@@ -266,8 +277,8 @@ impl crate::model::CertLookup for Lookup<'_> {
     fn by_serial(&self, serial: &Serial) -> Option<crate::model::CertSummary> {
         let c = self.keep(store::certificate(self.conn, serial), None)?;
         Some(crate::model::CertSummary {
+            dn: self.dn(c.dn_as_applied(), &c.serial)?,
             serial: c.serial,
-            dn: crate::policy::dn::parse(&c.subject_dn).unwrap_or_default(),
             institution_id: c.institution_id,
             status: c.status,
             spki_sha256: c.spki_sha256,
@@ -278,10 +289,12 @@ impl crate::model::CertLookup for Lookup<'_> {
     fn key_holders(&self, spki_sha256: &str) -> Vec<crate::model::KeyHolder> {
         self.keep(store::key_uses(self.conn, spki_sha256), Vec::new())
             .into_iter()
-            .map(|u| crate::model::KeyHolder {
-                serial: u.serial,
-                dn: crate::policy::dn::parse(&u.subject_dn).unwrap_or_default(),
-                revoked_for: u.revoked_for,
+            .filter_map(|u| {
+                Some(crate::model::KeyHolder {
+                    dn: self.dn(&u.subject_dn, &u.serial)?,
+                    serial: u.serial,
+                    revoked_for: u.revoked_for,
+                })
             })
             .collect()
     }

@@ -25,13 +25,28 @@ pub struct CertRecord {
     pub mail_id: Option<i64>,
     /// The issuing CA that signed it (and whose CRL lists it once revoked).
     pub ca: CaKind,
+    /// The DN as applied for, when it differs from the subject (S/MIME).
+    pub applied_dn: Option<String>,
+    /// The user's address (client and S/MIME certificates).
+    pub user_mail: Option<String>,
+    /// The validated application row's fields, for pre-filled renewals.
+    pub request: Option<Vec<String>>,
+}
+
+impl CertRecord {
+    /// The DN the officer applied with (what renewal and revocation rows
+    /// must repeat).
+    pub fn dn_as_applied(&self) -> &str {
+        self.applied_dn.as_deref().unwrap_or(&self.subject_dn)
+    }
 }
 
 pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
     conn.execute(
         "INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after,
-                                  status, pem, admin_mail, renewed_from, issued_at, mail_id, ca)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                                  status, pem, admin_mail, renewed_from, issued_at, mail_id, ca,
+                                  applied_dn, user_mail, request)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             c.serial.to_hex(),
             c.institution_id,
@@ -46,7 +61,12 @@ pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
             c.renewed_from.as_ref().map(|s| s.to_hex()),
             ts(c.issued_at),
             c.mail_id,
-            c.ca
+            c.ca,
+            c.applied_dn,
+            c.user_mail,
+            c.request
+                .as_ref()
+                .map(|r| serde_json::to_string(r).expect("strings serialise")),
         ],
     )?;
     Ok(())
@@ -64,7 +84,7 @@ pub fn set_admin_mail(conn: &Connection, serial: &Serial, admin_mail: &str) -> R
 
 const CERT_COLS: &str =
     "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
-                         admin_mail, renewed_from, issued_at, mail_id, ca";
+                         admin_mail, renewed_from, issued_at, mail_id, ca, applied_dn, user_mail, request";
 
 fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
     let bad = |i: usize, what: &str| {
@@ -77,6 +97,11 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
     let serial: String = r.get(0)?;
     let profile: u8 = r.get(2)?;
     let renewed: Option<String> = r.get(10)?;
+    let request: Option<String> = r.get(16)?;
+    let request = match request {
+        None => None,
+        Some(j) => Some(serde_json::from_str(&j).map_err(|_| bad(16, "request"))?),
+    };
     Ok(CertRecord {
         serial: Serial::from_hex(&serial).ok_or_else(|| bad(0, "serial"))?,
         institution_id: r.get(1)?,
@@ -92,6 +117,9 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
         issued_at: time_col(r, 11)?,
         mail_id: r.get(12)?,
         ca: r.get(13)?,
+        applied_dn: r.get(14)?,
+        user_mail: r.get(15)?,
+        request,
     })
 }
 

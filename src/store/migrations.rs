@@ -161,6 +161,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_status ON outbox(status);
     CREATE INDEX outbox_mail ON outbox(mail_id);
     "#,
+    // 7: client and S/MIME certificates. The DN as applied for (an S/MIME
+    // certificate's subject carries less than the row gave), the user's
+    // address, and the validated application row itself (a JSON array of
+    // its fields) so a renewal file can be pre-filled; an institution's
+    // PKCS#12 encryption, when it differs from the instance's.
+    r#"
+    ALTER TABLE certificates ADD COLUMN applied_dn TEXT;
+    ALTER TABLE certificates ADD COLUMN user_mail TEXT;
+    ALTER TABLE certificates ADD COLUMN request TEXT;
+    ALTER TABLE institutions ADD COLUMN p12_encryption TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

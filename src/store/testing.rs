@@ -65,6 +65,9 @@ pub fn cert(conn: &Connection, serial: u8, ca: CaKind, at: OffsetDateTime) -> Se
             issued_at: at,
             mail_id: None,
             ca,
+            applied_dn: None,
+            user_mail: None,
+            request: None,
         },
     )
     .unwrap();
