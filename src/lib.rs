@@ -38,6 +38,25 @@
 //!   registry import file.
 //! - [`model`], [`clock`], [`fault`]: leaves — the domain types shared by
 //!   every layer, where "now" comes from, test-only fault points.
+//!
+//! # Errors
+//!
+//! Two kinds, kept apart on every path:
+//!
+//! - a **rejection** is told to the officer: a failed S/MIME check
+//!   (`intake::smime::Check`), a signer who is no officer or a refused review
+//!   (`ra`'s `Rejection`), or a row error ([`model::RowError`]: line, field,
+//!   rule). The pure layers (`intake`, `policy`) only ever produce these, each
+//!   parser with its own enum of causes (`TsvError`, `MimeError`, `CsrError`,
+//!   `DnError`, `WeakKey`, …) rendered into the rule the officer reads;
+//! - an **internal error** is told to the operator and the mail is processed
+//!   again later: one enum per layer that does I/O — [`store::StoreError`],
+//!   [`ca::CaError`], [`mail::MailError`], [`render::RenderError`],
+//!   [`ra::RaError`], [`service::ServiceError`], [`ops::OpsError`] (which
+//!   sorts the user's mistakes from mailra's), [`config::ConfigError`]. A
+//!   store failure met while checking rows (a look-up, a damaged stored
+//!   value) stops the mail as an internal error, never reads as "no such
+//!   certificate" or "the DN differs".
 #![forbid(unsafe_code)]
 
 pub mod ca;
