@@ -11,6 +11,7 @@
 use serde::Serialize;
 use thiserror::Error;
 
+pub use super::record::{Record, Table};
 use super::tsv::{self, TsvError};
 use crate::model::RowError;
 
@@ -67,22 +68,6 @@ impl ReadError {
             rule: self.to_string(),
         }
     }
-}
-
-/// One record of a form, fitted to the form's field count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// 1-based line number in the file.
-    pub line: usize,
-    /// Exactly the form's number of fields.
-    pub fields: Vec<String>,
-}
-
-/// A file's records fitted to a form, and what was tolerated on the way.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Table {
-    pub records: Vec<Record>,
-    pub warnings: Vec<RowError>,
 }
 
 /// The records of one application file, as read, before its form is known.

@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod mime;
+pub mod record;
 pub mod registry;
 pub mod smime;
 pub mod tsv;

@@ -13,7 +13,7 @@
 use encoding_rs::SHIFT_JIS;
 use thiserror::Error;
 
-use super::application::{Record, Table};
+use super::record::{Record, Table};
 use crate::model::RowError;
 
 /// Field name used for TSV-level errors; the TSV layer does not know the form's columns.

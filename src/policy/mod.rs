@@ -1,5 +1,6 @@
 //! Pure decisions on application rows, from rules and registry data.
 
+pub mod check;
 pub mod dn;
 pub mod forms;
 pub mod goodkey;

@@ -27,8 +27,8 @@ pub use fields::{
 
 use crate::intake::application::Records;
 use crate::model::{Dn, FormKind, Institution, IssueRow, Request, RowError, ServerRequest};
+use crate::policy::check::{Checked, Context};
 use crate::policy::dn;
-use crate::policy::forms::{Checked, Context};
 use crate::policy::keyreuse;
 use fields::{err, field_name};
 use rows::{RowCheck, duplicate_serials};

@@ -13,8 +13,8 @@ use crate::model::{
     CertLookup, CertStatus, CertSummary, Dn, FormFamily, FormKind, IssueRow, Profile, RenewRow,
     RevocationReason, RevokeRow, RowError, Serial,
 };
+use crate::policy::check::Context;
 use crate::policy::dn;
-use crate::policy::forms::Context;
 use crate::policy::keyreuse;
 
 /// Collects the errors of one row.
