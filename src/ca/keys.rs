@@ -7,7 +7,7 @@ use std::path::Path;
 use openssl::ec::{EcGroup, EcKey, EcKeyRef};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
-use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private, Public};
+use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private};
 use openssl::rsa::Rsa;
 use openssl::x509::{X509, X509Req};
 
@@ -85,7 +85,7 @@ pub(crate) fn ec_curve<T: HasPublic>(k: &EcKeyRef<T>) -> Option<Nid> {
 }
 
 /// A key in words (`RSA 2048`, `EC secp384r1`), for messages.
-pub(crate) fn describe_key(key: &PKeyRef<Public>) -> String {
+pub(crate) fn describe_key<T: HasPublic>(key: &PKeyRef<T>) -> String {
     match key.id() {
         Id::RSA => format!("RSA {}", key.bits()),
         Id::EC => match key.ec_key().ok().as_deref().and_then(ec_curve) {

@@ -17,6 +17,7 @@
 //! validity period is then exactly `days` days, as the BR limits count it.
 
 pub mod ca;
+pub mod client;
 pub mod mail;
 pub mod server;
 
