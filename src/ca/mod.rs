@@ -15,16 +15,23 @@
 
 mod crl;
 mod issuing;
+mod keypool;
 mod keys;
+mod p12;
 mod pin;
 pub mod profile;
 mod serial;
 
 pub use crl::{Crl, RevokedEntry};
 pub use issuing::IssuingCa;
-pub use keys::{KeyKind, KeyPair, new_key, new_server_csr};
+pub use keypool::{Hold, KeyPool};
+pub use keys::{KeyKind, KeyPair, generate_rsa2048, new_key, new_server_csr};
+pub use p12::{P12_ITERATIONS, P12Encryption, build_p12};
 pub use pin::{PIN_ALPHABET, PIN_LEN, PinSource, RandomPins};
 pub use profile::ca::new_ca;
+pub use profile::client::{
+    SMIME_OV_STRICT, add_months, check_organization_identifier, client_days,
+};
 pub use profile::mail::new_mail_cert;
 pub use profile::server::{BR_CEILING_DAYS, Publication, issuer_file, max_server_days};
 pub use serial::{RandomSerials, SerialSource};
@@ -99,6 +106,8 @@ pub enum CaError {
     WeakKey(crate::policy::goodkey::WeakKey),
     #[error("PKCS#12 access PIN: {0}")]
     Pin(&'static str),
+    #[error("PKCS#12 friendly name {0:?} contains a NUL character")]
+    P12Name(String),
 }
 
 /// The CA's own gate: re-checks the issuance policy for the institution
