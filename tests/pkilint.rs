@@ -358,5 +358,17 @@ fn client_certificates_of_profiles_5_13_14_pass_pkilint() {
         .unwrap();
         let f = write(dir.path(), "client.pem", &cert.to_pem().unwrap());
         assert_clean("lint_pkix_cert", &["lint"], &f);
+        // The oracle: linted as an S/MIME certificate, which it is not (no
+        // emailProtection, no rfc822Name, no organizationIdentifier), it
+        // fails, so the clean S/MIME results above mean something.
+        let (bad, text) = lint(
+            "lint_cabf_smime_cert",
+            &["lint", "-t", "ORGANIZATION-STRICT"],
+            &f,
+        );
+        assert!(
+            bad.iter().any(|l| l.contains("ERROR")),
+            "pkilint passed a client certificate as S/MIME:\n{text}"
+        );
     }
 }
