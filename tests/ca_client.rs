@@ -10,7 +10,7 @@ use std::process::Command;
 use mailra::ca::{
     self, CaError, IssuingCa, KeyKind, KeyPair, Publication, RandomSerials, SerialSource,
 };
-use mailra::model::{ClientIssueRow, DownloadMethod, Dn, Institution, Profile};
+use mailra::model::{ClientIssueRow, Dn, DownloadMethod, Institution, Profile};
 use openssl::asn1::Asn1Time;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
@@ -108,12 +108,54 @@ fn client_and_smime_certificates_verify_for_their_purpose_with_openssl() {
     let at = datetime!(2026-01-31 09:00 UTC);
     // (profile, CN, purpose, EKU, SAN, notAfter)
     let cases = [
-        (Profile::Client48Months, "Taro Yamada", "sslclient", "TLS Web Client Authentication", None, datetime!(2030-01-31 07:59:59 UTC)),
-        (Profile::Client13Months, "Taro Yamada", "sslclient", "TLS Web Client Authentication", None, datetime!(2027-02-28 07:59:59 UTC)),
-        (Profile::Client25Months, "Taro Yamada", "sslclient", "TLS Web Client Authentication", None, datetime!(2028-02-29 07:59:59 UTC)),
-        (Profile::Smime823Days, MAIL, "smimesign", "E-mail Protection", Some(MAIL), datetime!(2028-05-03 07:59:59 UTC)),
-        (Profile::Smime13Months, MAIL, "smimeencrypt", "E-mail Protection", Some(MAIL), datetime!(2027-02-28 07:59:59 UTC)),
-        (Profile::Smime25Months, MAIL, "smimesign", "E-mail Protection", Some(MAIL), datetime!(2028-02-29 07:59:59 UTC)),
+        (
+            Profile::Client48Months,
+            "Taro Yamada",
+            "sslclient",
+            "TLS Web Client Authentication",
+            None,
+            datetime!(2030-01-31 07:59:59 UTC),
+        ),
+        (
+            Profile::Client13Months,
+            "Taro Yamada",
+            "sslclient",
+            "TLS Web Client Authentication",
+            None,
+            datetime!(2027-02-28 07:59:59 UTC),
+        ),
+        (
+            Profile::Client25Months,
+            "Taro Yamada",
+            "sslclient",
+            "TLS Web Client Authentication",
+            None,
+            datetime!(2028-02-29 07:59:59 UTC),
+        ),
+        (
+            Profile::Smime823Days,
+            MAIL,
+            "smimesign",
+            "E-mail Protection",
+            Some(MAIL),
+            datetime!(2028-05-03 07:59:59 UTC),
+        ),
+        (
+            Profile::Smime13Months,
+            MAIL,
+            "smimeencrypt",
+            "E-mail Protection",
+            Some(MAIL),
+            datetime!(2027-02-28 07:59:59 UTC),
+        ),
+        (
+            Profile::Smime25Months,
+            MAIL,
+            "smimesign",
+            "E-mail Protection",
+            Some(MAIL),
+            datetime!(2028-02-29 07:59:59 UTC),
+        ),
     ];
     let keys = ca::generate_rsa2048(cases.len()).unwrap();
     for ((profile, cn, purpose, eku, san, not_after), key) in cases.into_iter().zip(&keys) {
@@ -121,22 +163,40 @@ fn client_and_smime_certificates_verify_for_their_purpose_with_openssl() {
         let cert = sign(&ca, Some(ORG_ID), &r, key, at).unwrap();
         assert!(cert.public_key().unwrap().public_eq(key));
         let want = Asn1Time::from_unix(not_after.unix_timestamp()).unwrap();
-        assert_eq!(cert.not_after().compare(&want).unwrap(), std::cmp::Ordering::Equal, "{profile:?}");
+        assert_eq!(
+            cert.not_after().compare(&want).unwrap(),
+            std::cmp::Ordering::Equal,
+            "{profile:?}"
+        );
 
         let f = format!("{}.pem", profile.id());
         std::fs::write(dir.path().join(&f), cert.to_pem().unwrap()).unwrap();
         let at_s = (at.unix_timestamp() + 60).to_string();
         let (ok, text) = openssl(
             dir.path(),
-            &["verify", "-CAfile", "ca.pem", "-purpose", purpose, "-attime", &at_s, &f],
+            &[
+                "verify", "-CAfile", "ca.pem", "-purpose", purpose, "-attime", &at_s, &f,
+            ],
         );
         assert!(ok, "{profile:?}: {text}");
         let (_, text) = openssl(dir.path(), &["x509", "-in", &f, "-noout", "-text"]);
         assert!(text.contains(eku), "{profile:?}: {text}");
-        assert!(text.contains("Digital Signature, Key Encipherment"), "{text}");
-        assert!(text.contains("Signature Algorithm: sha256WithRSAEncryption"), "{text}");
-        assert!(text.contains("URI:http://certs.example.ac.jp/mailra/ca.crl"), "{text}");
-        assert!(text.contains("CA Issuers - URI:http://certs.example.ac.jp/mailra/ca.cer"), "{text}");
+        assert!(
+            text.contains("Digital Signature, Key Encipherment"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Signature Algorithm: sha256WithRSAEncryption"),
+            "{text}"
+        );
+        assert!(
+            text.contains("URI:http://certs.example.ac.jp/mailra/ca.crl"),
+            "{text}"
+        );
+        assert!(
+            text.contains("CA Issuers - URI:http://certs.example.ac.jp/mailra/ca.cer"),
+            "{text}"
+        );
         match san {
             Some(mail) => {
                 assert!(text.contains(&format!("email:{mail}")), "{text}");
@@ -145,7 +205,9 @@ fn client_and_smime_certificates_verify_for_their_purpose_with_openssl() {
                 // The OV subject: organization and its identifier, CN = mail, no OU.
                 let (_, subj) = openssl(
                     dir.path(),
-                    &["x509", "-in", &f, "-noout", "-subject", "-nameopt", "RFC2253"],
+                    &[
+                        "x509", "-in", &f, "-noout", "-subject", "-nameopt", "RFC2253",
+                    ],
                 );
                 assert_eq!(
                     subj.trim(),
@@ -166,6 +228,16 @@ fn client_and_smime_certificates_verify_for_their_purpose_with_openssl() {
     }
 }
 
+/// (what, CA, organizationIdentifier, row, key, the refusal expected)
+type RefusalCase<'a> = (
+    &'a str,
+    &'a IssuingCa,
+    Option<&'a str>,
+    ClientIssueRow,
+    &'a PKey<Private>,
+    fn(&CaError) -> bool,
+);
+
 #[test]
 fn the_gate_refuses_what_the_ca_must_not_sign() {
     let (_, rsa) = issuing(KeyKind::Rsa2048);
@@ -176,17 +248,69 @@ fn the_gate_refuses_what_the_ca_must_not_sign() {
     let p384 = ca::new_key(KeyKind::P384).unwrap();
     let rsa1024 = PKey::from_rsa(openssl::rsa::Rsa::generate(1024).unwrap()).unwrap();
     let smime = row(Profile::Smime13Months, MAIL, inst_o, Some(MAIL));
-    type Check = fn(&CaError) -> bool;
-    let cases: Vec<(&str, &IssuingCa, Option<&str>, ClientIssueRow, &PKey<Private>, Check)> = vec![
-        ("server profile", &rsa, Some(ORG_ID), row(Profile::ServerRsa2048, MAIL, inst_o, Some(MAIL)), &good, |e| matches!(e, CaError::NotClientProfile(3))),
-        ("ECDSA CA", &ec, Some(ORG_ID), smime.clone(), &good, |e| matches!(e, CaError::CaForProfile { .. })),
-        ("P-384 key", &rsa, Some(ORG_ID), smime.clone(), &p384, |e| matches!(e, CaError::WeakKey(_))),
-        ("RSA 1024 key", &rsa, Some(ORG_ID), smime.clone(), &rsa1024, |e| matches!(e, CaError::WeakKey(_))),
-        ("other O", &rsa, Some(ORG_ID), row(Profile::Client13Months, "Taro", "Other University", None), &good, |e| matches!(e, CaError::Organization { .. })),
-        ("CN not the mail", &rsa, Some(ORG_ID), row(Profile::Smime13Months, "Taro Yamada", inst_o, Some(MAIL)), &good, |e| matches!(e, CaError::SmimeMail { .. })),
-        ("no user mail", &rsa, Some(ORG_ID), row(Profile::Smime823Days, MAIL, inst_o, None), &good, |e| matches!(e, CaError::SmimeMail { .. })),
-        ("no organizationIdentifier", &rsa, None, smime.clone(), &good, |e| matches!(e, CaError::NoOrganizationIdentifier)),
-        ("bad organizationIdentifier", &rsa, Some("1234567890123"), smime.clone(), &good, |e| matches!(e, CaError::BadOrganizationIdentifier { .. })),
+    let cases: Vec<RefusalCase> = vec![
+        (
+            "server profile",
+            &rsa,
+            Some(ORG_ID),
+            row(Profile::ServerRsa2048, MAIL, inst_o, Some(MAIL)),
+            &good,
+            |e| matches!(e, CaError::NotClientProfile(3)),
+        ),
+        ("ECDSA CA", &ec, Some(ORG_ID), smime.clone(), &good, |e| {
+            matches!(e, CaError::CaForProfile { .. })
+        }),
+        ("P-384 key", &rsa, Some(ORG_ID), smime.clone(), &p384, |e| {
+            matches!(e, CaError::WeakKey(_))
+        }),
+        (
+            "RSA 1024 key",
+            &rsa,
+            Some(ORG_ID),
+            smime.clone(),
+            &rsa1024,
+            |e| matches!(e, CaError::WeakKey(_)),
+        ),
+        (
+            "other O",
+            &rsa,
+            Some(ORG_ID),
+            row(Profile::Client13Months, "Taro", "Other University", None),
+            &good,
+            |e| matches!(e, CaError::Organization { .. }),
+        ),
+        (
+            "CN not the mail",
+            &rsa,
+            Some(ORG_ID),
+            row(Profile::Smime13Months, "Taro Yamada", inst_o, Some(MAIL)),
+            &good,
+            |e| matches!(e, CaError::SmimeMail { .. }),
+        ),
+        (
+            "no user mail",
+            &rsa,
+            Some(ORG_ID),
+            row(Profile::Smime823Days, MAIL, inst_o, None),
+            &good,
+            |e| matches!(e, CaError::SmimeMail { .. }),
+        ),
+        (
+            "no organizationIdentifier",
+            &rsa,
+            None,
+            smime.clone(),
+            &good,
+            |e| matches!(e, CaError::NoOrganizationIdentifier),
+        ),
+        (
+            "bad organizationIdentifier",
+            &rsa,
+            Some("1234567890123"),
+            smime.clone(),
+            &good,
+            |e| matches!(e, CaError::BadOrganizationIdentifier { .. }),
+        ),
     ];
     for (what, ca, org_id, r, key, check) in cases {
         match sign(ca, org_id, &r, key, at) {
@@ -206,19 +330,42 @@ fn a_p12_of_an_issued_certificate_carries_the_chain_and_opens_with_the_cli() {
     let (kp, ca) = issuing(KeyKind::Rsa2048);
     let dir = tempfile::tempdir().unwrap();
     let key = ca::new_key(KeyKind::Rsa2048).unwrap();
-    let r = row(Profile::Smime25Months, MAIL, "Example University", Some(MAIL));
+    let r = row(
+        Profile::Smime25Months,
+        MAIL,
+        "Example University",
+        Some(MAIL),
+    );
     let cert = sign(&ca, Some(ORG_ID), &r, &key, OffsetDateTime::now_utc()).unwrap();
     for enc in ca::P12Encryption::ALL {
-        let der = ca::build_p12("taro", &key, &cert, &[kp.cert.clone()], "Pin-Ok_22charsABCDEFGH", enc)
-            .unwrap();
+        let der = ca::build_p12(
+            "taro",
+            &key,
+            &cert,
+            std::slice::from_ref(&kp.cert),
+            "Pin-Ok_22charsABCDEFGH",
+            enc,
+        )
+        .unwrap();
         let f = dir.path().join("t.p12");
         std::fs::write(&f, der).unwrap();
         let (ok, text) = openssl(
             dir.path(),
-            &["pkcs12", "-in", "t.p12", "-passin", "pass:Pin-Ok_22charsABCDEFGH", "-nodes"],
+            &[
+                "pkcs12",
+                "-in",
+                "t.p12",
+                "-passin",
+                "pass:Pin-Ok_22charsABCDEFGH",
+                "-nodes",
+            ],
         );
         assert!(ok, "{enc}: {text}");
-        assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 2, "{enc}: {text}");
+        assert_eq!(
+            text.matches("BEGIN CERTIFICATE").count(),
+            2,
+            "{enc}: {text}"
+        );
         assert!(text.contains("friendlyName: taro"), "{enc}: {text}");
     }
 }

@@ -18,7 +18,7 @@ use mailra::config::Config;
 use mailra::init::{self, InitArgs};
 use mailra::kit::forms::{issue_row, server_dn};
 use mailra::model::{
-    CaKind, ClientIssueRow, DownloadMethod, Dn, Institution, IssueRow, Profile, RevocationReason,
+    CaKind, ClientIssueRow, Dn, DownloadMethod, Institution, IssueRow, Profile, RevocationReason,
 };
 use time::{Duration, OffsetDateTime};
 

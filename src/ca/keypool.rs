@@ -84,7 +84,9 @@ impl KeyPool {
                 .name("mailra-keypool".into())
                 .spawn(move || fill(&s));
             if let Err(e) = spawned {
-                tracing::warn!("key pool: cannot start its thread ({e}); keys are generated on demand");
+                tracing::warn!(
+                    "key pool: cannot start its thread ({e}); keys are generated on demand"
+                );
             }
         }
         KeyPool { shared }

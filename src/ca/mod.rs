@@ -4,14 +4,26 @@
 //! *how* a certificate looks and still re-checks the facts it signs (CSR
 //! signature, key type, subject) because a CA never signs on trust.
 //!
-//! - [`profile`]: one builder per certificate profile family (server, CA,
-//!   S/MIME) over one common base (serial, names, validity, key ids, signing);
-//!   `mailra init`, the demo and the tests generate their PKI with the same
-//!   builders the CA issues with;
+//! - [`profile`]: one builder per certificate profile family (server, client
+//!   and S/MIME over generated keys, CA, the robot's and officers' mail
+//!   certificates) over one common base (serial, names, validity, key ids,
+//!   signing); `mailra init`, the demo and the tests generate their PKI with
+//!   the same builders the CA issues with;
+//! - the gates: [`issue_checked`] (server certificates from CSRs),
+//!   [`issue_generated_checked`] (client 5/13/14 and S/MIME 7/15/16
+//!   certificates over keys the CA generated: S/MIME ones are
+//!   organization-validated, strict, per the CA/B Forum S/MIME BRs, see
+//!   [`profile::client`]), [`revoke_checked`];
 //! - [`IssuingCa`] (issuing.rs): an issuing CA with its publication URLs;
-//! - crl.rs: CRLs; serial.rs: serial sources; keys.rs: keys, key pairs, CSRs.
+//! - keys.rs: keys, key pairs, CSRs, and [`generate_rsa2048`] (bulk key
+//!   generation on every core); keypool.rs: the warm [`KeyPool`] of
+//!   RSA-2048 keys generated while idle, in memory only, each handed out once;
+//! - p12.rs: [`build_p12`], the PKCS#12 of a generated key, its certificate
+//!   and chain under the access PIN, [`P12Encryption`] compatible (3DES,
+//!   SHA-1 MAC; default) or modern (AES-256, SHA-256 MAC); pin.rs: access PINs;
+//! - crl.rs: CRLs; serial.rs: serial sources.
 //!
-//! Clock and serial source are parameters so that callers and tests control them.
+//! Clock, serial and PIN sources are parameters so that callers and tests control them.
 
 mod crl;
 mod issuing;

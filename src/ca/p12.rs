@@ -62,9 +62,10 @@ impl P12Encryption {
 
     fn algorithms(self) -> (Nid, MessageDigest) {
         match self {
-            P12Encryption::Compatible => {
-                (Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC, MessageDigest::sha1())
-            }
+            P12Encryption::Compatible => (
+                Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC,
+                MessageDigest::sha1(),
+            ),
             P12Encryption::Modern => (Nid::AES_256_CBC, MessageDigest::sha256()),
         }
     }

@@ -86,7 +86,10 @@ fn both_profiles_open_with_the_openssl_cli_and_crate_with_the_pin_only() {
         assert!(leaf.cert.public_key().unwrap().public_eq(&key), "{enc}");
         let certs = openssl::x509::X509::stack_from_pem(&out.stdout).unwrap();
         let ders: Vec<Vec<u8>> = certs.iter().map(|c| c.to_der().unwrap()).collect();
-        assert!(ders.contains(&leaf.cert.to_der().unwrap()), "{enc}: no leaf");
+        assert!(
+            ders.contains(&leaf.cert.to_der().unwrap()),
+            "{enc}: no leaf"
+        );
         assert!(ders.contains(&ca.cert.to_der().unwrap()), "{enc}: no chain");
 
         let wrong = openssl(&["-passin", "pass:Kq7#mZ2xTt9pWd4rYh8nBd", "-nodes"], &f);
@@ -118,7 +121,14 @@ fn pins_openssl_would_panic_on_or_importers_break_on_are_refused() {
         );
         assert!(matches!(r, Err(CaError::Pin(_))), "{pin:?}: {r:?}");
     }
-    let r = build_p12("a\0b", &leaf.key, &leaf.cert, &[], PIN, P12Encryption::Modern);
+    let r = build_p12(
+        "a\0b",
+        &leaf.key,
+        &leaf.cert,
+        &[],
+        PIN,
+        P12Encryption::Modern,
+    );
     assert!(matches!(r, Err(CaError::P12Name(_))), "{r:?}");
 }
 

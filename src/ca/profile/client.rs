@@ -158,14 +158,10 @@ pub(crate) fn sign(
     let kind = CaKind::for_profile(profile);
 
     let smime_mail = if profile.is_smime() {
-        Some(
-            row.user_mail
-                .as_deref()
-                .ok_or(CaError::SmimeMail {
-                    cn: row.dn.cn().unwrap_or_default().to_string(),
-                    mail: String::new(),
-                })?,
-        )
+        Some(row.user_mail.as_deref().ok_or(CaError::SmimeMail {
+            cn: row.dn.cn().unwrap_or_default().to_string(),
+            mail: String::new(),
+        })?)
     } else {
         None
     };
@@ -229,13 +225,41 @@ mod tests {
     #[test]
     fn months_are_calendar_months_clamped_to_the_month_end() {
         let cases = [
-            (datetime!(2026-01-31 08:00 UTC), 1, datetime!(2026-02-28 08:00 UTC)),
-            (datetime!(2028-01-31 08:00 UTC), 1, datetime!(2028-02-29 08:00 UTC)),
-            (datetime!(2026-03-31 23:59:59 UTC), 13, datetime!(2027-04-30 23:59:59 UTC)),
-            (datetime!(2026-11-15 00:00 UTC), 2, datetime!(2027-01-15 00:00 UTC)),
-            (datetime!(2026-04-01 08:00 UTC), 48, datetime!(2030-04-01 08:00 UTC)),
-            (datetime!(2026-12-31 12:00 UTC), 25, datetime!(2029-01-31 12:00 UTC)),
-            (datetime!(2026-05-10 12:00 UTC), 0, datetime!(2026-05-10 12:00 UTC)),
+            (
+                datetime!(2026-01-31 08:00 UTC),
+                1,
+                datetime!(2026-02-28 08:00 UTC),
+            ),
+            (
+                datetime!(2028-01-31 08:00 UTC),
+                1,
+                datetime!(2028-02-29 08:00 UTC),
+            ),
+            (
+                datetime!(2026-03-31 23:59:59 UTC),
+                13,
+                datetime!(2027-04-30 23:59:59 UTC),
+            ),
+            (
+                datetime!(2026-11-15 00:00 UTC),
+                2,
+                datetime!(2027-01-15 00:00 UTC),
+            ),
+            (
+                datetime!(2026-04-01 08:00 UTC),
+                48,
+                datetime!(2030-04-01 08:00 UTC),
+            ),
+            (
+                datetime!(2026-12-31 12:00 UTC),
+                25,
+                datetime!(2029-01-31 12:00 UTC),
+            ),
+            (
+                datetime!(2026-05-10 12:00 UTC),
+                0,
+                datetime!(2026-05-10 12:00 UTC),
+            ),
         ];
         for (t, m, want) in cases {
             assert_eq!(add_months(t, m).unwrap(), want, "{t} + {m}");
