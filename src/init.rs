@@ -282,6 +282,8 @@ pub fn create(args: &InitArgs, now: OffsetDateTime) -> Result<Created> {
             publish_url: Some(publish_url.clone()),
             policy_oid: None,
             cps_url: None,
+            p12_encryption: Some(crate::ca::P12Encryption::default().as_str().into()),
+            key_pool: Some(config::DEFAULT_KEY_POOL),
         },
         imap: args.imap.as_ref().map(|url| crate::config::RawImap {
             url: Some(url.clone()),
@@ -327,7 +329,8 @@ pub fn create(args: &InitArgs, now: OffsetDateTime) -> Result<Created> {
 }
 
 /// Explains the certificate-publication keys in the written `[ca]` section
-/// and lists the optional ones, commented out, with their defaults.
+/// and the PKCS#12 and key-pool keys, and lists the optional ones, commented
+/// out, with their defaults.
 fn comment_ca_keys(toml: &str) -> String {
     let explain = "# The http:// URL where a web server serves the crl/ folder (CRLs and CA\n\
                    # certificates): every server certificate names it (CRL distribution point,\n\
@@ -337,8 +340,18 @@ fn comment_ca_keys(toml: &str) -> String {
                     #                        # always applies (200 days, 100 from 2027-03-15, 47 from 2029-03-15)\n\
                     # policy_oid = \"1.3.6.1.4.1.99999.1.1\"   # the CA's own policy, after 2.23.140.1.2.2\n\
                     # cps_url = \"https://certs.example.ac.jp/cps/\"\n";
+    let p12 = "# PKCS#12 files of generated keys: \"compatible\" (3DES, SHA-1 MAC) opens on every\n\
+               # system; \"modern\" (AES-256, SHA-256 MAC) is stronger but older macOS/iOS/Android/\n\
+               # Windows refuse it with a misleading \"wrong password\". Per institution: the registry.\n";
+    let pool =
+        "# RSA-2048 keys `mailra run` generates ahead while idle, in memory only (0: off).\n";
     let mut out = String::new();
     for line in toml.lines() {
+        if line.starts_with("p12_encryption =") {
+            out.push_str(p12);
+        } else if line.starts_with("key_pool =") {
+            out.push_str(pool);
+        }
         if line.starts_with("publish_url =") {
             out.push_str(explain);
             out.push_str(line);
@@ -350,4 +363,31 @@ fn comment_ca_keys(toml: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_ca_section_explains_p12_encryption_and_the_key_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = InitArgs {
+            dir: dir.path().to_path_buf(),
+            publish_url: Some("http://certs.example.ac.jp/mailra/".into()),
+            ..Default::default()
+        };
+        init(&args, time::OffsetDateTime::now_utc()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(config::FILE_NAME)).unwrap();
+        for want in [
+            "# PKCS#12 files of generated keys: \"compatible\" (3DES, SHA-1 MAC) opens on every\n# system;",
+            "p12_encryption = \"compatible\"\n",
+            "# RSA-2048 keys `mailra run` generates ahead while idle, in memory only (0: off).\nkey_pool = 100\n",
+        ] {
+            assert!(text.contains(want), "{want:?} missing in:\n{text}");
+        }
+        let cfg = config::Config::load(dir.path()).unwrap();
+        assert_eq!(cfg.p12_encryption, crate::ca::P12Encryption::Compatible);
+        assert_eq!(cfg.key_pool, config::DEFAULT_KEY_POOL);
+    }
 }

@@ -1,7 +1,9 @@
 //! DigiCert's `pkilint` finds no ERROR (or FATAL) in what the embedded CA
 //! produces: server certificates of profiles 3 and 11 against the CA/B Forum
-//! TLS Baseline Requirements, the CRLs against the BR CRL profile, and the CA
-//! certificates `mailra init` generates against RFC 5280.
+//! TLS Baseline Requirements, S/MIME certificates of profiles 7, 15 and 16
+//! against the CA/B Forum S/MIME Baseline Requirements, client certificates
+//! of profiles 5, 13 and 14 and the CA certificates `mailra init` generates
+//! against RFC 5280, and the CRLs against the BR CRL profile.
 //!
 //! pkilint is a Python package (`pip install pkilint`; scripts/test installs
 //! it). Without it these tests fail, saying so: they never pass unchecked.
@@ -15,7 +17,9 @@ use mailra::ca::{
 use mailra::config::Config;
 use mailra::init::{self, InitArgs};
 use mailra::kit::forms::{issue_row, server_dn};
-use mailra::model::{CaKind, Dn, Institution, IssueRow, Profile, RevocationReason};
+use mailra::model::{
+    CaKind, ClientIssueRow, Dn, DownloadMethod, Institution, IssueRow, Profile, RevocationReason,
+};
 use time::{Duration, OffsetDateTime};
 
 const CN: &str = "www.example.ac.jp";
@@ -259,4 +263,112 @@ fn generated_ca_certificates_pass_pkilint() {
     .unwrap();
     let f = write(dir.path(), "robot-ca.pem", &robot_ca.cert_pem().unwrap());
     assert_clean("lint_pkix_cert", &["lint"], &f);
+}
+
+const ORG_ID: &str = "NTRJP-1234567890123";
+
+/// A 5-4-1 row as policy passes it on: the DN in the forms' order.
+fn client_row(profile: Profile, cn: &str, mail: Option<&str>) -> ClientIssueRow {
+    let dn = Dn(vec![
+        ("CN".into(), cn.into()),
+        ("OU".into(), "Faculty of Science".into()),
+        ("OU".into(), "s1234567".into()),
+        ("O".into(), "Example University".into()),
+        ("L".into(), "Chiyoda-ku".into()),
+        ("ST".into(), "Tokyo".into()),
+        ("C".into(), "JP".into()),
+    ]);
+    ClientIssueRow {
+        line: 1,
+        dn,
+        profile,
+        method: DownloadMethod::P12Each,
+        admin_name: "Admin".into(),
+        admin_dept: "IT Center".into(),
+        admin_mail: "admin@example.ac.jp".into(),
+        user_name: "Taro Yamada".into(),
+        p12_name: cn.into(),
+        user_dept: "Science".into(),
+        user_mail: mail.map(str::to_string),
+        pin: None,
+    }
+}
+
+#[test]
+fn smime_certificates_of_profiles_7_15_16_pass_the_smime_brs() {
+    let (dir, cfg) = instance();
+    let plain = Publication {
+        policy_oid: None,
+        cps_url: None,
+        ..cfg.publication.clone()
+    };
+    let now = OffsetDateTime::now_utc();
+    let mail = "taro.yamada@example.ac.jp";
+    for publication in [cfg.publication.clone(), plain] {
+        let ca = issuing(&cfg, CaKind::Rsa, publication);
+        for profile in [
+            Profile::Smime823Days,
+            Profile::Smime13Months,
+            Profile::Smime25Months,
+        ] {
+            let key = ca::new_key(KeyKind::Rsa2048).unwrap();
+            let cert = ca::issue_generated_checked(
+                &ca,
+                &institution(),
+                Some(ORG_ID),
+                &client_row(profile, mail, Some(mail)),
+                &key,
+                RandomSerials.next_serial(),
+                now,
+            )
+            .unwrap();
+            let f = write(dir.path(), "smime.pem", &cert.to_pem().unwrap());
+            let (bad, text) = lint("lint_cabf_smime_cert", &["lint", "-d", "-o"], &f);
+            assert!(
+                bad.is_empty(),
+                "profile {}: pkilint reports errors:\n{text}",
+                profile.id()
+            );
+            // Linted as what it claims to be: organization-validated, strict.
+            assert!(text.contains("ORGANIZATION-STRICT"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn client_certificates_of_profiles_5_13_14_pass_pkilint() {
+    let (dir, cfg) = instance();
+    let ca = issuing(&cfg, CaKind::Rsa, cfg.publication.clone());
+    let now = OffsetDateTime::now_utc();
+    for profile in [
+        Profile::Client48Months,
+        Profile::Client13Months,
+        Profile::Client25Months,
+    ] {
+        let key = ca::new_key(KeyKind::Rsa2048).unwrap();
+        let cert = ca::issue_generated_checked(
+            &ca,
+            &institution(),
+            None,
+            &client_row(profile, "Taro Yamada", Some("taro.yamada@example.ac.jp")),
+            &key,
+            RandomSerials.next_serial(),
+            now,
+        )
+        .unwrap();
+        let f = write(dir.path(), "client.pem", &cert.to_pem().unwrap());
+        assert_clean("lint_pkix_cert", &["lint"], &f);
+        // The oracle: linted as an S/MIME certificate, which it is not (no
+        // emailProtection, no rfc822Name, no organizationIdentifier), it
+        // fails, so the clean S/MIME results above mean something.
+        let (bad, text) = lint(
+            "lint_cabf_smime_cert",
+            &["lint", "-t", "ORGANIZATION-STRICT"],
+            &f,
+        );
+        assert!(
+            bad.iter().any(|l| l.contains("ERROR")),
+            "pkilint passed a client certificate as S/MIME:\n{text}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use openssl::ec::{EcGroup, EcKey, EcKeyRef};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
-use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private, Public};
+use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private};
 use openssl::rsa::Rsa;
 use openssl::x509::{X509, X509Req};
 
@@ -69,6 +69,37 @@ pub fn new_key(kind: KeyKind) -> Result<PKey<Private>, CaError> {
     })
 }
 
+/// `n` fresh RSA-2048 keys, generated on every core
+/// ([`std::thread::available_parallelism`]): key generation (~250 ms a key
+/// here) dominates a bulk issuance, and keys are independent.
+pub fn generate_rsa2048(n: usize) -> Result<Vec<PKey<Private>>, CaError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(n);
+    if threads <= 1 {
+        return (0..n).map(|_| new_key(KeyKind::Rsa2048)).collect();
+    }
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|i| {
+                // Shares differ by at most one key.
+                let share = n / threads + usize::from(i < n % threads);
+                s.spawn(move || {
+                    (0..share)
+                        .map(|_| new_key(KeyKind::Rsa2048))
+                        .collect::<Result<Vec<_>, CaError>>()
+                })
+            })
+            .collect();
+        let mut keys = Vec::with_capacity(n);
+        for w in workers {
+            // A worker only panics if OpenSSL does; pass the panic on.
+            keys.extend(w.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+        }
+        Ok(keys)
+    })
+}
+
 /// The digest a key signs with: SHA-384 for EC keys on P-384, SHA-256
 /// otherwise (root programs pair the ECDSA digest with the curve).
 pub(crate) fn digest_for<T: HasPublic>(key: &PKeyRef<T>) -> MessageDigest {
@@ -85,7 +116,7 @@ pub(crate) fn ec_curve<T: HasPublic>(k: &EcKeyRef<T>) -> Option<Nid> {
 }
 
 /// A key in words (`RSA 2048`, `EC secp384r1`), for messages.
-pub(crate) fn describe_key(key: &PKeyRef<Public>) -> String {
+pub(crate) fn describe_key<T: HasPublic>(key: &PKeyRef<T>) -> String {
     match key.id() {
         Id::RSA => format!("RSA {}", key.bits()),
         Id::EC => match key.ec_key().ok().as_deref().and_then(ec_curve) {
@@ -110,6 +141,26 @@ pub fn new_server_csr(dn: &Dn, key: &PKey<Private>) -> Result<X509Req, CaError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generate_rsa2048_gives_n_distinct_sound_keys() {
+        for n in [0, 1, 3] {
+            let keys = generate_rsa2048(n).unwrap();
+            assert_eq!(keys.len(), n);
+            let mut moduli: Vec<Vec<u8>> = keys
+                .iter()
+                .map(|k| {
+                    let rsa = k.rsa().unwrap();
+                    assert_eq!(rsa.n().num_bits(), 2048);
+                    assert!(rsa.check_key().unwrap());
+                    rsa.n().to_vec()
+                })
+                .collect();
+            moduli.sort();
+            moduli.dedup();
+            assert_eq!(moduli.len(), n);
+        }
+    }
 
     #[test]
     fn csr_subject_round_trips() {

@@ -19,6 +19,11 @@ pub use servers::{ImapConfig, Secret, SmtpConfig};
 
 pub const FILE_NAME: &str = "mailra.toml";
 
+/// `[ca] key_pool` when unset: about 25 s of one core to fill, ~1 MB of memory.
+pub const DEFAULT_KEY_POOL: usize = 100;
+/// The largest `[ca] key_pool` accepted (a 10,000-row day at most; tens of MB).
+pub const MAX_KEY_POOL: usize = 10_000;
+
 /// A checked configuration: every path absolute and every required file present.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -46,6 +51,10 @@ pub struct Config {
     pub crl_days: u32,
     /// Where the CRLs and CA certificates are published, and the policy stated.
     pub publication: crate::ca::Publication,
+    /// The instance's PKCS#12 encryption (an institution may override it).
+    pub p12_encryption: crate::ca::P12Encryption,
+    /// Capacity of the warm key pool (`0`: no pool).
+    pub key_pool: usize,
     pub imap: Option<ImapConfig>,
     pub smtp: Option<SmtpConfig>,
     /// Folder of filing rules (may not exist: then the built-in defaults apply).
@@ -181,6 +190,22 @@ impl Config {
                 "{f}: key ca.crl_days: {crl_days} is outside 1..=10 (CA/B Forum TLS BR 4.9.7: nextUpdate at most 10 days after thisUpdate)"
             ));
         }
+        let p12_encryption = match raw.ca.p12_encryption.as_deref() {
+            None => crate::ca::P12Encryption::default(),
+            Some(v) => v.parse().unwrap_or_else(|why| {
+                problems.push(format!(
+                    "{f}: key ca.p12_encryption: {why} (compatible: 3DES, opens everywhere; \
+                     modern: AES-256, refused by older Apple/Android/Windows systems)"
+                ));
+                crate::ca::P12Encryption::default()
+            }),
+        };
+        let key_pool = raw.ca.key_pool.unwrap_or(DEFAULT_KEY_POOL);
+        if key_pool > MAX_KEY_POOL {
+            problems.push(format!(
+                "{f}: key ca.key_pool: {key_pool} is outside 0..={MAX_KEY_POOL} (keys held in memory; 0 turns the pool off)"
+            ));
+        }
         let publication = publication::check(
             &mut problems,
             &f,
@@ -231,6 +256,8 @@ impl Config {
             server_days,
             crl_days,
             publication,
+            p12_encryption,
+            key_pool,
             rules_dir: sub(&raw.rules.dir, "rules"),
             dir,
         })
@@ -349,6 +376,47 @@ mod tests {
             text.contains("key imap.idle_minutes: 30 is outside 1..=28"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn p12_encryption_and_key_pool() {
+        use crate::ca::P12Encryption;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let check = |extra: &str| Config::check(d, Path::new("mailra.toml"), minimal(d, extra));
+        let cases = [
+            ("", Some((P12Encryption::Compatible, DEFAULT_KEY_POOL))),
+            (
+                "p12_encryption = \"modern\"\nkey_pool = 0\n",
+                Some((P12Encryption::Modern, 0)),
+            ),
+            (
+                "p12_encryption = \"compatible\"\nkey_pool = 1000\n",
+                Some((P12Encryption::Compatible, 1000)),
+            ),
+            ("p12_encryption = \"legacy\"\n", None),
+            ("key_pool = 10001\n", None),
+        ];
+        for (extra, want) in cases {
+            match (check(extra), want) {
+                (Ok(cfg), Some((enc, pool))) => {
+                    assert_eq!((cfg.p12_encryption, cfg.key_pool), (enc, pool), "{extra}");
+                }
+                (Err(e), None) => assert_eq!(e.problems.len(), 1, "{extra}: {e}"),
+                (r, _) => panic!("{extra}: {:?}", r.map(|c| (c.p12_encryption, c.key_pool))),
+            }
+        }
+        // Both wrong: both reported at once, each with its key.
+        let err = check("p12_encryption = \"aes\"\nkey_pool = 20000\n").unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 2, "{text}");
+        assert!(
+            text.contains("key ca.p12_encryption: \"aes\" is not"),
+            "{text}"
+        );
+        assert!(text.contains("key ca.key_pool: 20000"), "{text}");
+        // A negative size is refused by the reader.
+        assert!(toml::from_str::<RawConfig>("[ca]\nkey_pool = -1\n").is_err());
     }
 
     #[test]

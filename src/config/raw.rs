@@ -118,6 +118,13 @@ pub struct RawCa {
     /// URL of the CA's CPS, as a policy qualifier.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cps_url: Option<String>,
+    /// How PKCS#12 files of generated keys are encrypted: `compatible`
+    /// (3DES, SHA-1 MAC; the default) or `modern` (AES-256, SHA-256 MAC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p12_encryption: Option<String>,
+    /// RSA-2048 keys `mailra run` keeps generated ahead, in memory only; 0: off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_pool: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]

@@ -2,6 +2,8 @@
 //!
 //! - [`server`]: profiles 3 and 11, OV server certificates following the CA/B
 //!   Forum TLS Baseline Requirements;
+//! - [`client`]: profiles 5/13/14 (client) and 7/15/16 (S/MIME, OV strict per
+//!   the CA/B Forum S/MIME Baseline Requirements) over keys the CA generates;
 //! - [`ca`]: the CA certificates `mailra init` generates (issuing CAs, officer
 //!   CA, robot CA);
 //! - [`mail`]: S/MIME certificates (the robot's, and officers' in the demo and tests).
@@ -17,6 +19,7 @@
 //! validity period is then exactly `days` days, as the BR limits count it.
 
 pub mod ca;
+pub mod client;
 pub mod mail;
 pub mod server;
 

@@ -19,7 +19,7 @@ use der::asn1::{Any, Ia5String};
 use der::oid::ObjectIdentifier;
 use der::oid::db::rfc5280::{ID_AD_CA_ISSUERS, ID_QT_CPS};
 use openssl::nid::Nid;
-use openssl::pkey::{Id, PKeyRef, Public};
+use openssl::pkey::{HasPublic, Id, PKeyRef, Public};
 use openssl::x509::extension::{
     BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
 };
@@ -103,7 +103,10 @@ fn profile_key(profile: Profile) -> &'static str {
     }
 }
 
-fn check_profile_key(profile: Profile, key: &PKeyRef<Public>) -> Result<(), CaError> {
+pub(super) fn check_profile_key<T: HasPublic>(
+    profile: Profile,
+    key: &PKeyRef<T>,
+) -> Result<(), CaError> {
     let ok = match profile {
         Profile::ServerP384 => {
             key.ec_key().ok().as_deref().and_then(ec_curve) == Some(Nid::SECP384R1)
@@ -189,7 +192,9 @@ pub(crate) fn sign(
     }
     let san = san.build(&d.builder().x509v3_context(Some(ca.cert()), None))?;
     d.add(san)?;
-    d.add_der(&policies(publication)?, false)?;
+    if let Some(p) = policies(Some(OV_POLICY), publication)? {
+        d.add_der(&p, false)?;
+    }
     d.add_der(&crl_dp(&publication.crl_url(kind))?, false)?;
     d.add_der(&aia(&publication.issuer_url(kind))?, false)?;
     d.key_ids(Some(ca.cert()))?;
@@ -200,7 +205,14 @@ fn uri(url: &str) -> Result<GeneralName, CaError> {
     Ok(GeneralName::UniformResourceIdentifier(Ia5String::new(url)?))
 }
 
-fn policies(p: &Publication) -> Result<CertificatePolicies, CaError> {
+/// certificatePolicies: the CA/B Forum `reserved` OID first (with the CPS
+/// qualifier when the CA states no own OID), then the CA's own OID with the
+/// CPS URL. `None` when there is neither (a client certificate of a CA
+/// without an own policy OID carries no policies).
+pub(super) fn policies(
+    reserved: Option<ObjectIdentifier>,
+    p: &Publication,
+) -> Result<Option<CertificatePolicies>, CaError> {
     let cps = p
         .cps_url
         .as_deref()
@@ -211,24 +223,27 @@ fn policies(p: &Publication) -> Result<CertificatePolicies, CaError> {
             }])
         })
         .transpose()?;
-    let mut v = vec![PolicyInformation {
-        policy_identifier: OV_POLICY,
-        policy_qualifiers: if p.policy_oid.is_none() {
-            cps.clone()
-        } else {
-            None
-        },
-    }];
+    let mut v = Vec::new();
+    if let Some(reserved) = reserved {
+        v.push(PolicyInformation {
+            policy_identifier: reserved,
+            policy_qualifiers: if p.policy_oid.is_none() {
+                cps.clone()
+            } else {
+                None
+            },
+        });
+    }
     if let Some(oid) = p.policy_oid {
         v.push(PolicyInformation {
             policy_identifier: oid,
             policy_qualifiers: cps,
         });
     }
-    Ok(CertificatePolicies(v))
+    Ok((!v.is_empty()).then_some(CertificatePolicies(v)))
 }
 
-fn crl_dp(url: &str) -> Result<CrlDistributionPoints, CaError> {
+pub(super) fn crl_dp(url: &str) -> Result<CrlDistributionPoints, CaError> {
     Ok(CrlDistributionPoints(vec![DistributionPoint {
         distribution_point: Some(DistributionPointName::FullName(vec![uri(url)?])),
         reasons: None,
@@ -236,7 +251,7 @@ fn crl_dp(url: &str) -> Result<CrlDistributionPoints, CaError> {
     }]))
 }
 
-fn aia(url: &str) -> Result<AuthorityInfoAccessSyntax, CaError> {
+pub(super) fn aia(url: &str) -> Result<AuthorityInfoAccessSyntax, CaError> {
     Ok(AuthorityInfoAccessSyntax(vec![AccessDescription {
         access_method: ID_AD_CA_ISSUERS,
         access_location: uri(url)?,
