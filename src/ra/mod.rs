@@ -12,6 +12,7 @@ mod env;
 mod execute;
 mod intake;
 mod keys;
+pub mod reminders;
 mod replies;
 pub mod review;
 mod steps;

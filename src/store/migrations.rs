@@ -161,6 +161,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_status ON outbox(status);
     CREATE INDEX outbox_mail ON outbox(mail_id);
     "#,
+    // 7: reminders. What a server row said beyond the DN (admin name and
+    // dept, FQDN, software, the dNSNames as a JSON array), so an expiry
+    // digest can pre-fill the renewal row (NULL for certificates issued
+    // before); whether an institution's officers get expiry digests; and
+    // each reminder sent, once per kind and certificate (the 2-2-9 reminder
+    // names the old certificate, a digest each certificate it lists).
+    r#"
+    ALTER TABLE certificates ADD COLUMN admin_name TEXT;
+    ALTER TABLE certificates ADD COLUMN admin_dept TEXT;
+    ALTER TABLE certificates ADD COLUMN fqdn TEXT;
+    ALTER TABLE certificates ADD COLUMN software TEXT;
+    ALTER TABLE certificates ADD COLUMN dns_names TEXT;
+    CREATE INDEX certificates_renewed_from ON certificates(renewed_from) WHERE renewed_from IS NOT NULL;
+    ALTER TABLE institutions ADD COLUMN expiry_digest INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE reminders(
+        kind TEXT NOT NULL CHECK (kind IN ('renewal-revoke', 'expiry-digest')),
+        serial TEXT NOT NULL REFERENCES certificates(serial),
+        sent_at TEXT NOT NULL,
+        outbox_id INTEGER REFERENCES outbox(id),
+        PRIMARY KEY(kind, serial));
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
