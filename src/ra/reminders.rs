@@ -301,7 +301,7 @@ fn digest(
         if !rows.is_empty() {
             attachments.push((
                 name.to_string(),
-                "text/tab-separated-values".to_string(),
+                "text/tab-separated-values; charset=Shift_JIS".to_string(),
                 renewal_file::encode(rows),
             ));
         }
