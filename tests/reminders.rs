@@ -116,7 +116,9 @@ fn attachment(raw: &[u8], name: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     use mail_parser::MimeHeaders;
     let m = mail_parser::MessageParser::default().parse(raw)?;
-    let a = m.attachments().find(|a| a.attachment_name() == Some(name))?;
+    let a = m
+        .attachments()
+        .find(|a| a.attachment_name() == Some(name))?;
     assert_eq!(a.encoding, mail_parser::Encoding::Base64);
     let body: Vec<u8> = m.raw_message[a.offset_body as usize..a.offset_end as usize]
         .iter()
@@ -168,9 +170,16 @@ fn the_2_2_9_reminder_goes_once_on_day_14_to_the_admin_and_the_officer_signed() 
         ["admin@example.ac.jp", "newadmin@example.ac.jp", O1],
         "the old and new admin, the officer who applied"
     );
-    assert!(rows[0].subject.starts_with("サーバ用証明書更新(旧証明書の失効申請)再通知"));
+    assert!(
+        rows[0]
+            .subject
+            .starts_with("サーバ用証明書更新(旧証明書の失効申請)再通知")
+    );
     let raw = raw_of(&f, rows[0].id);
-    assert!(verifies(&f, &raw), "the reminder is S/MIME-signed by the robot");
+    assert!(
+        verifies(&f, &raw),
+        "the reminder is S/MIME-signed by the robot"
+    );
     let body = text_of(&raw);
     for want in [
         old.to_string(),
@@ -218,10 +227,17 @@ fn the_digest_starts_30_days_before_expiry_lists_each_certificate_once_in_one_ma
     let (mut f, clock) = instance(60);
     let a = issue(&mut f, &clock, "www.example.ac.jp");
     let b = issue(&mut f, &clock, "mail.example.ac.jp");
-    let not_after = store::certificate(&f.env.conn, &a).unwrap().unwrap().not_after;
+    let not_after = store::certificate(&f.env.conn, &a)
+        .unwrap()
+        .unwrap()
+        .not_after;
 
     clock.set(not_after - Duration::days(31));
-    assert_eq!(tick_kinds(&f), Vec::<&str>::new(), "31 days before: nothing");
+    assert_eq!(
+        tick_kinds(&f),
+        Vec::<&str>::new(),
+        "31 days before: nothing"
+    );
     clock.set(not_after - Duration::days(30));
     let queued = scheduler::tick(&f.env).unwrap();
     assert_eq!(queued.len(), 1, "one mail for the institution: {queued:?}");
@@ -232,7 +248,11 @@ fn the_digest_starts_30_days_before_expiry_lists_each_certificate_once_in_one_ma
     assert_eq!(listed, want);
     assert_eq!(queued[0].to, [O1]);
     clock.set(not_after - Duration::days(29));
-    assert_eq!(tick_kinds(&f), Vec::<&str>::new(), "29 days before: listed already");
+    assert_eq!(
+        tick_kinds(&f),
+        Vec::<&str>::new(),
+        "29 days before: listed already"
+    );
     clock.set(not_after - Duration::days(2));
     assert_eq!(tick_kinds(&f), Vec::<&str>::new(), "never listed again");
 
@@ -247,7 +267,10 @@ fn the_digest_starts_30_days_before_expiry_lists_each_certificate_once_in_one_ma
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
         assert_eq!(fields.len(), 13, "{line}");
-        assert!(fields[3].starts_with("0x") && fields[6].is_empty(), "{line}");
+        assert!(
+            fields[3].starts_with("0x") && fields[6].is_empty(),
+            "{line}"
+        );
         assert_eq!(fields[9], "admin@example.ac.jp");
     }
 }
@@ -266,7 +289,10 @@ fn an_opted_out_institution_gets_no_digest_and_the_others_still_do() {
         .unwrap();
     let queued = scheduler::tick(&f.env).unwrap();
     assert_eq!(queued.len(), 1, "{queued:?}");
-    assert_eq!((queued[0].institution.as_str(), &queued[0].to[..]), (SAMPLE, &[O2.to_string()][..]));
+    assert_eq!(
+        (queued[0].institution.as_str(), &queued[0].to[..]),
+        (SAMPLE, &[O2.to_string()][..])
+    );
 }
 
 #[test]
@@ -281,7 +307,10 @@ fn renewed_and_revoked_certificates_are_left_out_of_the_digest() {
     revoke(&mut f, &clock, "vpn.example.ac.jp", &revoked);
     clock.advance(Duration::days(20));
     let queued = scheduler::tick(&f.env).unwrap();
-    let digest: Vec<_> = queued.iter().filter(|q| q.kind == "expiry-digest").collect();
+    let digest: Vec<_> = queued
+        .iter()
+        .filter(|q| q.kind == "expiry-digest")
+        .collect();
     assert_eq!(digest.len(), 1);
     assert_eq!(digest[0].serials, [kept.to_string()]);
 }
@@ -304,7 +333,10 @@ fn fill_csr(file: &[u8], key: &PKey<Private>, cn: &str) -> Vec<u8> {
 fn a_returned_digest_renews_the_listed_certificate_once() {
     let (mut f, clock) = instance(40);
     let old = issue(&mut f, &clock, "www.example.ac.jp");
-    let not_after = store::certificate(&f.env.conn, &old).unwrap().unwrap().not_after;
+    let not_after = store::certificate(&f.env.conn, &old)
+        .unwrap()
+        .unwrap()
+        .not_after;
     f.env.cfg.server_days = 200;
 
     clock.set(not_after - Duration::days(20));
@@ -327,9 +359,15 @@ fn a_returned_digest_renews_the_listed_certificate_once() {
     assert_eq!(renewals.len(), 1, "renewed once");
     let new = &renewals[0];
     assert_eq!(new.status, CertStatus::Valid);
-    assert_eq!(new.admin_mail, "admin@example.ac.jp", "pre-filled admin kept");
     assert_eq!(
-        store::certificate(&f.env.conn, &old).unwrap().unwrap().subject_dn,
+        new.admin_mail, "admin@example.ac.jp",
+        "pre-filled admin kept"
+    );
+    assert_eq!(
+        store::certificate(&f.env.conn, &old)
+            .unwrap()
+            .unwrap()
+            .subject_dn,
         new.subject_dn
     );
 
@@ -378,11 +416,27 @@ fn reminders_list_shows_open_reminders_for_people_and_as_json_lines() {
     let out = mailra(&["reminders", "list", "--dir", &dir]);
     let t = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{t}");
-    let renewal = t.lines().find(|l| l.contains("renewal-revoke")).unwrap_or_else(|| panic!("{t}"));
-    assert!(renewal.contains(&old) && renewal.contains(&new) && renewal.contains("waiting"), "{renewal}");
-    let digest = t.lines().find(|l| l.contains("expiry-digest")).unwrap_or_else(|| panic!("{t}"));
-    assert!(digest.contains(&new) && digest.contains("due now"), "{digest}");
-    assert!(!t.lines().any(|l| l.contains("expiry-digest") && l.contains(&old)), "renewed: left out\n{t}");
+    let renewal = t
+        .lines()
+        .find(|l| l.contains("renewal-revoke"))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        renewal.contains(&old) && renewal.contains(&new) && renewal.contains("waiting"),
+        "{renewal}"
+    );
+    let digest = t
+        .lines()
+        .find(|l| l.contains("expiry-digest"))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        digest.contains(&new) && digest.contains("due now"),
+        "{digest}"
+    );
+    assert!(
+        !t.lines()
+            .any(|l| l.contains("expiry-digest") && l.contains(&old)),
+        "renewed: left out\n{t}"
+    );
 
     let out = mailra(&["reminders", "list", "--dir", &dir, "--json"]);
     assert!(out.status.success());
@@ -400,12 +454,25 @@ fn reminders_list_shows_open_reminders_for_people_and_as_json_lines() {
 
     // Opting the institution out takes its certificates off the list.
     let set = |flag: &str| {
-        let out = mailra(&["registry", "institution", "set", "--dir", &dir, "--name", EX, flag]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = mailra(&[
+            "registry",
+            "institution",
+            "set",
+            "--dir",
+            &dir,
+            "--name",
+            EX,
+            flag,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     set("--no-digest");
-    let t = String::from_utf8_lossy(&mailra(&["reminders", "list", "--dir", &dir]).stdout)
-        .into_owned();
+    let t =
+        String::from_utf8_lossy(&mailra(&["reminders", "list", "--dir", &dir]).stdout).into_owned();
     assert!(!t.contains("expiry-digest"), "{t}");
     assert!(t.contains("renewal-revoke"), "{t}");
     set("--digest");
@@ -418,7 +485,7 @@ fn reminders_list_shows_open_reminders_for_people_and_as_json_lines() {
         t.contains("queued expiry-digest for Example University") && t.contains(&new),
         "{t}"
     );
-    let t = String::from_utf8_lossy(&mailra(&["reminders", "run", "--dir", &dir]).stdout)
-        .into_owned();
+    let t =
+        String::from_utf8_lossy(&mailra(&["reminders", "run", "--dir", &dir]).stdout).into_owned();
     assert!(t.contains("no reminder was due"), "{t}");
 }

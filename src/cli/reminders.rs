@@ -47,7 +47,13 @@ pub(super) fn run(what: RemindersCmd, now: OffsetDateTime) -> Result<ExitCode> {
                 println!("no reminder is open");
             } else {
                 let mut t = table(&[
-                    "kind", "serial", "new serial", "CN", "institution", "due", "state",
+                    "kind",
+                    "serial",
+                    "new serial",
+                    "CN",
+                    "institution",
+                    "due",
+                    "state",
                 ]);
                 for r in &rows {
                     let state = match (r.sent, r.due) {

@@ -413,7 +413,10 @@ mod tests {
         let err = Config::check(d, Path::new("mailra.toml"), raw).unwrap_err();
         assert_eq!(err.problems.len(), 2, "{err}");
         assert!(err.problems[0].contains("reminders.digest_days"), "{err}");
-        assert!(err.problems[1].contains("reminders.interval_minutes"), "{err}");
+        assert!(
+            err.problems[1].contains("reminders.interval_minutes"),
+            "{err}"
+        );
     }
 
     #[test]

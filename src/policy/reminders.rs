@@ -129,7 +129,10 @@ pub fn digest_plans(
     now: OffsetDateTime,
     days: u32,
 ) -> Vec<DigestPlan> {
-    let renewed: HashSet<&Serial> = certs.iter().filter_map(|c| c.renewed_from.as_ref()).collect();
+    let renewed: HashSet<&Serial> = certs
+        .iter()
+        .filter_map(|c| c.renewed_from.as_ref())
+        .collect();
     let mut per: BTreeMap<i64, Vec<&CertState>> = BTreeMap::new();
     for c in certs {
         if !c.revoked
@@ -212,7 +215,10 @@ mod tests {
                 now,
             );
             let got = open.first().map(|r| r.due(now));
-            assert_eq!(got, expected, "day {day}, revoked {revoked}, sent {was_sent}");
+            assert_eq!(
+                got, expected,
+                "day {day}, revoked {revoked}, sent {was_sent}"
+            );
             if let Some(r) = open.first() {
                 assert_eq!((&r.old, &r.new), (&s(1), &s(2)));
                 assert_eq!(r.due_at, T0 + Duration::days(14));
@@ -232,7 +238,11 @@ mod tests {
         // (days before expiry, in a 30-day window)
         for (before, expected) in [(31, false), (30, true), (29, true), (0, false), (-1, false)] {
             let now = not_after - Duration::days(before);
-            assert_eq!(in_digest_window(not_after, now, 30), expected, "{before} days before");
+            assert_eq!(
+                in_digest_window(not_after, now, 30),
+                expected,
+                "{before} days before"
+            );
         }
     }
 

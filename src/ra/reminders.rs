@@ -15,7 +15,9 @@ use time::OffsetDateTime;
 use super::answer::{Answering, Outgoing, queue_mail};
 use super::{Env, RaError};
 use crate::model::{CertStatus, FormFamily, Serial};
-use crate::policy::reminders::{self as due, CertState, DigestHistory, DigestPlan, RenewalReminder};
+use crate::policy::reminders::{
+    self as due, CertState, DigestHistory, DigestPlan, RenewalReminder,
+};
 use crate::render::reminders::{self as views, ExpiringCert};
 use crate::render::renewal_file::{self, ClientRenewal, ServerRenewal};
 use crate::store::{self, ReminderKind};

@@ -100,3 +100,56 @@ pub struct ExpiryDigest {
     pub client_file: Option<String>,
     pub robot: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Renderer;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_reminder_texts_render_with_their_subjects_and_serials() {
+        let r = Renderer::new(None).unwrap();
+        let (old, new) = (Serial::from_bytes(&[0x0a]), Serial::from_bytes(&[0x0b]));
+        let t0 = datetime!(2026-01-01 00:00 UTC);
+        let view = RenewalReminder::new(
+            "www.example.ac.jp",
+            "CN=www.example.ac.jp",
+            (&old, t0),
+            (&new, t0),
+            14,
+            "o@example.ac.jp",
+            "ra@example.ac.jp",
+        );
+        let t = r.render("renewal_reminder", &view).unwrap();
+        assert!(
+            t.subject
+                .starts_with("サーバ用証明書更新(旧証明書の失効申請)再通知")
+        );
+        assert!(
+            t.body.contains("0x0A (10)") && t.body.contains("0x0B (11)"),
+            "{}",
+            t.body
+        );
+        let digest = ExpiryDigest {
+            institution: "Example University".into(),
+            days: 30,
+            certs: vec![ExpiringCert::new(
+                "CN=www.example.ac.jp",
+                "www.example.ac.jp",
+                &old,
+                3,
+                t0,
+                "a@example.ac.jp",
+                false,
+            )],
+            server_file: Some("server-renewal.tsv".into()),
+            client_file: None,
+            robot: "ra@example.ac.jp".into(),
+        };
+        let t = r.render("expiry_digest", &digest).unwrap();
+        assert!(t.subject.contains("Example University, 1"), "{}", t.subject);
+        assert!(t.body.contains("server-renewal.tsv") && t.body.contains("no renewal row"));
+        assert!(!t.body.contains("\n\n\n"));
+    }
+}

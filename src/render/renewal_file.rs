@@ -94,7 +94,10 @@ mod tests {
     #[test]
     fn a_server_row_has_13_fields_the_old_serial_in_hex_and_no_csr() {
         let serial = Serial::from_bytes(&[0x01, 0xab]);
-        let names = ["www.example.ac.jp".to_string(), "web.example.ac.jp".to_string()];
+        let names = [
+            "www.example.ac.jp".to_string(),
+            "web.example.ac.jp".to_string(),
+        ];
         let row = server_renew_row(&ServerRenewal {
             dn: "CN=www.example.ac.jp,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP",
             profile: 3,

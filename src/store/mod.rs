@@ -35,11 +35,11 @@ pub use crls::*;
 pub use imap::*;
 pub use mails::*;
 pub use outbox::*;
-pub use reminders::*;
 pub use registry::{
     add_institution, add_officer, institution, institution_by_name, institutions, officer_by_email,
     officer_registered_at, officers, remove_institution, remove_officer,
 };
+pub use reminders::*;
 
 use std::path::Path;
 

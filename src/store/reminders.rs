@@ -68,8 +68,9 @@ pub fn record_reminder(
 
 /// Every reminder sent, oldest first.
 pub fn reminders(conn: &Connection) -> Result<Vec<SentReminder>> {
-    let mut stmt = conn
-        .prepare("SELECT kind, serial, sent_at, outbox_id FROM reminders ORDER BY sent_at, serial")?;
+    let mut stmt = conn.prepare(
+        "SELECT kind, serial, sent_at, outbox_id FROM reminders ORDER BY sent_at, serial",
+    )?;
     let rows = stmt
         .query_map([], |r| {
             Ok((
@@ -293,7 +294,11 @@ mod tests {
             Err(StoreError::Conflict(_))
         ));
         record_reminder(&conn, ReminderKind::ExpiryDigest, &s, t, None).unwrap();
-        let kinds: Vec<_> = reminders(&conn).unwrap().into_iter().map(|r| r.kind).collect();
+        let kinds: Vec<_> = reminders(&conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.kind)
+            .collect();
         assert_eq!(
             kinds,
             [ReminderKind::RenewalRevoke, ReminderKind::ExpiryDigest]
