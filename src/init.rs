@@ -302,6 +302,10 @@ pub fn create(args: &InitArgs, now: OffsetDateTime) -> Result<Created> {
         rules: RawRules {
             dir: Some("rules".into()),
         },
+        reminders: crate::config::RawReminders {
+            digest_days: Some(30),
+            interval_minutes: Some(60),
+        },
     };
     let text = format!(
         "# mailra instance configuration (see README.md, \"Configuration\").\n# Paths are relative to this folder.\n\n{}",

@@ -7,6 +7,7 @@ mod cert;
 mod check;
 mod outbox;
 mod registry;
+mod reminders;
 mod review;
 mod rules;
 mod run;
@@ -115,6 +116,12 @@ enum Cmd {
         #[command(subcommand)]
         what: review::ReviewCmd,
     },
+    /// Reminders: 2-2-9 (old certificate not revoked after renewal) and
+    /// expiry digests; `mailra run` sends them on its own.
+    Reminders {
+        #[command(subcommand)]
+        what: reminders::RemindersCmd,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -165,6 +172,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Crl { dir } => run::crl(&dir.dir, now()),
         Cmd::Rules { what } => rules::run(what),
         Cmd::Review { what } => review::run(what, now()),
+        Cmd::Reminders { what } => reminders::run(what, now()),
     }
 }
 

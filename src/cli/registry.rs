@@ -73,6 +73,20 @@ pub(super) enum InstitutionCmd {
         #[arg(long)]
         name: String,
     },
+    /// Change an institution's settings: whether its officers get the expiry
+    /// digest (on unless turned off).
+    Set {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long)]
+        name: String,
+        /// No expiry digests for this institution.
+        #[arg(long, conflicts_with = "digest")]
+        no_digest: bool,
+        /// Expiry digests again.
+        #[arg(long)]
+        digest: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -159,6 +173,22 @@ fn institution(what: InstitutionCmd, now: OffsetDateTime) -> Result<()> {
         InstitutionCmd::Remove { dir, name } => {
             ops::registry::remove_institution(&open_db(&dir.dir)?, &name, OPERATOR, now)?;
             println!("institution {name:?} removed");
+        }
+        InstitutionCmd::Set {
+            dir,
+            name,
+            no_digest,
+            digest,
+        } => {
+            if !no_digest && !digest {
+                anyhow::bail!("nothing to set: give --no-digest or --digest");
+            }
+            let conn = open_db(&dir.dir)?;
+            ops::registry::set_expiry_digest(&conn, &name, digest, OPERATOR, now)?;
+            println!(
+                "institution {name:?}: expiry digests {}",
+                if digest { "on" } else { "off" }
+            );
         }
     }
     Ok(())

@@ -14,7 +14,9 @@ mod publication;
 mod raw;
 mod servers;
 
-pub use raw::{RawCa, RawConfig, RawImap, RawPaths, RawRobot, RawRules, RawSmtp, RawTrust};
+pub use raw::{
+    RawCa, RawConfig, RawImap, RawPaths, RawReminders, RawRobot, RawRules, RawSmtp, RawTrust,
+};
 pub use servers::{ImapConfig, Secret, SmtpConfig};
 
 pub const FILE_NAME: &str = "mailra.toml";
@@ -59,6 +61,27 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// Folder of filing rules (may not exist: then the built-in defaults apply).
     pub rules_dir: PathBuf,
+    /// `[reminders]`: the expiry-digest window and how often `mailra run`
+    /// runs the reminder jobs.
+    pub reminders: Reminders,
+}
+
+/// The checked `[reminders]` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reminders {
+    /// Certificates expiring within this many days go into a digest.
+    pub digest_days: u32,
+    /// Between two runs of the reminder jobs inside `mailra run`.
+    pub interval: std::time::Duration,
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        Reminders {
+            digest_days: 30,
+            interval: std::time::Duration::from_secs(3600),
+        }
+    }
 }
 
 /// Certificate and key file of an issuing CA.
@@ -213,6 +236,22 @@ impl Config {
             raw.ca.policy_oid.as_deref(),
             raw.ca.cps_url.as_deref(),
         );
+        let digest_days = raw.reminders.digest_days.unwrap_or(30);
+        if !(1..=120).contains(&digest_days) {
+            problems.push(format!(
+                "{f}: key reminders.digest_days: {digest_days} is outside 1..=120"
+            ));
+        }
+        let interval_minutes = raw.reminders.interval_minutes.unwrap_or(60);
+        if !(1..=1440).contains(&interval_minutes) {
+            problems.push(format!(
+                "{f}: key reminders.interval_minutes: {interval_minutes} is outside 1..=1440"
+            ));
+        }
+        let reminders = Reminders {
+            digest_days,
+            interval: std::time::Duration::from_secs(interval_minutes * 60),
+        };
         let sub = |v: &Option<String>, d: &str| dir.join(v.as_deref().unwrap_or(d));
         let templates = raw.paths.templates.as_ref().map(|t| dir.join(t));
         if let Some(t) = &templates
@@ -259,6 +298,7 @@ impl Config {
             p12_encryption,
             key_pool,
             rules_dir: sub(&raw.rules.dir, "rules"),
+            reminders,
             dir,
         })
     }
@@ -417,6 +457,34 @@ mod tests {
         assert!(text.contains("key ca.key_pool: 20000"), "{text}");
         // A negative size is refused by the reader.
         assert!(toml::from_str::<RawConfig>("[ca]\nkey_pool = -1\n").is_err());
+    }
+
+    #[test]
+    fn the_reminders_section_has_defaults_and_checked_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let cfg = Config::check(d, Path::new("mailra.toml"), minimal(d, "")).unwrap();
+        assert_eq!(cfg.reminders, Reminders::default());
+        assert_eq!(cfg.reminders.digest_days, 30);
+        let mut raw = minimal(d, "");
+        raw.reminders = toml::from_str("digest_days = 45\ninterval_minutes = 10\n").unwrap();
+        let cfg = Config::check(d, Path::new("mailra.toml"), raw).unwrap();
+        assert_eq!(
+            cfg.reminders,
+            Reminders {
+                digest_days: 45,
+                interval: std::time::Duration::from_secs(600)
+            }
+        );
+        let mut raw = minimal(d, "");
+        raw.reminders = toml::from_str("digest_days = 0\ninterval_minutes = 0\n").unwrap();
+        let err = Config::check(d, Path::new("mailra.toml"), raw).unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(err.problems[0].contains("reminders.digest_days"), "{err}");
+        assert!(
+            err.problems[1].contains("reminders.interval_minutes"),
+            "{err}"
+        );
     }
 
     #[test]

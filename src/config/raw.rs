@@ -20,6 +20,26 @@ pub struct RawConfig {
     pub smtp: Option<RawSmtp>,
     #[serde(default)]
     pub rules: RawRules,
+    #[serde(default, skip_serializing_if = "RawReminders::is_empty")]
+    pub reminders: RawReminders,
+}
+
+/// `[reminders]`: the 2-2-9 reminders and the expiry digests `mailra run`
+/// sends on its own.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReminders {
+    /// A certificate goes into its institution's expiry digest this many
+    /// days before it expires (default 30).
+    pub digest_days: Option<u32>,
+    /// How often `mailra run` looks for reminders due (minutes, default 60).
+    pub interval_minutes: Option<u64>,
+}
+
+impl RawReminders {
+    fn is_empty(&self) -> bool {
+        self.digest_days.is_none() && self.interval_minutes.is_none()
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]

@@ -48,7 +48,6 @@ pub(super) fn seed_cert(
             ca: ca_kind,
             applied_dn: None,
             user_mail: None,
-            request: None,
         },
     )?;
     store::audit(

@@ -13,6 +13,7 @@ pub mod cert;
 pub mod import;
 pub mod outbox;
 pub mod registry;
+pub mod reminders;
 pub mod review;
 
 use crate::intake::registry::ImportError;

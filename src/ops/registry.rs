@@ -87,6 +87,31 @@ pub fn institutions(conn: &Connection) -> Result<Vec<InstitutionView>> {
         .collect())
 }
 
+/// Turns an institution's expiry digests on or off (`registry institution
+/// set --no-digest` / `--digest`); audited.
+pub fn set_expiry_digest(
+    conn: &Connection,
+    name: &str,
+    on: bool,
+    by: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    store::set_expiry_digest(conn, name, on)?;
+    store::audit(
+        conn,
+        now,
+        by,
+        "registry-institution-set",
+        None,
+        None,
+        &format!(
+            "institution {name:?}: expiry digests {}",
+            if on { "on" } else { "off" }
+        ),
+    )?;
+    Ok(())
+}
+
 /// Removes an institution that has no officers and no certificates.
 pub fn remove_institution(
     conn: &Connection,

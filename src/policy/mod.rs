@@ -5,6 +5,7 @@ pub mod dn;
 pub mod forms;
 pub mod goodkey;
 pub mod keyreuse;
+pub mod reminders;
 pub mod rules;
 pub mod server;
 

@@ -107,35 +107,11 @@ impl Mail {
         mail_id: i64,
         out: Outgoing,
     ) -> Result<(), RaError> {
-        let text = env.renderer.render(out.template, &out.view)?;
-        let reply = Reply {
-            from: env.cfg.robot_address.clone(),
-            to: out.to.clone(),
-            cc: out.cc.clone(),
-            subject: text.subject.clone(),
-            body: text.body,
-            attachments: out.attachments,
+        let answering = Answering {
+            mail_id: Some(mail_id),
             in_reply_to: self.incoming.message_id.clone(),
-            tags: out.tags,
         };
-        let composed = compose::compose(&reply, &env.signer, self.incoming.now)?;
-        let mut rcpt = out.to;
-        rcpt.extend(out.cc);
-        rcpt.sort();
-        rcpt.dedup();
-        store::enqueue(
-            conn,
-            &store::NewReply {
-                mail_id: Some(mail_id),
-                message_id: &composed.message_id,
-                from: &env.cfg.robot_address,
-                recipients: &rcpt,
-                kind: out.template,
-                subject: &text.subject,
-                raw: &composed.raw,
-            },
-            self.incoming.now,
-        )?;
+        queue_mail(env, conn, &answering, out, self.incoming.now)?;
         Ok(())
     }
 
@@ -189,4 +165,52 @@ impl Mail {
         out.tags = tags;
         out
     }
+}
+
+/// What a queued mail answers: the mail it belongs to and its Message-ID
+/// (neither for a mail the robot starts, such as a reminder).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Answering {
+    pub mail_id: Option<i64>,
+    pub in_reply_to: Option<String>,
+}
+
+/// Renders, signs and queues one mail inside the caller's transaction, as
+/// every reply is; returns its outbox id.
+pub(crate) fn queue_mail(
+    env: &Env,
+    conn: &Connection,
+    answering: &Answering,
+    out: Outgoing,
+    now: time::OffsetDateTime,
+) -> Result<i64, RaError> {
+    let text = env.renderer.render(out.template, &out.view)?;
+    let reply = Reply {
+        from: env.cfg.robot_address.clone(),
+        to: out.to.clone(),
+        cc: out.cc.clone(),
+        subject: text.subject.clone(),
+        body: text.body,
+        attachments: out.attachments,
+        in_reply_to: answering.in_reply_to.clone(),
+        tags: out.tags,
+    };
+    let composed = compose::compose(&reply, &env.signer, now)?;
+    let mut rcpt = out.to;
+    rcpt.extend(out.cc);
+    rcpt.sort();
+    rcpt.dedup();
+    Ok(store::enqueue(
+        conn,
+        &store::NewReply {
+            mail_id: answering.mail_id,
+            message_id: &composed.message_id,
+            from: &env.cfg.robot_address,
+            recipients: &rcpt,
+            kind: out.template,
+            subject: &text.subject,
+            raw: &composed.raw,
+        },
+        now,
+    )?)
 }

@@ -256,6 +256,10 @@ impl Env {
         if self.cfg.smtp.is_some() {
             return Ok(0);
         }
+        // One writer at a time in this process (the intake and the reminder
+        // scheduler both call this): a reply is written once.
+        static LOCAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = LOCAL.lock().unwrap_or_else(|e| e.into_inner());
         // Every file first, then their marks in one transaction: a crash in
         // between writes them again on the next start, unchanged (same
         // Message-ID), which is what a resent reply is anyway.

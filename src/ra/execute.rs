@@ -337,9 +337,20 @@ fn issue(
         ca: ca_kind,
         applied_dn: None,
         user_mail: None,
-        request: Some(crate::policy::server::row_fields(row)),
     };
     store::insert_certificate(tx, &rec)?;
+    // What the row said beyond the DN: an expiry digest pre-fills the renewal row from it.
+    store::set_server_details(
+        tx,
+        &serial,
+        &store::ServerDetails {
+            admin_name: row.admin_name.clone(),
+            admin_dept: row.admin_dept.clone(),
+            fqdn: row.fqdn.clone(),
+            software: row.software.clone(),
+            dns_names: row.dns_names.clone(),
+        },
+    )?;
     let what = match renews {
         Some(old) => format!("renew {old}: profile {} {}", row.profile.id(), row.dn),
         None => format!("issue profile {} {}", row.profile.id(), row.dn),

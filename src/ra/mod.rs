@@ -13,6 +13,7 @@ mod execute;
 mod intake;
 mod keys;
 mod mail;
+pub mod reminders;
 mod replies;
 pub mod review;
 mod steps;

@@ -2,6 +2,8 @@
 //! override any of them with a folder of its own).
 
 pub mod notices;
+pub mod reminders;
+pub mod renewal_file;
 pub mod table;
 pub mod views;
 
@@ -25,6 +27,14 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "server_revoked",
         include_str!("../../templates/server_revoked.txt"),
+    ),
+    (
+        "renewal_reminder",
+        include_str!("../../templates/renewal_reminder.txt"),
+    ),
+    (
+        "expiry_digest",
+        include_str!("../../templates/expiry_digest.txt"),
     ),
 ];
 

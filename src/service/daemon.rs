@@ -1,6 +1,7 @@
 //! `mailra run`: the robot as a service. Intake is IMAP when `[imap]` is
 //! configured, else the Maildir inbox; replies leave by SMTP when `[smtp]` is
 //! configured (`service::sender`, on its own thread, draining the outbox table), else as .eml files.
+//! The reminder jobs run on a thread of their own (`service::scheduler`).
 //! A stop signal (Ctrl-C, SIGTERM) is honoured between mails: the mail in hand
 //! is finished and filed first; replies not yet sent stay in the outbox table
 //! and go out on the next start.
@@ -36,6 +37,23 @@ pub fn run(
         let (kick, stop) = (kick.clone(), stop_rx.clone());
         std::thread::spawn(move || super::sender::run(cfg, smtp, clock, kick, stop, once))
     });
+    // The reminder jobs: with `once`, one tick here before the intake (no
+    // kick: the sender's one last pass, kicked when the intake is done,
+    // delivers what it queued too); otherwise their own thread, every
+    // `[reminders] interval_minutes`.
+    let scheduler = if once {
+        if let Err(e) = super::scheduler::tick(env) {
+            tracing::error!(error = %e, "reminder jobs");
+        }
+        None
+    } else {
+        let cfg = env.cfg.clone();
+        let clock = env.clock.clone();
+        let (kick, stop) = (kick.clone(), stop_rx.clone());
+        Some(std::thread::spawn(move || {
+            super::scheduler::run(cfg, clock, kick, stop)
+        }))
+    };
     let intake = match env.cfg.imap.clone() {
         Some(imap) => rt
             .block_on(super::imap::run(
@@ -63,6 +81,13 @@ pub fn run(
         kick.notify_one();
     } else {
         let _ = stop_tx.send(true);
+    }
+    if let Some(h) = scheduler {
+        match h.join() {
+            Ok(Err(e)) => tracing::error!(error = %e, "reminder scheduler failed"),
+            Err(_) => tracing::error!("reminder scheduler panicked"),
+            Ok(Ok(())) => {}
+        }
     }
     if let Some(h) = sender {
         match h.join() {

@@ -29,8 +29,6 @@ pub struct CertRecord {
     pub applied_dn: Option<String>,
     /// The user's address (client and S/MIME certificates).
     pub user_mail: Option<String>,
-    /// The validated application row's fields, for pre-filled renewals.
-    pub request: Option<Vec<String>>,
 }
 
 impl CertRecord {
@@ -45,8 +43,8 @@ pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
     conn.execute(
         "INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after,
                                   status, pem, admin_mail, renewed_from, issued_at, mail_id, ca,
-                                  applied_dn, user_mail, request)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                                  applied_dn, user_mail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             c.serial.to_hex(),
             c.institution_id,
@@ -64,9 +62,6 @@ pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
             c.ca,
             c.applied_dn,
             c.user_mail,
-            c.request
-                .as_ref()
-                .map(|r| serde_json::to_string(r).expect("strings serialise")),
         ],
     )?;
     Ok(())
@@ -84,7 +79,7 @@ pub fn set_admin_mail(conn: &Connection, serial: &Serial, admin_mail: &str) -> R
 
 const CERT_COLS: &str =
     "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
-                         admin_mail, renewed_from, issued_at, mail_id, ca, applied_dn, user_mail, request";
+                         admin_mail, renewed_from, issued_at, mail_id, ca, applied_dn, user_mail";
 
 fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
     let bad = |i: usize, what: &str| {
@@ -97,11 +92,6 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
     let serial: String = r.get(0)?;
     let profile: u8 = r.get(2)?;
     let renewed: Option<String> = r.get(10)?;
-    let request: Option<String> = r.get(16)?;
-    let request = match request {
-        None => None,
-        Some(j) => Some(serde_json::from_str(&j).map_err(|_| bad(16, "request"))?),
-    };
     Ok(CertRecord {
         serial: Serial::from_hex(&serial).ok_or_else(|| bad(0, "serial"))?,
         institution_id: r.get(1)?,
@@ -119,7 +109,6 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
         ca: r.get(13)?,
         applied_dn: r.get(14)?,
         user_mail: r.get(15)?,
-        request,
     })
 }
 

@@ -161,16 +161,43 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_status ON outbox(status);
     CREATE INDEX outbox_mail ON outbox(mail_id);
     "#,
-    // 7: client and S/MIME certificates. The DN as applied for (an S/MIME
-    // certificate's subject carries less than the row gave), the user's
-    // address, and the validated application row itself (a JSON array of
-    // its fields) so a renewal file can be pre-filled; an institution's
-    // PKCS#12 encryption, when it differs from the instance's.
+    // 7: reminders. What a server row said beyond the DN (admin name and
+    // dept, FQDN, software, the dNSNames as a JSON array), so an expiry
+    // digest can pre-fill the renewal row (NULL for certificates issued
+    // before); whether an institution's officers get expiry digests; and
+    // each reminder sent, once per kind and certificate (the 2-2-9 reminder
+    // names the old certificate, a digest each certificate it lists).
+    r#"
+    ALTER TABLE certificates ADD COLUMN admin_name TEXT;
+    ALTER TABLE certificates ADD COLUMN admin_dept TEXT;
+    ALTER TABLE certificates ADD COLUMN fqdn TEXT;
+    ALTER TABLE certificates ADD COLUMN software TEXT;
+    ALTER TABLE certificates ADD COLUMN dns_names TEXT;
+    CREATE INDEX certificates_renewed_from ON certificates(renewed_from) WHERE renewed_from IS NOT NULL;
+    ALTER TABLE institutions ADD COLUMN expiry_digest INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE reminders(
+        kind TEXT NOT NULL CHECK (kind IN ('renewal-revoke', 'expiry-digest')),
+        serial TEXT NOT NULL REFERENCES certificates(serial),
+        sent_at TEXT NOT NULL,
+        outbox_id INTEGER REFERENCES outbox(id),
+        PRIMARY KEY(kind, serial));
+    "#,
+    // 8: client and S/MIME certificates. The DN as applied for (an S/MIME
+    // certificate's subject carries less than the row gave) and what else
+    // a 5-4-1 row said (user's name, dept and address, the P12 file name,
+    // the download method), so a renewal row can be pre-filled; an
+    // institution's PKCS#12 encryption when it differs from the instance's,
+    // and its organizationIdentifier (S/MIME BR: NTRJP- and the corporate
+    // number) for S/MIME subjects.
     r#"
     ALTER TABLE certificates ADD COLUMN applied_dn TEXT;
+    ALTER TABLE certificates ADD COLUMN user_name TEXT;
+    ALTER TABLE certificates ADD COLUMN user_dept TEXT;
     ALTER TABLE certificates ADD COLUMN user_mail TEXT;
-    ALTER TABLE certificates ADD COLUMN request TEXT;
+    ALTER TABLE certificates ADD COLUMN p12_name TEXT;
+    ALTER TABLE certificates ADD COLUMN download_method INTEGER;
     ALTER TABLE institutions ADD COLUMN p12_encryption TEXT;
+    ALTER TABLE institutions ADD COLUMN organization_identifier TEXT;
     "#,
 ];
 

@@ -9,7 +9,9 @@
 //! No SQL lives outside this folder. It is split by table group, a file each:
 //! `registry` (institutions, officers), `mails`, `applications` (with their
 //! rows), `certificates`, `crls` (with revocations), `outbox`, `audit` and
-//! `imap` (where mails were filed, how far each IMAP mailbox was read).
+//! `imap` (where mails were filed, how far each IMAP mailbox was read) and
+//! `reminders` (reminders sent, the row details a renewal file is pre-filled
+//! with, the institutions' expiry-digest switch).
 //! Closed sets (verdicts, statuses, row outcomes) cross this API as enums;
 //! `columns` says how each is kept as TEXT. Everything is re-exported here so
 //! callers write `store::xyz` whatever file it lives in.
@@ -24,6 +26,7 @@ mod mails;
 mod migrations;
 mod outbox;
 pub mod registry;
+mod reminders;
 
 pub use applications::*;
 pub use audit::*;
@@ -36,6 +39,7 @@ pub use registry::{
     add_institution, add_officer, institution, institution_by_name, institutions, officer_by_email,
     officer_registered_at, officers, remove_institution, remove_officer,
 };
+pub use reminders::*;
 
 use std::path::Path;
 

@@ -67,7 +67,6 @@ pub fn cert(conn: &Connection, serial: u8, ca: CaKind, at: OffsetDateTime) -> Se
             ca,
             applied_dn: None,
             user_mail: None,
-            request: None,
         },
     )
     .unwrap();

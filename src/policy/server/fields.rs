@@ -19,32 +19,6 @@ pub const MAX_SERIAL_LEN: usize = 50;
 pub const MAX_DNS_NAMES: usize = 8;
 pub const MAX_DNS_FIELD_LEN: usize = 250;
 
-/// The 13 fields of a 5-3-1 row as an officer would write them again,
-/// without the CSR (field 7): what a pre-filled renewal file starts from.
-pub fn row_fields(row: &crate::model::IssueRow) -> Vec<String> {
-    let dns: Vec<String> = row
-        .dns_names
-        .iter()
-        .filter(|d| **d != row.fqdn)
-        .map(|d| format!("dNSName={d}"))
-        .collect();
-    vec![
-        row.dn.to_string(),
-        row.profile.id().to_string(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-        row.admin_name.clone(),
-        row.admin_dept.clone(),
-        row.admin_mail.clone(),
-        row.fqdn.clone(),
-        row.software.clone(),
-        dns.join(","),
-    ]
-}
-
 /// English field names of the server forms (seed names translated).
 pub(super) fn field_name(kind: Option<FormKind>, n: usize) -> &'static str {
     match (kind, n) {

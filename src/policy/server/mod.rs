@@ -22,7 +22,6 @@ pub use detect::detect_kind;
 pub use fields::{
     FIELDS, MAX_COMMENT_LEN, MAX_CSR_LEN, MAX_DNS_FIELD_LEN, MAX_DNS_NAMES, MAX_MAIL_LEN,
     MAX_NAME_LEN, MAX_RECORDS, MAX_SERIAL_LEN, MAX_SOFTWARE_LEN, check_mail, parse_serial,
-    row_fields,
 };
 
 use crate::intake::application::Records;
