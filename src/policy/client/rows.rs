@@ -292,19 +292,20 @@ pub(super) fn revoke(r: &mut RowCheck, ctx: &Context) -> Option<ClientRevokeRow>
 /// name compares case-insensitively, as Windows and macOS file systems do).
 pub(super) fn duplicates(rows: &[&ClientIssueRow], kind: FormKind) -> Vec<RowError> {
     let mut errors = Vec::new();
-    let mut dns: Vec<(&Dn, usize)> = Vec::new();
+    // Valid rows give their DN in form order, so equal DNs print alike.
+    let mut dns: HashMap<String, usize> = HashMap::new();
     let mut mails: HashMap<String, usize> = HashMap::new();
     let mut names: HashMap<String, usize> = HashMap::new();
     let e = |line, n, rule: String| field_error(field_name, line, Some(kind), n, rule);
     for row in rows {
-        if let Some((_, first)) = dns.iter().find(|(d, _)| d.same_as(&row.dn)) {
+        if let Some(first) = dns.get(&row.dn.to_string()) {
             errors.push(e(
                 row.line,
                 1,
                 format!("the same DN as line {first}; ask for each certificate once per file"),
             ));
         } else {
-            dns.push((&row.dn, row.line));
+            dns.insert(row.dn.to_string(), row.line);
         }
         if let Some(m) = &row.user_mail {
             if let Some(first) = mails.get(&m.to_ascii_lowercase()) {
