@@ -446,7 +446,12 @@ fn generate_client_samples() {
     };
     let issue = vec![
         row(&[
-            (1, &format!("CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,{O}")),
+            (
+                1,
+                &format!(
+                    "CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,{O}"
+                ),
+            ),
             (2, "13"),
             (3, "1"),
             (11, "国立　花子"),
@@ -462,7 +467,10 @@ fn generate_client_samples() {
             (14, "jiro.gakujutsu@example.ac.jp"),
         ]),
         row(&[
-            (1, &format!("CN=saburo.gakujutsu@example.ac.jp,OU=Library,{O}")),
+            (
+                1,
+                &format!("CN=saburo.gakujutsu@example.ac.jp,OU=Library,{O}"),
+            ),
             (2, "7"),
             (3, "1"),
             (11, "学術　三郎"),
@@ -471,7 +479,10 @@ fn generate_client_samples() {
             (14, "saburo.gakujutsu@example.ac.jp"),
         ]),
         row(&[
-            (1, "CN=SHINSEI ICHIRO,OU=Faculty of Engineering,O=Example University,ST=Tokyo,C=JP"),
+            (
+                1,
+                "CN=SHINSEI ICHIRO,OU=Faculty of Engineering,O=Example University,ST=Tokyo,C=JP",
+            ),
             (2, "5"),
             (3, "1"),
             (11, "申請　一郎"),
@@ -481,7 +492,12 @@ fn generate_client_samples() {
     ];
     fs::write(dir.join("client-issue.tsv"), sjis(&issue)).unwrap();
     let renew = vec![row(&[
-        (1, &format!("CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,{O}")),
+        (
+            1,
+            &format!(
+                "CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,{O}"
+            ),
+        ),
         (2, "14"),
         (3, "2"),
         (4, "0x112210E261FEC92B"),
@@ -499,7 +515,10 @@ fn generate_client_samples() {
             (6, "端末紛失のため"),
         ]),
         client_row(&[
-            (1, "CN=SHINSEI ICHIRO,OU=Faculty of Engineering,O=Example University,ST=Tokyo,C=JP"),
+            (
+                1,
+                "CN=SHINSEI ICHIRO,OU=Faculty of Engineering,O=Example University,ST=Tokyo,C=JP",
+            ),
             (4, "0x0A1B2C3D4E5F"),
             (5, "3"),
             (6, "所属変更"),

@@ -118,8 +118,12 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
         for (rec, _) in fitting() {
             let mut row = RowCheck::new(rec, kind, field_name);
             let req = match kind {
-                FormKind::ClientIssue => rows::issue(&mut row, ctx, method).map(ClientRequest::Issue),
-                FormKind::ClientRenew => rows::renew(&mut row, ctx, method).map(ClientRequest::Renew),
+                FormKind::ClientIssue => {
+                    rows::issue(&mut row, ctx, method).map(ClientRequest::Issue)
+                }
+                FormKind::ClientRenew => {
+                    rows::renew(&mut row, ctx, method).map(ClientRequest::Renew)
+                }
                 FormKind::ClientRevoke => rows::revoke(&mut row, ctx).map(ClientRequest::Revoke),
                 FormKind::ServerIssue | FormKind::ServerRenew | FormKind::ServerRevoke => {
                     unreachable!("client files are only classified as client forms")

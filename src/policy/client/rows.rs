@@ -88,10 +88,7 @@ fn method(r: &mut RowCheck, file: FileMethod) -> Option<DownloadMethod> {
         }
         Some(m) => m,
         None => {
-            r.err(
-                3,
-                format!("must be 1 (P12個別) or 2 (P12一括), not `{v}`"),
-            );
+            r.err(3, format!("must be 1 (P12個別) or 2 (P12一括), not `{v}`"));
             return None;
         }
     };
@@ -312,7 +309,9 @@ pub(super) fn duplicates(rows: &[&ClientIssueRow], kind: FormKind) -> Vec<RowErr
                 errors.push(e(
                     row.line,
                     14,
-                    format!("{m} is already the user mail of line {first}; one row per user and file"),
+                    format!(
+                        "{m} is already the user mail of line {first}; one row per user and file"
+                    ),
                 ));
             } else {
                 mails.insert(m.to_ascii_lowercase(), row.line);

@@ -91,9 +91,7 @@ pub enum DnError {
     ClientOrder(String),
     #[error("L= or ST= is missing: at least one of them is required")]
     NoLocality,
-    #[error(
-        "CN= may contain only half-width letters, digits, space and '(),-./:=@_, not {0}"
-    )]
+    #[error("CN= may contain only half-width letters, digits, space and '(),-./:=@_, not {0}")]
     BadCnChars(String),
     #[error("C= must be JP, not {0}")]
     Country(String),

@@ -48,7 +48,9 @@ fn renewal_rules() {
         ),
         (
             vec![row("4")],
-            vec!["line 1: field 4 (serial): certificate 0x04 is a server certificate (profile 3); name it in a server form (5-3-2 to renew, 5-3-3 to revoke; 13 fields per row)"],
+            vec![
+                "line 1: field 4 (serial): certificate 0x04 is a server certificate (profile 3); name it in a server form (5-3-2 to renew, 5-3-3 to revoke; 13 fields per row)",
+            ],
         ),
         (
             vec![row("9")],
@@ -56,7 +58,9 @@ fn renewal_rules() {
         ),
         (
             vec![row("5")],
-            vec!["line 1: field 1 (subject DN): must equal the DN of the certificate being renewed, OU included (CN=KOKURITSU HANAKO,OU=Cyber Science Infrastructure Development Department,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP)"],
+            vec![
+                "line 1: field 1 (subject DN): must equal the DN of the certificate being renewed, OU included (CN=KOKURITSU HANAKO,OU=Cyber Science Infrastructure Development Department,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP)",
+            ],
         ),
         (
             vec![row(&"1".repeat(33))],
@@ -64,7 +68,9 @@ fn renewal_rules() {
         ),
         (
             vec![row("12AB")],
-            vec!["line 1: field 4 (serial): must be decimal (1234) or hexadecimal with a 0x prefix (0x04D2), not `12AB` (hexadecimal needs the 0x prefix)"],
+            vec![
+                "line 1: field 4 (serial): must be decimal (1234) or hexadecimal with a 0x prefix (0x04D2), not `12AB` (hexadecimal needs the 0x prefix)",
+            ],
         ),
         (
             vec![with(row("1"), &[(5, "1"), (7, "x")])],
@@ -79,7 +85,13 @@ fn renewal_rules() {
             vec![&browser],
         ),
         (
-            vec![row("1"), with(row("0x1"), &[(1, &format!("CN=B,{O}")), (14, "b@example.ac.jp")])],
+            vec![
+                row("1"),
+                with(
+                    row("0x1"),
+                    &[(1, &format!("CN=B,{O}")), (14, "b@example.ac.jp")],
+                ),
+            ],
             vec![
                 "line 2: field 1 (subject DN): must equal the DN of the certificate being renewed, OU included (CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP)",
                 "line 2: field 4 (serial): serial 0x01 already appears on line 1; name each certificate once per file",
@@ -123,7 +135,9 @@ fn revocation_rules() {
         ),
         (
             vec![revoke_fields("4")],
-            vec!["line 1: field 4 (serial): certificate 0x04 is a server certificate (profile 3); name it in a server form (5-3-2 to renew, 5-3-3 to revoke; 13 fields per row)"],
+            vec![
+                "line 1: field 4 (serial): certificate 0x04 is a server certificate (profile 3); name it in a server form (5-3-2 to renew, 5-3-3 to revoke; 13 fields per row)",
+            ],
         ),
         (
             vec![revoke_fields("0x09")],
@@ -131,7 +145,9 @@ fn revocation_rules() {
         ),
         (
             vec![revoke_fields("5")],
-            vec!["line 1: field 1 (subject DN): must equal the DN of the certificate being revoked (CN=KOKURITSU HANAKO,OU=Cyber Science Infrastructure Development Department,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP)"],
+            vec![
+                "line 1: field 1 (subject DN): must equal the DN of the certificate being revoked (CN=KOKURITSU HANAKO,OU=Cyber Science Infrastructure Development Department,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP)",
+            ],
         ),
         (
             vec![with(revoke_fields("1"), &[(5, "2"), (6, &long129)])],
@@ -154,7 +170,15 @@ fn revocation_rules() {
         (
             vec![with(
                 revoke_fields("1"),
-                &[(7, "x"), (8, "x"), (9, "x"), (11, "x"), (12, "x"), (13, "x"), (15, "x")],
+                &[
+                    (7, "x"),
+                    (8, "x"),
+                    (9, "x"),
+                    (11, "x"),
+                    (12, "x"),
+                    (13, "x"),
+                    (15, "x"),
+                ],
             )],
             vec![
                 "line 1: field 7 (unused): must be empty in a 5-4-3 row",
@@ -168,7 +192,9 @@ fn revocation_rules() {
         ),
         (
             vec![revoke_fields("1"), revoke_fields("0x0001")],
-            vec!["line 2: field 4 (serial): serial 0x01 already appears on line 1; name each certificate once per file"],
+            vec![
+                "line 2: field 4 (serial): serial 0x01 already appears on line 1; name each certificate once per file",
+            ],
         ),
     ];
     for (n, (rows, expected)) in cases.into_iter().enumerate() {
@@ -178,9 +204,26 @@ fn revocation_rules() {
     }
     let row = with(
         revoke_fields("1"),
-        &[(5, "3"), (6, "所属変更"), (10, "new-admin@example.ac.jp"), (14, "new-user@example.ac.jp")],
+        &[
+            (5, "3"),
+            (6, "所属変更"),
+            (10, "new-admin@example.ac.jp"),
+            (14, "new-user@example.ac.jp"),
+        ],
     );
-    let c = check_file(&file(&[row, with(revoke_fields("0x05"), &[(1, "C=JP,ST=Tokyo,L=Chiyoda-ku,O=Example University,OU=Cyber Science Infrastructure Development Department,CN=KOKURITSU HANAKO")])]), &ctx);
+    let c = check_file(
+        &file(&[
+            row,
+            with(
+                revoke_fields("0x05"),
+                &[(
+                    1,
+                    "C=JP,ST=Tokyo,L=Chiyoda-ku,O=Example University,OU=Cyber Science Infrastructure Development Department,CN=KOKURITSU HANAKO",
+                )],
+            ),
+        ]),
+        &ctx,
+    );
     // The second row gives the DN in X.509 order: the same DN, exactly reversed.
     assert_eq!(lines(&c), Vec::<String>::new());
     assert_eq!(
@@ -215,6 +258,8 @@ fn client_certificate_named_in_a_server_revocation_is_refused() {
     assert_eq!(c.kind, Some(FormKind::ServerRevoke));
     assert_eq!(
         lines(&c),
-        ["line 1: field 4 (serial): certificate 0x01 is a client certificate (profile 13); name it in a client form (5-4-2 to renew, 5-4-3 to revoke; 15 fields per row)"]
+        [
+            "line 1: field 4 (serial): certificate 0x01 is a client certificate (profile 13); name it in a client form (5-4-2 to renew, 5-4-3 to revoke; 15 fields per row)"
+        ]
     );
 }

@@ -18,10 +18,23 @@ fn family_by_field_count() {
         }
         f
     };
-    let profile5_bundle = with(issue_fields(), &[(2, "5"), (3, "2"), (11, ""), (13, ""), (14, "")]);
-    let cases: Vec<(&str, Vec<Vec<String>>, Result<FormKind, &str>, usize)> = vec![
-        ("15 fields", vec![revoke_fields("1")], Ok(FormKind::ClientRevoke), 0),
-        ("13 fields", vec![server_revoke()], Ok(FormKind::ServerRevoke), 0),
+    let profile5_bundle = with(
+        issue_fields(),
+        &[(2, "5"), (3, "2"), (11, ""), (13, ""), (14, "")],
+    );
+    let cases: Vec<(&str, Rows, Result<FormKind, &str>, usize)> = vec![
+        (
+            "15 fields",
+            vec![revoke_fields("1")],
+            Ok(FormKind::ClientRevoke),
+            0,
+        ),
+        (
+            "13 fields",
+            vec![server_revoke()],
+            Ok(FormKind::ServerRevoke),
+            0,
+        ),
         (
             "client issue without trailing tabs: the download method tells",
             vec![no_tabs(profile5_bundle)],
@@ -32,14 +45,20 @@ fn family_by_field_count() {
             "one row of 15, one short",
             vec![
                 issue_fields(),
-                no_tabs(with(issue_fields(), &[(1, &format!("CN=B,{O}")), (14, "b@example.ac.jp")])),
+                no_tabs(with(
+                    issue_fields(),
+                    &[(1, &format!("CN=B,{O}")), (14, "b@example.ac.jp")],
+                )),
             ],
             Ok(FormKind::ClientIssue),
             1,
         ),
         (
             "client revocation with a new user mail and 14 fields: data in field 14, no CSR",
-            vec![no_tabs(with(revoke_fields("1"), &[(14, "new@example.ac.jp")]))],
+            vec![no_tabs(with(
+                revoke_fields("1"),
+                &[(14, "new@example.ac.jp")],
+            ))],
             Ok(FormKind::ClientRevoke),
             1,
         ),
@@ -66,7 +85,9 @@ fn family_by_field_count() {
                 f.push("x".into());
                 f
             }],
-            Err("file: line 2 has data in field 16: application rows have 13 fields (server forms 5-3-1, 5-3-2, 5-3-3) or 15 fields (client forms 5-4-1, 5-4-2, 5-4-3)"),
+            Err(
+                "file: line 2 has data in field 16: application rows have 13 fields (server forms 5-3-1, 5-3-2, 5-3-3) or 15 fields (client forms 5-4-1, 5-4-2, 5-4-3)",
+            ),
             0,
         ),
     ];
@@ -108,23 +129,29 @@ fn record_limits() {
     let i = inst();
     let ctx = with_inst(&i);
     let revocations: Vec<Vec<String>> = (0..100).map(|k| revoke_fields(&k.to_string())).collect();
-    let cases: Vec<(&str, Vec<Vec<String>>, Result<usize, &str>)> = vec![
+    let cases: Vec<(&str, Rows, Result<usize, &str>)> = vec![
         ("99 rows, method 1", many(99, "1"), Ok(99)),
         (
             "100 rows, method 1",
             many(100, "1"),
-            Err("file: the file has 100 records; at most 99 are allowed per file (1000 only for issuance or renewal with download method 2, P12一括)"),
+            Err(
+                "file: the file has 100 records; at most 99 are allowed per file (1000 only for issuance or renewal with download method 2, P12一括)",
+            ),
         ),
         ("1000 rows, method 2", many(1000, "2"), Ok(1000)),
         (
             "1001 rows, method 2",
             many(1001, "2"),
-            Err("file: the file has 1001 records; at most 1000 are allowed per file with download method 2 (P12一括)"),
+            Err(
+                "file: the file has 1001 records; at most 1000 are allowed per file with download method 2 (P12一括)",
+            ),
         ),
         (
             "100 revocations",
             revocations,
-            Err("file: the file has 100 records; at most 99 are allowed per file (1000 only for issuance or renewal with download method 2, P12一括)"),
+            Err(
+                "file: the file has 100 records; at most 99 are allowed per file (1000 only for issuance or renewal with download method 2, P12一括)",
+            ),
         ),
     ];
     for (what, rows, expected) in cases {

@@ -12,6 +12,11 @@ use crate::model::{CertLookup, CertStatus, CertSummary, Profile, Serial};
 pub(super) const O: &str = "O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
 pub(super) const DN: &str = "CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP";
 
+/// The rows of one file.
+pub(super) type Rows = Vec<Vec<String>>;
+/// The form a file is, or the errors naming why not.
+type Detected = Result<FormKind, Vec<&'static str>>;
+
 /// A file as `ra` reads an attachment named `*.tsv`.
 pub(super) fn check_file(bytes: &[u8], ctx: &Context) -> Checked {
     crate::policy::forms::check_file("test.tsv", bytes, ctx)
@@ -104,7 +109,12 @@ impl CertLookup for Certs {
     }
 }
 
-pub(super) fn summary(serial: u8, status: CertStatus, inst_id: i64, profile: Profile) -> CertSummary {
+pub(super) fn summary(
+    serial: u8,
+    status: CertStatus,
+    inst_id: i64,
+    profile: Profile,
+) -> CertSummary {
     CertSummary {
         serial: Serial::from_bytes(&[serial]),
         dn: dn::parse(DN).unwrap(),
@@ -141,7 +151,7 @@ fn detection() {
     let renew = with(issue_fields(), &[(4, "0x01")]);
     let revoke = revoke_fields("1");
     let method_only = with(issue_fields(), &[(2, "")]);
-    let cases: Vec<(Vec<Record>, Result<FormKind, Vec<&str>>)> = vec![
+    let cases: Vec<(Vec<Record>, Detected)> = vec![
         (
             vec![rec(1, issue.clone()), rec(2, issue.clone())],
             Ok(FormKind::ClientIssue),
@@ -151,7 +161,11 @@ fn detection() {
         // A download method alone makes a request row; the profile is then required.
         (vec![rec(1, method_only)], Ok(FormKind::ClientIssue)),
         (
-            vec![rec(1, revoke.clone()), rec(2, issue.clone()), rec(3, revoke)],
+            vec![
+                rec(1, revoke.clone()),
+                rec(2, issue.clone()),
+                rec(3, revoke),
+            ],
             Err(vec![
                 "line 2: has a profile and no serial so it looks like a 5-4-1 row (client certificate issuance), but the file is 5-4-3 (client certificate revocation) as decided by its first row, line 1; put each form in its own file",
             ]),
@@ -279,11 +293,15 @@ fn pins_and_p12_names() {
         (&long, Err("is 37 characters, 6 to 36 allowed")),
         (
             "abc def\\'\"",
-            Err("may contain only half-width letters, digits and !#$%&*+,-./:;=?@^_`|~(){}[]<> (never space, \\, ' or \"), not ' ' '\\' ''' '\"'"),
+            Err(
+                "may contain only half-width letters, digits and !#$%&*+,-./:;=?@^_`|~(){}[]<> (never space, \\, ' or \"), not ' ' '\\' ''' '\"'",
+            ),
         ),
         (
             "ｱｲｳｴｵｶ",
-            Err("may contain only half-width letters, digits and !#$%&*+,-./:;=?@^_`|~(){}[]<> (never space, \\, ' or \"), not 'ｱ' 'ｲ' 'ｳ' 'ｴ' 'ｵ' 'ｶ'"),
+            Err(
+                "may contain only half-width letters, digits and !#$%&*+,-./:;=?@^_`|~(){}[]<> (never space, \\, ' or \"), not 'ｱ' 'ｲ' 'ｳ' 'ｴ' 'ｵ' 'ｶ'",
+            ),
         ),
     ];
     for (pin, expected) in pins {
@@ -298,7 +316,11 @@ fn pins_and_p12_names() {
         (&long[..20], Ok(())),
     ];
     for (name, expected) in names {
-        assert_eq!(check_p12_name(name), expected.map_err(String::from), "{name}");
+        assert_eq!(
+            check_p12_name(name),
+            expected.map_err(String::from),
+            "{name}"
+        );
     }
     assert_eq!(
         check_p12_name(&"n".repeat(65)),
