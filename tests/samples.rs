@@ -1,16 +1,21 @@
-//! Golden sample files of the server forms (Shift_JIS, CRLF, real CSRs).
+//! Golden sample files of the server forms (Shift_JIS, CRLF, real CSRs) and of
+//! the client forms (Shift_JIS, CRLF).
 //!
 //! `samples/*.tsv` must check clean; each `samples/broken/NAME.tsv` must report exactly
 //! the lines of `NAME.expected` when checked offline. The files are committed; the
-//! ignored test `generate_samples` rewrites them (new keys each time):
-//! `cargo test --test samples -- --ignored generate_samples`.
+//! ignored test `generate_samples` rewrites the server ones (new keys each time):
+//! `cargo test --test samples -- --ignored generate_samples`, and
+//! `generate_client_samples` the client ones.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use mailra::ca::{self, KeyKind};
-use mailra::model::{FormKind, Institution, Request, ServerRequest};
+use mailra::model::{
+    ClientIssueRow, ClientRequest, DownloadMethod, FormKind, Institution, Profile, Request,
+    ServerRequest,
+};
 use mailra::policy::dn;
 use mailra::policy::forms::{Checked, Context, check_file};
 use openssl::hash::MessageDigest;
@@ -79,6 +84,103 @@ fn issue_sample_rows_are_typed() {
             "mail.example.ac.jp",
             "smtp.example.ac.jp",
             "imap.example.ac.jp"
+        ]
+    );
+}
+
+#[test]
+fn client_samples_check_clean() {
+    let inst = example_university();
+    let cases = [
+        ("client-issue.tsv", FormKind::ClientIssue, 4),
+        ("client-renew.tsv", FormKind::ClientRenew, 1),
+        ("client-revoke.tsv", FormKind::ClientRevoke, 2),
+    ];
+    for (name, kind, rows) in cases {
+        let bytes = fs::read(samples().join(name)).unwrap();
+        assert!(bytes.ends_with(b"\r\n"), "{name}: CRLF");
+        assert!(std::str::from_utf8(&bytes).is_err(), "{name}: Shift_JIS");
+        for ctx in [
+            Context::default(),
+            Context {
+                institution: Some(&inst),
+                certs: None,
+                ecdsa_ca: None,
+                reserved_keys: &[],
+            },
+        ] {
+            let c = check_file(name, &bytes, &ctx);
+            assert_eq!(error_lines(&c), Vec::<String>::new(), "{name}");
+            assert!(c.warnings.is_empty(), "{name}: {:?}", c.warnings);
+            assert_eq!(c.kind, Some(kind), "{name}");
+            assert_eq!(c.rows.len(), rows, "{name}");
+        }
+    }
+}
+
+#[test]
+fn client_issue_sample_rows_are_typed() {
+    let inst = example_university();
+    let ctx = Context {
+        institution: Some(&inst),
+        certs: None,
+        ecdsa_ca: None,
+        reserved_keys: &[],
+    };
+    let bytes = fs::read(samples().join("client-issue.tsv")).unwrap();
+    let c = check_file("client-issue.tsv", &bytes, &ctx);
+    let issued: Vec<&ClientIssueRow> = c
+        .rows
+        .iter()
+        .map(|r| match r {
+            Request::Client(ClientRequest::Issue(r)) => r,
+            other => panic!("not a client issue row: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        *issued[0],
+        ClientIssueRow {
+            line: 1,
+            dn: dn::parse(&format!("CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,{O}")).unwrap(),
+            profile: Profile::Client13Months,
+            method: DownloadMethod::P12Each,
+            admin_name: "国立　太郎".into(),
+            admin_dept: "学術基盤推進部基盤企画課".into(),
+            admin_mail: "taro.kokuritsu@example.ac.jp".into(),
+            user_name: "国立　花子".into(),
+            p12_name: "KOKURITSU HANAKO".into(),
+            user_dept: "情報学部".into(),
+            user_mail: Some("hanako.kokuritsu@example.ac.jp".into()),
+            pin: None,
+        }
+    );
+    let summary: Vec<(Profile, &str, Option<&str>)> = issued
+        .iter()
+        .map(|r| (r.profile, r.p12_name.as_str(), r.user_mail.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                Profile::Client13Months,
+                "KOKURITSU HANAKO",
+                Some("hanako.kokuritsu@example.ac.jp")
+            ),
+            (
+                Profile::Smime25Months,
+                "jiro.gakujutsu@example.ac.jp",
+                Some("jiro.gakujutsu@example.ac.jp")
+            ),
+            (
+                Profile::Smime823Days,
+                "GAKUJUTSU SABURO (S-MIME)",
+                Some("saburo.gakujutsu@example.ac.jp")
+            ),
+            (
+                Profile::Client48Months,
+                "SHINSEI ICHIRO",
+                Some("ichiro.shinsei@example.ac.jp")
+            ),
         ]
     );
 }
@@ -318,4 +420,111 @@ fn generate_samples() {
         let text: String = expected.iter().map(|l| format!("{l}\n")).collect();
         fs::write(dir.join("broken").join(format!("{name}.expected")), text).unwrap();
     }
+}
+
+/// A 5-4-1/5-4-2 row of the client samples (15 fields).
+fn client_row(set: &[(usize, &str)]) -> Vec<String> {
+    let mut f = vec![String::new(); 15];
+    for (n, v) in set {
+        f[n - 1] = v.to_string();
+    }
+    f
+}
+
+#[test]
+#[ignore = "rewrites the committed client sample files"]
+fn generate_client_samples() {
+    let dir = samples();
+    let admin: [(usize, &str); 3] = [
+        (8, "国立　太郎"),
+        (9, "学術基盤推進部基盤企画課"),
+        (10, "taro.kokuritsu@example.ac.jp"),
+    ];
+    let row = |set: &[(usize, &str)]| {
+        let all: Vec<(usize, &str)> = admin.iter().chain(set).copied().collect();
+        client_row(&all)
+    };
+    let issue = vec![
+        row(&[
+            (
+                1,
+                &format!(
+                    "CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,{O}"
+                ),
+            ),
+            (2, "13"),
+            (3, "1"),
+            (11, "国立　花子"),
+            (13, "情報学部"),
+            (14, "hanako.kokuritsu@example.ac.jp"),
+        ]),
+        row(&[
+            (1, &format!("CN=jiro.gakujutsu@example.ac.jp,{O}")),
+            (2, "16"),
+            (3, "1"),
+            (11, "学術　次郎"),
+            (13, "総務部"),
+            (14, "jiro.gakujutsu@example.ac.jp"),
+        ]),
+        row(&[
+            (
+                1,
+                &format!("CN=saburo.gakujutsu@example.ac.jp,OU=Library,{O}"),
+            ),
+            (2, "7"),
+            (3, "1"),
+            (11, "学術　三郎"),
+            (12, "GAKUJUTSU SABURO (S-MIME)"),
+            (13, "附属図書館"),
+            (14, "saburo.gakujutsu@example.ac.jp"),
+        ]),
+        row(&[
+            (
+                1,
+                "CN=SHINSEI ICHIRO,OU=Faculty of Engineering,O=Example University,ST=Tokyo,C=JP",
+            ),
+            (2, "5"),
+            (3, "1"),
+            (11, "申請　一郎"),
+            (13, "工学部"),
+            (14, "ichiro.shinsei@example.ac.jp"),
+        ]),
+    ];
+    fs::write(dir.join("client-issue.tsv"), sjis(&issue)).unwrap();
+    let renew = vec![row(&[
+        (
+            1,
+            &format!(
+                "CN=KOKURITSU HANAKO,OU=12345678,OU=Cyber Science Infrastructure Development Department,{O}"
+            ),
+        ),
+        (2, "14"),
+        (3, "2"),
+        (4, "0x112210E261FEC92B"),
+        (11, "国立　花子"),
+        (13, "情報学部"),
+        (14, "hanako.kokuritsu@example.ac.jp"),
+        (15, "Kx7#pQ2!mZ"),
+    ])];
+    fs::write(dir.join("client-renew.tsv"), sjis(&renew)).unwrap();
+    let revoke = vec![
+        client_row(&[
+            (1, &format!("CN=jiro.gakujutsu@example.ac.jp,{O}")),
+            (4, "1234567812345678123"),
+            (5, "1"),
+            (6, "端末紛失のため"),
+        ]),
+        client_row(&[
+            (
+                1,
+                "CN=SHINSEI ICHIRO,OU=Faculty of Engineering,O=Example University,ST=Tokyo,C=JP",
+            ),
+            (4, "0x0A1B2C3D4E5F"),
+            (5, "3"),
+            (6, "所属変更"),
+            (10, "hanako.kokuritsu@example.ac.jp"),
+            (14, "ichiro.shinsei@eng.example.ac.jp"),
+        ]),
+    ];
+    fs::write(dir.join("client-revoke.tsv"), sjis(&revoke)).unwrap();
 }

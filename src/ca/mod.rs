@@ -112,8 +112,6 @@ pub enum CaError {
     NoOrganizationIdentifier,
     #[error("the institution's organizationIdentifier {value:?} is not valid: {why}")]
     BadOrganizationIdentifier { value: String, why: String },
-    #[error("the DN's O={found:?} is not the institution's registered name {registered:?}")]
-    Organization { found: String, registered: String },
     #[error("the generated key is refused: {0}")]
     WeakKey(crate::policy::goodkey::WeakKey),
     #[error("PKCS#12 access PIN: {0}")]
@@ -178,27 +176,7 @@ pub fn issue_generated_checked(
     let public = PKey::public_key_from_der(&key.public_key_to_der()?)?;
     let rule = crate::policy::goodkey::KeyRule::for_profile(profile);
     crate::policy::goodkey::check(&public, &rule).map_err(CaError::WeakKey)?;
-    // crate::policy::client::precheck_issue(row, inst).map_err(CaError::Policy)?; // LEAD: enable when policy::client lands
-    // What the CA must not skip even then: it signs the organization's name
-    // and, for S/MIME, the mail address as the subject.
-    if let Some(o) = row.dn.get("O")
-        && o != inst.name
-    {
-        return Err(CaError::Organization {
-            found: o.to_string(),
-            registered: inst.name.clone(),
-        });
-    }
-    if profile.is_smime() {
-        let cn = row.dn.cn().unwrap_or_default();
-        let mail = row.user_mail.as_deref().unwrap_or_default();
-        if !crate::policy::is_mail_address(mail) || !cn.eq_ignore_ascii_case(mail) {
-            return Err(CaError::SmimeMail {
-                cn: cn.to_string(),
-                mail: mail.to_string(),
-            });
-        }
-    }
+    crate::policy::client::precheck_issue(row, inst).map_err(CaError::Policy)?;
     profile::client::sign(ca, row, org_id, key, serial, issued_at)
 }
 

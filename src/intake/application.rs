@@ -90,6 +90,16 @@ impl Records {
             Source::Tsv(lines) => tsv::fit(lines, fields, max),
         }
     }
+
+    /// The records as read, before [`Records::fit`]: each line with its
+    /// fields as written (as many as its tabs make; a field that did not
+    /// decode is empty). What tells the form families apart, and how many
+    /// records there are.
+    pub fn as_read(&self) -> impl Iterator<Item = (usize, &[String])> {
+        match &self.source {
+            Source::Tsv(lines) => lines.lines.iter().map(|l| (l.line, l.fields.as_slice())),
+        }
+    }
 }
 
 /// Reads the application file `name`; `NotApplication` for a file the robot

@@ -1,18 +1,22 @@
 //! The form families' dispatcher: recognises which family a file's records
-//! belong to and hands them to that family's validator (`policy::server`
-//! today). What a check may consult ([`Context`]) and what it returns
-//! ([`Checked`]) are the same for every family.
+//! belong to and hands them to that family's validator (`policy::server`,
+//! `policy::client`). What a check may consult ([`Context`]) and what it
+//! returns ([`Checked`]) are the same for every family.
 
 pub use super::check::{Checked, Context};
 use crate::intake::application::{self, Records};
-use crate::model::FormFamily;
-use crate::policy::server;
+use crate::model::{FormFamily, RowError};
+use crate::policy::{client, server};
 
 /// Recognises the family of a file's records and validates them by its rules.
 pub fn check(records: &Records, ctx: &Context) -> Checked {
     match family(records) {
-        FormFamily::Server => server::check_records(records, ctx),
-        FormFamily::Client => unreachable!("no file is recognised as a client form yet"),
+        Ok(FormFamily::Server) => server::check_records(records, ctx),
+        Ok(FormFamily::Client) => client::check_records(records, ctx),
+        Err(e) => Checked {
+            errors: vec![e],
+            ..Checked::default()
+        },
     }
 }
 
@@ -25,9 +29,57 @@ pub fn check_file(name: &str, bytes: &[u8], ctx: &Context) -> Checked {
     }
 }
 
-/// The family a file's records belong to. Every TSV form read today is a
-/// server form; the client forms (15 fields per record) and the code-signing
-/// revocation workbook are told apart here when they come.
-fn family(_records: &Records) -> FormFamily {
-    FormFamily::Server
+/// The family a file's records belong to, by the field count of its records
+/// as written: 13 fields (a fully filled record, every tab written) is a
+/// server form, 15 a client form.
+///
+/// Officers' files are not always that tidy: a spreadsheet may drop the
+/// trailing tabs of empty fields or add an empty column. Where the widest
+/// record is not 13 or 15, the content decides, leniently, and only where no
+/// ambiguity arises:
+/// - data past field 15 fits no form: one whole-file error naming both counts;
+/// - a first record with a download method (field 3, filled in every 5-4-1 and
+///   5-4-2 row and empty in every server row) is a client form;
+/// - data in field 14 or 15 with no CSR (field 7) in any record is a client
+///   form (a server row has no field 14, and every server issue or renewal row
+///   has a CSR);
+/// - anything else stays a server form, as before the client forms existed.
+///   A client revocation whose rows all lack their trailing tabs reads the
+///   same as a server revocation (fields 1–10 are alike); it is then checked as
+///   5-3-3, which refuses to revoke a client certificate and names form 5-4-3.
+fn family(records: &Records) -> Result<FormFamily, RowError> {
+    let mut widest = 0;
+    let mut data = (0, 0); // (last field with data, its line)
+    let mut method = false;
+    let mut csr = false;
+    for (i, (line, fields)) in records.as_read().enumerate() {
+        widest = widest.max(fields.len());
+        if let Some(last) = fields.iter().rposition(|f| !f.trim().is_empty())
+            && last + 1 > data.0
+        {
+            data = (last + 1, line);
+        }
+        let filled = |n: usize| fields.get(n - 1).is_some_and(|f| !f.trim().is_empty());
+        method |= i == 0 && filled(3);
+        csr |= filled(7);
+    }
+    let (server, client) = (server::FIELDS, client::FIELDS);
+    if data.0 > client {
+        return Err(RowError {
+            line: 0,
+            field: None,
+            field_name: "",
+            rule: format!(
+                "line {} has data in field {}: application rows have {server} fields (server forms 5-3-1, 5-3-2, 5-3-3) or {client} fields (client forms 5-4-1, 5-4-2, 5-4-3)",
+                data.1, data.0
+            ),
+        });
+    }
+    Ok(if widest == server {
+        FormFamily::Server
+    } else if widest == client || method || (data.0 > server && !csr) {
+        FormFamily::Client
+    } else {
+        FormFamily::Server
+    })
 }

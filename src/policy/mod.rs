@@ -1,19 +1,22 @@
 //! Pure decisions on application rows, from rules and registry data.
 
 pub mod check;
+pub mod client;
 pub mod dn;
 pub mod forms;
 pub mod goodkey;
 pub mod keyreuse;
 pub mod reminders;
+mod rows;
 pub mod rules;
 pub mod server;
+pub mod values;
 
 use crate::model::Dn;
 
 /// Half-width mail address syntax the forms accept (the rule of field 10).
 pub fn is_mail_address(s: &str) -> bool {
-    server::check_mail(s).is_ok()
+    values::check_mail(s).is_ok()
 }
 
 /// Checks an institution before it is registered: its name, ST and L must

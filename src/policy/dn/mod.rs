@@ -1,5 +1,5 @@
-//! Distinguished names of the server forms: parsing field 1, the DN rules of 2-1-1,
-//! and comparing against a CSR's subject.
+//! Distinguished names of the forms: parsing field 1, the DN rules of 2-1-1
+//! (server) and of 5-4-1 (client, in `client`), and comparing against a CSR's subject.
 //!
 //! Field 1 is written most-specific first (`CN=…,OU=…,O=…,L=…,ST=…,C=JP`). The O value may
 //! itself contain commas and `=`, so a comma only separates components when it is followed
@@ -11,10 +11,13 @@
 use openssl::x509::X509NameRef;
 use thiserror::Error;
 
+mod client;
+pub use client::{MAX_CLIENT_CN_LEN, MAX_CLIENT_L_LEN, check_client};
+
 use crate::model::Dn;
 
 /// Attribute types the server forms allow, in field-1 order.
-const ORDER: [&str; 6] = ["CN", "OU", "O", "L", "ST", "C"];
+pub(super) const ORDER: [&str; 6] = ["CN", "OU", "O", "L", "ST", "C"];
 
 /// Attribute types recognised (to split on and then reject) besides [`ORDER`].
 const OTHER_TYPES: [&str; 17] = [
@@ -78,6 +81,18 @@ pub enum DnError {
         "{attr}= may contain only half-width letters, digits, space and '(),-./:=, not {chars}"
     )]
     BadChars { attr: String, chars: String },
+    #[error(
+        "attribute {0} is not allowed in a client certificate DN (only CN, OU, O, L, ST and C)"
+    )]
+    ForbiddenClient(String),
+    #[error(
+        "must be in the order CN,OU,O,L,ST,C (OU may repeat or be left out, and one of L and ST may be left out), not {0}"
+    )]
+    ClientOrder(String),
+    #[error("L= or ST= is missing: at least one of them is required")]
+    NoLocality,
+    #[error("CN= may contain only half-width letters, digits, space and '(),-./:=@_, not {0}")]
+    BadCnChars(String),
     #[error("C= must be JP, not {0}")]
     Country(String),
     #[error("CN= {0}")]
@@ -224,6 +239,19 @@ pub fn check_institution(
     l: &str,
     domains: &[String],
 ) -> Vec<DnError> {
+    let mut errs = check_registered(dn, name, st, l);
+    if let Some(cn) = dn.cn()
+        && check_fqdn(cn, MAX_CN_LEN).is_ok()
+        && !in_domains(cn, domains)
+    {
+        errs.push(DnError::OutsideDomains(cn.to_string(), domains.join(", ")));
+    }
+    errs
+}
+
+/// O, ST and L, where the DN has them, equal to the institution's registered
+/// values (every family; a client DN may leave out one of L and ST).
+pub fn check_registered(dn: &Dn, name: &str, st: &str, l: &str) -> Vec<DnError> {
     let mut errs = Vec::new();
     for (attr, what, expected) in [
         ("O", "institution name", name),
@@ -241,12 +269,6 @@ pub fn check_institution(
             });
         }
     }
-    if let Some(cn) = dn.cn()
-        && check_fqdn(cn, MAX_CN_LEN).is_ok()
-        && !in_domains(cn, domains)
-    {
-        errs.push(DnError::OutsideDomains(cn.to_string(), domains.join(", ")));
-    }
     errs
 }
 
@@ -259,7 +281,7 @@ pub fn in_domains(host: &str, domains: &[String]) -> bool {
     })
 }
 
-fn check_text(ty: &str, v: &str, max: usize) -> Vec<DnError> {
+pub(super) fn check_text(ty: &str, v: &str, max: usize) -> Vec<DnError> {
     let mut errs = Vec::new();
     let len = v.chars().count();
     if len > max {
@@ -287,7 +309,7 @@ fn check_text(ty: &str, v: &str, max: usize) -> Vec<DnError> {
     errs
 }
 
-fn unique(it: impl Iterator<Item = char>) -> String {
+pub(crate) fn unique(it: impl Iterator<Item = char>) -> String {
     let mut s = String::new();
     for c in it {
         if !s.contains(c) {
@@ -297,7 +319,7 @@ fn unique(it: impl Iterator<Item = char>) -> String {
     s
 }
 
-fn quote_chars(s: &str) -> String {
+pub(crate) fn quote_chars(s: &str) -> String {
     s.chars()
         .map(|c| format!("'{c}'"))
         .collect::<Vec<_>>()
@@ -341,7 +363,7 @@ pub fn check_fqdn(s: &str, max: usize) -> Result<(), FqdnError> {
     Ok(())
 }
 
-fn types(dn: &Dn) -> String {
+pub(super) fn types(dn: &Dn) -> String {
     dn.0.iter()
         .map(|(a, _)| a.as_str())
         .collect::<Vec<_>>()

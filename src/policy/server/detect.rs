@@ -4,6 +4,7 @@
 use super::fields::FIELDS;
 use crate::intake::application::Record;
 use crate::model::{FormKind, RowError};
+use crate::policy::rows::{self, Forms};
 
 fn classify(rec: &Record) -> Option<FormKind> {
     let csr = !rec.fields[6].is_empty();
@@ -42,52 +43,13 @@ pub fn detect_kind(records: &[Record]) -> Result<FormKind, Vec<RowError>> {
 }
 
 pub(super) fn detect(records: &[Record]) -> (Option<FormKind>, Vec<RowError>, Vec<bool>) {
-    let mut errors = Vec::new();
-    let mut fits = Vec::with_capacity(records.len());
-    let mut file: Option<(FormKind, usize)> = None;
-    for rec in records {
-        if rec.fields.len() < FIELDS {
-            errors.push(RowError {
-                line: rec.line,
-                field: None,
-                field_name: "",
-                rule: format!("the row has {} fields, {FIELDS} expected", rec.fields.len()),
-            });
-            fits.push(false);
-            continue;
-        }
-        match (classify(rec), file) {
-            (None, _) => {
-                errors.push(RowError {
-                    line: rec.line,
-                    field: None,
-                    field_name: "",
-                    rule: "cannot tell which form this row is: it has neither a CSR (field 7) nor a serial (field 4)".into(),
-                });
-                fits.push(false);
-            }
-            (Some(k), None) => {
-                file = Some((k, rec.line));
-                fits.push(true);
-            }
-            (Some(k), Some((fk, first))) if k != fk => {
-                errors.push(RowError {
-                    line: rec.line,
-                    field: None,
-                    field_name: "",
-                    rule: format!(
-                        "has {} so it looks like a {} row ({}), but the file is {} ({}) as decided by its first row, line {first}; put each form in its own file",
-                        describe(k),
-                        k.code(),
-                        k.label(),
-                        fk.code(),
-                        fk.label()
-                    ),
-                });
-                fits.push(false);
-            }
-            (Some(_), Some(_)) => fits.push(true),
-        }
-    }
-    (file.map(|(k, _)| k), errors, fits)
+    rows::detect(
+        records,
+        &Forms {
+            fields: FIELDS,
+            classify,
+            describe,
+            unknown: "cannot tell which form this row is: it has neither a CSR (field 7) nor a serial (field 4)",
+        },
+    )
 }

@@ -1,17 +1,15 @@
-//! The server forms' fields: their names and limits, and the value rules
-//! other forms share (serial syntax, mail syntax).
-
-use openssl::bn::BigNum;
+//! The server forms' fields: their names and limits (the value rules every
+//! family shares are in `policy::values`).
 
 use crate::model::{FormKind, RowError, Serial};
-use crate::policy::dn;
+use crate::policy::values;
+pub use crate::policy::values::{MAX_MAIL_LEN, check_mail};
 
 /// Fields per record of every server form.
 pub const FIELDS: usize = 13;
 /// Records per server-form file.
 pub const MAX_RECORDS: usize = 99;
 pub const MAX_CSR_LEN: usize = 2048;
-pub const MAX_MAIL_LEN: usize = 78;
 pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_SOFTWARE_LEN: usize = 128;
 pub const MAX_COMMENT_LEN: usize = 128;
@@ -57,67 +55,8 @@ pub(super) fn err(
     }
 }
 
-/// Parses a serial as the forms write it: decimal, or hexadecimal with a `0x` prefix.
+/// Parses a serial as the server forms write it: decimal, or hexadecimal with a
+/// `0x` prefix, at most [`MAX_SERIAL_LEN`] characters.
 pub fn parse_serial(s: &str) -> Result<Serial, String> {
-    if s.is_empty() {
-        return Err("is required".into());
-    }
-    let len = s.chars().count();
-    if len > MAX_SERIAL_LEN {
-        return Err(format!(
-            "is {len} characters, at most {MAX_SERIAL_LEN} allowed"
-        ));
-    }
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
-    if let Some(h) = hex {
-        if !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()) {
-            let h = if h.len() % 2 == 1 {
-                format!("0{h}")
-            } else {
-                h.to_string()
-            };
-            if let Ok(b) = hex::decode(h) {
-                return Ok(Serial::from_bytes(&b));
-            }
-        }
-    } else if s.chars().all(|c| c.is_ascii_digit())
-        && let Ok(bn) = BigNum::from_dec_str(s)
-    {
-        return Ok(Serial::from_bytes(&bn.to_vec()));
-    }
-    let hint = if hex.is_none() && s.chars().all(|c| c.is_ascii_hexdigit()) {
-        " (hexadecimal needs the 0x prefix)"
-    } else {
-        ""
-    };
-    Err(format!(
-        "must be decimal (1234) or hexadecimal with a 0x prefix (0x04D2), not `{s}`{hint}"
-    ))
-}
-
-/// Half-width mail address syntax, at most 78 characters.
-pub fn check_mail(s: &str) -> Result<(), String> {
-    let len = s.chars().count();
-    if len > MAX_MAIL_LEN {
-        return Err(format!(
-            "is {len} characters, at most {MAX_MAIL_LEN} allowed"
-        ));
-    }
-    if !s.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("must be half-width, without spaces".into());
-    }
-    let Some((local, domain)) = s.split_once('@') else {
-        return Err(format!("`{s}` is not a mail address (no @)"));
-    };
-    let local_ok = !local.is_empty()
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
-    if !local_ok || dn::check_fqdn(domain, 255).is_err() {
-        return Err(format!("`{s}` is not a valid mail address"));
-    }
-    Ok(())
+    values::parse_serial_at_most(s, MAX_SERIAL_LEN)
 }

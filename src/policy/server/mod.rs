@@ -29,8 +29,8 @@ use crate::model::{Dn, FormKind, Institution, IssueRow, Request, RowError, Serve
 use crate::policy::check::{Checked, Context};
 use crate::policy::dn;
 use crate::policy::keyreuse;
+use crate::policy::rows::{RowCheck, duplicate_serials};
 use fields::{err, field_name};
-use rows::{RowCheck, duplicate_serials};
 
 /// Fits a file's records to the server forms, detects the form and validates
 /// every row.
@@ -56,11 +56,7 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
     let mut rows = Vec::new();
     if let Some(kind) = kind {
         for (rec, _) in file.records.iter().zip(&fits).filter(|(_, f)| **f) {
-            let mut row = RowCheck {
-                rec,
-                kind,
-                errors: Vec::new(),
-            };
+            let mut row = RowCheck::new(rec, kind, field_name);
             let req = match kind {
                 FormKind::ServerIssue => row.issue(ctx).map(ServerRequest::Issue),
                 FormKind::ServerRenew => row.renew(ctx).map(ServerRequest::Renew),
@@ -72,7 +68,13 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
             errors.append(&mut row.errors);
             rows.extend(req);
         }
-        errors.extend(duplicate_serials(&file.records, &fits, kind));
+        errors.extend(duplicate_serials(
+            &file.records,
+            &fits,
+            kind,
+            field_name,
+            MAX_SERIAL_LEN,
+        ));
         errors.extend(
             keyreuse::repeated_in_file(&rows, Dn::same_as)
                 .into_iter()

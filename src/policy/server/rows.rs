@@ -1,78 +1,19 @@
 //! The row checks of the three server forms: issue (5-3-1), renew (5-3-2)
-//! and revoke (5-3-3), each collecting every error of its row.
-
-use std::collections::HashMap;
+//! and revoke (5-3-3), each collecting every error of its row (the collector
+//! and the rules every family shares are in `policy::rows`).
 
 use super::csr::{CsrError, check_csr, decode_csr_field};
 use super::fields::{
-    MAX_COMMENT_LEN, MAX_DNS_FIELD_LEN, MAX_DNS_NAMES, MAX_NAME_LEN, MAX_SOFTWARE_LEN, check_mail,
-    err, parse_serial,
+    MAX_COMMENT_LEN, MAX_DNS_FIELD_LEN, MAX_DNS_NAMES, MAX_NAME_LEN, MAX_SERIAL_LEN,
+    MAX_SOFTWARE_LEN,
 };
-use crate::intake::application::Record;
-use crate::model::{
-    CertLookup, CertStatus, CertSummary, Dn, FormFamily, FormKind, IssueRow, Profile, RenewRow,
-    RevocationReason, RevokeRow, RowError, Serial,
-};
+use crate::model::{Dn, FormFamily, IssueRow, Profile, RenewRow, RevokeRow};
 use crate::policy::check::Context;
 use crate::policy::dn;
 use crate::policy::keyreuse;
-
-/// Collects the errors of one row.
-pub(super) struct RowCheck<'a> {
-    pub(super) rec: &'a Record,
-    pub(super) kind: FormKind,
-    pub(super) errors: Vec<RowError>,
-}
+use crate::policy::rows::RowCheck;
 
 impl RowCheck<'_> {
-    fn f(&self, n: usize) -> &str {
-        &self.rec.fields[n - 1]
-    }
-
-    fn err(&mut self, n: usize, rule: impl Into<String>) {
-        self.errors
-            .push(err(self.rec.line, Some(self.kind), n, rule));
-    }
-
-    fn must_be_empty(&mut self, fields: &[usize]) {
-        let form = self.kind.code();
-        for &n in fields {
-            if !self.f(n).is_empty() {
-                self.err(n, format!("must be empty in a {form} row"));
-            }
-        }
-    }
-
-    fn length(&mut self, n: usize, max: usize, required: bool) {
-        let len = self.f(n).chars().count();
-        if required && len == 0 {
-            self.err(n, "is required");
-        } else if len > max {
-            self.err(n, format!("is {len} characters, at most {max} allowed"));
-        }
-    }
-
-    fn mail(&mut self, n: usize, required: bool) {
-        let v = self.f(n).to_string();
-        if v.is_empty() {
-            if required {
-                self.err(n, "is required");
-            }
-        } else if let Err(e) = check_mail(&v) {
-            self.err(n, e);
-        }
-    }
-
-    fn serial(&mut self) -> Option<Serial> {
-        match parse_serial(self.f(4)) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                self.err(4, e);
-                None
-            }
-        }
-    }
-
     /// Field 1 parsed; with `server_rules` the 2-1-1 and institution rules too.
     fn dn(&mut self, ctx: &Context, server_rules: bool) -> Option<Dn> {
         let dn = match dn::parse(self.f(1)) {
@@ -275,7 +216,7 @@ impl RowCheck<'_> {
 
     pub(super) fn renew(&mut self, ctx: &Context) -> Option<RenewRow> {
         self.must_be_empty(&[3, 5, 6]);
-        let serial = self.serial();
+        let serial = self.serial(MAX_SERIAL_LEN);
         let req = self.request(ctx);
         let serial = serial?;
         if let Some(certs) = ctx.certs {
@@ -305,57 +246,11 @@ impl RowCheck<'_> {
         })
     }
 
-    /// Looks up a certificate named by field 4 and applies the rules shared by renewal
-    /// and revocation: it exists, belongs to the institution, and is not revoked.
-    fn existing(
-        &mut self,
-        certs: &dyn CertLookup,
-        serial: &Serial,
-        ctx: &Context,
-    ) -> Option<CertSummary> {
-        let Some(cert) = certs.by_serial(serial) else {
-            self.err(
-                4,
-                format!("no certificate with serial {serial} was issued by this CA"),
-            );
-            return None;
-        };
-        if let Some(i) = ctx.institution
-            && cert.institution_id != i.id
-        {
-            self.err(
-                4,
-                format!("certificate {serial} belongs to another institution"),
-            );
-            return None;
-        }
-        if cert.status == CertStatus::Revoked {
-            self.err(4, format!("certificate {serial} is already revoked"));
-            return None;
-        }
-        Some(cert)
-    }
-
     pub(super) fn revoke(&mut self, ctx: &Context) -> Option<RevokeRow> {
         self.must_be_empty(&[2, 3, 7, 8, 9, 11, 12, 13]);
         let dn = self.dn(ctx, false);
-        let serial = self.serial();
-        let reason = match self.f(5) {
-            "" => {
-                self.err(5, "is required (0, 1, 3, 4 or 5)");
-                None
-            }
-            v => {
-                let r = v.parse::<u8>().ok().and_then(RevocationReason::from_code);
-                if r.is_none() {
-                    self.err(
-                        5,
-                        format!("must be 0 (unspecified), 1 (keyCompromise), 3 (affiliationChanged), 4 (superseded) or 5 (cessationOfOperation), not `{v}`"),
-                    );
-                }
-                r
-            }
-        };
+        let serial = self.serial(MAX_SERIAL_LEN);
+        let reason = self.reason();
         self.length(6, MAX_COMMENT_LEN, false);
         self.mail(10, false);
         if let (Some(certs), Some(s)) = (ctx.certs, &serial)
@@ -382,32 +277,4 @@ impl RowCheck<'_> {
             admin_mail: (!mail.is_empty()).then_some(mail),
         })
     }
-}
-
-/// A certificate named twice in one renewal or revocation file.
-pub(super) fn duplicate_serials(
-    records: &[Record],
-    fits: &[bool],
-    kind: FormKind,
-) -> Vec<RowError> {
-    let mut seen: HashMap<Serial, usize> = HashMap::new();
-    let mut errors = Vec::new();
-    if kind == FormKind::ServerIssue {
-        return errors;
-    }
-    for (rec, _) in records.iter().zip(fits).filter(|(_, f)| **f) {
-        if let Ok(s) = parse_serial(&rec.fields[3]) {
-            if let Some(first) = seen.get(&s) {
-                errors.push(err(
-                    rec.line,
-                    Some(kind),
-                    4,
-                    format!("serial {s} already appears on line {first}; name each certificate once per file"),
-                ));
-            } else {
-                seen.insert(s, rec.line);
-            }
-        }
-    }
-    errors
 }
