@@ -161,6 +161,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_status ON outbox(status);
     CREATE INDEX outbox_mail ON outbox(mail_id);
     "#,
+    // 7: replies carrying secrets (a PKCS#12, access PINs) are marked, and
+    // their message is replaced by a stub once sent (`wiped_at` says when).
+    r#"
+    ALTER TABLE outbox ADD COLUMN secret INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN wiped_at TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
