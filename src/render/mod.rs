@@ -1,6 +1,7 @@
 //! Reply texts from the templates in `templates/` (built in; an instance may
 //! override any of them with a folder of its own).
 
+pub mod bundle;
 pub mod notices;
 pub mod table;
 pub mod views;
