@@ -294,7 +294,8 @@ pub struct SplitLimit {
     /// The largest message the mail system accepts, everything included.
     pub max_message_bytes: usize,
     /// Room kept for what is not the ZIP: header fields, the notice's text
-    /// (which lists the part's certificates), the signature and its chain.
+    /// (which lists the part's certificates: ~300 bytes each, so the
+    /// default 1 MiB holds a 1000-row list), the signature and its chain.
     pub reserve_bytes: usize,
     /// How many certificates the mail is encrypted to (0: not encrypted).
     pub encrypted_to: usize,
@@ -304,7 +305,7 @@ impl Default for SplitLimit {
     fn default() -> Self {
         SplitLimit {
             max_message_bytes: DEFAULT_MAX_MESSAGE,
-            reserve_bytes: 512 * 1024,
+            reserve_bytes: 1024 * 1024,
             encrypted_to: 0,
         }
     }

@@ -2,6 +2,7 @@
 //! override any of them with a folder of its own).
 
 pub mod bundle;
+pub mod client_notices;
 pub mod notices;
 pub mod table;
 pub mod views;
@@ -26,6 +27,20 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "server_revoked",
         include_str!("../../templates/server_revoked.txt"),
+    ),
+    ("client_p12", include_str!("../../templates/client_p12.txt")),
+    (
+        "client_bundle",
+        include_str!("../../templates/client_bundle.txt"),
+    ),
+    ("client_pin", include_str!("../../templates/client_pin.txt")),
+    (
+        "client_pin_list",
+        include_str!("../../templates/client_pin_list.txt"),
+    ),
+    (
+        "client_revoked",
+        include_str!("../../templates/client_revoked.txt"),
     ),
 ];
 
