@@ -76,7 +76,7 @@ fn an_encrypted_reply_decrypts_with_the_officers_key_and_verifies_against_the_ro
         &reply(),
         &p.robot,
         time::OffsetDateTime::now_utc(),
-        &[p.officer.cert.clone()],
+        std::slice::from_ref(&p.officer.cert),
     )
     .unwrap();
     let raw = composed.raw;
@@ -166,7 +166,7 @@ fn a_key_that_is_not_a_recipients_cannot_decrypt() {
         &reply(),
         &p.robot,
         time::OffsetDateTime::now_utc(),
-        &[p.officer.cert.clone()],
+        std::slice::from_ref(&p.officer.cert),
     )
     .unwrap()
     .raw;
