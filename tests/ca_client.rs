@@ -277,7 +277,10 @@ fn the_gate_refuses_what_the_ca_must_not_sign() {
             Some(ORG_ID),
             row(Profile::Client13Months, "Taro", "Other University", None),
             &good,
-            |e| matches!(e, CaError::Policy(_)) && e.to_string().contains("O= must be the registered"),
+            |e| {
+                matches!(e, CaError::Policy(_))
+                    && e.to_string().contains("O= must be the registered")
+            },
         ),
         (
             "CN not the mail",

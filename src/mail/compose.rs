@@ -1,10 +1,15 @@
 //! Builds the robot's replies: a text body (and attachments) as a MIME entity
-//! made by lettre, S/MIME-signed as a whole, under the outer headers.
+//! made by lettre, S/MIME-signed as a whole, under the outer headers; and,
+//! for a reply carrying keys or PINs, the signed entity encrypted to the
+//! recipients' certificates ([`compose_encrypted`], see [`super::encrypt`]).
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart, SinglePart};
 
-use super::sign::{self, Signer};
+use openssl::x509::X509;
+
+use super::encrypt::{self, EncryptError};
+use super::sign::{self, Hp, Signer};
 
 /// One outgoing reply before signing.
 #[derive(Debug, Clone)]
@@ -27,6 +32,8 @@ pub enum ComposeError {
     Sign(#[from] sign::SignError),
     #[error("bad content type {0}")]
     ContentType(String),
+    #[error("encrypting the reply: {0}")]
+    Encrypt(#[from] EncryptError),
 }
 
 /// A signed, complete message and its Message-ID.
@@ -45,10 +52,25 @@ pub fn new_message_id(from: &str) -> String {
     format!("<{}@{}>", hex::encode(b), domain)
 }
 
+/// Signs `reply` (not encrypted).
 pub fn compose(
     reply: &Reply,
     signer: &Signer,
     date: time::OffsetDateTime,
+) -> Result<Composed, ComposeError> {
+    compose_encrypted(reply, signer, date, &[])
+}
+
+/// Signs `reply`, then, unless `encrypt_to` is empty, encrypts the signed
+/// entity to every certificate of `encrypt_to` (AES-256-CBC, RSA key
+/// transport). The outer header fields stay readable either way. Only the
+/// holders of those certificates' keys can read an encrypted reply: pass
+/// the certificate of *every* recipient, or send the others their own mail.
+pub fn compose_encrypted(
+    reply: &Reply,
+    signer: &Signer,
+    date: time::OffsetDateTime,
+    encrypt_to: &[X509],
 ) -> Result<Composed, ComposeError> {
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
@@ -80,8 +102,16 @@ pub fn compose(
         headers.push(("References", irt.clone()));
     }
     // RFC 9788: the header fields above travel inside the signature too.
-    let entity = sign::protect_headers(&headers, &entity);
-    let signed = sign::sign_detached(&entity, signer)?;
+    let hp = if encrypt_to.is_empty() {
+        Hp::Clear
+    } else {
+        Hp::Cipher
+    };
+    let entity = sign::protect_headers_as(&headers, &entity, hp);
+    let mut signed = sign::sign_detached(&entity, signer)?;
+    if !encrypt_to.is_empty() {
+        signed = encrypt::encrypt(&signed, encrypt_to)?;
+    }
     headers.push(("Auto-Submitted", "auto-replied".into()));
     let tags: Vec<(String, String)> = reply
         .tags

@@ -1,6 +1,8 @@
-//! Mail at the edges: composing and S/MIME-signing outgoing mail, and transports.
+//! Mail at the edges: composing, S/MIME-signing (and, for keys and PINs,
+//! encrypting) outgoing mail, and transports.
 
 pub mod compose;
+pub mod encrypt;
 pub mod endpoint;
 pub mod imap;
 pub mod maildir;

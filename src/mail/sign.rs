@@ -170,6 +170,26 @@ fn encode_header_value(value: &str) -> String {
 /// that anyone on the way could change. Clients that do not know RFC 9788 see
 /// an ordinary MIME part (header fields other than Content-* are ignored).
 pub fn protect_headers(headers: &[(&str, String)], entity: &[u8]) -> Vec<u8> {
+    protect_headers_as(headers, entity, Hp::Clear)
+}
+
+/// Which RFC 9788 `hp` marking the protected header fields get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hp {
+    /// A signed-only message.
+    Clear,
+    /// A message that is also encrypted: `hp="cipher"`, and an `HP-Outer`
+    /// field per header field left outside (all of them: nothing is
+    /// obscured), so a client can tell that the outer ones are unaltered.
+    Cipher,
+}
+
+/// [`protect_headers`] with the marking of `hp`.
+pub fn protect_headers_as(headers: &[(&str, String)], entity: &[u8], hp: Hp) -> Vec<u8> {
+    let mark: &[u8] = match hp {
+        Hp::Clear => b"; hp=\"clear\"\r\n",
+        Hp::Cipher => b"; hp=\"cipher\"\r\n",
+    };
     let entity = canonicalize_crlf(entity);
     let split = entity
         .windows(4)
@@ -177,6 +197,13 @@ pub fn protect_headers(headers: &[(&str, String)], entity: &[u8]) -> Vec<u8> {
         .map_or(0, |p| p + 2);
     let (head, body) = entity.split_at(split);
     let mut out = header_lines(headers);
+    if hp == Hp::Cipher {
+        let outer: Vec<(&str, String)> = headers
+            .iter()
+            .map(|(n, v)| ("HP-Outer", format!("{n}: {v}")))
+            .collect();
+        out.extend_from_slice(&header_lines(&outer));
+    }
     let mut lines = head.split_inclusive(|&b| b == b'\n').peekable();
     let mut marked = false;
     while let Some(line) = lines.next() {
@@ -193,12 +220,13 @@ pub fn protect_headers(headers: &[(&str, String)], entity: &[u8]) -> Vec<u8> {
             field.extend_from_slice(next);
         }
         field.truncate(field.len() - 2);
-        field.extend_from_slice(b"; hp=\"clear\"\r\n");
+        field.extend_from_slice(mark);
         out.extend_from_slice(&field);
         marked = true;
     }
     if !marked {
-        out.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii; hp=\"clear\"\r\n");
+        out.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii");
+        out.extend_from_slice(mark);
     }
     out.extend_from_slice(body);
     out

@@ -273,16 +273,21 @@ impl Env {
             .collect();
         let tx = self.conn.unchecked_transaction()?;
         let mut sent = 0;
+        let mut wiped = false;
         for (id, r) in written {
             match r {
                 Ok(transport_id) => {
-                    store::mark_sent(&tx, id, now, &transport_id)?;
+                    // A reply carrying a key or PINs is wiped to a stub here.
+                    wiped |= store::mark_sent(&tx, id, now, &transport_id)?;
                     sent += 1;
                 }
                 Err(e) => store::mark_failed(&tx, id, &e)?,
             }
         }
         tx.commit()?;
+        if wiped {
+            store::scrub(&self.conn)?;
+        }
         Ok(sent)
     }
 }

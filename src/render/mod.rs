@@ -1,6 +1,8 @@
 //! Reply texts from the templates in `templates/` (built in; an instance may
 //! override any of them with a folder of its own).
 
+pub mod bundle;
+pub mod client_notices;
 pub mod notices;
 pub mod reminders;
 pub mod renewal_file;
@@ -35,6 +37,20 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "expiry_digest",
         include_str!("../../templates/expiry_digest.txt"),
+    ),
+    ("client_p12", include_str!("../../templates/client_p12.txt")),
+    (
+        "client_bundle",
+        include_str!("../../templates/client_bundle.txt"),
+    ),
+    ("client_pin", include_str!("../../templates/client_pin.txt")),
+    (
+        "client_pin_list",
+        include_str!("../../templates/client_pin_list.txt"),
+    ),
+    (
+        "client_revoked",
+        include_str!("../../templates/client_revoked.txt"),
     ),
 ];
 

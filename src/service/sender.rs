@@ -67,10 +67,15 @@ impl SmtpSender {
                 break;
             }
             crate::fault::hold();
-            match self.send(conn, &m).await? {
+            match self.send(conn, &m, now()).await? {
                 Ok(response) => {
                     crate::fault::point("after-smtp-accept");
-                    store::mark_sent(conn, m.id, now(), &response)?;
+                    if store::mark_sent(conn, m.id, now(), &response)? {
+                        // Its key or PINs are gone from the row: from the log too.
+                        if let Err(e) = store::scrub(conn) {
+                            tracing::warn!(outbox = m.id, error = %e, "write-ahead log not emptied after a wipe; the next wipe tries again");
+                        }
+                    }
                     if self.last_error.borrow_mut().take().is_some() {
                         tracing::info!(smtp = %self.transport.endpoint(), "SMTP delivery restored");
                     }
@@ -115,6 +120,7 @@ impl SmtpSender {
         &self,
         conn: &Connection,
         m: &OutboxMail,
+        now: OffsetDateTime,
     ) -> Result<Result<String, SendError>, ServiceError> {
         let remaining = m.remaining();
         if remaining.is_empty() {
@@ -136,7 +142,7 @@ impl SmtpSender {
         for r in remaining {
             match self.transport.send(&m.from, &[r], &m.raw).await {
                 Ok(a) => {
-                    store::recipient_delivered(conn, m.id, r)?;
+                    store::recipient_delivered(conn, m.id, r, now)?;
                     answer = Some(a);
                 }
                 Err(e) if e.permanent => {

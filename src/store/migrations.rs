@@ -199,6 +199,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE institutions ADD COLUMN p12_encryption TEXT;
     ALTER TABLE institutions ADD COLUMN organization_identifier TEXT;
     "#,
+    // 9: replies carrying secrets (a PKCS#12, access PINs) are marked, and
+    // their message is replaced by a stub once sent (`wiped_at` says when).
+    r#"
+    ALTER TABLE outbox ADD COLUMN secret INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN wiped_at TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -69,6 +69,9 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Deleted and overwritten content is zeroed, not left in free pages: a
+    // wiped outbox row (a PKCS#12, PINs) must not linger in the file.
+    conn.pragma_update(None, "secure_delete", true)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     migrations::migrate(&mut conn)?;
     Ok(conn)

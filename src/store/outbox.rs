@@ -1,6 +1,13 @@
 //! The `outbox` table: every reply the robot signed, kept until it is sent
 //! (or given up as dead), with its retries and, when sent one recipient at a
 //! time, who has it and who refused it.
+//!
+//! A reply queued with [`enqueue_secret`] carries a secret (a PKCS#12, access
+//! PINs): once every recipient has it, its message is replaced, in the same
+//! statement that records it, by a stub naming its Message-ID, size and
+//! recipients ([`wiped_stub`]); the connection's `secure_delete` zeroes the
+//! freed pages, and [`scrub`] moves the change out of the write-ahead log.
+//! Until then (pending, dead) the message stays whole, to be sent or retried.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
@@ -94,9 +101,19 @@ pub struct NewReply<'a> {
 
 /// Queues a reply (pending); returns its id.
 pub fn enqueue(conn: &Connection, r: &NewReply<'_>, now: OffsetDateTime) -> Result<i64> {
+    insert(conn, r, false, now)
+}
+
+/// Queues a reply that carries a secret (a PKCS#12, access PINs): its
+/// message is wiped to a stub once sent. Returns its id.
+pub fn enqueue_secret(conn: &Connection, r: &NewReply<'_>, now: OffsetDateTime) -> Result<i64> {
+    insert(conn, r, true, now)
+}
+
+fn insert(conn: &Connection, r: &NewReply<'_>, secret: bool, now: OffsetDateTime) -> Result<i64> {
     conn.execute(
-        "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, raw, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, raw, status, secret)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             r.mail_id,
             ts(now),
@@ -106,7 +123,8 @@ pub fn enqueue(conn: &Connection, r: &NewReply<'_>, now: OffsetDateTime) -> Resu
             r.kind,
             r.subject,
             r.raw,
-            OutboxStatus::Pending
+            OutboxStatus::Pending,
+            secret
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -152,16 +170,76 @@ pub fn outbox_for_mail(conn: &Connection, mail_id: i64) -> Result<Vec<OutboxMail
     outbox_where(conn, "mail_id = ?1", &mail_id)
 }
 
+/// The stub a sent secret reply's message becomes (SQL, over the row's old
+/// values): what it was, not what it said.
+const WIPE: &str = "raw = CASE WHEN secret = 1 AND wiped_at IS NULL THEN CAST(
+        'X-Mailra-Wiped: this reply carried a PKCS#12 or access PINs; its content was erased once sent' || char(13, 10) ||
+        'Message-ID: ' || message_id || char(13, 10) ||
+        'Size: ' || length(raw) || char(13, 10) ||
+        'Recipients: ' || recipients || char(13, 10) ||
+        'Wiped-At: ' || :wiped_at || char(13, 10) AS BLOB) ELSE raw END,
+    wiped_at = CASE WHEN secret = 1 THEN coalesce(wiped_at, :wiped_at) ELSE wiped_at END";
+
+/// What [`wiped_stub`] reads back from a wiped reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WipedStub {
+    pub message_id: String,
+    /// The size of the message sent, in bytes.
+    pub size: usize,
+    pub recipients: Vec<String>,
+}
+
+/// The facts a wiped reply's stub keeps (None: not a stub).
+pub fn wiped_stub(raw: &[u8]) -> Option<WipedStub> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if !text.starts_with("X-Mailra-Wiped:") {
+        return None;
+    }
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    Some(WipedStub {
+        message_id: field("Message-ID:")?,
+        size: field("Size:")?.parse().ok()?,
+        recipients: serde_json::from_str(&field("Recipients:")?).ok()?,
+    })
+}
+
+/// Records that a reply was sent; a secret one is wiped to its stub in the
+/// same statement. Returns whether it was a secret one (then call [`scrub`]
+/// once the transaction is committed).
 pub fn mark_sent(
     conn: &Connection,
     id: i64,
     now: OffsetDateTime,
     transport_id: &str,
-) -> Result<()> {
-    conn.execute(
-        "UPDATE outbox SET status = ?4, sent_at = ?2, attempts = attempts + 1, last_error = NULL, transport_id = ?3 WHERE id = ?1",
-        params![id, ts(now), transport_id, OutboxStatus::Sent],
-    )?;
+) -> Result<bool> {
+    let wiped: Option<bool> = conn
+        .query_row(
+            &format!(
+                "UPDATE outbox SET status = :status, sent_at = :wiped_at, attempts = attempts + 1,
+                        last_error = NULL, transport_id = :transport, {WIPE}
+                 WHERE id = :id RETURNING secret = 1"
+            ),
+            rusqlite::named_params! {
+                ":id": id,
+                ":wiped_at": ts(now),
+                ":transport": transport_id,
+                ":status": OutboxStatus::Sent,
+            },
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(wiped.unwrap_or(false))
+}
+
+/// Moves committed changes out of the write-ahead log into the database
+/// file and empties the log, so that the pre-wipe pages of a sent secret
+/// reply survive nowhere. Best effort: with a reader in the way the log is
+/// emptied by a later call.
+pub fn scrub(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
 }
 
@@ -197,8 +275,15 @@ pub fn next_due(conn: &Connection) -> Result<Option<OffsetDateTime>> {
     })
 }
 
-/// Records that one recipient of a reply sent one by one has it.
-pub fn recipient_delivered(conn: &Connection, id: i64, rcpt: &str) -> Result<()> {
+/// Records that one recipient of a reply sent one by one has it; once every
+/// recipient is dealt with, a secret reply is wiped to its stub in the same
+/// transaction.
+pub fn recipient_delivered(
+    conn: &Connection,
+    id: i64,
+    rcpt: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
     let tx = conn.unchecked_transaction()?;
     let current: String =
         tx.query_row("SELECT delivered_to FROM outbox WHERE id = ?1", [id], |r| {
@@ -210,6 +295,15 @@ pub fn recipient_delivered(conn: &Connection, id: i64, rcpt: &str) -> Result<()>
         "UPDATE outbox SET delivered_to = ?2 WHERE id = ?1",
         params![id, serde_json::to_string(&list).unwrap_or_default()],
     )?;
+    // Every recipient dealt with: nobody needs the message any more (it is
+    // marked sent next; a crash in between leaves nothing to send again).
+    let m = outbox_where(&tx, "id = ?1", &id)?;
+    if m.first().is_some_and(|m| m.remaining().is_empty()) {
+        tx.execute(
+            &format!("UPDATE outbox SET {WIPE} WHERE id = :id"),
+            rusqlite::named_params! { ":id": id, ":wiped_at": ts(now) },
+        )?;
+    }
     tx.commit()?;
     Ok(())
 }
@@ -317,4 +411,162 @@ pub fn retry_outbox(conn: &Connection, id: i64) -> Result<()> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::db;
+    use base64::Engine as _;
+
+    const PIN: &str = "PIN-u7Kq2Wm9XzR4tBv8NcYh3p";
+
+    fn t0() -> OffsetDateTime {
+        time::macros::datetime!(2026-11-30 00:00:00 UTC)
+    }
+
+    /// A message as a P12 notice is: the P12's bytes (base64) and, for the
+    /// test's sake, its PIN, padded past SQLite's page size so it spills to
+    /// overflow pages.
+    fn message(p12: &[u8]) -> Vec<u8> {
+        let mut raw = b"Subject: x\r\n\r\n".to_vec();
+        raw.extend_from_slice(
+            base64::engine::general_purpose::STANDARD
+                .encode(p12)
+                .as_bytes(),
+        );
+        raw.extend_from_slice(format!("\r\n{PIN}\r\n").as_bytes());
+        raw.extend_from_slice(p12);
+        raw
+    }
+
+    fn queue(conn: &Connection, secret: bool, msgid: &str, raw: &[u8]) -> i64 {
+        let rcpt = vec![
+            "admin@example.ac.jp".to_string(),
+            "o@example.ac.jp".to_string(),
+        ];
+        let r = NewReply {
+            mail_id: None,
+            message_id: msgid,
+            from: "ra@example.ac.jp",
+            recipients: &rcpt,
+            kind: "client_issued",
+            subject: "クライアント証明書発行受付通知",
+            raw,
+        };
+        if secret {
+            enqueue_secret(conn, &r, t0()).unwrap()
+        } else {
+            enqueue(conn, &r, t0()).unwrap()
+        }
+    }
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// Every byte SQLite keeps: the database file and its write-ahead log.
+    fn on_disk(dir: &tempfile::TempDir) -> Vec<u8> {
+        let mut all = std::fs::read(dir.path().join("t.sqlite")).unwrap();
+        if let Ok(wal) = std::fs::read(dir.path().join("t.sqlite-wal")) {
+            all.extend(wal);
+        }
+        all
+    }
+
+    fn p12_bytes() -> Vec<u8> {
+        let mut b = vec![0u8; 6000];
+        openssl::rand::rand_bytes(&mut b).unwrap();
+        b
+    }
+
+    #[test]
+    fn a_sent_secret_reply_leaves_no_pin_or_p12_in_the_database_file() {
+        let (dir, conn) = db();
+        let p12 = p12_bytes();
+        let raw = message(&p12);
+        let id = queue(&conn, true, "<s@x>", &raw);
+        let kept = queue(
+            &conn,
+            false,
+            "<n@x>",
+            b"Subject: y\r\n\r\nordinary reply\r\n",
+        );
+        scrub(&conn).unwrap();
+        // The search finds them while the reply waits (the test can fail).
+        let before = on_disk(&dir);
+        assert!(contains(&before, PIN.as_bytes()));
+        assert!(contains(&before, &p12[1000..1064]));
+
+        let tx = conn.unchecked_transaction().unwrap();
+        assert!(mark_sent(&tx, id, t0(), "250 ok").unwrap());
+        assert!(!mark_sent(&tx, kept, t0(), "250 ok").unwrap());
+        tx.commit().unwrap();
+        scrub(&conn).unwrap();
+
+        let after = on_disk(&dir);
+        assert!(
+            !contains(&after, PIN.as_bytes()),
+            "the PIN is still in the file"
+        );
+        for at in (0..p12.len() - 64).step_by(500) {
+            assert!(!contains(&after, &p12[at..at + 64]), "P12 bytes at {at}");
+        }
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&p12);
+        assert!(!contains(&after, &b64.as_bytes()[100..164]));
+
+        // What is left: the stub, and the listing as before.
+        let m = &outbox_where(&conn, "id = ?1", &id).unwrap()[0];
+        assert_eq!(m.status, OutboxStatus::Sent);
+        let stub = wiped_stub(&m.raw).unwrap();
+        assert_eq!(
+            stub,
+            WipedStub {
+                message_id: "<s@x>".into(),
+                size: raw.len(),
+                recipients: vec!["admin@example.ac.jp".into(), "o@example.ac.jp".into()],
+            }
+        );
+        let rows = outbox_rows(&conn, None).unwrap();
+        assert_eq!(rows[0].message_id, "<s@x>");
+        assert_eq!(rows[0].subject, "クライアント証明書発行受付通知");
+        assert_eq!(rows[0].recipients.len(), 2);
+        // An ordinary reply keeps its message.
+        let n = &outbox_where(&conn, "id = ?1", &kept).unwrap()[0];
+        assert_eq!(n.raw, b"Subject: y\r\n\r\nordinary reply\r\n");
+        assert!(wiped_stub(&n.raw).is_none());
+    }
+
+    #[test]
+    fn a_secret_reply_stays_whole_until_every_recipient_has_it() {
+        let (_dir, conn) = db();
+        let raw = message(&p12_bytes());
+        let id = queue(&conn, true, "<s@x>", &raw);
+        // Failed attempts, dead: kept for the retry.
+        attempt_failed(&conn, id, "421 busy", Some(t0())).unwrap();
+        attempt_failed(&conn, id, "550 no", None).unwrap();
+        assert_eq!(outbox_where(&conn, "id = ?1", &id).unwrap()[0].raw, raw);
+        retry_outbox(&conn, id).unwrap();
+        // One by one: one has it, still whole; the other refused: wiped.
+        recipient_delivered(&conn, id, "admin@example.ac.jp", t0()).unwrap();
+        assert_eq!(outbox_where(&conn, "id = ?1", &id).unwrap()[0].raw, raw);
+        recipient_refused(&conn, id, "o@example.ac.jp", "550 unknown").unwrap();
+        // (refused last: the sender marks it sent, which wipes it.)
+        assert!(mark_sent(&conn, id, t0(), "sent to the other recipients").unwrap());
+        let m = &outbox_where(&conn, "id = ?1", &id).unwrap()[0];
+        assert_eq!(wiped_stub(&m.raw).unwrap().size, raw.len());
+
+        // Delivered to the last one: wiped at once, and marking it sent
+        // later keeps the stub as it is (the size of the real message).
+        let id = queue(&conn, true, "<t@x>", &raw);
+        recipient_delivered(&conn, id, "o@example.ac.jp", t0()).unwrap();
+        recipient_delivered(&conn, id, "admin@example.ac.jp", t0()).unwrap();
+        let m = &outbox_where(&conn, "id = ?1", &id).unwrap()[0];
+        assert_eq!(m.status, OutboxStatus::Pending);
+        let stub = wiped_stub(&m.raw).unwrap();
+        assert_eq!(stub.size, raw.len());
+        mark_sent(&conn, id, t0(), "sent to every recipient earlier").unwrap();
+        let again = &outbox_where(&conn, "id = ?1", &id).unwrap()[0];
+        assert_eq!(again.raw, m.raw);
+    }
 }
