@@ -11,7 +11,8 @@ mod forms;
 pub use dn::DnConvError;
 pub use forms::{
     ClientIssueRow, ClientRenewRow, ClientRequest, ClientRevokeRow, DownloadMethod, FormFamily,
-    FormKind, IssueRow, Profile, RenewRow, Request, RevokeRow, ServerRequest, Validity,
+    FormKind, IssueRow, P12Encryption, Profile, RenewRow, Request, RevokeRow, ServerRequest,
+    Validity,
 };
 
 /// A member institution as registered by the secretariat.
@@ -26,6 +27,12 @@ pub struct Institution {
     pub l: String,
     /// Registered domains, lower case, e.g. `example.ac.jp`.
     pub domains: Vec<String>,
+    /// The organizationIdentifier its S/MIME certificates carry (S/MIME BR
+    /// 7.1.4.2.2): `NTRJP-` and the 13-digit corporate number (法人番号).
+    /// Without one, S/MIME profiles are refused for the institution.
+    pub organization_identifier: Option<String>,
+    /// Its PKCS#12 encryption when it differs from the instance's default.
+    pub p12_encryption: Option<P12Encryption>,
 }
 
 /// A registered officer (登録担当者).

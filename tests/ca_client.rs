@@ -55,6 +55,8 @@ fn institution() -> Institution {
         st: "Tokyo".into(),
         l: "Chiyoda-ku".into(),
         domains: vec!["example.ac.jp".into()],
+        organization_identifier: Some("NTRJP-1234567890123".into()),
+        p12_encryption: None,
     }
 }
 
@@ -91,8 +93,10 @@ fn sign(
 ) -> Result<X509, CaError> {
     ca::issue_generated_checked(
         ca,
-        &institution(),
-        org_id,
+        &Institution {
+            organization_identifier: org_id.map(str::to_string),
+            ..institution()
+        },
         row,
         key,
         RandomSerials.next_serial(),

@@ -84,6 +84,8 @@ fn institution() -> mailra::model::Institution {
         st: "Tokyo".into(),
         l: "Chiyoda-ku".into(),
         domains: vec!["example.ac.jp".into()],
+        organization_identifier: Some("NTRJP-1234567890123".into()),
+        p12_encryption: None,
     }
 }
 

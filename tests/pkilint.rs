@@ -88,6 +88,8 @@ fn institution() -> Institution {
         st: "Tokyo".into(),
         l: "Chiyoda-ku".into(),
         domains: vec!["example.ac.jp".into()],
+        organization_identifier: Some("NTRJP-1234567890123".into()),
+        p12_encryption: None,
     }
 }
 
@@ -265,8 +267,6 @@ fn generated_ca_certificates_pass_pkilint() {
     assert_clean("lint_pkix_cert", &["lint"], &f);
 }
 
-const ORG_ID: &str = "NTRJP-1234567890123";
-
 /// A 5-4-1 row as policy passes it on: the DN in the forms' order.
 fn client_row(profile: Profile, cn: &str, mail: Option<&str>) -> ClientIssueRow {
     let dn = Dn(vec![
@@ -315,7 +315,6 @@ fn smime_certificates_of_profiles_7_15_16_pass_the_smime_brs() {
             let cert = ca::issue_generated_checked(
                 &ca,
                 &institution(),
-                Some(ORG_ID),
                 &client_row(profile, mail, Some(mail)),
                 &key,
                 RandomSerials.next_serial(),
@@ -348,8 +347,10 @@ fn client_certificates_of_profiles_5_13_14_pass_pkilint() {
         let key = ca::new_key(KeyKind::Rsa2048).unwrap();
         let cert = ca::issue_generated_checked(
             &ca,
-            &institution(),
-            None,
+            &Institution {
+                organization_identifier: None,
+                ..institution()
+            },
             &client_row(profile, "Taro Yamada", Some("taro.yamada@example.ac.jp")),
             &key,
             RandomSerials.next_serial(),

@@ -35,6 +35,8 @@ fn example_university() -> Institution {
         st: "Tokyo".into(),
         l: "Chiyoda-ku".into(),
         domains: vec!["example.ac.jp".into()],
+        organization_identifier: Some("NTRJP-1234567890123".into()),
+        p12_encryption: None,
     }
 }
 

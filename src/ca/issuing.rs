@@ -201,6 +201,8 @@ mod tests {
             st: "Tokyo".into(),
             l: "Chiyoda-ku".into(),
             domains: vec!["example.ac.jp".into()],
+            organization_identifier: None,
+            p12_encryption: None,
         };
         let refused = ca::issue_checked(
             &ca,

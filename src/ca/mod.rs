@@ -147,15 +147,15 @@ pub fn issue_checked(
 /// The CA's gate for client and S/MIME certificates over keys it generated
 /// (profiles 5/13/14 and 7/15/16): refuses a profile of another family, a CA
 /// of the wrong kind, a key other than a sound RSA 2048 key
-/// ([`crate::policy::goodkey`]), a DN whose O is not the institution's
-/// registered name, and an S/MIME row whose CN is not the user's mail; then
-/// signs ([`profile::client`]). `org_id` is the institution's registered
-/// organizationIdentifier (e.g. `NTRJP-1234567890123`), which S/MIME
-/// certificates must carry; client certificates do without.
+/// ([`crate::policy::goodkey`]), and whatever the client forms' policy
+/// re-check refuses (`policy::client::precheck_issue`: the institution's
+/// DN values, S/MIME CN = user mail, …); then signs ([`profile::client`]).
+/// S/MIME certificates carry the institution's registered
+/// organizationIdentifier (e.g. `NTRJP-1234567890123`); client
+/// certificates do without.
 pub fn issue_generated_checked(
     ca: &IssuingCa,
     inst: &crate::model::Institution,
-    org_id: Option<&str>,
     row: &ClientIssueRow,
     key: &PKeyRef<Private>,
     serial: Serial,
@@ -177,6 +177,7 @@ pub fn issue_generated_checked(
     let rule = crate::policy::goodkey::KeyRule::for_profile(profile);
     crate::policy::goodkey::check(&public, &rule).map_err(CaError::WeakKey)?;
     crate::policy::client::precheck_issue(row, inst).map_err(CaError::Policy)?;
+    let org_id = inst.organization_identifier.as_deref();
     profile::client::sign(ca, row, org_id, key, serial, issued_at)
 }
 

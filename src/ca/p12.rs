@@ -15,7 +15,7 @@
 //! default provider (never RC2-40). PINs must be ASCII without NUL: some
 //! importers break on anything else, and OpenSSL cannot take a NUL.
 
-use std::str::FromStr;
+pub use crate::model::P12Encryption;
 
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
@@ -29,61 +29,14 @@ use super::CaError;
 /// Iterations of the key derivation and of the MAC.
 pub const P12_ITERATIONS: u32 = 2048;
 
-/// How a PKCS#12 file is encrypted (`mailra.toml` `[ca] p12_encryption`,
-/// overridable per institution).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum P12Encryption {
-    /// 3DES bags, SHA-1 MAC: opens everywhere.
-    #[default]
-    Compatible,
-    /// PBKDF2-SHA256 + AES-256-CBC bags, SHA-256 MAC: stronger, but older
-    /// Apple, Android and Windows systems refuse it.
-    Modern,
-}
-
-impl P12Encryption {
-    pub const ALL: [P12Encryption; 2] = [P12Encryption::Compatible, P12Encryption::Modern];
-
-    /// The configuration value: `compatible`, `modern`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            P12Encryption::Compatible => "compatible",
-            P12Encryption::Modern => "modern",
-        }
-    }
-
-    /// The algorithms in words, for notices.
-    pub fn describe(self) -> &'static str {
-        match self {
-            P12Encryption::Compatible => "3DES (pbeWithSHA1And3-KeyTripleDES-CBC), SHA-1 MAC",
-            P12Encryption::Modern => "AES-256-CBC (PBES2, PBKDF2-SHA256), SHA-256 MAC",
-        }
-    }
-
-    fn algorithms(self) -> (Nid, MessageDigest) {
-        match self {
-            P12Encryption::Compatible => (
-                Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC,
-                MessageDigest::sha1(),
-            ),
-            P12Encryption::Modern => (Nid::AES_256_CBC, MessageDigest::sha256()),
-        }
-    }
-}
-
-impl std::fmt::Display for P12Encryption {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for P12Encryption {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        P12Encryption::ALL
-            .into_iter()
-            .find(|e| e.as_str() == s)
-            .ok_or_else(|| format!("{s:?} is not \"compatible\" or \"modern\""))
+/// The bags' and MAC's algorithms of an encryption profile.
+fn algorithms(enc: P12Encryption) -> (Nid, MessageDigest) {
+    match enc {
+        P12Encryption::Compatible => (
+            Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC,
+            MessageDigest::sha1(),
+        ),
+        P12Encryption::Modern => (Nid::AES_256_CBC, MessageDigest::sha256()),
     }
 }
 
@@ -113,7 +66,7 @@ pub fn build_p12(
     for c in chain {
         stack.push(c.clone())?;
     }
-    let (alg, md) = enc.algorithms();
+    let (alg, md) = algorithms(enc);
     let p12 = Pkcs12::builder()
         .name(friendly_name)
         .pkey(key)

@@ -373,3 +373,52 @@ impl Request {
         }
     }
 }
+
+/// How a PKCS#12 file is encrypted (`mailra.toml` `[ca] p12_encryption`,
+/// overridable per institution).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum P12Encryption {
+    /// 3DES bags, SHA-1 MAC: opens everywhere.
+    #[default]
+    Compatible,
+    /// PBKDF2-SHA256 + AES-256-CBC bags, SHA-256 MAC: stronger, but older
+    /// Apple, Android and Windows systems refuse it.
+    Modern,
+}
+
+impl P12Encryption {
+    pub const ALL: [P12Encryption; 2] = [P12Encryption::Compatible, P12Encryption::Modern];
+
+    /// The configuration value: `compatible`, `modern`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            P12Encryption::Compatible => "compatible",
+            P12Encryption::Modern => "modern",
+        }
+    }
+
+    /// The algorithms in words, for notices.
+    pub fn describe(self) -> &'static str {
+        match self {
+            P12Encryption::Compatible => "3DES (pbeWithSHA1And3-KeyTripleDES-CBC), SHA-1 MAC",
+            P12Encryption::Modern => "AES-256-CBC (PBES2, PBKDF2-SHA256), SHA-256 MAC",
+        }
+    }
+}
+
+impl std::fmt::Display for P12Encryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for P12Encryption {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        P12Encryption::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not \"compatible\" or \"modern\""))
+    }
+}

@@ -14,18 +14,7 @@ use time::OffsetDateTime;
 use super::bundle::{CLIENT_ALL_PIN_TXT, CertInfo, PartIndex};
 use super::notices::RevokedCert;
 use super::views::stamp;
-use crate::model::Serial;
-
-/// The PKCS#12 encryption a certificate's file was made with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum P12Encryption {
-    /// 3DES key and certificate bags, SHA-1 MAC: imports everywhere.
-    Compatible,
-    /// PBKDF2-SHA256 + AES-256-CBC, SHA-256 MAC: refused by older systems
-    /// with a misleading "wrong password".
-    Modern,
-}
+use crate::model::{P12Encryption, Serial};
 
 /// How a notice describes a [`P12Encryption`].
 #[derive(Debug, Clone, Serialize)]
@@ -36,9 +25,9 @@ pub struct EncryptionView {
     pub en: &'static str,
 }
 
-impl P12Encryption {
-    pub fn view(self) -> EncryptionView {
-        match self {
+impl EncryptionView {
+    pub fn of(enc: P12Encryption) -> EncryptionView {
+        match enc {
             P12Encryption::Compatible => EncryptionView {
                 name: "compatible",
                 modern: false,
@@ -120,7 +109,7 @@ impl ClientP12 {
         ClientP12 {
             admin_name: salutation(admin_name),
             cert,
-            encryption: encryption.view(),
+            encryption: EncryptionView::of(encryption),
             officer: officer.to_string(),
             robot: robot.to_string(),
         }
@@ -164,7 +153,7 @@ impl ClientBundle {
             certs,
             parts: parts.to_vec(),
             total: parts.iter().map(|p| p.count).sum(),
-            encryption: encryption.view(),
+            encryption: EncryptionView::of(encryption),
             pin_file: CLIENT_ALL_PIN_TXT,
             officer: officer.to_string(),
             robot: robot.to_string(),

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::{Result, StoreError, time_col, ts};
-use crate::model::{CaKind, CertStatus, Profile, RevocationReason, Serial};
+use crate::model::{CaKind, CertStatus, DownloadMethod, Profile, RevocationReason, Serial};
 
 #[derive(Debug, Clone)]
 pub struct CertRecord {
@@ -181,6 +181,78 @@ pub fn key_uses(conn: &Connection, spki_sha256: &str) -> Result<Vec<KeyUse>> {
             })
         })
         .collect()
+}
+
+/// What a 5-4-1 row said of a client or S/MIME certificate beyond its DN
+/// and the user's address (those are in [`CertRecord`]): what a pre-filled
+/// 5-4-2 renewal row repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientDetails {
+    pub admin_name: String,
+    pub admin_dept: String,
+    pub user_name: String,
+    pub user_dept: String,
+    /// The PKCS#12 file name without `.p12`.
+    pub p12_name: String,
+    pub method: DownloadMethod,
+}
+
+/// Keeps the row details of a client or S/MIME certificate.
+pub fn set_client_details(conn: &Connection, serial: &Serial, d: &ClientDetails) -> Result<()> {
+    conn.execute(
+        "UPDATE certificates SET admin_name = ?2, admin_dept = ?3, user_name = ?4, user_dept = ?5,
+                                 p12_name = ?6, download_method = ?7
+         WHERE serial = ?1",
+        params![
+            serial.to_hex(),
+            d.admin_name,
+            d.admin_dept,
+            d.user_name,
+            d.user_dept,
+            d.p12_name,
+            d.method.code()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The row details of a client or S/MIME certificate; `None` for any other.
+pub fn client_details(conn: &Connection, serial: &Serial) -> Result<Option<ClientDetails>> {
+    let row = conn
+        .query_row(
+            "SELECT admin_name, admin_dept, user_name, user_dept, p12_name, download_method
+             FROM certificates WHERE serial = ?1 AND download_method IS NOT NULL",
+            [serial.to_hex()],
+            |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(an, ad, un, ud, p12, m)| {
+        let method = u8::try_from(m)
+            .ok()
+            .and_then(DownloadMethod::from_code)
+            .ok_or_else(|| StoreError::Unreadable {
+                what: "download method",
+                value: format!("{m} (serial {serial})"),
+            })?;
+        Ok(ClientDetails {
+            admin_name: an.unwrap_or_default(),
+            admin_dept: ad.unwrap_or_default(),
+            user_name: un.unwrap_or_default(),
+            user_dept: ud.unwrap_or_default(),
+            p12_name: p12.unwrap_or_default(),
+            method,
+        })
+    })
+    .transpose()
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub use outbox::*;
 pub use registry::{
     add_institution, add_officer, institution, institution_by_name, institutions, officer_by_email,
     officer_registered_at, officers, remove_institution, remove_officer,
+    set_organization_identifier, set_p12_encryption,
 };
 pub use reminders::*;
 

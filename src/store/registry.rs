@@ -23,8 +23,32 @@ pub fn add_institution(
     Ok(id)
 }
 
-fn load_institution(conn: &Connection, row: (i64, String, String, String)) -> Result<Institution> {
-    let (id, name, st, l) = row;
+/// An institution's row: id, name, ST, L, organizationIdentifier, PKCS#12 encryption.
+type InstitutionRow = (i64, String, String, String, Option<String>, Option<String>);
+
+const INSTITUTION_COLS: &str = "id, name, st, l, organization_identifier, p12_encryption";
+
+fn institution_row(r: &rusqlite::Row) -> rusqlite::Result<InstitutionRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn load_institution(conn: &Connection, row: InstitutionRow) -> Result<Institution> {
+    let (id, name, st, l, organization_identifier, p12) = row;
+    let p12_encryption = p12
+        .map(|v| {
+            v.parse().map_err(|_| StoreError::Unreadable {
+                what: "institution PKCS#12 encryption",
+                value: format!("{v} ({name})"),
+            })
+        })
+        .transpose()?;
     let mut stmt = conn.prepare_cached(
         "SELECT domain FROM institution_domains WHERE institution_id = ?1 ORDER BY domain",
     )?;
@@ -37,6 +61,8 @@ fn load_institution(conn: &Connection, row: (i64, String, String, String)) -> Re
         st,
         l,
         domains,
+        organization_identifier,
+        p12_encryption,
     })
 }
 
@@ -47,9 +73,9 @@ fn institution_where(
 ) -> Result<Option<Institution>> {
     let row = conn
         .query_row(
-            &format!("SELECT id, name, st, l FROM institutions WHERE {clause}"),
+            &format!("SELECT {INSTITUTION_COLS} FROM institutions WHERE {clause}"),
             [p],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            institution_row,
         )
         .optional()?;
     row.map(|r| load_institution(conn, r)).transpose()
@@ -64,13 +90,48 @@ pub fn institution(conn: &Connection, id: i64) -> Result<Option<Institution>> {
 }
 
 pub fn institutions(conn: &Connection) -> Result<Vec<Institution>> {
-    let mut stmt = conn.prepare("SELECT id, name, st, l FROM institutions ORDER BY name")?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {INSTITUTION_COLS} FROM institutions ORDER BY name"
+    ))?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map([], institution_row)?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     rows.into_iter()
         .map(|r| load_institution(conn, r))
         .collect()
+}
+
+/// Sets (or with `None` clears) an institution's organizationIdentifier.
+pub fn set_organization_identifier(
+    conn: &Connection,
+    name: &str,
+    value: Option<&str>,
+) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE institutions SET organization_identifier = ?2 WHERE name = ?1",
+        params![name, value],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("no institution {name:?}")));
+    }
+    Ok(())
+}
+
+/// Sets (or with `None` returns to the instance default) an institution's
+/// PKCS#12 encryption.
+pub fn set_p12_encryption(
+    conn: &Connection,
+    name: &str,
+    value: Option<crate::model::P12Encryption>,
+) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE institutions SET p12_encryption = ?2 WHERE name = ?1",
+        params![name, value.map(|v| v.as_str())],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("no institution {name:?}")));
+    }
+    Ok(())
 }
 
 /// Removes an institution that has no officers and no certificates.

@@ -83,6 +83,8 @@ pub(super) fn inst() -> Institution {
         st: "Tokyo".into(),
         l: "Chiyoda-ku".into(),
         domains: vec!["example.ac.jp".into()],
+        organization_identifier: None,
+        p12_encryption: None,
     }
 }
 
