@@ -258,6 +258,7 @@ pub fn create(args: &InitArgs, now: OffsetDateTime) -> Result<Created> {
             cert: Some("pki/robot.pem".into()),
             key: Some("pki/robot.key".into()),
             secretariat: args.secretariat.clone(),
+            max_message_mb: Some(20),
         },
         paths: RawPaths {
             database: Some("mailra.sqlite".into()),

@@ -93,6 +93,15 @@ impl IssuingCa {
             .unwrap_or_else(|_| "an unreadable key".into())
     }
 
+    /// The issuing certificate followed by the chain above it (what a
+    /// PKCS#12 carries beside its certificate).
+    pub fn chain(&self) -> Vec<X509> {
+        std::iter::once(&self.cert)
+            .chain(&self.chain)
+            .cloned()
+            .collect()
+    }
+
     /// The issuing certificate followed by its chain, PEM.
     pub fn chain_pem(&self) -> Vec<u8> {
         let mut out = Vec::new();

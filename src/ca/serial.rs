@@ -12,15 +12,18 @@ pub trait SerialSource {
     fn next_serial(&mut self) -> Serial;
 }
 
-/// Serials of 127 bits from the OpenSSL CSPRNG: 16 random bytes with the top
-/// bit cleared (positive in DER without a padding byte), never zero.
+/// Serials of 119 bits from the OpenSSL CSPRNG (BR: at least 64): 15 random
+/// bytes with the top bit cleared (positive in DER without a padding byte)
+/// and a first byte that is never zero, so every serial has 30 hex digits:
+/// its `0x` spelling (32 characters) fits the serial field of the client
+/// forms 5-4-2 and 5-4-3 (at most 32), which officers copy it into.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RandomSerials;
 
 impl SerialSource for RandomSerials {
     fn next_serial(&mut self) -> Serial {
         loop {
-            let mut b = [0u8; 16];
+            let mut b = [0u8; 15];
             // rand_bytes only fails if the CSPRNG cannot be seeded; a CA must
             // not continue with predictable serials then.
             openssl::rand::rand_bytes(&mut b).expect("OpenSSL CSPRNG unavailable");
@@ -54,7 +57,12 @@ mod tests {
         for _ in 0..200 {
             let serial = s.next_serial();
             let b = serial.as_bytes();
-            assert_eq!(b.len(), 16, "serial {serial}");
+            assert_eq!(b.len(), 15, "serial {serial}");
+            assert_eq!(
+                serial.to_string().len(),
+                32,
+                "fits the client forms: {serial}"
+            );
             assert_eq!(b[0] & 0x80, 0, "top bit set in {serial}");
             assert_ne!(b[0], 0);
             assert!(seen.insert(serial));

@@ -57,6 +57,9 @@ pub struct Config {
     pub p12_encryption: crate::ca::P12Encryption,
     /// Capacity of the warm key pool (`0`: no pool).
     pub key_pool: usize,
+    /// The largest mail the robot sends (`[robot] max_message_mb`, default
+    /// 20): a P12 bundle above it goes out in numbered parts.
+    pub max_message_bytes: usize,
     pub imap: Option<ImapConfig>,
     pub smtp: Option<SmtpConfig>,
     /// Folder of filing rules (may not exist: then the built-in defaults apply).
@@ -229,6 +232,12 @@ impl Config {
                 "{f}: key ca.key_pool: {key_pool} is outside 0..={MAX_KEY_POOL} (keys held in memory; 0 turns the pool off)"
             ));
         }
+        let max_message_mb = raw.robot.max_message_mb.unwrap_or(20);
+        if !(1..=100).contains(&max_message_mb) {
+            problems.push(format!(
+                "{f}: key robot.max_message_mb: {max_message_mb} is outside 1..=100 (the largest mail the mail system takes, in MB)"
+            ));
+        }
         let publication = publication::check(
             &mut problems,
             &f,
@@ -297,6 +306,7 @@ impl Config {
             publication,
             p12_encryption,
             key_pool,
+            max_message_bytes: max_message_mb as usize * 1_000_000,
             rules_dir: sub(&raw.rules.dir, "rules"),
             reminders,
             dir,

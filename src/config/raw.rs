@@ -87,6 +87,9 @@ pub struct RawRobot {
     pub key: Option<String>,
     /// Optional secretariat address copied on every officer reply.
     pub secretariat: Option<String>,
+    /// The largest mail the robot sends, in MB (a P12 bundle above it is
+    /// split into parts).
+    pub max_message_mb: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]

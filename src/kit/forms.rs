@@ -95,3 +95,49 @@ pub fn issue_row(
         dns_names: dns_names.iter().map(|d| d.to_string()).collect(),
     })
 }
+
+/// A client DN `CN, OU…, O, L, ST, C=JP` as the 5-4-x forms write it.
+pub fn client_dn(cn: &str, ous: &[&str], org: &str, l: &str, st: &str) -> Dn {
+    let mut v = vec![("CN".to_string(), cn.to_string())];
+    v.extend(ous.iter().map(|ou| ("OU".to_string(), ou.to_string())));
+    v.extend([
+        ("O".into(), org.into()),
+        ("L".into(), l.into()),
+        ("ST".into(), st.into()),
+        ("C".into(), "JP".into()),
+    ]);
+    Dn(v)
+}
+
+/// What a 5-4-1 row asks beyond its DN.
+#[derive(Debug, Clone, Default)]
+pub struct ClientLine<'a> {
+    pub profile: u8,
+    pub method: u8,
+    pub admin_mail: &'a str,
+    pub user_name: &'a str,
+    pub p12_name: &'a str,
+    pub user_mail: &'a str,
+    pub pin: &'a str,
+}
+
+/// One 5-4-1 row (15 fields).
+pub fn client_issue_line(dn: &Dn, l: &ClientLine<'_>) -> String {
+    format!(
+        "{dn}\t{}\t{}\t\t\t\t\t管理 太郎\t情報基盤センター\t{}\t{}\t{}\t学生\t{}\t{}",
+        l.profile, l.method, l.admin_mail, l.user_name, l.p12_name, l.user_mail, l.pin
+    )
+}
+
+/// One 5-4-2 row (15 fields): a 5-4-1 row naming the certificate it renews.
+pub fn client_renew_line(dn: &Dn, old_serial: &str, l: &ClientLine<'_>) -> String {
+    format!(
+        "{dn}\t{}\t{}\t{old_serial}\t\t\t\t管理 太郎\t情報基盤センター\t{}\t{}\t{}\t学生\t{}\t{}",
+        l.profile, l.method, l.admin_mail, l.user_name, l.p12_name, l.user_mail, l.pin
+    )
+}
+
+/// One 5-4-3 row (15 fields).
+pub fn client_revoke_line(dn: &Dn, serial: &str, reason: u8, comment: &str) -> String {
+    format!("{dn}\t\t\t{serial}\t{reason}\t{comment}\t\t\t\t\t\t\t\t\t")
+}

@@ -16,7 +16,9 @@ use crate::render::views::FileView;
 use crate::store;
 
 /// One reply to queue: the template and its view, the recipients, files and
-/// the machine-readable `X-Mailra-*` tags.
+/// the machine-readable `X-Mailra-*` tags; whether it carries a secret (a
+/// PKCS#12 or access PINs: its outbox row is wiped to a stub once sent) and
+/// the certificates it is encrypted to (every recipient's, or none).
 pub(crate) struct Outgoing {
     pub template: &'static str,
     pub view: minijinja::Value,
@@ -24,6 +26,8 @@ pub(crate) struct Outgoing {
     pub cc: Vec<String>,
     pub attachments: Vec<(String, String, Vec<u8>)>,
     pub tags: Vec<(String, String)>,
+    pub secret: bool,
+    pub encrypt_to: Vec<openssl::x509::X509>,
 }
 
 impl Outgoing {
@@ -35,6 +39,8 @@ impl Outgoing {
             cc: vec![],
             attachments: vec![],
             tags: vec![],
+            secret: false,
+            encrypt_to: vec![],
         }
     }
 }
@@ -195,22 +201,23 @@ pub(crate) fn queue_mail(
         in_reply_to: answering.in_reply_to.clone(),
         tags: out.tags,
     };
-    let composed = compose::compose(&reply, &env.signer, now)?;
+    let composed = compose::compose_encrypted(&reply, &env.signer, now, &out.encrypt_to)?;
     let mut rcpt = out.to;
     rcpt.extend(out.cc);
     rcpt.sort();
     rcpt.dedup();
-    Ok(store::enqueue(
-        conn,
-        &store::NewReply {
-            mail_id: answering.mail_id,
-            message_id: &composed.message_id,
-            from: &env.cfg.robot_address,
-            recipients: &rcpt,
-            kind: out.template,
-            subject: &text.subject,
-            raw: &composed.raw,
-        },
-        now,
-    )?)
+    let new = store::NewReply {
+        mail_id: answering.mail_id,
+        message_id: &composed.message_id,
+        from: &env.cfg.robot_address,
+        recipients: &rcpt,
+        kind: out.template,
+        subject: &text.subject,
+        raw: &composed.raw,
+    };
+    Ok(if out.secret {
+        store::enqueue_secret(conn, &new, now)?
+    } else {
+        store::enqueue(conn, &new, now)?
+    })
 }

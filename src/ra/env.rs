@@ -34,6 +34,10 @@ pub struct Env {
     pub pins: Box<dyn PinSource + Send>,
     /// Where "now" comes from on every path (the daemon's loops included).
     pub clock: std::sync::Arc<dyn Clock>,
+    /// Pre-generated keys for client certificates: off (0) unless the
+    /// daemon turns it on (`[ca] key_pool`); a one-shot command generates
+    /// what it needs.
+    pub keys: crate::ca::KeyPool,
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, RaError> {
@@ -216,6 +220,7 @@ impl Env {
             serials: Box::new(RandomSerials),
             pins: Box::new(RandomPins),
             clock: std::sync::Arc::new(SystemClock),
+            keys: crate::ca::KeyPool::new(0),
         })
     }
 

@@ -1,25 +1,28 @@
 //! Carrying out validated files: issue, renew, revoke, a fresh CRL, and the
-//! replies, all in one transaction.
+//! replies, all in one transaction (keys for generated-key certificates are
+//! made just before it, see `client`).
 
+use openssl::pkey::{PKey, Private};
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use super::answer::Outgoing;
+use super::client::{self, Generated};
+use super::crl::{make_crl, publish_crl};
 use super::mail::Mail;
+use super::notify::queue_notices;
 use super::replies::record_file;
 use super::{Env, Outcome, RaError, Verdict};
-use crate::ca::{self, RevokedEntry};
+use crate::ca;
 use crate::model::{
-    ApplicationFile, ApplicationStatus, CaKind, CertStatus, FormKind, Institution, IssueRow,
-    Request, RevokeRow, Serial, ServerRequest,
+    ApplicationFile, ApplicationStatus, CaKind, CertStatus, ClientRequest, ClientRevokeRow,
+    Institution, IssueRow, Request, RevocationReason, RevokeRow, Serial, ServerRequest,
 };
 use crate::policy::rules::Decision;
-use crate::render::notices::{self, IssuedCert, RevokedCert};
 use crate::render::views::{FileView, RowOutcome, RowView, summarize};
 use crate::store;
 
 /// What one executed row produced, for the replies.
-enum Done {
+pub(super) enum Done {
     Issued {
         row: IssueRow,
         cert: store::CertRecord,
@@ -29,6 +32,54 @@ enum Done {
         row: RevokeRow,
         cert: store::CertRecord,
     },
+    /// A client or S/MIME certificate with its generated key's PKCS#12.
+    Generated(Box<Generated>),
+    ClientRevoked {
+        row: ClientRevokeRow,
+        cert: store::CertRecord,
+    },
+}
+
+impl Done {
+    pub(super) fn cert(&self) -> &store::CertRecord {
+        match self {
+            Done::Issued { cert, .. }
+            | Done::Revoked { cert, .. }
+            | Done::ClientRevoked { cert, .. } => cert,
+            Done::Generated(g) => &g.cert,
+        }
+    }
+
+    fn revoked(&self) -> bool {
+        matches!(self, Done::Revoked { .. } | Done::ClientRevoked { .. })
+    }
+
+    /// The row's outcome and the name it is shown with.
+    fn outcome(&self) -> (RowOutcome, String) {
+        match self {
+            Done::Issued {
+                renewed_from, row, ..
+            } => (
+                if renewed_from.is_some() {
+                    RowOutcome::Renewed
+                } else {
+                    RowOutcome::Issued
+                },
+                row.fqdn.clone(),
+            ),
+            Done::Generated(g) => (
+                if g.renewed_from.is_some() {
+                    RowOutcome::Renewed
+                } else {
+                    RowOutcome::Issued
+                },
+                g.row.dn.cn().unwrap_or_default().to_string(),
+            ),
+            Done::Revoked { cert, .. } | Done::ClientRevoked { cert, .. } => {
+                (RowOutcome::Revoked, cert.subject_dn.clone())
+            }
+        }
+    }
 }
 
 /// The verdict of a mail whose valid files are carried out.
@@ -53,7 +104,9 @@ pub(crate) fn execute(
     let summary_files = summarize(&files, &notes, verdict);
     // The serial source is moved out for the transaction's lifetime (the
     // transaction borrows the connection inside `env`).
+    let keys = client::keys_for(env, &files)?;
     let mut serials = std::mem::replace(&mut env.serials, Box::new(ca::RandomSerials));
+    let mut pins = std::mem::replace(&mut env.pins, Box::new(ca::RandomPins));
     let batch = Batch {
         inst,
         files: &files,
@@ -62,8 +115,15 @@ pub(crate) fn execute(
         summary: &summary_files,
         decision: &decision,
     };
-    let result = execute_in_tx(env, &mail, &batch, serials.as_mut());
+    let mut sources = Sources {
+        serials: serials.as_mut(),
+        pins: pins.as_mut(),
+        keys: keys.into_iter(),
+    };
+    let result = execute_in_tx(env, &mail, &batch, &mut sources);
+    drop(sources);
     env.serials = serials;
+    env.pins = pins;
     let (mail_id, issued, revoked, summary, replies, crl_cas) = result?;
     for kind in crl_cas {
         publish_crl(env, kind)?;
@@ -102,20 +162,27 @@ struct Batch<'a> {
 }
 
 /// What every row of a mail's transaction shares.
-struct RowCtx<'a> {
-    env: &'a Env,
-    tx: &'a Connection,
-    inst: &'a Institution,
-    mail_id: i64,
-    actor: &'a str,
-    now: OffsetDateTime,
+pub(super) struct RowCtx<'a> {
+    pub env: &'a Env,
+    pub tx: &'a Connection,
+    pub inst: &'a Institution,
+    pub mail_id: i64,
+    pub actor: &'a str,
+    pub now: OffsetDateTime,
+}
+
+/// Where the rows' serials, access PINs and generated keys come from.
+struct Sources<'a> {
+    serials: &'a mut dyn ca::SerialSource,
+    pins: &'a mut dyn ca::PinSource,
+    keys: std::vec::IntoIter<PKey<Private>>,
 }
 
 fn execute_in_tx(
     env: &Env,
     mail: &Mail,
     batch: &Batch<'_>,
-    serials: &mut dyn ca::SerialSource,
+    sources: &mut Sources<'_>,
 ) -> Result<Executed, RaError> {
     let Batch {
         inst,
@@ -151,24 +218,14 @@ fn execute_in_tx(
                 actor: &actor,
                 now,
             };
-            let d = execute_row(&rc, serials, r)?;
-            let (outcome, serial, cn) = match &d {
-                Done::Issued {
-                    renewed_from: None,
-                    cert,
-                    row,
-                } => (RowOutcome::Issued, &cert.serial, row.fqdn.clone()),
-                Done::Issued { cert, row, .. } => {
-                    (RowOutcome::Renewed, &cert.serial, row.fqdn.clone())
-                }
-                Done::Revoked { row, cert } => {
-                    (RowOutcome::Revoked, &row.serial, cert.subject_dn.clone())
-                }
-            };
+            let d = execute_row(&rc, sources, r)?;
+            let (outcome, cn) = d.outcome();
+            let serial = &d.cert().serial;
             store::insert_row(&tx, app, r.line(), outcome.into(), Some(serial), "")?;
-            match &d {
-                Done::Issued { .. } => issued.push(serial.to_string()),
-                Done::Revoked { .. } => revoked.push(serial.to_string()),
+            if d.revoked() {
+                revoked.push(serial.to_string());
+            } else {
+                issued.push(serial.to_string());
             }
             rows.push(RowView::executed(r.line(), outcome, serial, cn));
             done.push(d);
@@ -180,10 +237,8 @@ fn execute_in_tx(
     // a new one.
     let mut crl_cas: Vec<CaKind> = done
         .iter()
-        .filter_map(|d| match d {
-            Done::Revoked { cert, .. } => Some(cert.ca),
-            Done::Issued { .. } => None,
-        })
+        .filter(|d| d.revoked())
+        .map(|d| d.cert().ca)
         .collect();
     crl_cas.sort();
     crl_cas.dedup();
@@ -209,7 +264,9 @@ fn execute_in_tx(
     };
     let reply = mail.officer_reply(env, inst, result, decision);
     mail.queue(env, &tx, mail_id, reply)?;
-    let replies = 1 + queue_notices(env, mail, &tx, mail_id, inst, &done)?;
+    let replies = 1
+        + queue_notices(env, mail, &tx, mail_id, inst, &done)?
+        + client::queue_deliveries(env, mail, &tx, mail_id, inst, &done)?;
     store::audit(
         &tx,
         now,
@@ -223,11 +280,78 @@ fn execute_in_tx(
     Ok((mail_id, issued, revoked, summary, replies, crl_cas))
 }
 
-fn execute_row(
-    rc: &RowCtx<'_>,
-    serials: &mut dyn ca::SerialSource,
-    r: &Request,
-) -> Result<Done, RaError> {
+fn execute_row(rc: &RowCtx<'_>, sources: &mut Sources<'_>, r: &Request) -> Result<Done, RaError> {
+    let mut key = || {
+        sources.keys.next().ok_or_else(|| {
+            RaError::Io(std::io::Error::other(
+                "fewer generated keys than client rows",
+            ))
+        })
+    };
+    match r {
+        Request::Server(ServerRequest::Issue(row)) => Ok(Done::Issued {
+            cert: issue(rc, sources.serials, row, None)?,
+            row: row.clone(),
+            renewed_from: None,
+        }),
+        Request::Server(ServerRequest::Renew(rr)) => Ok(Done::Issued {
+            cert: issue(rc, sources.serials, &rr.request, Some(&rr.old_serial))?,
+            row: rr.request.clone(),
+            renewed_from: Some(rr.old_serial.clone()),
+        }),
+        Request::Server(ServerRequest::Revoke(row)) => {
+            let how = Revoke {
+                serial: &row.serial,
+                reason: row.reason,
+                comment: &row.comment,
+                admin_mail: row.admin_mail.as_deref(),
+                user_mail: None,
+            };
+            Ok(Done::Revoked {
+                cert: revoke(rc, &how)?,
+                row: row.clone(),
+            })
+        }
+        Request::Client(ClientRequest::Issue(row)) => {
+            let k = key()?;
+            let g = client::issue(rc, sources.serials, sources.pins, row, None, k)?;
+            Ok(Done::Generated(Box::new(g)))
+        }
+        Request::Client(ClientRequest::Renew(rr)) => {
+            let k = key()?;
+            let old = Some(&rr.old_serial);
+            let g = client::issue(rc, sources.serials, sources.pins, &rr.request, old, k)?;
+            Ok(Done::Generated(Box::new(g)))
+        }
+        Request::Client(ClientRequest::Revoke(row)) => {
+            let how = Revoke {
+                serial: &row.serial,
+                reason: row.reason,
+                comment: &row.comment,
+                admin_mail: row.admin_mail.as_deref(),
+                user_mail: row.user_mail.as_deref(),
+            };
+            Ok(Done::ClientRevoked {
+                cert: revoke(rc, &how)?,
+                row: row.clone(),
+            })
+        }
+    }
+}
+
+/// What a revocation row asks.
+struct Revoke<'a> {
+    serial: &'a Serial,
+    reason: RevocationReason,
+    comment: &'a str,
+    /// New contact addresses the row gives.
+    admin_mail: Option<&'a str>,
+    user_mail: Option<&'a str>,
+}
+
+/// Revokes one certificate through the CA's gate; returns it as it was
+/// before (with any new contact address the row gave).
+fn revoke(rc: &RowCtx<'_>, how: &Revoke<'_>) -> Result<store::CertRecord, RaError> {
     let RowCtx {
         tx,
         inst,
@@ -236,63 +360,62 @@ fn execute_row(
         now,
         ..
     } = *rc;
-    match r {
-        Request::Server(ServerRequest::Issue(row)) => Ok(Done::Issued {
-            cert: issue(rc, serials, row, None)?,
-            row: row.clone(),
-            renewed_from: None,
-        }),
-        Request::Server(ServerRequest::Renew(rr)) => Ok(Done::Issued {
-            cert: issue(rc, serials, &rr.request, Some(&rr.old_serial))?,
-            row: rr.request.clone(),
-            renewed_from: Some(rr.old_serial.clone()),
-        }),
-        Request::Client(_) => unreachable!("policy produces no client rows yet"),
-        Request::Server(ServerRequest::Revoke(row)) => {
-            let cert = store::certificate(tx, &row.serial)?.ok_or_else(|| {
-                store::StoreError::NotFound(format!("certificate {}", row.serial))
-            })?;
-            let entry = ca::revoke_checked(
-                &ca::Revocable {
-                    serial: cert.serial.clone(),
-                    institution_id: cert.institution_id,
-                    status: cert.status,
-                },
-                inst,
-                row.reason,
-                now,
-            )?;
-            store::revoke(
-                tx,
-                &store::Revocation {
-                    serial: entry.serial,
-                    revoked_at: entry.revoked_at,
-                    reason: entry.reason,
-                    comment: row.comment.clone(),
-                },
-                Some(mail_id),
-            )?;
-            if let Some(new_admin) = &row.admin_mail {
-                store::set_admin_mail(tx, &row.serial, new_admin)?;
-            }
-            store::audit(
-                tx,
-                now,
-                actor,
-                "revoke",
-                Some(mail_id),
-                Some(&row.serial),
-                &format!(
-                    "reason {} ({}) {}",
-                    row.reason.code(),
-                    row.reason.name(),
-                    row.comment
-                ),
-            )?;
-            Ok(Done::Revoked {
-                row: row.clone(),
-                cert,
-            })
+    let mut cert = store::certificate(tx, how.serial)?
+        .ok_or_else(|| store::StoreError::NotFound(format!("certificate {}", how.serial)))?;
+    let entry = ca::revoke_checked(
+        &ca::Revocable {
+            serial: cert.serial.clone(),
+            institution_id: cert.institution_id,
+            status: cert.status,
+        },
+        inst,
+        how.reason,
+        now,
+    )?;
+    store::revoke(
+        tx,
+        &store::Revocation {
+            serial: entry.serial,
+            revoked_at: entry.revoked_at,
+            reason: entry.reason,
+            comment: how.comment.to_string(),
+        },
+        Some(mail_id),
+    )?;
+    if let Some(new_admin) = how.admin_mail {
+        store::set_admin_mail(tx, how.serial, new_admin)?;
+        cert.admin_mail = new_admin.to_string();
+    }
+    if let Some(new_user) = how.user_mail {
+        store::set_user_mail(tx, how.serial, new_user)?;
+        cert.user_mail = Some(new_user.to_string());
+    }
+    store::audit(
+        tx,
+        now,
+        actor,
+        "revoke",
+        Some(mail_id),
+        Some(how.serial),
+        &format!(
+            "reason {} ({}) {}",
+            how.reason.code(),
+            how.reason.name(),
+            how.comment
+        ),
+    )?;
+    Ok(cert)
+}
+
+/// A serial no certificate has yet.
+pub(super) fn fresh_serial(
+    tx: &Connection,
+    serials: &mut dyn ca::SerialSource,
+) -> Result<Serial, RaError> {
+    loop {
+        let s = serials.next_serial();
+        if store::certificate(tx, &s)?.is_none() {
+            return Ok(s);
         }
     }
 }
@@ -311,12 +434,7 @@ fn issue(
         actor,
         now,
     } = *rc;
-    let serial = loop {
-        let s = serials.next_serial();
-        if store::certificate(tx, &s)?.is_none() {
-            break s;
-        }
-    };
+    let serial = fresh_serial(tx, serials)?;
     let (ca_kind, issuing) = env.ca_for_profile(row.profile)?;
     let x509 = ca::issue_checked(issuing, inst, row, serial.clone(), now, env.cfg.server_days)?;
     let pem = String::from_utf8_lossy(&x509.to_pem().map_err(ca::CaError::from)?).into_owned();
@@ -371,212 +489,4 @@ pub(crate) fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateT
     let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
     let d = epoch.diff(t).ok()?;
     OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
-}
-
-/// Queues the notices for the executed rows: one mail per admin address and
-/// kind of event (issued / revoked), carrying all of that admin's certificates,
-/// rather than one mail per certificate — an admin of 30 hosts gets one mail,
-/// and the officer (cc) is not sent 99 copies for a 99-row file.
-///
-/// Issued certificates are grouped per issuing CA as well, so the one
-/// `chain.pem` of a notice is the chain of every certificate in it: an admin
-/// given both a profile 3 and a profile 11 certificate gets two notices.
-fn queue_notices(
-    env: &Env,
-    mail: &Mail,
-    tx: &Connection,
-    mail_id: i64,
-    inst: &Institution,
-    done: &[Done],
-) -> Result<usize, RaError> {
-    let officer = mail.officer_email();
-    // (form, admin address lower-cased, issuing CA of issued certificates)
-    // → rows, in first-seen order.
-    type Key = (FormKind, String, Option<CaKind>);
-    let mut groups: Vec<(Key, Vec<&Done>)> = Vec::new();
-    for d in done {
-        let key = match d {
-            Done::Issued {
-                row,
-                renewed_from,
-                cert,
-            } => (
-                if renewed_from.is_some() {
-                    FormKind::ServerRenew
-                } else {
-                    FormKind::ServerIssue
-                },
-                row.admin_mail.to_ascii_lowercase(),
-                Some(cert.ca),
-            ),
-            Done::Revoked { row, cert } => (
-                FormKind::ServerRevoke,
-                row.admin_mail
-                    .as_deref()
-                    .unwrap_or(&cert.admin_mail)
-                    .to_ascii_lowercase(),
-                None,
-            ),
-        };
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(d),
-            None => groups.push((key, vec![d])),
-        }
-    }
-    for ((form, _, _), ds) in &groups {
-        let serials = ds
-            .iter()
-            .map(|d| match d {
-                Done::Issued { cert, .. } | Done::Revoked { cert, .. } => cert.serial.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let (mut reply, verdict, admin) = if *form == FormKind::ServerRevoke {
-            revoked_notice(env, mail.incoming.now, &officer, ds)
-        } else {
-            issued_notice(env, &officer, ds)?
-        };
-        reply.to = vec![admin];
-        reply.cc = vec![officer.clone()];
-        reply.tags = vec![
-            ("Verdict".into(), verdict.into()),
-            ("Application".into(), form.code().into()),
-            ("Institution".into(), inst.name.clone()),
-            ("Serial".into(), serials),
-        ];
-        mail.queue(env, tx, mail_id, reply)?;
-    }
-    Ok(groups.len())
-}
-
-/// The notice of the revoked certificates of one admin: (reply, verdict tag, admin).
-fn revoked_notice(
-    env: &Env,
-    now: OffsetDateTime,
-    officer: &str,
-    ds: &[&Done],
-) -> (Outgoing, &'static str, String) {
-    let mut certs = Vec::new();
-    let mut admin = String::new();
-    for d in ds {
-        let Done::Revoked { row, cert } = d else {
-            continue;
-        };
-        admin = row
-            .admin_mail
-            .clone()
-            .unwrap_or_else(|| cert.admin_mail.clone());
-        certs.push(RevokedCert::new(
-            row.dn.cn().unwrap_or_default(),
-            &cert.subject_dn,
-            &row.serial,
-            row.reason,
-            &row.comment,
-        ));
-    }
-    let view = notices::Revoked::new(certs, now, officer, &env.cfg.robot_address);
-    (Outgoing::new("server_revoked", &view), "revoked", admin)
-}
-
-/// The notice of the certificates issued to one admin by one CA, with the
-/// certificates and the CA chain attached: (reply, verdict tag, admin).
-fn issued_notice(
-    env: &Env,
-    officer: &str,
-    ds: &[&Done],
-) -> Result<(Outgoing, &'static str, String), RaError> {
-    let mut certs = Vec::new();
-    let mut attachments = Vec::new();
-    let mut names: Vec<&str> = Vec::new();
-    let mut admin = String::new();
-    let mut chain_ca = CaKind::Rsa;
-    for d in ds {
-        let Done::Issued {
-            row,
-            cert,
-            renewed_from,
-        } = d
-        else {
-            continue;
-        };
-        admin = row.admin_mail.clone();
-        chain_ca = cert.ca;
-        names.push(&row.admin_name);
-        certs.push(IssuedCert::new(
-            &row.fqdn,
-            &cert.subject_dn,
-            &cert.serial,
-            (cert.not_before, cert.not_after),
-            &row.dns_names,
-            renewed_from.as_ref(),
-        ));
-        attachments.push((
-            format!("{}-{}.pem", row.fqdn, cert.serial.to_hex()),
-            "application/x-pem-file".to_string(),
-            cert.pem.clone().into_bytes(),
-        ));
-    }
-    // Every certificate of the group comes from the same CA.
-    let issuing = env
-        .issuing_ca(chain_ca)
-        .ok_or(ca::CaError::NotConfigured(chain_ca))?;
-    attachments.push((
-        "chain.pem".to_string(),
-        "application/x-pem-file".to_string(),
-        issuing.chain_pem(),
-    ));
-    let view = notices::Issued::new(&names, certs, officer, &env.cfg.robot_address);
-    let mut reply = Outgoing::new("server_issued", &view);
-    reply.attachments = attachments;
-    Ok((reply, "issued", admin))
-}
-
-/// Makes and stores a new CRL of `kind`'s CA, listing every revocation of a
-/// certificate that CA issued.
-pub(crate) fn make_crl(
-    env: &Env,
-    tx: &Connection,
-    kind: CaKind,
-    now: OffsetDateTime,
-) -> Result<(), RaError> {
-    let ca = env
-        .issuing_ca(kind)
-        .ok_or(ca::CaError::NotConfigured(kind))?;
-    let entries: Vec<RevokedEntry> = store::revocations(tx, kind)?
-        .into_iter()
-        .map(|r| RevokedEntry {
-            serial: r.serial,
-            revoked_at: r.revoked_at,
-            reason: r.reason,
-        })
-        .collect();
-    let number = store::next_crl_number(tx, kind)?;
-    let next = now + time::Duration::days(env.cfg.crl_days as i64);
-    let crl = ca.crl(&entries, now, next, number)?;
-    store::insert_crl(tx, kind, number, now, next, &crl.der)?;
-    Ok(())
-}
-
-/// Writes the newest CRL of `kind`'s CA to `crl_dir` atomically, DER and PEM:
-/// `ca.crl` / `ca.crl.pem` for the RSA CA, `ca-ec.crl` / `ca-ec.crl.pem` for
-/// the ECDSA CA. Returns the PEM file's path.
-pub(crate) fn publish_crl(env: &Env, kind: CaKind) -> Result<std::path::PathBuf, RaError> {
-    let Some((_, _, _, der)) = store::latest_crl(&env.conn, kind)? else {
-        return Err(RaError::Io(std::io::Error::other(format!(
-            "no CRL of the {kind} issuing CA has been made yet"
-        ))));
-    };
-    let pem = openssl::x509::X509Crl::from_der(&der)
-        .and_then(|c| c.to_pem())
-        .map_err(ca::CaError::from)?;
-    std::fs::create_dir_all(&env.cfg.crl_dir)?;
-    let stem = kind.crl_stem();
-    let der_path = env.cfg.crl_dir.join(format!("{stem}.crl"));
-    let pem_path = env.cfg.crl_dir.join(format!("{stem}.crl.pem"));
-    for (path, data) in [(&der_path, &der), (&pem_path, &pem)] {
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, data)?;
-        std::fs::rename(&tmp, path)?;
-    }
-    Ok(pem_path)
 }

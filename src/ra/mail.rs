@@ -99,6 +99,9 @@ pub(crate) struct Known {
     pub institution: Option<String>,
     /// Hex SHA-256 of the signed content.
     pub signed_sha: Option<String>,
+    /// The officer's signing certificate: mails carrying a PKCS#12 or PINs
+    /// to the officer are encrypted to it.
+    pub signer_cert: Option<openssl::x509::X509>,
     /// The kinds of the signed content's attachments; `None` when the
     /// signed content was never read.
     pub attachments: Option<Vec<AttachmentKind>>,
@@ -112,13 +115,14 @@ impl Known {
         officer: Officer,
         officer_since: Option<OffsetDateTime>,
         institution: &str,
-        signed_sha: Option<String>,
+        verified: &crate::intake::smime::Verified,
     ) -> Known {
         Known {
             officer: Some(officer),
             officer_since,
             institution: Some(institution.to_string()),
-            signed_sha,
+            signed_sha: Some(verified.content_sha256.clone()),
+            signer_cert: openssl::x509::X509::from_der(&verified.signer_cert_der).ok(),
             ..Known::default()
         }
     }

@@ -8,11 +8,14 @@
 //! leaves replies in the outbox table, sent on the next start.
 
 mod answer;
+mod client;
+mod crl;
 mod env;
 mod execute;
 mod intake;
 mod keys;
 mod mail;
+mod notify;
 pub mod reminders;
 mod replies;
 pub mod review;
@@ -85,6 +88,9 @@ pub enum RaError {
     Mail(#[from] crate::mail::MailError),
     #[error("CA: {0}")]
     Ca(#[from] crate::ca::CaError),
+    /// A P12 bundle could not be built (the rows were valid: the robot's limit).
+    #[error("building the P12 bundle: {0}")]
+    Bundle(#[from] crate::render::bundle::BundleError),
     #[error("publishing the CRL: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -151,7 +157,7 @@ pub(crate) fn run(
         signer.officer,
         signer.registered_at,
         &signer.institution.name,
-        Some(verified.content_sha256.clone()),
+        verified,
     );
     if let Some((first_id, first_at)) = steps::used_before(env, &incoming, verified)? {
         return mail::Mail { incoming, known }.duplicate(env, first_id, &first_at);
@@ -189,10 +195,10 @@ pub fn refresh_crl(
     for kind in env.ca_kinds() {
         if store::crl_is_stale(&env.conn, kind, now)? {
             let tx = env.conn.unchecked_transaction()?;
-            execute::make_crl(env, &tx, kind, now)?;
+            crl::make_crl(env, &tx, kind, now)?;
             tx.commit()?;
         }
-        out.push((kind, execute::publish_crl(env, kind)?));
+        out.push((kind, crl::publish_crl(env, kind)?));
     }
     Ok(out)
 }

@@ -30,6 +30,12 @@ pub fn run(
         let stop_tx = stop_tx.clone();
         move || wait_for_signal(stop_tx)
     });
+    // The warm key pool: filled while idle, only in a running robot (a
+    // one-shot pass generates what it needs).
+    if !once && env.keys.capacity() != env.cfg.key_pool {
+        env.keys = crate::ca::KeyPool::new(env.cfg.key_pool);
+        tracing::info!(keys = env.cfg.key_pool, "warm key pool on");
+    }
     let kick = Arc::new(Notify::new());
     let sender = env.cfg.smtp.clone().map(|smtp| {
         let cfg = env.cfg.clone();

@@ -77,6 +77,15 @@ pub fn set_admin_mail(conn: &Connection, serial: &Serial, admin_mail: &str) -> R
     Ok(())
 }
 
+/// Changes a client certificate's user address (a 5-4-3 row may name a new one).
+pub fn set_user_mail(conn: &Connection, serial: &Serial, user_mail: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE certificates SET user_mail = ?2 WHERE serial = ?1",
+        params![serial.to_hex(), user_mail],
+    )?;
+    Ok(())
+}
+
 const CERT_COLS: &str =
     "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
                          admin_mail, renewed_from, issued_at, mail_id, ca, applied_dn, user_mail";
