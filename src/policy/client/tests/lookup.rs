@@ -13,7 +13,12 @@ type Outcome = Result<(Option<FormKind>, Vec<String>, usize), String>;
 #[test]
 fn a_failed_look_up_is_never_a_row_error() {
     let i = inst();
-    let store = Certs(vec![summary(1, CertStatus::Valid, 7, Profile::Client13Months)]);
+    let store = Certs(vec![summary(
+        1,
+        CertStatus::Valid,
+        7,
+        Profile::Client13Months,
+    )]);
     let issue = issue_fields();
     let renew = with(issue_fields(), &[(4, "1")]);
     let revoke = revoke_fields("1");
@@ -25,12 +30,28 @@ fn a_failed_look_up_is_never_a_row_error() {
     let clean = |k| -> Outcome { Ok((Some(k), vec![], 1)) };
     let cases: Vec<(Vec<&Vec<String>>, Method, Outcome)> = vec![
         (vec![&issue], Method::BySerial, clean(FormKind::ClientIssue)),
-        (vec![&issue], Method::KeyHolders, clean(FormKind::ClientIssue)),
+        (
+            vec![&issue],
+            Method::KeyHolders,
+            clean(FormKind::ClientIssue),
+        ),
         (vec![&renew], Method::BySerial, stopped.clone()),
-        (vec![&renew], Method::KeyHolders, clean(FormKind::ClientRenew)),
+        (
+            vec![&renew],
+            Method::KeyHolders,
+            clean(FormKind::ClientRenew),
+        ),
         (vec![&revoke], Method::BySerial, stopped.clone()),
-        (vec![&bad_reason, &revoke], Method::BySerial, stopped.clone()),
-        (vec![&revoke], Method::KeyHolders, clean(FormKind::ClientRevoke)),
+        (
+            vec![&bad_reason, &revoke],
+            Method::BySerial,
+            stopped.clone(),
+        ),
+        (
+            vec![&revoke],
+            Method::KeyHolders,
+            clean(FormKind::ClientRevoke),
+        ),
     ];
     for (n, (rows, method, expected)) in cases.into_iter().enumerate() {
         let failing = Failing {

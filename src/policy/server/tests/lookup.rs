@@ -36,8 +36,16 @@ fn a_failed_look_up_is_never_a_row_error() {
         (vec![&renew], Method::BySerial, stopped.clone()),
         (vec![&renew], Method::KeyHolders, stopped.clone()),
         (vec![&revoke], Method::BySerial, stopped.clone()),
-        (vec![&bad_reason, &revoke], Method::BySerial, stopped.clone()),
-        (vec![&revoke], Method::KeyHolders, clean(FormKind::ServerRevoke)),
+        (
+            vec![&bad_reason, &revoke],
+            Method::BySerial,
+            stopped.clone(),
+        ),
+        (
+            vec![&revoke],
+            Method::KeyHolders,
+            clean(FormKind::ServerRevoke),
+        ),
     ];
     for (n, (rows, method, expected)) in cases.into_iter().enumerate() {
         let failing = Failing {
