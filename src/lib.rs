@@ -53,10 +53,17 @@
 //!   again later: one enum per layer that does I/O — [`store::StoreError`],
 //!   [`ca::CaError`], [`mail::MailError`], [`render::RenderError`],
 //!   [`ra::RaError`], [`service::ServiceError`], [`ops::OpsError`] (which
-//!   sorts the user's mistakes from mailra's), [`config::ConfigError`]. A
-//!   store failure met while checking rows (a look-up, a damaged stored
-//!   value) stops the mail as an internal error, never reads as "no such
-//!   certificate" or "the DN differs".
+//!   sorts the user's mistakes from mailra's), [`config::ConfigError`].
+//!
+//! The line between them is typed where the pure layers meet the store:
+//! `policy` sees issued certificates through [`model::CertLookup`], whose
+//! methods answer a [`model::LookupError`] when they cannot tell, and a
+//! check that meets one returns it instead of a verdict
+//! (`policy::forms::check` gives `Result<Checked, LookupError>` for every
+//! form family). `ra` turns it into its internal error, so a store failure
+//! met while checking rows (a query, a damaged stored value) stops the mail
+//! and never reads as "no such certificate", "the DN differs" or a key that
+//! seems free.
 #![forbid(unsafe_code)]
 
 pub mod ca;

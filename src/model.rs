@@ -342,11 +342,41 @@ pub struct KeyHolder {
 }
 
 /// Read access to issued certificates, for renewal, revocation and key-reuse checks.
+///
+/// Each method answers what is stored, or a [`LookupError`] when it cannot
+/// tell: "no certificate" (`Ok(None)`, an empty list) is an answer the
+/// officer is given, a failed look-up never is.
 pub trait CertLookup {
-    fn by_serial(&self, serial: &Serial) -> Option<CertSummary>;
+    fn by_serial(&self, serial: &Serial) -> Result<Option<CertSummary>, LookupError>;
     /// Every certificate issued for the key whose DER SubjectPublicKeyInfo
     /// hashes (SHA-256, lower-case hex) to `spki_sha256`.
-    fn key_holders(&self, spki_sha256: &str) -> Vec<KeyHolder>;
+    fn key_holders(&self, spki_sha256: &str) -> Result<Vec<KeyHolder>, LookupError>;
+}
+
+/// A certificate look-up that could not be completed (the store failed, or
+/// holds a value it cannot read back). The check that met it stops: its
+/// caller turns it into an internal error and the mail is processed again
+/// later. It carries the cause as the [`CertLookup`] met it, so the layer
+/// that implements the trait can take its own error back
+/// ([`LookupError::into_cause`]) without this leaf knowing its type.
+#[derive(Debug, thiserror::Error)]
+#[error("certificate look-up failed: {cause}")]
+pub struct LookupError {
+    #[source]
+    cause: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl LookupError {
+    pub fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        LookupError {
+            cause: cause.into(),
+        }
+    }
+
+    /// The error the look-up met, e.g. for a downcast to the store's error.
+    pub fn into_cause(self) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self.cause
+    }
 }
 
 /// One application file of a mail and what policy said of it.

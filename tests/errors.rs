@@ -65,6 +65,32 @@ fn a_damaged_stored_dn_is_not_told_to_the_officer_as_a_dn_mismatch() {
     );
 }
 
+#[test]
+fn a_damaged_stored_dn_is_not_told_to_the_officer_as_key_reuse() {
+    // A certificate for www, then a second request for www with the same
+    // key: allowed (same subject), once the key's holder can be read.
+    let mut f = Fixture::new();
+    let key = rsa();
+    let line = issue_tsv_key("www.example.ac.jp", &key, 3);
+    assert_eq!(f.process(&f.mail(&f.o1, O1, "発行", &line)).issued.len(), 1);
+    let raw = f.mail(&f.o1, O1, "再発行", &line);
+    let replies_before = f.replies().len();
+    // The holder's stored DN is damaged (sabotage for the test's sake):
+    // neither "another subject holds this key" nor "the key is free".
+    f.env
+        .conn
+        .execute_batch("UPDATE certificates SET subject_dn = 'not a DN'")
+        .unwrap();
+    let err = ra::process(&mut f.env, &raw, "test", now()).unwrap_err();
+    assert!(err.to_string().contains("certificate DN"), "{err}");
+    assert_eq!(f.replies().len(), replies_before);
+    assert!(
+        store::mail_by_raw(&f.env.conn, &ra_sha(&raw))
+            .unwrap()
+            .is_none()
+    );
+}
+
 /// An instance with one issued certificate, and a signed mail revoking it.
 fn issued_and_a_revocation() -> (Fixture, Vec<u8>) {
     let mut f = Fixture::new();

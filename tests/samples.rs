@@ -63,7 +63,7 @@ fn good_samples_check_clean() {
                 reserved_keys: &[],
             },
         ] {
-            let c = check_file(name, &bytes, &ctx);
+            let c = check_file(name, &bytes, &ctx).unwrap();
             assert_eq!(error_lines(&c), Vec::<String>::new(), "{name}");
             assert!(c.warnings.is_empty(), "{name}: {:?}", c.warnings);
             assert_eq!(c.kind, Some(kind), "{name}");
@@ -75,7 +75,7 @@ fn good_samples_check_clean() {
 #[test]
 fn issue_sample_rows_are_typed() {
     let bytes = fs::read(samples().join("server-issue.tsv")).unwrap();
-    let c = check_file("server-issue.tsv", &bytes, &Context::default());
+    let c = check_file("server-issue.tsv", &bytes, &Context::default()).unwrap();
     let Request::Server(ServerRequest::Issue(third)) = &c.rows[2] else {
         panic!("not an issue row: {:?}", c.rows[2]);
     };
@@ -111,7 +111,7 @@ fn client_samples_check_clean() {
                 reserved_keys: &[],
             },
         ] {
-            let c = check_file(name, &bytes, &ctx);
+            let c = check_file(name, &bytes, &ctx).unwrap();
             assert_eq!(error_lines(&c), Vec::<String>::new(), "{name}");
             assert!(c.warnings.is_empty(), "{name}: {:?}", c.warnings);
             assert_eq!(c.kind, Some(kind), "{name}");
@@ -130,7 +130,7 @@ fn client_issue_sample_rows_are_typed() {
         reserved_keys: &[],
     };
     let bytes = fs::read(samples().join("client-issue.tsv")).unwrap();
-    let c = check_file("client-issue.tsv", &bytes, &ctx);
+    let c = check_file("client-issue.tsv", &bytes, &ctx).unwrap();
     let issued: Vec<&ClientIssueRow> = c
         .rows
         .iter()
@@ -203,7 +203,7 @@ fn broken_samples_report_exactly_the_expected_errors() {
         let expected = fs::read_to_string(tsv.with_extension("expected")).unwrap();
         let expected: Vec<&str> = expected.lines().collect();
         let name = tsv.to_str().unwrap();
-        let c = check_file(name, &fs::read(tsv).unwrap(), &Context::default());
+        let c = check_file(name, &fs::read(tsv).unwrap(), &Context::default()).unwrap();
         assert_eq!(error_lines(&c), expected, "{}", tsv.display());
         assert!(!expected.is_empty(), "{}", tsv.display());
         checked += 1;

@@ -7,7 +7,8 @@ use crate::intake::application::ReadError;
 use crate::model::{CertLookup, FormKind, Institution, Request, RowError};
 use crate::policy::keyreuse::ReservedKey;
 
-/// What the checks may consult. `None` parts skip the checks that need them.
+/// What the checks may consult. `None` parts skip the checks that need them;
+/// with `certs: None` (`mailra check` offline) no check can fail to complete.
 #[derive(Clone, Copy, Default)]
 pub struct Context<'a> {
     pub institution: Option<&'a Institution>,
@@ -34,6 +35,44 @@ impl Checked {
         Checked {
             errors: vec![e.to_row_error()],
             ..Checked::default()
+        }
+    }
+}
+
+/// Test doubles for [`CertLookup`].
+#[cfg(test)]
+pub(crate) mod fake {
+    use crate::model::{CertLookup, CertSummary, KeyHolder, LookupError, Serial};
+
+    /// A [`CertLookup`] method.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Method {
+        BySerial,
+        KeyHolders,
+    }
+
+    /// What [`Failing`] fails with.
+    pub(crate) const CAUSE: &str = "disk I/O error";
+
+    /// A store that fails on `method` and answers the other from `certs`.
+    pub(crate) struct Failing<'a> {
+        pub(crate) method: Method,
+        pub(crate) certs: &'a dyn CertLookup,
+    }
+
+    impl CertLookup for Failing<'_> {
+        fn by_serial(&self, serial: &Serial) -> Result<Option<CertSummary>, LookupError> {
+            match self.method {
+                Method::BySerial => Err(LookupError::new(CAUSE)),
+                Method::KeyHolders => self.certs.by_serial(serial),
+            }
+        }
+
+        fn key_holders(&self, spki_sha256: &str) -> Result<Vec<KeyHolder>, LookupError> {
+            match self.method {
+                Method::KeyHolders => Err(LookupError::new(CAUSE)),
+                Method::BySerial => self.certs.key_holders(spki_sha256),
+            }
         }
     }
 }

@@ -1,31 +1,35 @@
 //! The form families' dispatcher: recognises which family a file's records
 //! belong to and hands them to that family's validator (`policy::server`,
 //! `policy::client`). What a check may consult ([`Context`]) and what it
-//! returns ([`Checked`]) are the same for every family.
+//! returns ([`Checked`]) are the same for every family, and so is how a
+//! check that could not be completed ends: a [`LookupError`] instead of a
+//! verdict.
 
 pub use super::check::{Checked, Context};
 use crate::intake::application::{self, Records};
-use crate::model::{FormFamily, RowError};
+use crate::model::{FormFamily, LookupError, RowError};
 use crate::policy::{client, server};
 
 /// Recognises the family of a file's records and validates them by its rules.
-pub fn check(records: &Records, ctx: &Context) -> Checked {
+/// `Err` when a certificate look-up failed: the file was not checked, and
+/// nothing may be told to the officer about it.
+pub fn check(records: &Records, ctx: &Context) -> Result<Checked, LookupError> {
     match family(records) {
         Ok(FormFamily::Server) => server::check_records(records, ctx),
         Ok(FormFamily::Client) => client::check_records(records, ctx),
-        Err(e) => Checked {
+        Err(e) => Ok(Checked {
             errors: vec![e],
             ..Checked::default()
-        },
+        }),
     }
 }
 
 /// Reads the application file `name` and checks it: [`check`] on its records,
 /// or the reason it has none as a whole-file error.
-pub fn check_file(name: &str, bytes: &[u8], ctx: &Context) -> Checked {
+pub fn check_file(name: &str, bytes: &[u8], ctx: &Context) -> Result<Checked, LookupError> {
     match application::records(name, bytes) {
         Ok(records) => check(&records, ctx),
-        Err(e) => Checked::unreadable(&e),
+        Err(e) => Ok(Checked::unreadable(&e)),
     }
 }
 

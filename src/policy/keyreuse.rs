@@ -10,7 +10,7 @@
 
 use thiserror::Error;
 
-use crate::model::{CertLookup, Dn, RevocationReason, Serial, ServerRequest};
+use crate::model::{CertLookup, Dn, LookupError, RevocationReason, Serial, ServerRequest};
 
 /// A key that is never certified, and whose it is, for the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,35 +45,36 @@ pub enum KeyReuse {
 /// Checks the key with SPKI hash `spki_sha256`, requested for a subject for
 /// which `same_subject` holds (`None`: the subject is not known, e.g. field 1
 /// is invalid; the other-subject rule is then skipped). Returns the first
-/// rule broken: reserved keys, then compromise, then other subjects.
+/// rule broken: reserved keys, then compromise, then other subjects; or,
+/// outside, the look-up error that kept the key's holders from being known.
 pub fn check(
     spki_sha256: &str,
     same_subject: Option<&dyn Fn(&Dn) -> bool>,
     certs: Option<&dyn CertLookup>,
     reserved: &[ReservedKey],
-) -> Result<(), KeyReuse> {
+) -> Result<Result<(), KeyReuse>, LookupError> {
     if let Some(r) = reserved.iter().find(|r| r.spki_sha256 == spki_sha256) {
-        return Err(KeyReuse::Reserved(r.holder.clone()));
+        return Ok(Err(KeyReuse::Reserved(r.holder.clone())));
     }
     let Some(certs) = certs else {
-        return Ok(());
+        return Ok(Ok(()));
     };
-    let holders = certs.key_holders(spki_sha256);
+    let holders = certs.key_holders(spki_sha256)?;
     if let Some(h) = holders
         .iter()
         .find(|h| h.revoked_for == Some(RevocationReason::KeyCompromise))
     {
-        return Err(KeyReuse::Compromised(h.serial.clone()));
+        return Ok(Err(KeyReuse::Compromised(h.serial.clone())));
     }
     if let Some(same) = same_subject
         && let Some(h) = holders.iter().find(|h| !same(&h.dn))
     {
-        return Err(KeyReuse::OtherSubject {
+        return Ok(Err(KeyReuse::OtherSubject {
             serial: h.serial.clone(),
             dn: h.dn.clone(),
-        });
+        }));
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// The rows of one file whose CSR carries the key of an earlier row for
@@ -126,21 +127,21 @@ mod tests {
     /// revoked for keyCompromise, "k3" for mail and revoked as superseded.
     struct Holders;
     impl CertLookup for Holders {
-        fn by_serial(&self, _: &Serial) -> Option<CertSummary> {
-            None
+        fn by_serial(&self, _: &Serial) -> Result<Option<CertSummary>, LookupError> {
+            Ok(None)
         }
-        fn key_holders(&self, spki: &str) -> Vec<KeyHolder> {
+        fn key_holders(&self, spki: &str) -> Result<Vec<KeyHolder>, LookupError> {
             let h = |s: u8, dn: &str, r| KeyHolder {
                 serial: Serial::from_bytes(&[s]),
                 dn: crate::policy::dn::parse(dn).unwrap(),
                 revoked_for: r,
             };
-            match spki {
+            Ok(match spki {
                 "k1" => vec![h(1, WWW, None)],
                 "k2" => vec![h(2, WWW, Some(RevocationReason::KeyCompromise))],
                 "k3" => vec![h(3, MAIL, Some(RevocationReason::Superseded))],
                 _ => vec![],
-            }
+            })
         }
     }
 
@@ -197,11 +198,38 @@ mod tests {
         ];
         for (n, (spki, same, expected)) in cases.into_iter().enumerate() {
             let got = check(spki, same, Some(&Holders), &reserved)
+                .unwrap()
                 .err()
                 .map(|e| e.to_string());
             assert_eq!(got.as_deref(), expected, "case {n}: {spki}");
         }
         // Offline (`mailra check`): no store, only the reserved keys count.
-        assert_eq!(check("k2", same, None, &[]), Ok(()));
+        assert_eq!(check("k2", same, None, &[]).unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn a_failed_look_up_is_not_a_free_key() {
+        use crate::policy::check::fake::{CAUSE, Failing, Method};
+        let failing = Failing {
+            method: Method::KeyHolders,
+            certs: &Holders,
+        };
+        let reserved = [ReservedKey {
+            spki_sha256: "robot".into(),
+            holder: "the robot's signing certificate".into(),
+        }];
+        for spki in ["new", "k1", "k2"] {
+            let got = check(spki, None, Some(&failing), &reserved).map_err(|e| e.to_string());
+            assert_eq!(
+                got,
+                Err(format!("certificate look-up failed: {CAUSE}")),
+                "{spki}"
+            );
+        }
+        // The instance's own keys need no look-up: refused all the same.
+        assert_eq!(
+            check("robot", None, Some(&failing), &reserved).unwrap(),
+            Err(KeyReuse::Reserved("the robot's signing certificate".into()))
+        );
     }
 }

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use crate::intake::application::Record;
 use crate::model::{
-    CertLookup, CertStatus, CertSummary, FormFamily, FormKind, RevocationReason, RowError, Serial,
+    CertLookup, CertStatus, CertSummary, FormFamily, FormKind, LookupError, RevocationReason,
+    RowError, Serial,
 };
 use crate::policy::check::Context;
 use crate::policy::values::{check_mail, parse_reason, parse_serial_at_most};
@@ -119,21 +120,21 @@ impl<'a> RowCheck<'a> {
 
     /// Looks up a certificate named by field 4 and applies the rules shared by
     /// renewal and revocation: it exists, belongs to the institution, is of
-    /// the form's family, and is not revoked. A failing look-up is not "no
-    /// certificate": the [`CertLookup`] keeps the failure and its caller (`ra`)
-    /// turns it into an internal error once the file is checked.
+    /// the form's family, and is not revoked. `Ok(None)` when a rule is broken
+    /// (the row error is recorded); a failing look-up is not "no certificate"
+    /// but `Err`, which stops the check of the whole file.
     pub(crate) fn existing(
         &mut self,
         certs: &dyn CertLookup,
         serial: &Serial,
         ctx: &Context,
-    ) -> Option<CertSummary> {
-        let Some(cert) = certs.by_serial(serial) else {
+    ) -> Result<Option<CertSummary>, LookupError> {
+        let Some(cert) = certs.by_serial(serial)? else {
             self.err(
                 4,
                 format!("no certificate with serial {serial} was issued by this CA"),
             );
-            return None;
+            return Ok(None);
         };
         if let Some(i) = ctx.institution
             && cert.institution_id != i.id
@@ -142,7 +143,7 @@ impl<'a> RowCheck<'a> {
                 4,
                 format!("certificate {serial} belongs to another institution"),
             );
-            return None;
+            return Ok(None);
         }
         let family = self.kind.family();
         if cert.profile.family() != family {
@@ -161,13 +162,13 @@ impl<'a> RowCheck<'a> {
                 4,
                 format!("certificate {serial} is {what} (profile {id}); name it in {forms}"),
             );
-            return None;
+            return Ok(None);
         }
         if cert.status == CertStatus::Revoked {
             self.err(4, format!("certificate {serial} is already revoked"));
-            return None;
+            return Ok(None);
         }
-        Some(cert)
+        Ok(Some(cert))
     }
 }
 

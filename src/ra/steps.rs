@@ -3,13 +3,14 @@
 //! before? → extract and check → decide. Nothing here records or answers;
 //! `replies`, `execute` and `answer` do, from the values returned here.
 
-use std::cell::RefCell;
-
 use super::mail::{Incoming, Mail};
 use super::{Env, RaError, Rejection, execute, is_dry_run, keys, sha256_hex};
 use crate::intake::application::{self, AttachmentKind, ReadError};
 use crate::intake::{mime, smime};
-use crate::model::{ApplicationFile, Institution, Officer, RowError, Serial};
+use crate::model::{
+    ApplicationFile, CertLookup, CertSummary, Institution, KeyHolder, LookupError, Officer,
+    RowError, Serial,
+};
 use crate::policy::forms::{self, Checked};
 use crate::policy::rules::Decision;
 use crate::store;
@@ -118,7 +119,7 @@ pub(super) fn extract_and_check(
         .map(|a| AttachmentKind::of(&a.filename))
         .collect();
     let reserved_keys = keys::reserved_keys(env, &verified.signer_cert_der);
-    let lookup = Lookup::new(&env.conn);
+    let lookup = Lookup(&env.conn);
     let ctx = forms::Context {
         institution: Some(inst),
         certs: Some(&lookup),
@@ -129,14 +130,13 @@ pub(super) fn extract_and_check(
     let mut files = Vec::new();
     for a in &body.attachments {
         let checked = match application::records(&a.filename, &a.data) {
-            Ok(records) => forms::check(&records, &ctx),
+            Ok(records) => forms::check(&records, &ctx).map_err(lookup_failed)?,
             Err(e @ ReadError::NotApplication) => {
                 notes.push(format!("{}: {e}; ignored", a.filename));
                 continue;
             }
             Err(e) => Checked::unreadable(&e),
         };
-        lookup.failure()?;
         files.push(ApplicationFile {
             name: a.filename.clone(),
             sha256: sha256_hex(&a.data),
@@ -229,73 +229,71 @@ fn cross_file_checks(files: &mut [ApplicationFile]) {
     }
 }
 
-/// The policy layer's read access to issued certificates, on the store. The
-/// policy trait has no error channel: a failed query is kept here and turned
-/// into an internal error by [`Lookup::failure`] once the file is checked.
-struct Lookup<'a> {
-    conn: &'a rusqlite::Connection,
-    failed: RefCell<Option<store::StoreError>>,
-}
+/// The policy layer's read access to issued certificates, on the store: a
+/// plain adapter. A store error, or a stored DN that does not parse (damage
+/// in the store, never a "DN differs" told to the officer), is a
+/// [`LookupError`] that stops the check; [`lookup_failed`] makes it the
+/// internal error it is.
+struct Lookup<'a>(&'a rusqlite::Connection);
 
-impl<'a> Lookup<'a> {
-    fn new(conn: &'a rusqlite::Connection) -> Self {
-        Lookup {
-            conn,
-            failed: RefCell::new(None),
-        }
-    }
-
-    /// The first store error met since the last call, as an internal error.
-    fn failure(&self) -> Result<(), RaError> {
-        match self.failed.borrow_mut().take() {
-            Some(e) => Err(e.into()),
-            None => Ok(()),
-        }
-    }
-
-    /// A stored DN that does not parse is damage in the store, told to the
-    /// operator, never a "DN differs" told to the officer.
-    fn dn(&self, stored: &str, serial: &Serial) -> Option<crate::model::Dn> {
-        let unreadable =
-            crate::policy::dn::parse(stored).map_err(|_| store::StoreError::Unreadable {
-                what: "certificate DN",
-                value: format!("{stored} (serial {serial})"),
-            });
-        self.keep(unreadable.map(Some), None)
-    }
-
-    fn keep<T>(&self, r: Result<T, store::StoreError>, empty: T) -> T {
-        r.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "certificate look-up failed");
-            self.failed.borrow_mut().get_or_insert(e);
-            empty
-        })
-    }
-}
-
-impl crate::model::CertLookup for Lookup<'_> {
-    fn by_serial(&self, serial: &Serial) -> Option<crate::model::CertSummary> {
-        let c = self.keep(store::certificate(self.conn, serial), None)?;
-        Some(crate::model::CertSummary {
-            dn: self.dn(c.dn_as_applied(), &c.serial)?,
+impl Lookup<'_> {
+    fn summary(&self, serial: &Serial) -> store::Result<Option<CertSummary>> {
+        let Some(c) = store::certificate(self.0, serial)? else {
+            return Ok(None);
+        };
+        Ok(Some(CertSummary {
+            dn: dn(c.dn_as_applied(), &c.serial)?,
             serial: c.serial,
             institution_id: c.institution_id,
             status: c.status,
             spki_sha256: c.spki_sha256,
             profile: c.profile,
-        })
+        }))
     }
 
-    fn key_holders(&self, spki_sha256: &str) -> Vec<crate::model::KeyHolder> {
-        self.keep(store::key_uses(self.conn, spki_sha256), Vec::new())
+    fn holders(&self, spki_sha256: &str) -> store::Result<Vec<KeyHolder>> {
+        store::key_uses(self.0, spki_sha256)?
             .into_iter()
-            .filter_map(|u| {
-                Some(crate::model::KeyHolder {
-                    dn: self.dn(&u.subject_dn, &u.serial)?,
+            .map(|u| {
+                Ok(KeyHolder {
+                    dn: dn(&u.subject_dn, &u.serial)?,
                     serial: u.serial,
                     revoked_for: u.revoked_for,
                 })
             })
             .collect()
+    }
+}
+
+/// A stored DN read back; one that does not parse is damage in the store.
+fn dn(stored: &str, serial: &Serial) -> store::Result<crate::model::Dn> {
+    crate::policy::dn::parse(stored).map_err(|_| store::StoreError::Unreadable {
+        what: "certificate DN",
+        value: format!("{stored} (serial {serial})"),
+    })
+}
+
+impl CertLookup for Lookup<'_> {
+    fn by_serial(&self, serial: &Serial) -> Result<Option<CertSummary>, LookupError> {
+        self.summary(serial).map_err(LookupError::new)
+    }
+
+    fn key_holders(&self, spki_sha256: &str) -> Result<Vec<KeyHolder>, LookupError> {
+        self.holders(spki_sha256).map_err(LookupError::new)
+    }
+}
+
+/// A failed look-up is the store's failure: told to the operator, and the
+/// mail is processed again later. [`Lookup`] only ever fails with a
+/// [`store::StoreError`], which comes back unchanged.
+fn lookup_failed(e: LookupError) -> RaError {
+    tracing::error!(error = %e, "certificate look-up failed");
+    let text = e.to_string();
+    match e.into_cause().downcast::<store::StoreError>() {
+        Ok(cause) => RaError::Store(*cause),
+        Err(_) => RaError::Store(store::StoreError::Unreadable {
+            what: "certificate look-up",
+            value: text,
+        }),
     }
 }

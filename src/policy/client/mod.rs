@@ -50,8 +50,8 @@ pub use fields::{
 
 use crate::intake::application::Records;
 use crate::model::{
-    ClientIssueRow, ClientRequest, DownloadMethod, FormFamily, FormKind, Institution, Request,
-    RowError,
+    ClientIssueRow, ClientRequest, DownloadMethod, FormFamily, FormKind, Institution, LookupError,
+    Request, RowError,
 };
 use crate::policy::check::{Checked, Context};
 use crate::policy::dn;
@@ -86,14 +86,14 @@ fn too_many(records: &Records) -> Option<RowError> {
 }
 
 /// Fits a file's records to the client forms, detects the form and validates
-/// every row.
-pub fn check_records(records: &Records, ctx: &Context) -> Checked {
+/// every row. `Err` when a certificate look-up failed (see `policy::forms::check`).
+pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, LookupError> {
     let limit = too_many(records);
     let file = match records.fit(FIELDS, usize::MAX) {
         Ok(f) if limit.is_none() => f,
         fitted => {
             let more = fitted.err().unwrap_or_default();
-            return Checked {
+            return Ok(Checked {
                 errors: limit
                     .into_iter()
                     .chain(more.into_iter().map(|mut e| {
@@ -104,7 +104,7 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
                     }))
                     .collect(),
                 ..Checked::default()
-            };
+            });
         }
     };
     let (kind, mut errors, fits) = detect::detect(&file.records);
@@ -122,9 +122,9 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
                     rows::issue(&mut row, ctx, method).map(ClientRequest::Issue)
                 }
                 FormKind::ClientRenew => {
-                    rows::renew(&mut row, ctx, method).map(ClientRequest::Renew)
+                    rows::renew(&mut row, ctx, method)?.map(ClientRequest::Renew)
                 }
-                FormKind::ClientRevoke => rows::revoke(&mut row, ctx).map(ClientRequest::Revoke),
+                FormKind::ClientRevoke => rows::revoke(&mut row, ctx)?.map(ClientRequest::Revoke),
                 FormKind::ServerIssue | FormKind::ServerRenew | FormKind::ServerRevoke => {
                     unreachable!("client files are only classified as client forms")
                 }
@@ -150,12 +150,12 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
         errors.extend(rows::duplicates(&issued, kind));
     }
     errors.sort_by_key(|e| (e.line, e.field.unwrap_or(0)));
-    Checked {
+    Ok(Checked {
         kind,
         rows: rows.into_iter().map(Request::Client).collect(),
         errors,
         warnings: file.warnings,
-    }
+    })
 }
 
 /// Re-checks a validated issue row against the institution right before the

@@ -1,7 +1,8 @@
 //! The row checks of the three client forms: issue (5-4-1), renew (5-4-2)
 //! and revoke (5-4-3), each collecting every error of its row, and the rules
 //! across the rows of one file (one download method, no DN, user mail or P12
-//! file name twice).
+//! file name twice). Renewal and revocation consult the certificates and
+//! return `Err` when a look-up fails.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use super::fields::{
 };
 use crate::model::{
     ClientIssueRow, ClientRenewRow, ClientRevokeRow, Dn, DownloadMethod, FormFamily, FormKind,
-    Profile, RowError,
+    LookupError, Profile, RowError,
 };
 use crate::policy::check::Context;
 use crate::policy::dn;
@@ -217,13 +218,21 @@ pub(super) fn issue(r: &mut RowCheck, ctx: &Context, file: FileMethod) -> Option
     request(r, ctx, file)
 }
 
-pub(super) fn renew(r: &mut RowCheck, ctx: &Context, file: FileMethod) -> Option<ClientRenewRow> {
+pub(super) fn renew(
+    r: &mut RowCheck,
+    ctx: &Context,
+    file: FileMethod,
+) -> Result<Option<ClientRenewRow>, LookupError> {
     r.must_be_empty(&[5, 6, 7]);
     let serial = r.serial(MAX_SERIAL_LEN);
     let req = request(r, ctx, file);
-    let serial = serial?;
+    let Some(serial) = serial else {
+        return Ok(None);
+    };
     if let Some(certs) = ctx.certs {
-        let old = r.existing(certs, &serial, ctx)?;
+        let Some(old) = r.existing(certs, &serial, ctx)? else {
+            return Ok(None);
+        };
         if let Some(row) = &req
             && !row.dn.same_as(&old.dn)
         {
@@ -236,14 +245,19 @@ pub(super) fn renew(r: &mut RowCheck, ctx: &Context, file: FileMethod) -> Option
             );
         }
     }
-    let request = req?;
-    r.errors.is_empty().then_some(ClientRenewRow {
+    let Some(request) = req else {
+        return Ok(None);
+    };
+    Ok(r.errors.is_empty().then_some(ClientRenewRow {
         request,
         old_serial: serial,
-    })
+    }))
 }
 
-pub(super) fn revoke(r: &mut RowCheck, ctx: &Context) -> Option<ClientRevokeRow> {
+pub(super) fn revoke(
+    r: &mut RowCheck,
+    ctx: &Context,
+) -> Result<Option<ClientRevokeRow>, LookupError> {
     r.must_be_empty(&[2, 3, 7, 8, 9, 11, 12, 13, 15]);
     let dn = match dn::parse(r.f(1)) {
         Ok(d) => Some(d),
@@ -258,7 +272,7 @@ pub(super) fn revoke(r: &mut RowCheck, ctx: &Context) -> Option<ClientRevokeRow>
     r.mail(10, false);
     r.mail(14, false);
     if let (Some(certs), Some(s)) = (ctx.certs, &serial)
-        && let Some(cert) = r.existing(certs, s, ctx)
+        && let Some(cert) = r.existing(certs, s, ctx)?
         && let Some(dn) = &dn
         && !dn.same_as(&cert.dn)
     {
@@ -270,9 +284,11 @@ pub(super) fn revoke(r: &mut RowCheck, ctx: &Context) -> Option<ClientRevokeRow>
             ),
         );
     }
-    let (dn, serial, reason) = (dn?, serial?, reason?);
+    let (Some(dn), Some(serial), Some(reason)) = (dn, serial, reason) else {
+        return Ok(None);
+    };
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    r.errors.is_empty().then(|| ClientRevokeRow {
+    Ok(r.errors.is_empty().then(|| ClientRevokeRow {
         line: r.rec.line,
         dn,
         serial,
@@ -280,7 +296,7 @@ pub(super) fn revoke(r: &mut RowCheck, ctx: &Context) -> Option<ClientRevokeRow>
         comment: r.f(6).to_string(),
         admin_mail: opt(r.f(10)),
         user_mail: opt(r.f(14)),
-    })
+    }))
 }
 
 /// Rows of one issuance or renewal file that would collide: the same DN (a

@@ -25,7 +25,9 @@ pub use fields::{
 };
 
 use crate::intake::application::Records;
-use crate::model::{Dn, FormKind, Institution, IssueRow, Request, RowError, ServerRequest};
+use crate::model::{
+    Dn, FormKind, Institution, IssueRow, LookupError, Request, RowError, ServerRequest,
+};
 use crate::policy::check::{Checked, Context};
 use crate::policy::dn;
 use crate::policy::keyreuse;
@@ -33,12 +35,12 @@ use crate::policy::rows::{RowCheck, duplicate_serials};
 use fields::{err, field_name};
 
 /// Fits a file's records to the server forms, detects the form and validates
-/// every row.
-pub fn check_records(records: &Records, ctx: &Context) -> Checked {
+/// every row. `Err` when a certificate look-up failed (see `policy::forms::check`).
+pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, LookupError> {
     let file = match records.fit(FIELDS, MAX_RECORDS) {
         Ok(f) => f,
         Err(errors) => {
-            return Checked {
+            return Ok(Checked {
                 errors: errors
                     .into_iter()
                     .map(|mut e| {
@@ -49,7 +51,7 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
                     })
                     .collect(),
                 ..Checked::default()
-            };
+            });
         }
     };
     let (kind, mut errors, fits) = detect::detect(&file.records);
@@ -58,9 +60,9 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
         for (rec, _) in file.records.iter().zip(&fits).filter(|(_, f)| **f) {
             let mut row = RowCheck::new(rec, kind, field_name);
             let req = match kind {
-                FormKind::ServerIssue => row.issue(ctx).map(ServerRequest::Issue),
-                FormKind::ServerRenew => row.renew(ctx).map(ServerRequest::Renew),
-                FormKind::ServerRevoke => row.revoke(ctx).map(ServerRequest::Revoke),
+                FormKind::ServerIssue => row.issue(ctx)?.map(ServerRequest::Issue),
+                FormKind::ServerRenew => row.renew(ctx)?.map(ServerRequest::Renew),
+                FormKind::ServerRevoke => row.revoke(ctx)?.map(ServerRequest::Revoke),
                 FormKind::ClientIssue | FormKind::ClientRenew | FormKind::ClientRevoke => {
                     unreachable!("server files are only classified as server forms")
                 }
@@ -82,12 +84,12 @@ pub fn check_records(records: &Records, ctx: &Context) -> Checked {
         );
     }
     errors.sort_by_key(|e| (e.line, e.field.unwrap_or(0)));
-    Checked {
+    Ok(Checked {
         kind,
         rows: rows.into_iter().map(Request::Server).collect(),
         errors,
         warnings: file.warnings,
-    }
+    })
 }
 
 /// Re-checks a validated issue row against the institution before signing: the DN rules,

@@ -1,13 +1,14 @@
 //! The row checks of the three server forms: issue (5-3-1), renew (5-3-2)
 //! and revoke (5-3-3), each collecting every error of its row (the collector
-//! and the rules every family shares are in `policy::rows`).
+//! and the rules every family shares are in `policy::rows`). A row check
+//! that consults the certificates returns `Err` when a look-up fails.
 
 use super::csr::{CsrError, check_csr, decode_csr_field};
 use super::fields::{
     MAX_COMMENT_LEN, MAX_DNS_FIELD_LEN, MAX_DNS_NAMES, MAX_NAME_LEN, MAX_SERIAL_LEN,
     MAX_SOFTWARE_LEN,
 };
-use crate::model::{Dn, FormFamily, IssueRow, Profile, RenewRow, RevokeRow};
+use crate::model::{Dn, FormFamily, IssueRow, LookupError, Profile, RenewRow, RevokeRow};
 use crate::policy::check::Context;
 use crate::policy::dn;
 use crate::policy::keyreuse;
@@ -38,7 +39,7 @@ impl RowCheck<'_> {
     }
 
     /// Fields shared by 5-3-1 and 5-3-2; returns the row and the CSR's key hash.
-    fn request(&mut self, ctx: &Context) -> Option<(IssueRow, String)> {
+    fn request(&mut self, ctx: &Context) -> Result<Option<(IssueRow, String)>, LookupError> {
         let dn = self.dn(ctx, true);
         let profile = match self.f(2) {
             "" => {
@@ -88,7 +89,7 @@ impl RowCheck<'_> {
                     let same = |other: &Dn| dn.as_ref().is_some_and(|d| d.same_as(other));
                     let same: Option<&dyn Fn(&Dn) -> bool> = dn.is_some().then_some(&same);
                     if let Err(e) =
-                        keyreuse::check(&csr.spki_sha256, same, ctx.certs, ctx.reserved_keys)
+                        keyreuse::check(&csr.spki_sha256, same, ctx.certs, ctx.reserved_keys)?
                     {
                         self.err(7, CsrError::Reused(e).to_string());
                     }
@@ -120,11 +121,15 @@ impl RowCheck<'_> {
             .and_then(Dn::cn)
             .and_then(|cn| self.dns_names(cn, ctx));
 
-        let (dn, profile, csr_der, spki, dns_names) = (dn?, profile?, csr_der?, spki?, dns_names?);
+        let (Some(dn), Some(profile), Some(csr_der), Some(spki), Some(dns_names)) =
+            (dn, profile, csr_der, spki, dns_names)
+        else {
+            return Ok(None);
+        };
         if !self.errors.is_empty() {
-            return None;
+            return Ok(None);
         }
-        Some((
+        Ok(Some((
             IssueRow {
                 line: self.rec.line,
                 dn,
@@ -138,7 +143,7 @@ impl RowCheck<'_> {
                 dns_names,
             },
             spki,
-        ))
+        )))
     }
 
     /// Field 13: `dNSName=a,dNSName=b`; returns the SAN list with the CN first.
@@ -209,18 +214,22 @@ impl RowCheck<'_> {
         ok.then_some(names)
     }
 
-    pub(super) fn issue(&mut self, ctx: &Context) -> Option<IssueRow> {
+    pub(super) fn issue(&mut self, ctx: &Context) -> Result<Option<IssueRow>, LookupError> {
         self.must_be_empty(&[3, 4, 5, 6]);
-        self.request(ctx).map(|(r, _)| r)
+        Ok(self.request(ctx)?.map(|(r, _)| r))
     }
 
-    pub(super) fn renew(&mut self, ctx: &Context) -> Option<RenewRow> {
+    pub(super) fn renew(&mut self, ctx: &Context) -> Result<Option<RenewRow>, LookupError> {
         self.must_be_empty(&[3, 5, 6]);
         let serial = self.serial(MAX_SERIAL_LEN);
-        let req = self.request(ctx);
-        let serial = serial?;
+        let req = self.request(ctx)?;
+        let Some(serial) = serial else {
+            return Ok(None);
+        };
         if let Some(certs) = ctx.certs {
-            let old = self.existing(certs, &serial, ctx)?;
+            let Some(old) = self.existing(certs, &serial, ctx)? else {
+                return Ok(None);
+            };
             if let Some((row, spki)) = &req {
                 if !row.dn.same_as(&old.dn) {
                     self.err(
@@ -239,14 +248,16 @@ impl RowCheck<'_> {
                 }
             }
         }
-        let (request, _) = req?;
-        self.errors.is_empty().then_some(RenewRow {
+        let Some((request, _)) = req else {
+            return Ok(None);
+        };
+        Ok(self.errors.is_empty().then_some(RenewRow {
             request,
             old_serial: serial,
-        })
+        }))
     }
 
-    pub(super) fn revoke(&mut self, ctx: &Context) -> Option<RevokeRow> {
+    pub(super) fn revoke(&mut self, ctx: &Context) -> Result<Option<RevokeRow>, LookupError> {
         self.must_be_empty(&[2, 3, 7, 8, 9, 11, 12, 13]);
         let dn = self.dn(ctx, false);
         let serial = self.serial(MAX_SERIAL_LEN);
@@ -254,7 +265,7 @@ impl RowCheck<'_> {
         self.length(6, MAX_COMMENT_LEN, false);
         self.mail(10, false);
         if let (Some(certs), Some(s)) = (ctx.certs, &serial)
-            && let Some(cert) = self.existing(certs, s, ctx)
+            && let Some(cert) = self.existing(certs, s, ctx)?
             && let Some(dn) = &dn
             && !dn.same_as(&cert.dn)
         {
@@ -266,15 +277,17 @@ impl RowCheck<'_> {
                 ),
             );
         }
-        let (dn, serial, reason) = (dn?, serial?, reason?);
+        let (Some(dn), Some(serial), Some(reason)) = (dn, serial, reason) else {
+            return Ok(None);
+        };
         let mail = self.f(10).to_string();
-        self.errors.is_empty().then(|| RevokeRow {
+        Ok(self.errors.is_empty().then(|| RevokeRow {
             line: self.rec.line,
             dn,
             serial,
             reason,
             comment: self.f(6).to_string(),
             admin_mail: (!mail.is_empty()).then_some(mail),
-        })
+        }))
     }
 }
