@@ -656,8 +656,9 @@ fn the_digest_lists_client_certificates_with_a_client_renewal_file_per_download_
     // Signed and sent back as they are (a `[check]` dry run here: the
     // issuance of client renewals is another part), both files are valid
     // 5-4-2 renewals.
-    let answer = kit::mail::application_mail(&f.o1, O1, kit::ROBOT, "[check] 更新", &files, false, now())
-        .unwrap();
+    let answer =
+        kit::mail::application_mail(&f.o1, O1, kit::ROBOT, "[check] 更新", &files, false, now())
+            .unwrap();
     let o = ra::process(&mut f.env, &answer, "test", clock.now()).unwrap();
     assert_eq!(o.verdict, Verdict::Checked, "{o:?}");
     let apps = store::applications(

@@ -23,8 +23,8 @@ use crate::render::renewal_file;
 use crate::store::{self, ReminderKind};
 
 mod rows;
-pub use rows::client_file_name;
 use rows::RenewalRow;
+pub use rows::client_file_name;
 
 /// The robot as the audit log names it.
 const ROBOT: &str = "robot";

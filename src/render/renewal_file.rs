@@ -242,18 +242,31 @@ mod tests {
         // (stored, field 1)
         let cases = [
             (
-                dn(&[("CN", "A"), ("OU", "1"), ("OU", "2"), ("O", "E"), ("L", "L"), ("ST", "S"), ("C", "JP")]),
+                dn(&[
+                    ("CN", "A"),
+                    ("OU", "1"),
+                    ("OU", "2"),
+                    ("O", "E"),
+                    ("L", "L"),
+                    ("ST", "S"),
+                    ("C", "JP"),
+                ]),
                 form,
             ),
             (
-                dn(&[("C", "JP"), ("ST", "S"), ("L", "L"), ("O", "E"), ("OU", "2"), ("OU", "1"), ("CN", "A")]),
+                dn(&[
+                    ("C", "JP"),
+                    ("ST", "S"),
+                    ("L", "L"),
+                    ("O", "E"),
+                    ("OU", "2"),
+                    ("OU", "1"),
+                    ("CN", "A"),
+                ]),
                 form,
             ),
             // Neither CN-first nor CN-last: kept, for the renewal check to name.
-            (
-                dn(&[("O", "E"), ("CN", "A"), ("C", "JP")]),
-                "O=E,CN=A,C=JP",
-            ),
+            (dn(&[("O", "E"), ("CN", "A"), ("C", "JP")]), "O=E,CN=A,C=JP"),
         ];
         for (stored, want) in cases {
             assert_eq!(row_order(&stored).to_string(), want, "{stored}");

@@ -177,7 +177,10 @@ fn a_client_renewal_row_reads_back_as_the_renewal_of_its_certificate() {
         ),
         (
             "profile 5, method 2, no user mail, stored in X.509 order",
-            Some("C=JP,ST=Tokyo,L=Chiyoda-ku,O=Example University,OU=Lab,OU=Staff,CN=YAMADA TARO".to_string()),
+            Some(
+                "C=JP,ST=Tokyo,L=Chiyoda-ku,O=Example University,OU=Lab,OU=Staff,CN=YAMADA TARO"
+                    .to_string(),
+            ),
             issue_row(
                 "YAMADA TARO",
                 &["Staff", "Lab"],
@@ -264,15 +267,21 @@ fn numbered(method: DownloadMethod, n: usize, dn: Option<&str>) -> ClientRow {
     }
 }
 
+/// The files expected: (name, rows).
+type Files = Vec<(&'static str, usize)>;
+
 #[test]
 fn client_rows_go_into_files_of_one_method_within_the_limits_and_without_repeats() {
     use DownloadMethod::{P12Bundle, P12Each};
     let rows_of = |files: &[ClientFile]| -> Vec<(String, usize)> {
-        files.iter().map(|f| (f.name.clone(), f.rows.len())).collect()
+        files
+            .iter()
+            .map(|f| (f.name.clone(), f.rows.len()))
+            .collect()
     };
     // (rows, files: (name, rows))
     let same_dn = Some("CN=Same,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP");
-    let cases: Vec<(Vec<ClientRow>, Vec<(&str, usize)>)> = vec![
+    let cases: Vec<(Vec<ClientRow>, Files)> = vec![
         (
             vec![
                 numbered(P12Bundle, 1, None),
@@ -315,7 +324,11 @@ fn client_rows_go_into_files_of_one_method_within_the_limits_and_without_repeats
         let files = client_files(rows);
         let want: Vec<(String, usize)> = want.into_iter().map(|(a, b)| (a.into(), b)).collect();
         assert_eq!(rows_of(&files), want, "{n} rows");
-        assert!(files.iter().all(|f| f.name.contains(&format!("method{}", f.method.code()))));
+        assert!(
+            files
+                .iter()
+                .all(|f| f.name.contains(&format!("method{}", f.method.code())))
+        );
     }
     // A user mail or a P12 name repeated splits just as a DN does.
     let mut a = numbered(P12Each, 1, None);
