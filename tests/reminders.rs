@@ -4,6 +4,8 @@
 //! sends back to renew. No waiting: a fixed clock is moved and the
 //! scheduler's tick runs the jobs at its "now".
 
+#[path = "reminders/client_digest.rs"]
+mod client_digest;
 mod support;
 
 use std::process::{Command, Output};

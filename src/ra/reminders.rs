@@ -14,19 +14,24 @@ use time::OffsetDateTime;
 
 use super::answer::{Answering, Outgoing, queue_mail};
 use super::{Env, RaError};
-use crate::model::{CertStatus, FormFamily, Serial};
+use crate::model::{CertStatus, Serial};
 use crate::policy::reminders::{
     self as due, CertState, DigestHistory, DigestPlan, RenewalReminder,
 };
 use crate::render::reminders::{self as views, ExpiringCert};
-use crate::render::renewal_file::{self, ClientRenewal, ServerRenewal};
+use crate::render::renewal_file;
 use crate::store::{self, ReminderKind};
+
+mod rows;
+use rows::RenewalRow;
+pub use rows::client_file_name;
 
 /// The robot as the audit log names it.
 const ROBOT: &str = "robot";
-/// The pre-filled renewal files of a digest.
+/// The pre-filled renewal file of a digest's server certificates; its
+/// client certificates go into files per download method
+/// ([`client_file_name`]).
 pub const SERVER_FILE: &str = "server-renewal.tsv";
-pub const CLIENT_FILE: &str = "client-renewal.tsv";
 
 /// A reminder mail queued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -215,42 +220,6 @@ fn renewal_reminder(
     }))
 }
 
-/// The renewal row of a certificate, if one can be written: 5-3-2 for a
-/// server certificate, 5-4-2 for a client one (the hook in
-/// `render::renewal_file`; none yet).
-fn renewal_row(env: &Env, c: &store::CertRecord) -> Result<Option<String>, RaError> {
-    match c.profile.family() {
-        FormFamily::Server => {
-            let cn = cn_of(&c.subject_dn);
-            let details = store::server_details(&env.conn, &c.serial)?.unwrap_or_else(|| {
-                // Issued before the row details were kept: the CN as FQDN and
-                // only SAN; the officer fills in the rest.
-                store::ServerDetails {
-                    fqdn: cn.clone(),
-                    dns_names: vec![cn.clone()],
-                    ..Default::default()
-                }
-            });
-            Ok(Some(renewal_file::server_renew_row(&ServerRenewal {
-                dn: &c.subject_dn,
-                profile: c.profile.id(),
-                old_serial: &c.serial,
-                admin_name: &details.admin_name,
-                admin_dept: &details.admin_dept,
-                admin_mail: &c.admin_mail,
-                fqdn: &details.fqdn,
-                software: &details.software,
-                dns_names: &details.dns_names,
-            })))
-        }
-        FormFamily::Client => Ok(renewal_file::client_renew_row(&ClientRenewal {
-            dn: &c.subject_dn,
-            profile: c.profile.id(),
-            old_serial: &c.serial,
-        })),
-    }
-}
-
 /// Queues one institution's expiry digest to its officers, with the
 /// pre-filled renewal file(s), and records each certificate it lists.
 fn digest(
@@ -278,7 +247,7 @@ fn digest(
         let Some(c) = store::certificate(&env.conn, serial)? else {
             continue;
         };
-        let row = renewal_row(env, &c)?;
+        let row = rows::renewal_row(&env.conn, &c)?;
         certs.push(ExpiringCert::new(
             &c.subject_dn,
             &cn_of(&c.subject_dn),
@@ -288,32 +257,38 @@ fn digest(
             &c.admin_mail,
             row.is_some(),
         ));
-        match (c.profile.family(), row) {
-            (FormFamily::Server, Some(r)) => server_rows.push(r),
-            (FormFamily::Client, Some(r)) => client_rows.push(r),
-            (_, None) => {}
+        match row {
+            Some(RenewalRow::Server(r)) => server_rows.push(r),
+            Some(RenewalRow::Client(r)) => client_rows.push(r),
+            None => {}
         }
         listed.push(c.serial);
     }
     if listed.is_empty() {
         return Ok(None);
     }
+    let client_files = rows::client_files(client_rows);
+    let tsv = "text/tab-separated-values; charset=Shift_JIS".to_string();
     let mut attachments = Vec::new();
-    for (name, rows) in [(SERVER_FILE, &server_rows), (CLIENT_FILE, &client_rows)] {
-        if !rows.is_empty() {
-            attachments.push((
-                name.to_string(),
-                "text/tab-separated-values; charset=Shift_JIS".to_string(),
-                renewal_file::encode(rows),
-            ));
-        }
+    if !server_rows.is_empty() {
+        attachments.push((
+            SERVER_FILE.to_string(),
+            tsv.clone(),
+            renewal_file::encode(&server_rows),
+        ));
+    }
+    for f in &client_files {
+        attachments.push((f.name.clone(), tsv.clone(), renewal_file::encode(&f.rows)));
     }
     let view = views::ExpiryDigest {
         institution: inst.name.clone(),
         days,
         certs,
         server_file: (!server_rows.is_empty()).then(|| SERVER_FILE.to_string()),
-        client_file: (!client_rows.is_empty()).then(|| CLIENT_FILE.to_string()),
+        client_files: client_files
+            .iter()
+            .map(|f| views::ClientFile::new(&f.name, f.method, f.rows.len()))
+            .collect(),
         robot: env.cfg.robot_address.clone(),
     };
     let serials: Vec<String> = listed.iter().map(Serial::to_string).collect();

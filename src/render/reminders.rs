@@ -6,7 +6,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::views::stamp;
-use crate::model::Serial;
+use crate::model::{DownloadMethod, Serial};
 
 /// The 2-2-9 reminder: the old certificate of a renewal is still valid.
 #[derive(Debug, Serialize)]
@@ -95,10 +95,48 @@ pub struct ExpiryDigest {
     pub institution: String,
     pub days: u32,
     pub certs: Vec<ExpiringCert>,
-    /// The attached files' names (server rows, client rows).
+    /// The attached server renewal file's name (5-3-2 rows).
     pub server_file: Option<String>,
-    pub client_file: Option<String>,
+    /// The attached client renewal files (5-4-2 rows), one per download
+    /// method (or more when a method's rows do not fit one file).
+    pub client_files: Vec<ClientFile>,
     pub robot: String,
+}
+
+/// One attached client renewal file.
+#[derive(Debug, Serialize)]
+pub struct ClientFile {
+    pub name: String,
+    /// The download method of all its rows (field 3): 1 or 2.
+    pub method: u8,
+    /// The method's name on the forms, `P12個別` or `P12一括`.
+    pub method_ja: &'static str,
+    /// What the method means, in English.
+    pub method_en: &'static str,
+    pub rows: usize,
+}
+
+impl ClientFile {
+    pub fn new(name: &str, method: DownloadMethod, rows: usize) -> ClientFile {
+        let (method_ja, method_en) = match method {
+            DownloadMethod::P12Each => (
+                "P12個別",
+                "one PKCS#12 per certificate to its admin, its PIN in a separate mail",
+            ),
+            DownloadMethod::P12Bundle => (
+                "P12一括",
+                "one ZIP bundle to the admin, the PIN list in a separate mail to you",
+            ),
+            DownloadMethod::Browser => ("ブラウザ個別", "browser enrolment"),
+        };
+        ClientFile {
+            name: name.to_string(),
+            method: method.code(),
+            method_ja,
+            method_en,
+            rows,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -144,12 +182,38 @@ mod tests {
                 false,
             )],
             server_file: Some("server-renewal.tsv".into()),
-            client_file: None,
+            client_files: vec![],
             robot: "ra@example.ac.jp".into(),
         };
         let t = r.render("expiry_digest", &digest).unwrap();
         assert!(t.subject.contains("Example University, 1"), "{}", t.subject);
         assert!(t.body.contains("server-renewal.tsv") && t.body.contains("no renewal row"));
         assert!(!t.body.contains("\n\n\n"));
+        assert!(!t.body.contains("5-4-2"), "no client file, no client text");
+
+        // Client files, one per download method: named, with what to do.
+        let digest = ExpiryDigest {
+            client_files: vec![
+                ClientFile::new("client-renewal-method1.tsv", DownloadMethod::P12Each, 2),
+                ClientFile::new("client-renewal-method2.tsv", DownloadMethod::P12Bundle, 1),
+            ],
+            server_file: None,
+            ..digest
+        };
+        let t = r.render("expiry_digest", &digest).unwrap();
+        for want in [
+            "client-renewal-method1.tsv",
+            "P12個別",
+            "client-renewal-method2.tsv",
+            "P12一括",
+            "追記は不要",
+            "更新しない行を削除",
+            "nothing to add",
+            "Delete the rows you do not renew",
+        ] {
+            assert!(t.body.contains(want), "{want} not in:\n{}", t.body);
+        }
+        assert!(!t.body.contains("server-renewal.tsv"));
+        assert!(!t.body.contains("\n\n\n"), "{}", t.body);
     }
 }

@@ -4,7 +4,7 @@
 //! Server rows follow 5-3-2 (13 fields), client rows 5-4-2 (15 fields); the
 //! file is Shift_JIS with CRLF line ends, like every application file.
 
-use crate::model::Serial;
+use crate::model::{Dn, DownloadMethod, Serial};
 
 /// What a 5-3-2 row is pre-filled with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,33 +48,77 @@ pub fn server_renew_row(r: &ServerRenewal<'_>) -> String {
         r.software,
         &dns,
     ];
-    // No value of a stored row holds a tab or a line break (they came from
-    // TSV fields); anything that would is flattened rather than split.
+    join(&fields)
+}
+
+/// What a 5-4-2 row is pre-filled with: everything the 5-4-1 row said,
+/// kept with the certificate, and never an access PIN (field 15 stays empty:
+/// the robot generates a new one, as for every renewal with no PIN given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRenewal<'a> {
+    /// The DN as applied for (the row's field 1 of the old certificate),
+    /// read back from the store; written in the row order `CN,OU…,O,L,ST,C`.
+    pub dn: &'a Dn,
+    pub profile: u8,
+    pub method: DownloadMethod,
+    pub old_serial: &'a Serial,
+    pub admin_name: &'a str,
+    pub admin_dept: &'a str,
+    pub admin_mail: &'a str,
+    pub user_name: &'a str,
+    /// Field 12; empty when the P12 file name was the default (the CN).
+    pub p12_name: &'a str,
+    pub user_dept: &'a str,
+    /// Field 14; empty only for profile 5 with method 2.
+    pub user_mail: &'a str,
+}
+
+/// A DN in the client forms' row order, CN first: a DN stored in X.509
+/// order (C first, CN last) is turned round, one already CN-first is kept
+/// as it is (OUs in their order). Either way it is the same DN to
+/// `Dn::same_as`, which the renewal check compares with.
+pub fn row_order(dn: &Dn) -> Dn {
+    let cn = |p: Option<&(String, String)>| p.is_some_and(|(a, _)| a.eq_ignore_ascii_case("CN"));
+    let mut d = dn.clone();
+    if !cn(d.0.first()) && cn(d.0.last()) {
+        d.0.reverse();
+    }
+    d
+}
+
+/// One 5-4-2 row: 15 fields, field 1 the DN as applied for in row order,
+/// field 3 the download method, field 4 the old serial in `0x` hex, fields
+/// 5–7 and 15 empty.
+pub fn client_renew_row(r: &ClientRenewal<'_>) -> String {
+    let fields: [&str; 15] = [
+        &row_order(r.dn).to_string(),
+        &r.profile.to_string(),
+        &r.method.code().to_string(),
+        &r.old_serial.to_string(),
+        "",
+        "",
+        "",
+        r.admin_name,
+        r.admin_dept,
+        r.admin_mail,
+        r.user_name,
+        r.p12_name,
+        r.user_dept,
+        r.user_mail,
+        "",
+    ];
+    join(&fields)
+}
+
+/// The fields of a row, tab-separated. No value of a stored row holds a tab
+/// or a line break (they came from TSV fields); anything that would is
+/// flattened rather than split.
+fn join(fields: &[&str]) -> String {
     fields
         .iter()
         .map(|f| f.replace(['\t', '\r', '\n'], " "))
         .collect::<Vec<_>>()
         .join("\t")
-}
-
-/// What a 5-4-2 row is pre-filled with.
-///
-/// HOOK (client certificates): the store does not keep the client row
-/// fields yet (download method, user name, dept and mail, P12 file name).
-/// When it does, fill this struct from them in `ra::reminders` and return
-/// the 15-field row here; until then no client row is written and the digest
-/// lists the certificate without one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientRenewal<'a> {
-    pub dn: &'a str,
-    pub profile: u8,
-    pub old_serial: &'a Serial,
-}
-
-/// One 5-4-2 row, when the store has what it needs (not yet: see
-/// [`ClientRenewal`]).
-pub fn client_renew_row(_r: &ClientRenewal<'_>) -> Option<String> {
-    None
 }
 
 /// The file's bytes: the rows in Shift_JIS, each ending in CRLF.
@@ -131,5 +175,102 @@ mod tests {
         assert!(!bad);
         assert_eq!(back.matches("\r\n").count(), 2);
         assert!(back.contains("国立　太郎"));
+    }
+
+    fn dn(parts: &[(&str, &str)]) -> Dn {
+        Dn(parts
+            .iter()
+            .map(|(a, v)| (a.to_string(), v.to_string()))
+            .collect())
+    }
+
+    #[test]
+    fn a_client_row_has_15_fields_the_dn_cn_first_and_never_a_pin() {
+        let serial = Serial::from_bytes(&[0x2f]);
+        let applied = dn(&[
+            ("CN", "KOKURITSU HANAKO"),
+            ("OU", "12345678"),
+            ("OU", "Informatics"),
+            ("O", "Example University"),
+            ("L", "Chiyoda-ku"),
+            ("ST", "Tokyo"),
+            ("C", "JP"),
+        ]);
+        let row = client_renew_row(&ClientRenewal {
+            dn: &applied,
+            profile: 13,
+            method: DownloadMethod::P12Bundle,
+            old_serial: &serial,
+            admin_name: "国立　太郎",
+            admin_dept: "学術基盤推進部",
+            admin_mail: "taro@example.ac.jp",
+            user_name: "国立　花子",
+            p12_name: "hanako",
+            user_dept: "情報学部",
+            user_mail: "hanako@example.ac.jp",
+        });
+        let f: Vec<&str> = row.split('\t').collect();
+        assert_eq!(f.len(), 15, "{row}");
+        // (field number, expected)
+        for (n, want) in [
+            (
+                1,
+                "CN=KOKURITSU HANAKO,OU=12345678,OU=Informatics,O=Example University,L=Chiyoda-ku,ST=Tokyo,C=JP",
+            ),
+            (2, "13"),
+            (3, "2"),
+            (4, "0x2F"),
+            (5, ""),
+            (6, ""),
+            (7, ""),
+            (8, "国立　太郎"),
+            (9, "学術基盤推進部"),
+            (10, "taro@example.ac.jp"),
+            (11, "国立　花子"),
+            (12, "hanako"),
+            (13, "情報学部"),
+            (14, "hanako@example.ac.jp"),
+            (15, ""),
+        ] {
+            assert_eq!(f[n - 1], want, "field {n}");
+        }
+    }
+
+    #[test]
+    fn a_dn_is_written_in_row_order_whichever_way_it_was_stored() {
+        let form = "CN=A,OU=1,OU=2,O=E,L=L,ST=S,C=JP";
+        // (stored, field 1)
+        let cases = [
+            (
+                dn(&[
+                    ("CN", "A"),
+                    ("OU", "1"),
+                    ("OU", "2"),
+                    ("O", "E"),
+                    ("L", "L"),
+                    ("ST", "S"),
+                    ("C", "JP"),
+                ]),
+                form,
+            ),
+            (
+                dn(&[
+                    ("C", "JP"),
+                    ("ST", "S"),
+                    ("L", "L"),
+                    ("O", "E"),
+                    ("OU", "2"),
+                    ("OU", "1"),
+                    ("CN", "A"),
+                ]),
+                form,
+            ),
+            // Neither CN-first nor CN-last: kept, for the renewal check to name.
+            (dn(&[("O", "E"), ("CN", "A"), ("C", "JP")]), "O=E,CN=A,C=JP"),
+        ];
+        for (stored, want) in cases {
+            assert_eq!(row_order(&stored).to_string(), want, "{stored}");
+            assert!(row_order(&stored).same_as(&stored));
+        }
     }
 }
