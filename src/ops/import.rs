@@ -5,6 +5,14 @@
 //! every error is reported with its line before anything is written. Then
 //! all changes are written in one transaction. Importing the same file again
 //! changes nothing: rows that match the registry count as unchanged.
+//!
+//! What the registry holds wins where a difference would change what
+//! certificates say: a different ST, L or organizationIdentifier of a
+//! registered institution is an error (an organizationIdentifier is changed
+//! deliberately, with `registry institution set --org-id`; one is added to an
+//! institution that has none). A different PKCS#12 encryption, a preference,
+//! is updated, as is an officer's registration date. An empty cell changes
+//! nothing.
 
 use std::collections::HashMap;
 
@@ -15,6 +23,7 @@ use time::{Date, OffsetDateTime};
 use super::registry::registration_time;
 use super::{OpsError, Result, day};
 use crate::intake::registry::{self as file, Column, ImportError, Row};
+use crate::model::P12Encryption;
 use crate::policy;
 use crate::store::{self, registry::RegistryWrite};
 
@@ -22,7 +31,8 @@ use crate::store::{self, registry::RegistryWrite};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     pub institutions_added: usize,
-    /// Registered institutions that got new domains.
+    /// Registered institutions that got new domains, their
+    /// organizationIdentifier or another PKCS#12 encryption.
     pub institutions_updated: usize,
     pub institutions_unchanged: usize,
     pub officers_added: usize,
@@ -99,15 +109,15 @@ pub fn plan(
 fn one_value(
     rows: &[&Row],
     col: Column,
-    get: impl Fn(&Row) -> Option<&String>,
+    get: impl Fn(&Row) -> Option<String>,
     errors: &mut Vec<ImportError>,
 ) -> Option<(String, usize)> {
     let mut first: Option<(String, usize)> = None;
     for r in rows {
         let Some(v) = get(r) else { continue };
         match &first {
-            None => first = Some((v.clone(), r.line)),
-            Some((f, line)) if f != v => errors.push(ImportError::new(
+            None => first = Some((v, r.line)),
+            Some((f, line)) if *f != v => errors.push(ImportError::new(
                 r.line,
                 Some(col),
                 format!("{v:?} differs from {f:?} on line {line} for the same institution"),
@@ -139,8 +149,16 @@ fn institutions(
     for name in order {
         let group = &groups[name];
         let first = group[0].line;
-        let st = one_value(group, Column::St, |r| r.st.as_ref(), errors);
-        let l = one_value(group, Column::L, |r| r.l.as_ref(), errors);
+        let st = one_value(group, Column::St, |r| r.st.clone(), errors);
+        let l = one_value(group, Column::L, |r| r.l.clone(), errors);
+        let org_id = organization_identifier(group, errors);
+        let p12 = one_value(
+            group,
+            Column::P12Encryption,
+            |r| r.p12_encryption.map(|e| e.to_string()),
+            errors,
+        )
+        .and_then(|(v, _)| v.parse::<P12Encryption>().ok());
         let mut domains: Vec<(&str, usize)> = Vec::new();
         for r in group {
             for d in &r.domains {
@@ -206,14 +224,39 @@ fn institutions(
                         ));
                     }
                 }
-                if new_domains.is_empty() {
-                    report.institutions_unchanged += 1;
-                } else {
-                    report.institutions_updated += 1;
+                let before = writes.len();
+                if !new_domains.is_empty() {
                     writes.push(RegistryWrite::AddDomains {
                         institution: name.to_string(),
                         domains: new_domains,
                     });
+                }
+                match (&org_id, &i.organization_identifier) {
+                    (Some((v, _)), None) => writes.push(RegistryWrite::SetOrganizationIdentifier {
+                        institution: name.to_string(),
+                        value: Some(v.clone()),
+                    }),
+                    (Some((v, line)), Some(stored)) if v != stored => {
+                        errors.push(ImportError::new(
+                            *line,
+                            Some(Column::OrganizationIdentifier),
+                            format!(
+                                "institution {name:?} is registered with organizationIdentifier {stored:?}, not {v:?}; to change it, use `mailra registry institution set --name {name:?} --org-id {v}`"
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+                if p12.is_some() && p12 != i.p12_encryption {
+                    writes.push(RegistryWrite::SetP12Encryption {
+                        institution: name.to_string(),
+                        value: p12,
+                    });
+                }
+                if writes.len() == before {
+                    report.institutions_unchanged += 1;
+                } else {
+                    report.institutions_updated += 1;
                 }
             }
             None => {
@@ -246,10 +289,43 @@ fn institutions(
                     l,
                     domains: new_domains,
                 });
+                if let Some((v, _)) = org_id {
+                    writes.push(RegistryWrite::SetOrganizationIdentifier {
+                        institution: name.to_string(),
+                        value: Some(v),
+                    });
+                }
+                if p12.is_some() {
+                    writes.push(RegistryWrite::SetP12Encryption {
+                        institution: name.to_string(),
+                        value: p12,
+                    });
+                }
             }
         }
     }
     Ok(())
+}
+
+/// The institution's organizationIdentifier over its rows, if given: one
+/// value, valid for the registry (a corporate number's check digit too);
+/// each wrong value is an error on its line.
+fn organization_identifier(
+    group: &[&Row],
+    errors: &mut Vec<ImportError>,
+) -> Option<(String, usize)> {
+    let col = Column::OrganizationIdentifier;
+    let mut valid = true;
+    for r in group {
+        if let Some(v) = &r.organization_identifier
+            && let Err(why) = policy::orgid::check_registered(v)
+        {
+            errors.push(ImportError::new(r.line, Some(col), why));
+            valid = false;
+        }
+    }
+    let one = one_value(group, col, |r| r.organization_identifier.clone(), errors);
+    one.filter(|_| valid)
 }
 
 fn officers(
@@ -451,5 +527,108 @@ mod tests {
             .filter(|e| e.action == "registry-import")
             .count();
         assert_eq!(imports, 1, "the second import wrote nothing");
+    }
+
+    #[test]
+    fn organization_identifiers_and_p12_encryptions() {
+        const HEAD2: &str =
+            "institution\tst\tl\tdomains\torganization_identifier\tp12_encryption\n";
+        let ok = |r| Ok::<_, Vec<&str>>(r);
+        for (rows, expected) in [
+            (
+                "Example University\t\t\t\tNTRJP-9234567890123\t\n",
+                ok(report([0, 0], [1, 0], [0, 0])),
+            ),
+            (
+                "Example University\t\t\t\t9234567890123\tmodern\n",
+                ok(report([0, 0], [1, 0], [0, 0])),
+            ),
+            (
+                "Example University\t\t\t\t\t\n",
+                ok(report([0, 0], [0, 0], [1, 0])),
+            ),
+            (
+                "New College\tNara\tNara-shi\tnew.ac.jp\t8234567890124\tcompatible\nNew College\t\t\t\tNTRJP-8234567890124\t\n",
+                ok(report([1, 0], [0, 0], [0, 0])),
+            ),
+            (
+                "New College\tNara\tNara-shi\tnew.ac.jp\tNTRJP-1234567890123\t\nExample University\t\t\t\tNTR-1\t\n",
+                Err(vec![
+                    "line 2, organization_identifier: \"NTRJP-1234567890123\": 1234567890123 is not a corporate number (法人番号): its check digit (the first) should be 9 for the other 12 digits; check the number against the National Tax Agency's 法人番号公表サイト",
+                    "line 3, organization_identifier: \"NTR-1\" is not an organizationIdentifier (country \"\" must be two upper-case letters (ISO 3166)); for a Japanese institution give NTRJP- and its 13-digit corporate number (法人番号), e.g. NTRJP-9234567890123",
+                ]),
+            ),
+            (
+                "New College\tNara\tNara-shi\tnew.ac.jp\t9234567890123\tmodern\nNew College\t\t\t\t8234567890124\tcompatible\n",
+                Err(vec![
+                    "line 3, organization_identifier: \"NTRJP-8234567890124\" differs from \"NTRJP-9234567890123\" on line 2 for the same institution",
+                    "line 3, p12_encryption: \"compatible\" differs from \"modern\" on line 2 for the same institution",
+                ]),
+            ),
+            (
+                "Example University\t\t\t\t\tAES\n",
+                Err(vec![
+                    "line 2, p12_encryption: \"AES\" is not a PKCS#12 encryption: compatible or modern (leave it empty for the instance default)",
+                ]),
+            ),
+        ] {
+            let (_d, conn) = registry();
+            let got = plan(&conn, format!("{HEAD2}{rows}").as_bytes(), NOW)
+                .map(|(_, r)| r)
+                .map_err(|e| match e {
+                    OpsError::Import(e) => e.iter().map(ToString::to_string).collect(),
+                    e => vec![e.to_string()],
+                });
+            let expected: std::result::Result<_, Vec<String>> =
+                expected.map_err(|e| e.iter().map(|s| s.to_string()).collect());
+            assert_eq!(got, expected, "{rows}");
+        }
+    }
+
+    #[test]
+    fn imported_organization_identifiers_are_stored_once_and_a_different_one_is_refused() {
+        let (_d, conn) = registry();
+        let file = "institution\tst\tl\tdomains\t法人番号\tPKCS12暗号化\nExample University\t\t\t\t9234567890123\tmodern\nNew College\tNara\tNara-shi\tnew.ac.jp\tNTRJP-8234567890124\t\n";
+        let first = import(&conn, file.as_bytes(), false, "tester", NOW).unwrap();
+        assert_eq!(first, report([1, 0], [1, 0], [0, 0]));
+        let stored = |name| {
+            let i = store::institution_by_name(&conn, name).unwrap().unwrap();
+            (i.organization_identifier, i.p12_encryption)
+        };
+        assert_eq!(
+            stored("Example University"),
+            (
+                Some("NTRJP-9234567890123".into()),
+                Some(P12Encryption::Modern)
+            )
+        );
+        assert_eq!(stored("New College"), (Some("NTRJP-8234567890124".into()), None));
+        // Again, and a file without the columns: nothing changes.
+        let again = import(&conn, file.as_bytes(), false, "tester", NOW).unwrap();
+        assert_eq!(again, report([0, 0], [0, 0], [2, 0]));
+        let plain = format!("{HEAD}Example University\t\t\t\t\t\n");
+        let plain = import(&conn, plain.as_bytes(), false, "tester", NOW).unwrap();
+        assert_eq!(plain, report([0, 0], [0, 0], [1, 0]));
+        assert_eq!(stored("Example University").1, Some(P12Encryption::Modern));
+        // Another corporate number for a registered one is refused; another
+        // encryption is updated.
+        let other = "institution\torganization_identifier\tp12_encryption\nExample University\tNTRJP-8234567890124\t\nNew College\t\tmodern\n";
+        let refused = import(&conn, other.as_bytes(), false, "tester", NOW).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "1 error(s) in the file; nothing was imported"
+        );
+        let OpsError::Import(errors) = refused else {
+            unreachable!()
+        };
+        assert_eq!(
+            errors[0].to_string(),
+            "line 2, organization_identifier: institution \"Example University\" is registered with organizationIdentifier \"NTRJP-9234567890123\", not \"NTRJP-8234567890124\"; to change it, use `mailra registry institution set --name \"Example University\" --org-id NTRJP-8234567890124`"
+        );
+        assert_eq!(stored("New College").1, None, "nothing was written");
+        let p12_only = "institution\tp12_encryption\nNew College\tmodern\n";
+        let r = import(&conn, p12_only.as_bytes(), false, "tester", NOW).unwrap();
+        assert_eq!(r, report([0, 0], [1, 0], [0, 0]));
+        assert_eq!(stored("New College").1, Some(P12Encryption::Modern));
     }
 }

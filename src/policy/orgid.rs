@@ -95,25 +95,10 @@ pub fn check_registered(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The value to store for what the secretariat wrote: trimmed; full-width
-/// digits made half-width; a bare 13-digit corporate number becomes
-/// `NTRJP-` + the number. Anything else is returned as written (trimmed),
-/// for [`check_registered`] to judge.
-pub fn normalize(s: &str) -> String {
-    let s: String = s
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
-            c => c,
-        })
-        .collect();
-    if s.len() == 13 && s.bytes().all(|b| b.is_ascii_digit()) {
-        format!("NTRJP-{s}")
-    } else {
-        s
-    }
-}
+/// The value to store for what the secretariat wrote (a bare corporate
+/// number gets `NTRJP-`); in `model` so that the import file's parser
+/// (`intake`, below policy) reads it the same way.
+pub use crate::model::normalize_organization_identifier as normalize;
 
 #[cfg(test)]
 mod tests {
