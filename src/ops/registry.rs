@@ -392,4 +392,69 @@ mod tests {
             assert_eq!(got, expected.map_err(str::to_string), "{date:?}");
         }
     }
+
+    #[test]
+    fn institution_settings_are_checked_then_written_whole_and_audited() {
+        let d = tempfile::tempdir().unwrap();
+        let conn = store::open(&d.path().join("t.db")).unwrap();
+        let now = datetime!(2025-06-10 08:00 UTC);
+        let new = NewInstitution {
+            name: "Example University".into(),
+            st: "Tokyo".into(),
+            l: "Chiyoda-ku".into(),
+            domains: vec!["example.ac.jp".into()],
+            organization_identifier: Some("９２３４５６７８９０１２３".into()),
+            p12_encryption: None,
+        };
+        let added = add_institution(&conn, &new, "tester", now).unwrap();
+        assert_eq!(
+            (added.organization_identifier.as_deref(), added.p12_encryption),
+            (Some("NTRJP-9234567890123"), None)
+        );
+        // A bad organizationIdentifier stops the other changes too.
+        let bad = InstitutionSettings {
+            expiry_digest: Some(false),
+            organization_identifier: Some(Some("NTRJP-9234567890124".into())),
+            p12_encryption: Some(Some(P12Encryption::Modern)),
+        };
+        let e = set_institution(&conn, "Example University", &bad, "tester", now).unwrap_err();
+        assert!(e.is_user_mistake(), "{e}");
+        assert_eq!(institution(&conn, "Example University").unwrap(), added);
+        let clear = InstitutionSettings {
+            organization_identifier: Some(None),
+            p12_encryption: Some(Some(P12Encryption::Modern)),
+            ..InstitutionSettings::default()
+        };
+        let after = set_institution(&conn, "Example University", &clear, "tester", now).unwrap();
+        assert_eq!(
+            (after.organization_identifier, after.p12_encryption),
+            (None, Some(P12Encryption::Modern))
+        );
+        let audit: Vec<(String, String)> = store::audit_events(&conn)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.action, e.detail))
+            .collect();
+        assert_eq!(
+            audit,
+            [
+                (
+                    "registry-institution-add".to_string(),
+                    "institution \"Example University\" added (ST=Tokyo, L=Chiyoda-ku, example.ac.jp; organizationIdentifier NTRJP-9234567890123; PKCS#12 encryption the instance default)".to_string()
+                ),
+                (
+                    "registry-institution-set".to_string(),
+                    "institution \"Example University\": organizationIdentifier none (was NTRJP-9234567890123); PKCS#12 encryption modern (was the instance default)".to_string()
+                ),
+            ]
+        );
+        for (written, expected) in [
+            ("modern", Ok(Some(P12Encryption::Modern))),
+            ("Compatible", Ok(Some(P12Encryption::Compatible))),
+            ("default", Ok(None)),
+            ("aes", Err(())),
+        ] {
+            assert_eq!(p12_setting(written).map_err(drop), expected, "{written}");
+        }
+    }
 }
