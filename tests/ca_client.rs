@@ -311,7 +311,8 @@ fn the_gate_refuses_what_the_ca_must_not_sign() {
             // The policy re-check of the gate refuses it first (field 2).
             |e| {
                 matches!(e, CaError::Policy(_))
-                    && e.to_string().contains("none is registered for `Example University`")
+                    && e.to_string()
+                        .contains("none is registered for `Example University`")
             },
         ),
         (

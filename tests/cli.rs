@@ -1041,7 +1041,11 @@ fn registry_institution_org_id_and_p12_encryption_are_set_cleared_and_listed() {
     let refused = |args: &[&str], why: &str| {
         let o = run(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
-        assert!(text(&o).contains(why), "{args:?}: {why:?} missing in {}", text(&o));
+        assert!(
+            text(&o).contains(why),
+            "{args:?}: {why:?} missing in {}",
+            text(&o)
+        );
     };
     // (organization_identifier, p12_encryption) of each institution, by name.
     let listed = || {
@@ -1058,9 +1062,8 @@ fn registry_institution_org_id_and_p12_encryption_are_set_cleared_and_listed() {
     };
     let ex = "Example University";
     let sample = "Sample Institute of Technology";
-    let row = |name: &str, org: serde_json::Value, p12: serde_json::Value| {
-        (name.to_string(), org, p12)
-    };
+    let row =
+        |name: &str, org: serde_json::Value, p12: serde_json::Value| (name.to_string(), org, p12);
     use serde_json::Value::Null;
     use serde_json::json;
 
@@ -1104,7 +1107,14 @@ fn registry_institution_org_id_and_p12_encryption_are_set_cleared_and_listed() {
         "its check digit (the first) should be 9",
     );
     refused(
-        &["set", "--name", ex, "--org-id", "JP-9234567890123", "--no-digest"],
+        &[
+            "set",
+            "--name",
+            ex,
+            "--org-id",
+            "JP-9234567890123",
+            "--no-digest",
+        ],
         "is not an organizationIdentifier",
     );
     refused(
@@ -1133,13 +1143,27 @@ fn registry_institution_org_id_and_p12_encryption_are_set_cleared_and_listed() {
     );
     refused(&["set", "--name", ex], "nothing to set");
     refused(
-        &["set", "--name", ex, "--org-id", "NTRJP-9234567890123", "--no-org-id"],
+        &[
+            "set",
+            "--name",
+            ex,
+            "--org-id",
+            "NTRJP-9234567890123",
+            "--no-org-id",
+        ],
         "cannot be used with",
     );
     assert_eq!(listed(), start, "nothing changed");
 
     // Cleared, back to the default; then set again.
-    let out = ok(&["set", "--name", ex, "--no-org-id", "--p12-encryption", "default"]);
+    let out = ok(&[
+        "set",
+        "--name",
+        ex,
+        "--no-org-id",
+        "--p12-encryption",
+        "default",
+    ]);
     assert!(out.contains("organizationIdentifier -"), "{out}");
     assert!(out.contains("PKCS#12 encryption default"), "{out}");
     ok(&[
@@ -1171,5 +1195,9 @@ fn registry_institution_org_id_and_p12_encryption_are_set_cleared_and_listed() {
     };
     assert!(table.contains("organizationIdentifier"), "{table}");
     assert_eq!(line(ex), ["default", "-"], "{table}");
-    assert_eq!(line(sample), ["compatible", "NTRJP-8234567890124"], "{table}");
+    assert_eq!(
+        line(sample),
+        ["compatible", "NTRJP-8234567890124"],
+        "{table}"
+    );
 }

@@ -118,8 +118,12 @@ impl Column {
             "registeredon" | "registered" | "registrationdate" | "登録日" => {
                 Column::RegisteredOn
             }
-            "organizationidentifier" | "orgid" | "organizationid" | "corporatenumber"
-            | "法人番号" | "組織識別子" => Column::OrganizationIdentifier,
+            "organizationidentifier"
+            | "orgid"
+            | "organizationid"
+            | "corporatenumber"
+            | "法人番号"
+            | "組織識別子" => Column::OrganizationIdentifier,
             "p12encryption" | "pkcs12encryption" | "pkcs#12encryption" | "p12暗号化"
             | "pkcs12暗号化" | "pkcs#12暗号化" => Column::P12Encryption,
             _ => return None,

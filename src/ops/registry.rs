@@ -134,7 +134,11 @@ pub fn add_institution(
         ..
     } = new;
     let mut problems = policy::check_institution_registration(name, st, l, domains);
-    let org_id = match new.organization_identifier.as_deref().map(organization_identifier) {
+    let org_id = match new
+        .organization_identifier
+        .as_deref()
+        .map(organization_identifier)
+    {
         Some(Err(e)) => {
             problems.push(format!("--org-id: {e}"));
             None
@@ -408,7 +412,10 @@ mod tests {
         };
         let added = add_institution(&conn, &new, "tester", now).unwrap();
         assert_eq!(
-            (added.organization_identifier.as_deref(), added.p12_encryption),
+            (
+                added.organization_identifier.as_deref(),
+                added.p12_encryption
+            ),
             (Some("NTRJP-9234567890123"), None)
         );
         // A bad organizationIdentifier stops the other changes too.

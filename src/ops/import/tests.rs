@@ -12,8 +12,7 @@ fn registry() -> (tempfile::TempDir, Connection) {
     let d = tempfile::tempdir().unwrap();
     let conn = store::open(&d.path().join("t.db")).unwrap();
     let ex = ["example.ac.jp".to_string()];
-    store::add_institution(&conn, "Example University", "Tokyo", "Chiyoda-ku", &ex, NOW)
-        .unwrap();
+    store::add_institution(&conn, "Example University", "Tokyo", "Chiyoda-ku", &ex, NOW).unwrap();
     store::add_officer(
         &conn,
         "officer@example.ac.jp",
@@ -129,8 +128,7 @@ fn an_import_is_written_whole_and_a_second_changes_nothing() {
 
 #[test]
 fn organization_identifiers_and_p12_encryptions() {
-    const HEAD2: &str =
-        "institution\tst\tl\tdomains\torganization_identifier\tp12_encryption\n";
+    const HEAD2: &str = "institution\tst\tl\tdomains\torganization_identifier\tp12_encryption\n";
     let ok = |r| Ok::<_, Vec<&str>>(r);
     for (rows, expected) in [
         (
@@ -200,7 +198,10 @@ fn imported_organization_identifiers_are_stored_once_and_a_different_one_is_refu
             Some(P12Encryption::Modern)
         )
     );
-    assert_eq!(stored("New College"), (Some("NTRJP-8234567890124".into()), None));
+    assert_eq!(
+        stored("New College"),
+        (Some("NTRJP-8234567890124".into()), None)
+    );
     // Again, and a file without the columns: nothing changes.
     let again = import(&conn, file.as_bytes(), false, "tester", NOW).unwrap();
     assert_eq!(again, report([0, 0], [0, 0], [2, 0]));

@@ -444,7 +444,7 @@ fn smime_profiles_need_the_institutions_organization_identifier() {
     };
     let smime7 = smime(&[(2, "7"), (12, "hanako")]);
     let smime16 = smime(&[(2, "16")]);
-    let cases: Vec<(Option<&Institution>, Vec<Vec<String>>, Vec<String>)> = vec![
+    let cases: Vec<(Option<&Institution>, Rows, Vec<String>)> = vec![
         (Some(&with_org_id), vec![smime(&[])], vec![]),
         (Some(&with_org_id), vec![smime7.clone()], vec![]),
         (Some(&without), vec![row(&[])], vec![]),
