@@ -35,6 +35,26 @@ pub struct Institution {
     pub p12_encryption: Option<P12Encryption>,
 }
 
+/// The value to store for what the secretariat wrote: trimmed; full-width
+/// digits made half-width; a bare 13-digit corporate number becomes
+/// `NTRJP-` + the number. Anything else is returned as written (trimmed),
+/// for the registry's check (`policy::orgid::check_registered`) to judge.
+pub fn normalize_organization_identifier(s: &str) -> String {
+    let s: String = s
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            c => c,
+        })
+        .collect();
+    if s.len() == 13 && s.bytes().all(|b| b.is_ascii_digit()) {
+        format!("NTRJP-{s}")
+    } else {
+        s
+    }
+}
+
 /// A registered officer (登録担当者).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Officer {

@@ -308,7 +308,12 @@ fn the_gate_refuses_what_the_ca_must_not_sign() {
             None,
             smime.clone(),
             &good,
-            |e| matches!(e, CaError::NoOrganizationIdentifier),
+            // The policy re-check of the gate refuses it first (field 2).
+            |e| {
+                matches!(e, CaError::Policy(_))
+                    && e.to_string()
+                        .contains("none is registered for `Example University`")
+            },
         ),
         (
             "bad organizationIdentifier",

@@ -790,6 +790,16 @@ fn registry_import_of_shift_jis_tsv_and_utf8_csv_twice_changes_nothing() {
         ex["domains"],
         serde_json::json!(["ex-univ.jp", "example.ac.jp"])
     );
+    // The sample's organizationIdentifier and PKCS#12 encryption columns
+    // (the CSV gives bare corporate numbers: the same values).
+    assert_eq!(ex["organization_identifier"], "NTRJP-9234567890123");
+    assert_eq!(ex["p12_encryption"], serde_json::Value::Null);
+    let sample = institutions
+        .iter()
+        .find(|i| i["name"] == "Sample Institute of Technology")
+        .unwrap();
+    assert_eq!(sample["organization_identifier"], "NTRJP-8234567890124");
+    assert_eq!(sample["p12_encryption"], "modern");
     let dated: Vec<(String, String)> = officers
         .iter()
         .map(|o| {
@@ -1007,4 +1017,187 @@ fn register(dir: &str, [name, st, l, domain]: [&str; 4], officer: &str) {
         let o = mailra(&args);
         assert!(o.status.success(), "{}", text(&o));
     }
+}
+
+/// The organizationIdentifier (S/MIME BR) and the PKCS#12 encryption of an
+/// institution: given at `add`, changed and cleared with `set`, shown by
+/// `list` (for people and as JSON); a wrong value is refused with its
+/// reason and exit status 2, and changes nothing.
+#[test]
+fn registry_institution_org_id_and_p12_encryption_are_set_cleared_and_listed() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = fresh_instance(d.path());
+    let run = |args: &[&str]| {
+        let mut all = vec!["registry", "institution"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--dir", &dir]);
+        mailra(&all)
+    };
+    let ok = |args: &[&str]| {
+        let o = run(args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    let refused = |args: &[&str], why: &str| {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains(why),
+            "{args:?}: {why:?} missing in {}",
+            text(&o)
+        );
+    };
+    // (organization_identifier, p12_encryption) of each institution, by name.
+    let listed = || {
+        let (list, _) = registry_json(&dir);
+        list.iter()
+            .map(|i| {
+                (
+                    i["name"].as_str().unwrap().to_string(),
+                    i["organization_identifier"].clone(),
+                    i["p12_encryption"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let ex = "Example University";
+    let sample = "Sample Institute of Technology";
+    let row =
+        |name: &str, org: serde_json::Value, p12: serde_json::Value| (name.to_string(), org, p12);
+    use serde_json::Value::Null;
+    use serde_json::json;
+
+    // A bare corporate number is stored with NTRJP-.
+    let out = ok(&[
+        "add",
+        "--name",
+        ex,
+        "--st",
+        "Tokyo",
+        "--l",
+        "Chiyoda-ku",
+        "--domain",
+        "example.ac.jp",
+        "--org-id",
+        "9234567890123",
+        "--p12-encryption",
+        "modern",
+    ]);
+    assert!(out.contains("NTRJP-9234567890123"), "{out}");
+    ok(&[
+        "add",
+        "--name",
+        sample,
+        "--st",
+        "Osaka",
+        "--l",
+        "Suita-shi",
+        "--domain",
+        "sample-tech.ac.jp",
+    ]);
+    let start = vec![
+        row(ex, json!("NTRJP-9234567890123"), json!("modern")),
+        row(sample, Null, Null),
+    ];
+    assert_eq!(listed(), start);
+
+    // Wrong values: refused, with why, and nothing changes.
+    refused(
+        &["set", "--name", ex, "--org-id", "NTRJP-1234567890123"],
+        "its check digit (the first) should be 9",
+    );
+    refused(
+        &[
+            "set",
+            "--name",
+            ex,
+            "--org-id",
+            "JP-9234567890123",
+            "--no-digest",
+        ],
+        "is not an organizationIdentifier",
+    );
+    refused(
+        &["set", "--name", ex, "--p12-encryption", "aes"],
+        "\"aes\" is not a PKCS#12 encryption",
+    );
+    refused(
+        &[
+            "add",
+            "--name",
+            "Third College",
+            "--st",
+            "Nara",
+            "--l",
+            "Nara-shi",
+            "--domain",
+            "third.ac.jp",
+            "--org-id",
+            "NTRJP-923456789012",
+        ],
+        "a corporate number (法人番号) has 13 digits, not 12",
+    );
+    refused(
+        &["set", "--name", "Nowhere", "--no-org-id"],
+        "no institution \"Nowhere\"",
+    );
+    refused(&["set", "--name", ex], "nothing to set");
+    refused(
+        &[
+            "set",
+            "--name",
+            ex,
+            "--org-id",
+            "NTRJP-9234567890123",
+            "--no-org-id",
+        ],
+        "cannot be used with",
+    );
+    assert_eq!(listed(), start, "nothing changed");
+
+    // Cleared, back to the default; then set again.
+    let out = ok(&[
+        "set",
+        "--name",
+        ex,
+        "--no-org-id",
+        "--p12-encryption",
+        "default",
+    ]);
+    assert!(out.contains("organizationIdentifier -"), "{out}");
+    assert!(out.contains("PKCS#12 encryption default"), "{out}");
+    ok(&[
+        "set",
+        "--name",
+        sample,
+        "--org-id",
+        "NTRJP-8234567890124",
+        "--p12-encryption",
+        "compatible",
+    ]);
+    assert_eq!(
+        listed(),
+        [
+            row(ex, Null, Null),
+            row(sample, json!("NTRJP-8234567890124"), json!("compatible")),
+        ]
+    );
+    let table = ok(&["list"]);
+    let line = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing in\n{table}"))
+            .split_whitespace()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>()
+    };
+    assert!(table.contains("organizationIdentifier"), "{table}");
+    assert_eq!(line(ex), ["default", "-"], "{table}");
+    assert_eq!(
+        line(sample),
+        ["compatible", "NTRJP-8234567890124"],
+        "{table}"
+    );
 }

@@ -10,6 +10,7 @@ use time::{Date, OffsetDateTime};
 
 use super::{DirArg, open_db, print_json, print_table, table};
 use crate::intake::registry::parse_date;
+use crate::model::P12Encryption;
 use crate::ops::{self, OpsError};
 
 /// Who changes the registry from the command line, for the audit log.
@@ -59,6 +60,15 @@ pub(super) enum InstitutionCmd {
         /// A registered domain (repeat for several).
         #[arg(long = "domain", required = true)]
         domains: Vec<String>,
+        /// The organizationIdentifier its S/MIME certificates carry:
+        /// NTRJP- and the 13-digit corporate number (法人番号), or the bare
+        /// number. Without it, S/MIME profiles (7, 15, 16) are refused.
+        #[arg(long = "org-id", value_name = "NTRJP-…")]
+        org_id: Option<String>,
+        /// Its PKCS#12 encryption, if not the instance default
+        /// (mailra.toml [ca] p12_encryption).
+        #[arg(long, value_name = "compatible|modern", value_parser = p12_encryption_arg)]
+        p12_encryption: Option<P12Encryption>,
     },
     List {
         #[command(flatten)]
@@ -74,7 +84,8 @@ pub(super) enum InstitutionCmd {
         name: String,
     },
     /// Change an institution's settings: whether its officers get the expiry
-    /// digest (on unless turned off).
+    /// digest (on unless turned off), its organizationIdentifier, its
+    /// PKCS#12 encryption. All given changes are made, or none.
     Set {
         #[command(flatten)]
         dir: DirArg,
@@ -86,6 +97,17 @@ pub(super) enum InstitutionCmd {
         /// Expiry digests again.
         #[arg(long)]
         digest: bool,
+        /// Set the organizationIdentifier (NTRJP- and the 13-digit corporate
+        /// number, 法人番号, or the bare number).
+        #[arg(long = "org-id", value_name = "NTRJP-…", conflicts_with = "no_org_id")]
+        org_id: Option<String>,
+        /// Clear the organizationIdentifier (S/MIME profiles are then refused).
+        #[arg(long = "no-org-id")]
+        no_org_id: bool,
+        /// compatible, modern, or default (the instance's, mailra.toml [ca]
+        /// p12_encryption).
+        #[arg(long, value_name = "compatible|modern|default", value_parser = p12_setting_arg)]
+        p12_encryption: Option<P12Setting>,
     },
 }
 
@@ -122,6 +144,36 @@ fn date_arg(s: &str) -> Result<Date, String> {
     parse_date(s).ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
 }
 
+/// `--p12-encryption` of `set`: an encryption, or (`None`) the default.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct P12Setting(Option<P12Encryption>);
+
+fn p12_setting_arg(s: &str) -> Result<P12Setting, String> {
+    ops::registry::p12_setting(s)
+        .map(P12Setting)
+        .map_err(|e| e.to_string())
+}
+
+fn p12_encryption_arg(s: &str) -> Result<P12Encryption, String> {
+    match p12_setting_arg(s)?.0 {
+        Some(e) => Ok(e),
+        None => Err(
+            "give compatible or modern; without --p12-encryption the instance default applies"
+                .into(),
+        ),
+    }
+}
+
+/// An organizationIdentifier for people: `-` when none is registered.
+fn org_id_cell(v: Option<&str>) -> String {
+    v.unwrap_or("-").to_string()
+}
+
+/// A PKCS#12 encryption for people: `default` when the instance's applies.
+fn p12_cell(v: Option<P12Encryption>) -> String {
+    v.map_or("default", P12Encryption::as_str).to_string()
+}
+
 pub(super) fn run(what: RegistryCmd, now: OffsetDateTime) -> Result<ExitCode> {
     match what {
         RegistryCmd::Institution { what } => institution(what, now)?,
@@ -144,10 +196,25 @@ fn institution(what: InstitutionCmd, now: OffsetDateTime) -> Result<()> {
             st,
             l,
             domains,
+            org_id,
+            p12_encryption,
         } => {
             let conn = open_db(&dir.dir)?;
-            ops::registry::add_institution(&conn, &name, &st, &l, &domains, OPERATOR, now)?;
-            println!("institution {name:?} added");
+            let new = ops::registry::NewInstitution {
+                name,
+                st,
+                l,
+                domains,
+                organization_identifier: org_id,
+                p12_encryption,
+            };
+            let i = ops::registry::add_institution(&conn, &new, OPERATOR, now)?;
+            println!(
+                "institution {:?} added (organizationIdentifier {}, PKCS#12 encryption {})",
+                i.name,
+                org_id_cell(i.organization_identifier.as_deref()),
+                p12_cell(i.p12_encryption)
+            );
         }
         InstitutionCmd::List { dir, json } => {
             let list = ops::registry::institutions(&open_db(&dir.dir)?)?;
@@ -158,13 +225,22 @@ fn institution(what: InstitutionCmd, now: OffsetDateTime) -> Result<()> {
             } else if list.is_empty() {
                 println!("no institution is registered");
             } else {
-                let mut t = table(&["institution", "ST", "L", "domains"]);
+                let mut t = table(&[
+                    "institution",
+                    "ST",
+                    "L",
+                    "domains",
+                    "organizationIdentifier",
+                    "PKCS#12",
+                ]);
                 for i in &list {
                     t.add_row(vec![
                         i.name.clone(),
                         i.st.clone(),
                         i.l.clone(),
                         i.domains.join(" "),
+                        org_id_cell(i.organization_identifier.as_deref()),
+                        p12_cell(i.p12_encryption),
                     ]);
                 }
                 print_table(&t);
@@ -179,16 +255,44 @@ fn institution(what: InstitutionCmd, now: OffsetDateTime) -> Result<()> {
             name,
             no_digest,
             digest,
+            org_id,
+            no_org_id,
+            p12_encryption,
         } => {
-            if !no_digest && !digest {
-                anyhow::bail!("nothing to set: give --no-digest or --digest");
+            let settings = ops::registry::InstitutionSettings {
+                expiry_digest: (digest || no_digest).then_some(digest),
+                organization_identifier: match (org_id, no_org_id) {
+                    (Some(v), _) => Some(Some(v)),
+                    (None, true) => Some(None),
+                    (None, false) => None,
+                },
+                p12_encryption: p12_encryption.map(|p| p.0),
+            };
+            if settings.is_empty() {
+                anyhow::bail!(
+                    "nothing to set: give --no-digest or --digest, --org-id or --no-org-id, --p12-encryption"
+                );
             }
             let conn = open_db(&dir.dir)?;
-            ops::registry::set_expiry_digest(&conn, &name, digest, OPERATOR, now)?;
-            println!(
-                "institution {name:?}: expiry digests {}",
-                if digest { "on" } else { "off" }
-            );
+            let i = ops::registry::set_institution(&conn, &name, &settings, OPERATOR, now)?;
+            if let Some(on) = settings.expiry_digest {
+                println!(
+                    "institution {name:?}: expiry digests {}",
+                    if on { "on" } else { "off" }
+                );
+            }
+            if settings.organization_identifier.is_some() {
+                println!(
+                    "institution {name:?}: organizationIdentifier {}",
+                    org_id_cell(i.organization_identifier.as_deref())
+                );
+            }
+            if settings.p12_encryption.is_some() {
+                println!(
+                    "institution {name:?}: PKCS#12 encryption {}",
+                    p12_cell(i.p12_encryption)
+                );
+            }
         }
     }
     Ok(())

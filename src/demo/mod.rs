@@ -98,6 +98,9 @@ pub fn run(dir: &Path) -> Result<()> {
         &["sample-tech.ac.jp".into()],
         last_year,
     )?;
+    // Their corporate numbers: S/MIME certificates name the organization.
+    store::set_organization_identifier(&env.conn, ex, Some("NTRJP-9234567890123"))?;
+    store::set_organization_identifier(&env.conn, sample, Some("NTRJP-8234567890124"))?;
     store::add_officer(&env.conn, "ra-officer@example.ac.jp", ex, last_year)?;
     store::add_officer(&env.conn, "tanto@sample-tech.ac.jp", sample, last_year)?;
     let o1 = officer(

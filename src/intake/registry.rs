@@ -25,14 +25,19 @@
 //!   | `domains`       | `domain`, `ドメイン`                           | domains, separated by spaces, `;` or `,` |
 //!   | `officer`       | `email`, `mail`, `担当者`, `メールアドレス`    | the officer's mail address |
 //!   | `registered_on` | `registered`, `registration date`, `登録日`    | `YYYY-MM-DD` (or `YYYY/MM/DD`) |
+//!   | `organization_identifier` | `org_id`, `corporate_number`, `法人番号`, `組織識別子` | the organizationIdentifier of its S/MIME certificates: `NTRJP-` + the 13-digit corporate number, or the bare number (read as `NTRJP-` + it) |
+//!   | `p12_encryption` | `pkcs12_encryption`, `PKCS12暗号化`, `PKCS#12暗号化`, `P12暗号化` | `compatible` or `modern` (empty: the instance default) |
 //!
 //!   Only `institution` is required. One row per officer; a row without an
-//!   officer registers the institution alone. ST, L and domains may be left
-//!   blank on further rows of an institution already described.
+//!   officer registers the institution alone. ST, L, domains, the
+//!   organizationIdentifier and the PKCS#12 encryption may be left blank on
+//!   further rows of an institution already described.
 //! * Blank lines are skipped.
 
 use encoding_rs::{SHIFT_JIS, UTF_8};
 use time::{Date, Month};
+
+use crate::model::{P12Encryption, normalize_organization_identifier};
 
 /// The columns of an import file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,16 +48,20 @@ pub enum Column {
     Domains,
     Officer,
     RegisteredOn,
+    OrganizationIdentifier,
+    P12Encryption,
 }
 
 impl Column {
-    pub const ALL: [Column; 6] = [
+    pub const ALL: [Column; 8] = [
         Column::Institution,
         Column::St,
         Column::L,
         Column::Domains,
         Column::Officer,
         Column::RegisteredOn,
+        Column::OrganizationIdentifier,
+        Column::P12Encryption,
     ];
 
     /// What the value is called in messages.
@@ -64,6 +73,8 @@ impl Column {
             Column::Domains => "domains",
             Column::Officer => "officer",
             Column::RegisteredOn => "registration date",
+            Column::OrganizationIdentifier => "organizationIdentifier",
+            Column::P12Encryption => "PKCS#12 encryption",
         }
     }
 
@@ -76,6 +87,8 @@ impl Column {
             Column::Domains => "domains",
             Column::Officer => "officer",
             Column::RegisteredOn => "registered_on",
+            Column::OrganizationIdentifier => "organization_identifier",
+            Column::P12Encryption => "p12_encryption",
         }
     }
 
@@ -105,6 +118,14 @@ impl Column {
             "registeredon" | "registered" | "registrationdate" | "登録日" => {
                 Column::RegisteredOn
             }
+            "organizationidentifier"
+            | "orgid"
+            | "organizationid"
+            | "corporatenumber"
+            | "法人番号"
+            | "組織識別子" => Column::OrganizationIdentifier,
+            "p12encryption" | "pkcs12encryption" | "pkcs#12encryption" | "p12暗号化"
+            | "pkcs12暗号化" | "pkcs#12暗号化" => Column::P12Encryption,
             _ => return None,
         })
     }
@@ -123,6 +144,11 @@ pub struct Row {
     /// Lower case.
     pub officer: Option<String>,
     pub registered_on: Option<Date>,
+    /// As written, except that a bare 13-digit corporate number reads as
+    /// `NTRJP-` + it ([`normalize_organization_identifier`]); whether it is
+    /// valid is checked above.
+    pub organization_identifier: Option<String>,
+    pub p12_encryption: Option<P12Encryption>,
 }
 
 /// A problem with one line (and column) of the file.
@@ -324,6 +350,8 @@ fn row(
         domains: Vec::new(),
         officer: None,
         registered_on: None,
+        organization_identifier: None,
+        p12_encryption: None,
     };
     for (i, value) in record.iter().enumerate() {
         let Some(col) = cols.get(i).copied() else {
@@ -364,6 +392,19 @@ fn row(
                     format!("{value:?} is not a date (YYYY-MM-DD)"),
                 )),
             },
+            Column::OrganizationIdentifier => {
+                r.organization_identifier = Some(normalize_organization_identifier(value));
+            }
+            Column::P12Encryption => match value.to_ascii_lowercase().parse() {
+                Ok(e) => r.p12_encryption = Some(e),
+                Err(_) => errors.push(ImportError::new(
+                    line,
+                    Some(col),
+                    format!(
+                        "{value:?} is not a PKCS#12 encryption: compatible or modern (leave it empty for the instance default)"
+                    ),
+                )),
+            },
         }
     }
     let has_institution = !r.institution.is_empty();
@@ -402,167 +443,4 @@ pub fn parse_date(s: &str) -> Option<Date> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::date;
-
-    fn row(
-        line: usize,
-        inst: &str,
-        st: Option<&str>,
-        l: Option<&str>,
-        domains: &[&str],
-        officer: Option<&str>,
-        on: Option<Date>,
-    ) -> Row {
-        Row {
-            line,
-            institution: inst.into(),
-            st: st.map(Into::into),
-            l: l.map(Into::into),
-            domains: domains.iter().map(|d| d.to_string()).collect(),
-            officer: officer.map(Into::into),
-            registered_on: on,
-        }
-    }
-
-    #[test]
-    fn files_in_each_encoding_and_separator() {
-        let ex = |line| {
-            row(
-                line,
-                "Example University",
-                Some("Tokyo"),
-                Some("Chiyoda-ku"),
-                &["example.ac.jp", "ex.jp"],
-                Some("officer@example.ac.jp"),
-                Some(date!(2021 - 04 - 01)),
-            )
-        };
-        let utf8_tsv = "institution\tst\tl\tdomains\tofficer\tregistered_on\nExample University\tTokyo\tChiyoda-ku\texample.ac.jp ex.jp\tOfficer@Example.ac.jp\t2021-04-01\n";
-        let bom_csv = "\u{feff}機関名,都道府県,市区町村,ドメイン,メールアドレス,登録日\r\n\"Example University\",Tokyo,Chiyoda-ku,\"example.ac.jp;ex.jp\",officer@example.ac.jp,2021/4/1\r\n";
-        let (sjis, _, _) = SHIFT_JIS.encode(
-            "機関名\t都道府県\t市区町村\tドメイン\t担当者\t登録日\r\n\r\nExample University\tTokyo\tChiyoda-ku\texample.ac.jp,ex.jp.\tofficer@example.ac.jp\t2021-04-01\r\n",
-        );
-        let utf16: Vec<u8> = [0xFF, 0xFE]
-            .into_iter()
-            .chain(utf8_tsv.encode_utf16().flat_map(u16::to_le_bytes))
-            .collect();
-        for (name, bytes, expected) in [
-            ("utf-8 tsv", utf8_tsv.as_bytes().to_vec(), vec![ex(2)]),
-            (
-                "utf-8 bom csv, quoted",
-                bom_csv.as_bytes().to_vec(),
-                vec![ex(2)],
-            ),
-            ("shift_jis tsv, blank line", sjis.into_owned(), vec![ex(3)]),
-            ("utf-16le tsv", utf16, vec![ex(2)]),
-        ] {
-            assert_eq!(parse(&bytes), Ok(expected), "{name}");
-        }
-    }
-
-    #[test]
-    fn optional_columns_and_institution_rows() {
-        let file = "Officer,Institution\nA@x.ac.jp,X Univ\n,Y Univ\n";
-        assert_eq!(
-            parse(file.as_bytes()),
-            Ok(vec![
-                row(2, "X Univ", None, None, &[], Some("a@x.ac.jp"), None),
-                row(3, "Y Univ", None, None, &[], None, None),
-            ])
-        );
-    }
-
-    #[test]
-    fn every_error_with_its_line_and_column() {
-        let e = |line, col, msg: &str| ImportError::new(line, col, msg);
-        for (file, expected) in [
-            ("", vec![e(1, None, "the file is empty")]),
-            (
-                "institution,officer\n",
-                vec![e(1, None, "the file has a header but no rows")],
-            ),
-            (
-                "institution,colour\nX,red\n",
-                vec![e(
-                    1,
-                    None,
-                    "unknown column \"colour\"; the first line names the columns: institution, st, l, domains, officer, registered_on",
-                )],
-            ),
-            (
-                "officer,mail\na@b.jp,c@d.jp\n",
-                vec![e(1, Some(Column::Officer), "column \"mail\" appears twice")],
-            ),
-            (
-                "institution,officer,registered_on\r\n\r\n\r\nX,a@x.jp,soon\r\n",
-                vec![e(
-                    4,
-                    Some(Column::RegisteredOn),
-                    "\"soon\" is not a date (YYYY-MM-DD)",
-                )],
-            ),
-            (
-                "officer\na@b.jp\n",
-                vec![e(
-                    1,
-                    None,
-                    "the first line must name the columns, among them \"institution\"",
-                )],
-            ),
-            (
-                "institution,officer,registered_on\nX,a@x.jp,2021-02-30\n,b@x.jp,\nX,,2020-01-01\nX,c@x.jp,2020-01-01,extra\n",
-                vec![
-                    e(
-                        2,
-                        Some(Column::RegisteredOn),
-                        "\"2021-02-30\" is not a date (YYYY-MM-DD)",
-                    ),
-                    e(3, Some(Column::Institution), "the institution is missing"),
-                    e(
-                        4,
-                        Some(Column::RegisteredOn),
-                        "a registration date without an officer",
-                    ),
-                    e(
-                        5,
-                        None,
-                        "field 4 (\"extra\") has no column in the first line",
-                    ),
-                ],
-            ),
-        ] {
-            assert_eq!(parse(file.as_bytes()), Err(expected), "{file:?}");
-        }
-        // Bytes that are neither UTF-8 nor Shift_JIS, on lines 2 and 3.
-        let bad = b"institution\n\x82\xA0 ok\n\x85\x40\xFF\n";
-        let errs = parse(bad).unwrap_err();
-        assert_eq!(errs.iter().map(|e| e.line).collect::<Vec<_>>(), [3]);
-        assert_eq!(
-            errs[0].to_string(),
-            "line 3: the text is neither UTF-8 nor Shift_JIS; save the file as UTF-8 or Shift_JIS"
-        );
-        assert_eq!(
-            e(5, Some(Column::RegisteredOn), "x").to_string(),
-            "line 5, registered_on: x"
-        );
-    }
-
-    #[test]
-    fn dates() {
-        for (s, d) in [
-            ("2021-04-01", Some(date!(2021 - 04 - 01))),
-            ("2021/4/1", Some(date!(2021 - 04 - 01))),
-            ("2024-02-29", Some(date!(2024 - 02 - 29))),
-            ("2023-02-29", None),
-            ("21-04-01", None),
-            ("2021-04", None),
-            ("2021-4-1-1", None),
-            ("2021-0a-01", None),
-            ("", None),
-        ] {
-            assert_eq!(parse_date(s), d, "{s}");
-        }
-    }
-}
+mod tests;

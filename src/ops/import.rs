@@ -5,6 +5,14 @@
 //! every error is reported with its line before anything is written. Then
 //! all changes are written in one transaction. Importing the same file again
 //! changes nothing: rows that match the registry count as unchanged.
+//!
+//! What the registry holds wins where a difference would change what
+//! certificates say: a different ST, L or organizationIdentifier of a
+//! registered institution is an error (an organizationIdentifier is changed
+//! deliberately, with `registry institution set --org-id`; one is added to an
+//! institution that has none). A different PKCS#12 encryption, a preference,
+//! is updated, as is an officer's registration date. An empty cell changes
+//! nothing.
 
 use std::collections::HashMap;
 
@@ -15,6 +23,7 @@ use time::{Date, OffsetDateTime};
 use super::registry::registration_time;
 use super::{OpsError, Result, day};
 use crate::intake::registry::{self as file, Column, ImportError, Row};
+use crate::model::P12Encryption;
 use crate::policy;
 use crate::store::{self, registry::RegistryWrite};
 
@@ -22,7 +31,8 @@ use crate::store::{self, registry::RegistryWrite};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     pub institutions_added: usize,
-    /// Registered institutions that got new domains.
+    /// Registered institutions that got new domains, their
+    /// organizationIdentifier or another PKCS#12 encryption.
     pub institutions_updated: usize,
     pub institutions_unchanged: usize,
     pub officers_added: usize,
@@ -99,15 +109,15 @@ pub fn plan(
 fn one_value(
     rows: &[&Row],
     col: Column,
-    get: impl Fn(&Row) -> Option<&String>,
+    get: impl Fn(&Row) -> Option<String>,
     errors: &mut Vec<ImportError>,
 ) -> Option<(String, usize)> {
     let mut first: Option<(String, usize)> = None;
     for r in rows {
         let Some(v) = get(r) else { continue };
         match &first {
-            None => first = Some((v.clone(), r.line)),
-            Some((f, line)) if f != v => errors.push(ImportError::new(
+            None => first = Some((v, r.line)),
+            Some((f, line)) if *f != v => errors.push(ImportError::new(
                 r.line,
                 Some(col),
                 format!("{v:?} differs from {f:?} on line {line} for the same institution"),
@@ -139,8 +149,16 @@ fn institutions(
     for name in order {
         let group = &groups[name];
         let first = group[0].line;
-        let st = one_value(group, Column::St, |r| r.st.as_ref(), errors);
-        let l = one_value(group, Column::L, |r| r.l.as_ref(), errors);
+        let st = one_value(group, Column::St, |r| r.st.clone(), errors);
+        let l = one_value(group, Column::L, |r| r.l.clone(), errors);
+        let org_id = organization_identifier(group, errors);
+        let p12 = one_value(
+            group,
+            Column::P12Encryption,
+            |r| r.p12_encryption.map(|e| e.to_string()),
+            errors,
+        )
+        .and_then(|(v, _)| v.parse::<P12Encryption>().ok());
         let mut domains: Vec<(&str, usize)> = Vec::new();
         for r in group {
             for d in &r.domains {
@@ -206,14 +224,39 @@ fn institutions(
                         ));
                     }
                 }
-                if new_domains.is_empty() {
-                    report.institutions_unchanged += 1;
-                } else {
-                    report.institutions_updated += 1;
+                let before = writes.len();
+                if !new_domains.is_empty() {
                     writes.push(RegistryWrite::AddDomains {
                         institution: name.to_string(),
                         domains: new_domains,
                     });
+                }
+                match (&org_id, &i.organization_identifier) {
+                    (Some((v, _)), None) => writes.push(RegistryWrite::SetOrganizationIdentifier {
+                        institution: name.to_string(),
+                        value: Some(v.clone()),
+                    }),
+                    (Some((v, line)), Some(stored)) if v != stored => {
+                        errors.push(ImportError::new(
+                            *line,
+                            Some(Column::OrganizationIdentifier),
+                            format!(
+                                "institution {name:?} is registered with organizationIdentifier {stored:?}, not {v:?}; to change it, use `mailra registry institution set --name {name:?} --org-id {v}`"
+                            ),
+                        ));
+                    }
+                    _ => {}
+                }
+                if p12.is_some() && p12 != i.p12_encryption {
+                    writes.push(RegistryWrite::SetP12Encryption {
+                        institution: name.to_string(),
+                        value: p12,
+                    });
+                }
+                if writes.len() == before {
+                    report.institutions_unchanged += 1;
+                } else {
+                    report.institutions_updated += 1;
                 }
             }
             None => {
@@ -246,10 +289,43 @@ fn institutions(
                     l,
                     domains: new_domains,
                 });
+                if let Some((v, _)) = org_id {
+                    writes.push(RegistryWrite::SetOrganizationIdentifier {
+                        institution: name.to_string(),
+                        value: Some(v),
+                    });
+                }
+                if p12.is_some() {
+                    writes.push(RegistryWrite::SetP12Encryption {
+                        institution: name.to_string(),
+                        value: p12,
+                    });
+                }
             }
         }
     }
     Ok(())
+}
+
+/// The institution's organizationIdentifier over its rows, if given: one
+/// value, valid for the registry (a corporate number's check digit too);
+/// each wrong value is an error on its line.
+fn organization_identifier(
+    group: &[&Row],
+    errors: &mut Vec<ImportError>,
+) -> Option<(String, usize)> {
+    let col = Column::OrganizationIdentifier;
+    let mut valid = true;
+    for r in group {
+        if let Some(v) = &r.organization_identifier
+            && let Err(why) = policy::orgid::check_registered(v)
+        {
+            errors.push(ImportError::new(r.line, Some(col), why));
+            valid = false;
+        }
+    }
+    let one = one_value(group, col, |r| r.organization_identifier.clone(), errors);
+    one.filter(|_| valid)
 }
 
 fn officers(
@@ -326,130 +402,4 @@ fn officers(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    const NOW: OffsetDateTime = datetime!(2025-06-10 08:00 UTC);
-    const HEAD: &str = "institution\tst\tl\tdomains\tofficer\tregistered_on\n";
-
-    /// A registry with Example University and its officer, registered 2020-01-01.
-    fn registry() -> (tempfile::TempDir, Connection) {
-        let d = tempfile::tempdir().unwrap();
-        let conn = store::open(&d.path().join("t.db")).unwrap();
-        let ex = ["example.ac.jp".to_string()];
-        store::add_institution(&conn, "Example University", "Tokyo", "Chiyoda-ku", &ex, NOW)
-            .unwrap();
-        store::add_officer(
-            &conn,
-            "officer@example.ac.jp",
-            "Example University",
-            datetime!(2020-01-01 00:00 UTC),
-        )
-        .unwrap();
-        (d, conn)
-    }
-
-    fn report(added: [usize; 2], updated: [usize; 2], unchanged: [usize; 2]) -> ImportReport {
-        ImportReport {
-            institutions_added: added[0],
-            officers_added: added[1],
-            institutions_updated: updated[0],
-            officers_updated: updated[1],
-            institutions_unchanged: unchanged[0],
-            officers_unchanged: unchanged[1],
-            dry_run: false,
-        }
-    }
-
-    #[test]
-    fn imports_against_the_registry() {
-        let ok = |r| Ok::<_, Vec<&str>>(r);
-        for (rows, expected) in [
-            (
-                "Example University\tTokyo\tChiyoda-ku\texample.ac.jp\tofficer@example.ac.jp\t2020-01-01\n",
-                ok(report([0, 0], [0, 0], [1, 1])),
-            ),
-            // No date: the registered date stands.
-            (
-                "Example University\t\t\t\tofficer@example.ac.jp\t\n",
-                ok(report([0, 0], [0, 0], [1, 1])),
-            ),
-            (
-                "Example University\t\t\tex.jp\tofficer@example.ac.jp\t2019-04-01\n",
-                ok(report([0, 0], [1, 1], [0, 0])),
-            ),
-            (
-                "New College\tNara\tNara-shi\tnew.ac.jp\ta@new.ac.jp\t2019-04-01\nNew College\t\t\t\tb@new.ac.jp\t2019-04-01\n",
-                ok(report([1, 2], [0, 0], [0, 0])),
-            ),
-            (
-                "Example University\tOsaka\tChiyoda-ku\t\t\t\n",
-                Err(vec![
-                    "line 2, st: institution \"Example University\" is registered with ST \"Tokyo\", not \"Osaka\"",
-                ]),
-            ),
-            (
-                "New College\tNara\tNara-shi\texample.ac.jp\t\t\n",
-                Err(vec![
-                    "line 2, domains: domain example.ac.jp is already registered to \"Example University\"",
-                ]),
-            ),
-            (
-                "New College\tNara\tNara-shi\tnew.ac.jp\tofficer@example.ac.jp\t\n",
-                Err(vec![
-                    "line 2, officer: officer officer@example.ac.jp is registered to \"Example University\"; remove them there first",
-                ]),
-            ),
-            (
-                "New College\t\tNara-shi\tnew.ac.jp\t\t\nOther College\tNara\tNara-shi\tnew.ac.jp\tx@new.ac.jp\t2025-06-11\n",
-                Err(vec![
-                    "line 2, st: the new institution \"New College\" needs its ST",
-                    "line 3, domains: domain new.ac.jp is also given to \"New College\" on line 2",
-                    "line 3, registered_on: the registration date 2025-06-11 is in the future",
-                ]),
-            ),
-        ] {
-            let (_d, conn) = registry();
-            let got = plan(&conn, format!("{HEAD}{rows}").as_bytes(), NOW)
-                .map(|(_, r)| r)
-                .map_err(|e| match e {
-                    OpsError::Import(e) => e.iter().map(ToString::to_string).collect(),
-                    e => vec![e.to_string()],
-                });
-            let expected: std::result::Result<_, Vec<String>> =
-                expected.map_err(|e| e.iter().map(|s| s.to_string()).collect());
-            assert_eq!(got, expected, "{rows}");
-        }
-    }
-
-    #[test]
-    fn an_import_is_written_whole_and_a_second_changes_nothing() {
-        let (_d, conn) = registry();
-        let file = format!(
-            "{HEAD}Example University\t\t\tex.jp\tofficer@example.ac.jp\t2019-04-01\nNew College\tNara\tNara-shi\tnew.ac.jp\ta@new.ac.jp\t2018-04-01\n"
-        );
-        let first = import(&conn, file.as_bytes(), false, "tester", NOW).unwrap();
-        assert_eq!(first, report([1, 1], [1, 1], [0, 0]));
-        let again = import(&conn, file.as_bytes(), false, "tester", NOW).unwrap();
-        assert_eq!(again, report([0, 0], [0, 0], [2, 2]));
-        let officers = store::registry::officer_entries(&conn).unwrap();
-        let dates: Vec<(&str, String)> = officers
-            .iter()
-            .map(|o| (o.email.as_str(), day(o.registered_at)))
-            .collect();
-        assert_eq!(
-            dates,
-            [
-                ("officer@example.ac.jp", "2019-04-01".to_string()),
-                ("a@new.ac.jp", "2018-04-01".to_string())
-            ]
-        );
-        let imports = store::audit_events(&conn)
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.action == "registry-import")
-            .count();
-        assert_eq!(imports, 1, "the second import wrote nothing");
-    }
-}
+mod tests;

@@ -6,6 +6,7 @@ pub mod dn;
 pub mod forms;
 pub mod goodkey;
 pub mod keyreuse;
+pub mod orgid;
 pub mod reminders;
 mod rows;
 pub mod rules;

@@ -264,6 +264,19 @@ pub enum RegistryWrite {
         email: String,
         registered_at: OffsetDateTime,
     },
+    /// An institution's organizationIdentifier set (or, `None`, cleared).
+    SetOrganizationIdentifier {
+        institution: String,
+        value: Option<String>,
+    },
+    /// An institution's PKCS#12 encryption set (or, `None`, back to the
+    /// instance default).
+    SetP12Encryption {
+        institution: String,
+        value: Option<crate::model::P12Encryption>,
+    },
+    /// An institution's expiry digests turned on or off.
+    SetExpiryDigest { institution: String, on: bool },
 }
 
 /// What the audit log records of a bulk change.
@@ -312,6 +325,15 @@ pub fn apply(conn: &Connection, writes: &[RegistryWrite], note: &AuditNote) -> R
                 if n == 0 {
                     return Err(StoreError::NotFound(format!("no officer {email}")));
                 }
+            }
+            RegistryWrite::SetOrganizationIdentifier { institution, value } => {
+                set_organization_identifier(&tx, institution, value.as_deref())?;
+            }
+            RegistryWrite::SetP12Encryption { institution, value } => {
+                set_p12_encryption(&tx, institution, *value)?;
+            }
+            RegistryWrite::SetExpiryDigest { institution, on } => {
+                super::set_expiry_digest(&tx, institution, *on)?;
             }
         }
     }

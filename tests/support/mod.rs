@@ -22,6 +22,10 @@ use time::OffsetDateTime;
 
 pub const EX: &str = "Example University";
 pub const SAMPLE: &str = "Sample Institute of Technology";
+/// The organizationIdentifiers (NTRJP- + a corporate number with its check
+/// digit) the fixture registers for [`EX`] and [`SAMPLE`].
+pub const EX_ORG_ID: &str = "NTRJP-9234567890123";
+pub const SAMPLE_ORG_ID: &str = "NTRJP-8234567890124";
 pub const O1: &str = "officer@example.ac.jp";
 pub const O2: &str = "tanto@sample-tech.ac.jp";
 
@@ -97,6 +101,10 @@ impl Fixture {
             now(),
         )
         .unwrap();
+        // Organization-validated S/MIME certificates need the institutions'
+        // organizationIdentifiers (corporate numbers with right check digits).
+        store::set_organization_identifier(&env.conn, EX, Some(EX_ORG_ID)).unwrap();
+        store::set_organization_identifier(&env.conn, SAMPLE, Some(SAMPLE_ORG_ID)).unwrap();
         // Registered a month ago: the default rule holding requests from
         // officers registered in the last 7 days does not apply to them.
         let earlier = now() - time::Duration::days(30);

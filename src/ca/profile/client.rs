@@ -80,42 +80,9 @@ pub fn client_days(profile: Profile, issued_at: OffsetDateTime) -> Result<u32, C
     }
 }
 
-/// Checks the syntax of an SMBR §7.1.4.2.2 (d) organizationIdentifier:
-/// a registration scheme (`NTR`, `VAT`, `PSD`, `LEI`, `GOV`, `INT`), an ISO
-/// 3166 country code (or `XG` for LEI), optionally `+` and a state code of up
-/// to three letters or digits, then `-` and the registration reference,
-/// e.g. `NTRJP-1234567890123`. Returns why not.
-pub fn check_organization_identifier(s: &str) -> Result<(), String> {
-    let (head, reference) = s
-        .split_once('-')
-        .ok_or("needs `-` and the registration reference, e.g. NTRJP-1234567890123")?;
-    if reference.is_empty() || !reference.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err("the registration reference after `-` must be printable ASCII".into());
-    }
-    let (scheme, rest) = head.split_at_checked(3).ok_or("too short")?;
-    if !["NTR", "VAT", "PSD", "LEI", "GOV", "INT"].contains(&scheme) {
-        return Err(format!(
-            "scheme {scheme:?} is not one of NTR, VAT, PSD, LEI, GOV, INT"
-        ));
-    }
-    let (country, sp) = match rest.split_once('+') {
-        Some((c, sp)) => (c, Some(sp)),
-        None => (rest, None),
-    };
-    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(format!(
-            "country {country:?} must be two upper-case letters (ISO 3166)"
-        ));
-    }
-    if let Some(sp) = sp
-        && (sp.is_empty() || sp.len() > 3 || !sp.bytes().all(|b| b.is_ascii_alphanumeric()))
-    {
-        return Err(format!(
-            "state code {sp:?} must be 1 to 3 letters or digits"
-        ));
-    }
-    Ok(())
-}
+/// The organizationIdentifier syntax check lives in policy (the registry
+/// uses it too); the builder re-checks with it before it signs.
+pub use crate::policy::orgid::check_organization_identifier;
 
 /// The S/MIME subject: C, ST, L, O of the row (X.509 order), the
 /// organizationIdentifier, CN = the user's mail.
@@ -288,26 +255,5 @@ mod tests {
             client_days(Profile::ServerRsa2048, at),
             Err(CaError::NotClientProfile(3))
         ));
-    }
-
-    #[test]
-    fn organization_identifier_syntax() {
-        let cases = [
-            ("NTRJP-1234567890123", true),
-            ("GOVJP-1000012010001", true),
-            ("NTRUS+CA-12345", true),
-            ("LEIXG-5493001KJTIIGC8Y1R12", true),
-            ("NTRJP1234567890123", false),
-            ("NTRJP-", false),
-            ("XYZJP-123", false),
-            ("NTRjp-123", false),
-            ("NTRJPN-123", false),
-            ("NTRJP+ABCD-1", false),
-            ("NTRJP-12 34", false),
-            ("", false),
-        ];
-        for (s, ok) in cases {
-            assert_eq!(check_organization_identifier(s).is_ok(), ok, "{s}");
-        }
     }
 }

@@ -23,6 +23,11 @@
 //! - **S/MIME** (7, 15, 16): the CN must equal the user mail exactly (the
 //!   local part of an address is case-sensitive); a difference in case only
 //!   is reported as such. The access PIN must be empty.
+//! - **S/MIME needs an organizationIdentifier**: the S/MIME BRs make these
+//!   certificates organization-validated, so a row of profile 7, 15 or 16
+//!   for an institution without a registered organizationIdentifier is a
+//!   field-2 error telling the officer to ask the secretariat to register
+//!   the corporate number (`mailra registry institution set --org-id`).
 //! - **Duplicates in one file**: the same DN twice (OU counts: two people of
 //!   the same name differ by their OU, as the seeds intend), the same user
 //!   mail twice, or the same P12 file name twice (case-insensitively: two
@@ -161,7 +166,8 @@ pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, Lookup
 /// Re-checks a validated issue row against the institution right before the
 /// CA generates its key and signs: the client DN rules, the institution's O,
 /// ST and L, a client profile, a download method the robot delivers, and for
-/// S/MIME the CN equal to the user mail and no officer-chosen PIN. The CA
+/// S/MIME the CN equal to the user mail, no officer-chosen PIN and an
+/// organizationIdentifier registered for the institution. The CA
 /// calls this so that a row validated earlier (or built elsewhere, such as
 /// from a renewal digest) is never signed unchecked.
 pub fn precheck_issue(row: &ClientIssueRow, inst: &Institution) -> Result<(), Vec<RowError>> {
@@ -186,6 +192,12 @@ pub fn precheck_issue(row: &ClientIssueRow, inst: &Institution) -> Result<(), Ve
         errors.push(e(3, rows::BROWSER_REFUSED.to_string()));
     }
     if row.profile.is_smime() {
+        if inst.organization_identifier.is_none() {
+            errors.push(e(
+                2,
+                rows::no_organization_identifier(row.profile, &inst.name),
+            ));
+        }
         match (&row.user_mail, row.dn.cn()) {
             (None, _) => errors.push(e(14, "is required for an S/MIME profile".into())),
             (Some(mail), Some(cn)) => {

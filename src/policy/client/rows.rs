@@ -45,7 +45,31 @@ fn subject(r: &mut RowCheck, ctx: &Context) -> Option<Dn> {
     ok.then_some(dn)
 }
 
-fn profile(r: &mut RowCheck) -> Option<Profile> {
+/// The field-2 error of an S/MIME profile for an institution without a
+/// registered organizationIdentifier (the S/MIME BRs make these
+/// certificates organization-validated; the CA would refuse to sign).
+pub(super) fn no_organization_identifier(p: Profile, institution: &str) -> String {
+    format!(
+        "profile {} is an S/MIME certificate, which must carry the institution's organizationIdentifier (S/MIME Baseline Requirements: NTRJP- and its 13-digit corporate number, 法人番号), and none is registered for `{institution}`; use a client profile (5, 13 or 14) or ask the secretariat to register the institution's corporate number",
+        p.id()
+    )
+}
+
+/// Field 2: a client profile; an S/MIME one only for an institution with a
+/// registered organizationIdentifier (when the institution is known).
+fn profile(r: &mut RowCheck, ctx: &Context) -> Option<Profile> {
+    let p = client_profile(r)?;
+    if let Some(i) = ctx.institution
+        && p.is_smime()
+        && i.organization_identifier.is_none()
+    {
+        // Still the row's profile: its other S/MIME rules are checked too.
+        r.err(2, no_organization_identifier(p, &i.name));
+    }
+    Some(p)
+}
+
+fn client_profile(r: &mut RowCheck) -> Option<Profile> {
     let v = r.f(2).to_string();
     if v.is_empty() {
         r.err(2, "is required");
@@ -113,7 +137,7 @@ fn method(r: &mut RowCheck, file: FileMethod) -> Option<DownloadMethod> {
 /// The fields shared by 5-4-1 and 5-4-2 (all but field 4 to 7).
 fn request(r: &mut RowCheck, ctx: &Context, file: FileMethod) -> Option<ClientIssueRow> {
     let dn = subject(r, ctx);
-    let profile = profile(r);
+    let profile = profile(r, ctx);
     let method = method(r, file);
     let smime = profile.is_some_and(Profile::is_smime);
     let bundle = method.map(|m| m == DownloadMethod::P12Bundle);

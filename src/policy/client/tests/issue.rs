@@ -425,3 +425,62 @@ fn issue_rows_are_typed() {
         [Request::Client(ClientRequest::Issue(issue_row(1)))]
     );
 }
+
+/// S/MIME certificates are organization-validated: a row of profile 7, 15 or
+/// 16 for an institution without a registered organizationIdentifier is
+/// refused on field 2, issuance and renewal alike; client profiles and
+/// `mailra check` offline (no institution known) are not concerned.
+#[test]
+fn smime_profiles_need_the_institutions_organization_identifier() {
+    let with_org_id = inst();
+    let without = Institution {
+        organization_identifier: None,
+        ..inst()
+    };
+    let refused = |line: usize, p: u8| {
+        format!(
+            "line {line}: field 2 (profile ID): profile {p} is an S/MIME certificate, which must carry the institution's organizationIdentifier (S/MIME Baseline Requirements: NTRJP- and its 13-digit corporate number, 法人番号), and none is registered for `Example University`; use a client profile (5, 13 or 14) or ask the secretariat to register the institution's corporate number"
+        )
+    };
+    let smime7 = smime(&[(2, "7"), (12, "hanako")]);
+    let smime16 = smime(&[(2, "16")]);
+    let cases: Vec<(Option<&Institution>, Rows, Vec<String>)> = vec![
+        (Some(&with_org_id), vec![smime(&[])], vec![]),
+        (Some(&with_org_id), vec![smime7.clone()], vec![]),
+        (Some(&without), vec![row(&[])], vec![]),
+        (Some(&without), vec![row(&[(2, "5")])], vec![]),
+        (Some(&without), vec![row(&[(2, "14")])], vec![]),
+        (None, vec![smime(&[])], vec![]),
+        (Some(&without), vec![smime(&[])], vec![refused(1, 15)]),
+        (Some(&without), vec![smime7], vec![refused(1, 7)]),
+        (Some(&without), vec![smime16.clone()], vec![refused(1, 16)]),
+        // Its other rules are still checked.
+        (
+            Some(&without),
+            vec![smime(&[(3, "2"), (15, "abcdef12")])],
+            vec![
+                refused(1, 15),
+                "line 1: field 15 (access PIN): must be empty for the S/MIME profiles 7, 15 and 16: their access PIN is always generated".into(),
+            ],
+        ),
+        // Renewal (5-4-2) too.
+        (
+            Some(&without),
+            vec![with(smime16, &[(4, "0x01")])],
+            vec![refused(1, 16)],
+        ),
+    ];
+    for (n, (institution, rows, expected)) in cases.into_iter().enumerate() {
+        let ctx = Context {
+            institution,
+            ..Context::default()
+        };
+        let c = check_file(&file(&rows), &ctx);
+        assert_eq!(lines(&c), expected, "case {n}");
+        if expected.is_empty() {
+            assert_eq!(c.rows.len(), rows.len(), "case {n}");
+        } else {
+            assert!(c.rows.is_empty(), "case {n}");
+        }
+    }
+}

@@ -31,7 +31,7 @@ pub(super) fn inst() -> Institution {
         st: "Tokyo".into(),
         l: "Chiyoda-ku".into(),
         domains: vec!["example.ac.jp".into()],
-        organization_identifier: None,
+        organization_identifier: Some("NTRJP-9234567890123".into()),
         p12_encryption: None,
     }
 }
@@ -278,6 +278,40 @@ fn precheck_issue_rechecks_what_the_ca_signs() {
     ];
     for (n, (row, expected)) in cases.into_iter().enumerate() {
         let got: Vec<String> = precheck_issue(&row, &i)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(got, expected, "case {n}");
+    }
+    // The institution without an organizationIdentifier: S/MIME refused, a
+    // client profile still signed.
+    let no_org_id = Institution {
+        organization_identifier: None,
+        ..inst()
+    };
+    assert_eq!(precheck_issue(&issue_row(1), &no_org_id), Ok(()));
+    let cases: Vec<(ClientIssueRow, Vec<&str>)> = vec![
+        (
+            smime.clone(),
+            vec![
+                "line 1: field 2 (profile ID): profile 16 is an S/MIME certificate, which must carry the institution's organizationIdentifier (S/MIME Baseline Requirements: NTRJP- and its 13-digit corporate number, 法人番号), and none is registered for `Example University`; use a client profile (5, 13 or 14) or ask the secretariat to register the institution's corporate number",
+            ],
+        ),
+        (
+            ClientIssueRow {
+                profile: Profile::Smime823Days,
+                user_mail: None,
+                ..smime.clone()
+            },
+            vec![
+                "line 1: field 2 (profile ID): profile 7 is an S/MIME certificate, which must carry the institution's organizationIdentifier (S/MIME Baseline Requirements: NTRJP- and its 13-digit corporate number, 法人番号), and none is registered for `Example University`; use a client profile (5, 13 or 14) or ask the secretariat to register the institution's corporate number",
+                "line 1: field 14 (user mail): is required for an S/MIME profile",
+            ],
+        ),
+    ];
+    for (n, (row, expected)) in cases.into_iter().enumerate() {
+        let got: Vec<String> = precheck_issue(&row, &no_org_id)
             .unwrap_err()
             .iter()
             .map(ToString::to_string)
