@@ -19,7 +19,6 @@ use mailra::store;
 use openssl::pkcs12::Pkcs12;
 use support::*;
 
-const ORG_ID: &str = "NTRJP-1234567890123";
 const ADMIN: &str = "admin@example.ac.jp";
 const ADMIN2: &str = "lab-admin@example.ac.jp";
 
@@ -38,9 +37,7 @@ struct Got {
 }
 
 fn fixture() -> Fixture {
-    let f = Fixture::new();
-    store::set_organization_identifier(&f.env.conn, EX, Some(ORG_ID)).unwrap();
-    f
+    Fixture::new()
 }
 
 fn pem_files(f: &Fixture, signer: &mailra::mail::sign::Signer, stem: &str) -> (String, String) {
@@ -316,7 +313,7 @@ fn method_1_delivers_each_p12_and_its_pin_in_separate_mails_that_open() {
         field(&pin_mail.text, "Access PIN:").unwrap(),
     );
     assert!(text.contains("email:taro@example.ac.jp"), "{text}");
-    assert!(text.contains(ORG_ID), "{text}");
+    assert!(text.contains(EX_ORG_ID), "{text}");
     // Nothing of the keys stays: the outbox rows of the P12 and PIN mails
     // are stubs once delivered, and the database file holds no PIN.
     let db = std::fs::read(f.path("mailra.sqlite")).unwrap();
@@ -542,6 +539,7 @@ fn a_client_certificate_is_renewed_and_revoked_and_the_crl_lists_it() {
 #[test]
 fn an_smime_row_without_the_institutions_organization_identifier_is_refused() {
     let mut f = Fixture::new();
+    store::set_organization_identifier(&f.env.conn, EX, None).unwrap();
     let smime = line(
         "taro@example.ac.jp",
         ClientLine {
@@ -555,4 +553,14 @@ fn an_smime_row_without_the_institutions_organization_identifier_is_refused() {
     let o = f.process(&f.mail(&f.o1, O1, "発行", &smime));
     assert_eq!(f.cert_count(), 0, "nothing issued: {o:?}");
     assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    let reply = received(&f).pop().unwrap();
+    assert!(
+        reply.text.contains("field 2") && reply.text.contains("corporate number"),
+        "{}",
+        reply.text
+    );
+    // Registered, the same row is issued.
+    store::set_organization_identifier(&f.env.conn, EX, Some(EX_ORG_ID)).unwrap();
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &smime));
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
 }
