@@ -67,16 +67,20 @@ impl Fixture {
         };
         adjust(&mut args);
         init::init(&args, now()).unwrap();
+        let toml_path = dir.path().join(mailra::config::FILE_NAME);
+        let mut raw: mailra::config::RawConfig =
+            toml::from_str(&std::fs::read_to_string(&toml_path).unwrap()).unwrap();
+        // No warm key pool: the `mailra run` children of the live tests would
+        // each spend ~25 s of CPU filling one, on a two-core machine that
+        // runs several of them at once.
+        raw.ca.key_pool = Some(0);
         if !ecdsa_ca {
-            let toml_path = dir.path().join(mailra::config::FILE_NAME);
-            let mut raw: mailra::config::RawConfig =
-                toml::from_str(&std::fs::read_to_string(&toml_path).unwrap()).unwrap();
             raw.ca.ec_cert = None;
             raw.ca.ec_key = None;
-            std::fs::write(&toml_path, toml::to_string(&raw).unwrap()).unwrap();
             std::fs::remove_file(dir.path().join("pki/ca-ec.pem")).unwrap();
             std::fs::remove_file(dir.path().join("pki/ca-ec.key")).unwrap();
         }
+        std::fs::write(&toml_path, toml::to_string(&raw).unwrap()).unwrap();
         let officer_ca = KeyPair::load(
             &dir.path().join("pki/officer-ca.pem"),
             &dir.path().join("pki/officer-ca.key"),

@@ -29,6 +29,9 @@ fn db() -> (tempfile::TempDir, Connection, crate::model::Institution) {
         T0,
     )
     .unwrap();
+    // S/MIME rows need the institution's organizationIdentifier.
+    store::set_organization_identifier(&conn, "Example University", Some("NTRJP-9234567890123"))
+        .unwrap();
     let inst = store::institution(&conn, id).unwrap().unwrap();
     (dir, conn, inst)
 }
