@@ -196,3 +196,75 @@ fn the_digest_lists_client_certificates_with_a_client_renewal_file_per_download_
         );
     }
 }
+
+/// The whole loop for a client certificate: issued through a signed 5-4-1
+/// mail, listed in the digest 20 days before it expires (13 months later on
+/// the injected clock), the attached 5-4-2 file signed and sent back as it
+/// is: the certificate is renewed exactly once, a new P12 and its PIN go
+/// out, and later digests leave it out.
+#[test]
+fn a_returned_client_digest_renews_the_listed_certificate_once() {
+    let (mut f, clock) = instance(40);
+    // The officer's certificate must still be valid 13 months on, and the
+    // mail (signed by openssl with the wall clock's time) old enough.
+    f.o1 = kit::pki::officer(&f.officer_ca, O1, "Test Officer", now(), 900).unwrap();
+    f.env.trust.max_age = Duration::days(500);
+    let dn = kit::forms::client_dn(
+        "Hanako Suzuki",
+        &["Science", "S1234"],
+        EX,
+        "Chiyoda-ku",
+        "Tokyo",
+    );
+    let ask = kit::forms::ClientLine {
+        profile: 13,
+        method: 1,
+        admin_mail: "admin@example.ac.jp",
+        p12_name: "hanako",
+        user_mail: "hanako@example.ac.jp",
+        ..Default::default()
+    };
+    let raw = mail_at(&f.o1, O1, &kit::forms::client_issue_line(&dn, &ask));
+    let o = accept(&mut f, &clock, &raw);
+    let old = mailra::cli::parse_serial(&o.issued[0]).unwrap();
+    let not_after = store::certificate(&f.env.conn, &old)
+        .unwrap()
+        .unwrap()
+        .not_after;
+
+    clock.set(not_after - Duration::days(20));
+    let queued = scheduler::tick(&f.env).unwrap();
+    let digest = queued
+        .iter()
+        .find(|q| q.kind == "expiry-digest")
+        .expect("a digest");
+    let raw = raw_of(&f, digest.outbox_id);
+    let file = attachment(&raw, "client-renewal-method1.tsv").expect("the client renewal file");
+
+    let back = mail_bytes(&f.o1, O1, file);
+    let o = accept(&mut f, &clock, &back);
+    assert_eq!(o.issued.len(), 1, "{o:?}");
+    let renewals: Vec<_> = store::certificates(&f.env.conn)
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.renewed_from.as_ref() == Some(&old))
+        .collect();
+    assert_eq!(renewals.len(), 1, "renewed once");
+    assert_eq!(
+        renewals[0].user_mail.as_deref(),
+        Some("hanako@example.ac.jp")
+    );
+    assert_eq!(
+        o.replies, 3,
+        "the receipt, the P12 mail and the PIN mail: {o:?}"
+    );
+
+    for days in [0, 1, 10] {
+        clock.set(not_after - Duration::days(20) + Duration::days(days));
+        let q = scheduler::tick(&f.env).unwrap();
+        assert!(
+            q.iter().all(|q| q.kind != "expiry-digest"),
+            "day +{days}: {q:?}"
+        );
+    }
+}
