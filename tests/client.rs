@@ -216,19 +216,30 @@ fn method_1_delivers_each_p12_and_its_pin_in_separate_mails_that_open() {
             ..Default::default()
         },
     );
+    let legacy = line(
+        "jiro@example.ac.jp",
+        ClientLine {
+            profile: 7,
+            method: 1,
+            admin_mail: ADMIN,
+            p12_name: "jiro-smime",
+            user_mail: "jiro@example.ac.jp",
+            ..Default::default()
+        },
+    );
     let o = f.process(&f.mail(
         &f.o1,
         O1,
         "クライアント証明書発行",
-        &format!("{client}\n{smime}\n"),
+        &format!("{client}\n{smime}\n{legacy}\n"),
     ));
     assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
-    assert_eq!(o.issued.len(), 2);
+    assert_eq!(o.issued.len(), 3);
     let got = received(&f);
     // The officer's result, and per row one P12 mail and one PIN mail.
     assert_eq!(
         got.len(),
-        5,
+        7,
         "{:#?}",
         got.iter().map(|g| &g.subject).collect::<Vec<_>>()
     );
@@ -249,6 +260,8 @@ fn method_1_delivers_each_p12_and_its_pin_in_separate_mails_that_open() {
             "E-mail Protection",
             25,
         ),
+        // Profile 7: 823 days, checked below.
+        (&o.issued[2], "jiro-smime.p12", "E-mail Protection", 0),
     ] {
         let p12_mail: Vec<&Got> = got
             .iter()
@@ -290,11 +303,25 @@ fn method_1_delivers_each_p12_and_its_pin_in_separate_mails_that_open() {
             .1;
         let text = open_p12(&f, p12_name, der, pin);
         assert!(text.contains(eku), "{p12_name}: EKU {eku}:\n{text}");
-        assert_eq!(
-            months_between(&f, serial.trim_start_matches("0x")),
-            months,
-            "{p12_name}"
-        );
+        if months > 0 {
+            assert_eq!(
+                months_between(&f, serial.trim_start_matches("0x")),
+                months,
+                "{p12_name}"
+            );
+        } else {
+            let c = store::certificate(
+                &f.env.conn,
+                &mailra::model::Serial::from_hex(serial.trim_start_matches("0x")).unwrap(),
+            )
+            .unwrap()
+            .unwrap();
+            // RFC 5280 counts both ends: notAfter = notBefore + 823 days - 1 s.
+            assert_eq!(
+                c.not_after - c.not_before,
+                time::Duration::days(823) - time::Duration::seconds(1)
+            );
+        }
     }
     // The S/MIME certificate: the user's address in the SAN and as the CN,
     // the institution's organizationIdentifier in the subject.
