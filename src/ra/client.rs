@@ -25,13 +25,13 @@ use openssl::x509::X509;
 use rusqlite::Connection;
 
 use super::answer::Outgoing;
-use super::execute::{Done, RowCtx, asn1_to_time, fresh_serial};
+use super::done::{Done, Generated, RowCtx, asn1_to_time, fresh_serial};
 use super::mail::Mail;
 use super::{Env, RaError};
 use crate::ca::{self, PinSource, SerialSource};
 use crate::model::{
     ApplicationFile, CertStatus, ClientIssueRow, ClientRequest, Dn, DownloadMethod, Institution,
-    P12Encryption, Request, Serial,
+    Request, Serial,
 };
 use crate::render::bundle::{
     self, BundleEntry, CertInfo, PinFile, PinLine, SplitLimit, bundle_parts, part_index,
@@ -40,17 +40,6 @@ use crate::render::client_notices::{
     ClientBundle, ClientCertView, ClientP12, ClientPin, ClientPinList,
 };
 use crate::store;
-
-/// A certificate issued with a generated key, and its PKCS#12 and PIN (in
-/// memory until the mails carrying them are queued).
-pub(super) struct Generated {
-    pub row: ClientIssueRow,
-    pub cert: store::CertRecord,
-    pub p12: Vec<u8>,
-    pub pin: String,
-    pub renewed_from: Option<Serial>,
-    pub encryption: P12Encryption,
-}
 
 /// How many keys the rows to be carried out need.
 fn keys_needed(files: &[ApplicationFile]) -> usize {

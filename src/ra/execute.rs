@@ -3,84 +3,22 @@
 //! made just before it, see `client`).
 
 use openssl::pkey::{PKey, Private};
-use rusqlite::Connection;
-use time::OffsetDateTime;
 
-use super::client::{self, Generated};
+use super::client;
 use super::crl::{make_crl, publish_crl};
+use super::done::{Done, RowCtx, asn1_to_time, fresh_serial};
 use super::mail::Mail;
 use super::notify::queue_notices;
 use super::replies::record_file;
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca;
 use crate::model::{
-    ApplicationFile, ApplicationStatus, CaKind, CertStatus, ClientRequest, ClientRevokeRow,
-    Institution, IssueRow, Request, RevocationReason, RevokeRow, Serial, ServerRequest,
+    ApplicationFile, ApplicationStatus, CaKind, CertStatus, ClientRequest, Institution, IssueRow,
+    Request, RevocationReason, Serial, ServerRequest,
 };
 use crate::policy::rules::Decision;
-use crate::render::views::{FileView, RowOutcome, RowView, summarize};
+use crate::render::views::{FileView, RowView, summarize};
 use crate::store;
-
-/// What one executed row produced, for the replies.
-pub(super) enum Done {
-    Issued {
-        row: IssueRow,
-        cert: store::CertRecord,
-        renewed_from: Option<Serial>,
-    },
-    Revoked {
-        row: RevokeRow,
-        cert: store::CertRecord,
-    },
-    /// A client or S/MIME certificate with its generated key's PKCS#12.
-    Generated(Box<Generated>),
-    ClientRevoked {
-        row: ClientRevokeRow,
-        cert: store::CertRecord,
-    },
-}
-
-impl Done {
-    pub(super) fn cert(&self) -> &store::CertRecord {
-        match self {
-            Done::Issued { cert, .. }
-            | Done::Revoked { cert, .. }
-            | Done::ClientRevoked { cert, .. } => cert,
-            Done::Generated(g) => &g.cert,
-        }
-    }
-
-    fn revoked(&self) -> bool {
-        matches!(self, Done::Revoked { .. } | Done::ClientRevoked { .. })
-    }
-
-    /// The row's outcome and the name it is shown with.
-    fn outcome(&self) -> (RowOutcome, String) {
-        match self {
-            Done::Issued {
-                renewed_from, row, ..
-            } => (
-                if renewed_from.is_some() {
-                    RowOutcome::Renewed
-                } else {
-                    RowOutcome::Issued
-                },
-                row.fqdn.clone(),
-            ),
-            Done::Generated(g) => (
-                if g.renewed_from.is_some() {
-                    RowOutcome::Renewed
-                } else {
-                    RowOutcome::Issued
-                },
-                g.row.dn.cn().unwrap_or_default().to_string(),
-            ),
-            Done::Revoked { cert, .. } | Done::ClientRevoked { cert, .. } => {
-                (RowOutcome::Revoked, cert.subject_dn.clone())
-            }
-        }
-    }
-}
 
 /// The verdict of a mail whose valid files are carried out.
 pub(crate) fn verdict_of(files: &[ApplicationFile]) -> Verdict {
@@ -159,16 +97,6 @@ struct Batch<'a> {
     summary: &'a str,
     /// The rules' decision that files the mail.
     decision: &'a Decision,
-}
-
-/// What every row of a mail's transaction shares.
-pub(super) struct RowCtx<'a> {
-    pub env: &'a Env,
-    pub tx: &'a Connection,
-    pub inst: &'a Institution,
-    pub mail_id: i64,
-    pub actor: &'a str,
-    pub now: OffsetDateTime,
 }
 
 /// Where the rows' serials, access PINs and generated keys come from.
@@ -407,19 +335,6 @@ fn revoke(rc: &RowCtx<'_>, how: &Revoke<'_>) -> Result<store::CertRecord, RaErro
     Ok(cert)
 }
 
-/// A serial no certificate has yet.
-pub(super) fn fresh_serial(
-    tx: &Connection,
-    serials: &mut dyn ca::SerialSource,
-) -> Result<Serial, RaError> {
-    loop {
-        let s = serials.next_serial();
-        if store::certificate(tx, &s)?.is_none() {
-            return Ok(s);
-        }
-    }
-}
-
 fn issue(
     rc: &RowCtx<'_>,
     serials: &mut dyn ca::SerialSource,
@@ -483,10 +398,4 @@ fn issue(
         &what,
     )?;
     Ok(rec)
-}
-
-pub(crate) fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateTime> {
-    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
-    let d = epoch.diff(t).ok()?;
-    OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
 }

@@ -10,6 +10,7 @@
 mod answer;
 mod client;
 mod crl;
+mod done;
 mod env;
 mod execute;
 mod intake;

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use super::answer::Outgoing;
-use super::execute::Done;
+use super::done::Done;
 use super::mail::Mail;
 use super::{Env, RaError};
 use crate::ca;

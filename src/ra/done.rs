@@ -1,0 +1,116 @@
+//! What the rows of one executed mail share and produce: the context every
+//! row's step gets ([`RowCtx`]) and what each carried-out row yields
+//! ([`Done`]) for the replies — a leaf that `execute`, `client` and `notify`
+//! all use, so none of them imports another's internals.
+
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+use super::{Env, RaError};
+use crate::ca;
+use crate::model::{
+    ClientIssueRow, ClientRevokeRow, Institution, IssueRow, P12Encryption, RevokeRow, Serial,
+};
+use crate::render::views::RowOutcome;
+use crate::store;
+
+/// What every row of a mail's transaction shares.
+pub(super) struct RowCtx<'a> {
+    pub env: &'a Env,
+    pub tx: &'a Connection,
+    pub inst: &'a Institution,
+    pub mail_id: i64,
+    pub actor: &'a str,
+    pub now: OffsetDateTime,
+}
+
+/// A certificate issued with a generated key, and its PKCS#12 and PIN (in
+/// memory until the mails carrying them are queued).
+pub(super) struct Generated {
+    pub row: ClientIssueRow,
+    pub cert: store::CertRecord,
+    pub p12: Vec<u8>,
+    pub pin: String,
+    pub renewed_from: Option<Serial>,
+    pub encryption: P12Encryption,
+}
+
+/// What one executed row produced, for the replies.
+pub(super) enum Done {
+    Issued {
+        row: IssueRow,
+        cert: store::CertRecord,
+        renewed_from: Option<Serial>,
+    },
+    Revoked {
+        row: RevokeRow,
+        cert: store::CertRecord,
+    },
+    /// A client or S/MIME certificate with its generated key's PKCS#12.
+    Generated(Box<Generated>),
+    ClientRevoked {
+        row: ClientRevokeRow,
+        cert: store::CertRecord,
+    },
+}
+
+impl Done {
+    pub(super) fn cert(&self) -> &store::CertRecord {
+        match self {
+            Done::Issued { cert, .. }
+            | Done::Revoked { cert, .. }
+            | Done::ClientRevoked { cert, .. } => cert,
+            Done::Generated(g) => &g.cert,
+        }
+    }
+
+    pub(super) fn revoked(&self) -> bool {
+        matches!(self, Done::Revoked { .. } | Done::ClientRevoked { .. })
+    }
+
+    /// The row's outcome and the name it is shown with.
+    pub(super) fn outcome(&self) -> (RowOutcome, String) {
+        match self {
+            Done::Issued {
+                renewed_from, row, ..
+            } => (
+                if renewed_from.is_some() {
+                    RowOutcome::Renewed
+                } else {
+                    RowOutcome::Issued
+                },
+                row.fqdn.clone(),
+            ),
+            Done::Generated(g) => (
+                if g.renewed_from.is_some() {
+                    RowOutcome::Renewed
+                } else {
+                    RowOutcome::Issued
+                },
+                g.row.dn.cn().unwrap_or_default().to_string(),
+            ),
+            Done::Revoked { cert, .. } | Done::ClientRevoked { cert, .. } => {
+                (RowOutcome::Revoked, cert.subject_dn.clone())
+            }
+        }
+    }
+}
+
+/// A serial no certificate has yet.
+pub(super) fn fresh_serial(
+    tx: &Connection,
+    serials: &mut dyn ca::SerialSource,
+) -> Result<Serial, RaError> {
+    loop {
+        let s = serials.next_serial();
+        if store::certificate(tx, &s)?.is_none() {
+            return Ok(s);
+        }
+    }
+}
+
+pub(crate) fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateTime> {
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
+    let d = epoch.diff(t).ok()?;
+    OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
+}
