@@ -1239,7 +1239,7 @@ fn forms_template_writes_a_workbook_that_reads_back_and_refuses_an_unknown_form(
         by_code.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let mut wb: Xlsx<_> = calamine::open_workbook(&by_code).unwrap();
+    let wb: Xlsx<_> = calamine::open_workbook(&by_code).unwrap();
     assert_eq!(wb.sheet_names()[0], "5-3-3");
     let bad = d.path().join("bad.xlsx");
     let o = mailra(&[

@@ -22,8 +22,11 @@ fn cell(d: &Data) -> String {
     }
 }
 
-/// (kind, field count, header of the coded columns, the drop-down lists).
-const KINDS: [(FormKind, usize, &[(usize, &str, &str)]); 6] = [
+/// A coded column: (index, header, the drop-down list as written in the sheet).
+type Coded = (usize, &'static str, &'static str);
+
+/// (kind, field count, its coded columns).
+const KINDS: [(FormKind, usize, &[Coded]); 6] = [
     (
         FormKind::ServerIssue,
         13,
