@@ -1201,3 +1201,55 @@ fn registry_institution_org_id_and_p12_encryption_are_set_cleared_and_listed() {
         "{table}"
     );
 }
+
+#[test]
+fn forms_template_writes_a_workbook_that_reads_back_and_refuses_an_unknown_form() {
+    use calamine::{Data, Reader, Xlsx};
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("client-issue.xlsx");
+    let o = mailra(&[
+        "forms",
+        "template",
+        "client-issue",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("5-4-1"), "{}", text(&o));
+    let mut wb: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let sheets = wb.sheet_names();
+    assert_eq!(sheets.len(), 2, "{sheets:?}");
+    let form = wb.worksheet_range(&sheets[0]).unwrap();
+    let header: Vec<&Data> = form.rows().next().unwrap().iter().collect();
+    assert_eq!(header.len(), 15);
+    assert_eq!(
+        header[2],
+        &Data::String("ダウンロード方法 / Download method".into())
+    );
+    let example = wb.worksheet_range(&sheets[1]).unwrap();
+    assert_eq!(example.rows().nth(1).unwrap().len(), 15);
+
+    // The form code selects the same form; an unknown form writes nothing.
+    let by_code = d.path().join("5-3-3.xlsx");
+    let o = mailra(&[
+        "forms",
+        "template",
+        "5-3-3",
+        "-o",
+        by_code.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let wb: Xlsx<_> = calamine::open_workbook(&by_code).unwrap();
+    assert_eq!(wb.sheet_names()[0], "5-3-3");
+    let bad = d.path().join("bad.xlsx");
+    let o = mailra(&[
+        "forms",
+        "template",
+        "code-signing",
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("unknown form"), "{}", text(&o));
+    assert!(!bad.exists());
+}

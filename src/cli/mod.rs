@@ -5,6 +5,7 @@
 
 mod cert;
 mod check;
+mod forms;
 mod outbox;
 mod registry;
 mod reminders;
@@ -91,6 +92,11 @@ enum Cmd {
     },
     /// Validate an application file offline and print every error.
     Check { file: PathBuf },
+    /// Blank Excel workbooks of the application forms.
+    Forms {
+        #[command(subcommand)]
+        what: forms::FormsCmd,
+    },
     /// Issued certificates.
     Cert {
         #[command(subcommand)]
@@ -167,6 +173,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => run::daemon(&dir.dir, interval, once),
         Cmd::Verify { dir, mail, at } => check::verify(&dir.dir, &mail, at.as_deref(), now()),
         Cmd::Check { file } => check::check(&file),
+        Cmd::Forms { what } => forms::run(what),
         Cmd::Cert { what } => cert::run(what),
         Cmd::Outbox { what } => outbox::run(what, now()),
         Cmd::Crl { dir } => run::crl(&dir.dir, now()),

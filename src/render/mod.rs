@@ -8,6 +8,7 @@ pub mod reminders;
 pub mod renewal_file;
 pub mod table;
 pub mod views;
+pub mod xlsx_forms;
 
 use std::path::Path;
 
