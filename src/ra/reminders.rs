@@ -270,12 +270,9 @@ fn digest(
     let client_files = rows::client_files(client_rows);
     let tsv = "text/tab-separated-values; charset=Shift_JIS".to_string();
     let mut attachments = Vec::new();
-    if !server_rows.is_empty() {
-        attachments.push((
-            SERVER_FILE.to_string(),
-            tsv.clone(),
-            renewal_file::encode(&server_rows),
-        ));
+    let server_files = rows::server_files(server_rows);
+    for (name, rows) in &server_files {
+        attachments.push((name.clone(), tsv.clone(), renewal_file::encode(rows)));
     }
     for f in &client_files {
         attachments.push((f.name.clone(), tsv.clone(), renewal_file::encode(&f.rows)));
@@ -284,7 +281,10 @@ fn digest(
         institution: inst.name.clone(),
         days,
         certs,
-        server_file: (!server_rows.is_empty()).then(|| SERVER_FILE.to_string()),
+        server_file: (!server_files.is_empty()).then(|| {
+            let names: Vec<&str> = server_files.iter().map(|(n, _)| n.as_str()).collect();
+            names.join(", ")
+        }),
         client_files: client_files
             .iter()
             .map(|f| views::ClientFile::new(&f.name, f.method, f.rows.len()))

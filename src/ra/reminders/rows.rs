@@ -192,5 +192,22 @@ pub(super) fn client_files(rows: Vec<ClientRow>) -> Vec<ClientFile> {
     out
 }
 
+/// Puts server rows into 5-3-2 files of at most 99 rows each (the form's
+/// limit): `server-renewal.tsv`, then `server-renewal-2.tsv`, … — an
+/// institution with more expiring servers than that gets files the robot
+/// accepts back as they are.
+pub(super) fn server_files(rows: Vec<String>) -> Vec<(String, Vec<String>)> {
+    rows.chunks(crate::policy::server::MAX_RECORDS)
+        .enumerate()
+        .map(|(i, part)| {
+            let name = match i {
+                0 => super::SERVER_FILE.to_string(),
+                _ => super::SERVER_FILE.replace(".tsv", &format!("-{}.tsv", i + 1)),
+            };
+            (name, part.to_vec())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -348,3 +348,30 @@ fn client_rows_go_into_files_of_one_method_within_the_limits_and_without_repeats
     (a.keys[1], b.keys[1]) = (None, None);
     assert_eq!(client_files(vec![a, b]).len(), 1);
 }
+
+#[test]
+fn more_server_rows_than_a_form_holds_go_into_several_files() {
+    for (n, expected) in [
+        (1, vec![("server-renewal.tsv", 1)]),
+        (99, vec![("server-renewal.tsv", 99)]),
+        (
+            100,
+            vec![("server-renewal.tsv", 99), ("server-renewal-2.tsv", 1)],
+        ),
+        (
+            250,
+            vec![
+                ("server-renewal.tsv", 99),
+                ("server-renewal-2.tsv", 99),
+                ("server-renewal-3.tsv", 52),
+            ],
+        ),
+    ] {
+        let rows: Vec<String> = (0..n).map(|i| format!("row {i}")).collect();
+        let files = super::server_files(rows.clone());
+        let got: Vec<(&str, usize)> = files.iter().map(|(f, r)| (f.as_str(), r.len())).collect();
+        assert_eq!(got, expected, "{n} rows");
+        let all: Vec<String> = files.into_iter().flat_map(|(_, r)| r).collect();
+        assert_eq!(all, rows, "{n} rows: every row once, in order");
+    }
+}
