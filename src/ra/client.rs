@@ -25,13 +25,13 @@ use openssl::x509::X509;
 use rusqlite::Connection;
 
 use super::answer::Outgoing;
-use super::done::{Done, Generated, RowCtx, asn1_to_time, fresh_serial};
+use super::done::{Done, Generated, RowCtx, Signed, fresh_serial, record};
 use super::mail::Mail;
 use super::{Env, RaError};
 use crate::ca::{self, PinSource, SerialSource};
 use crate::model::{
-    ApplicationFile, CertStatus, ClientIssueRow, ClientRequest, Dn, DownloadMethod, Institution,
-    Request, Serial,
+    ApplicationFile, ClientIssueRow, ClientRequest, Dn, DownloadMethod, Institution, Request,
+    Serial,
 };
 use crate::render::bundle::{
     self, BundleEntry, CertInfo, PinFile, PinLine, SplitLimit, bundle_parts, part_index,
@@ -120,23 +120,19 @@ pub(super) fn issue(
     drop(key);
     let subject = Dn::from_x509_name(x509.subject_name()).map_err(ca::CaError::from)?;
     let applied = row.dn.to_string();
-    let rec = store::CertRecord {
-        serial: serial.clone(),
-        institution_id: inst.id,
+    let signed = Signed {
+        serial: &serial,
+        ca: ca_kind,
+        x509: &x509,
         profile: row.profile,
         subject_dn: subject.to_string(),
-        spki_sha256: ca::cert_spki_sha256(&x509),
-        not_before: asn1_to_time(x509.not_before()).unwrap_or(now),
-        not_after: asn1_to_time(x509.not_after()).unwrap_or(now),
-        status: CertStatus::Valid,
-        pem: String::from_utf8_lossy(&x509.to_pem().map_err(ca::CaError::from)?).into_owned(),
-        admin_mail: row.admin_mail.clone(),
-        renewed_from: renews.cloned(),
-        issued_at: now,
-        mail_id: Some(mail_id),
-        ca: ca_kind,
+        admin_mail: &row.admin_mail,
+        renews,
+    };
+    let rec = store::CertRecord {
         applied_dn: (applied != subject.to_string()).then_some(applied),
         user_mail: row.user_mail.clone(),
+        ..record(rc, signed)?
     };
     store::insert_certificate(tx, &rec)?;
     store::set_client_details(
@@ -353,24 +349,17 @@ fn bundles(d: &Delivery<'_>, gs: &[&Generated]) -> Result<usize, RaError> {
         let parts = bundle_parts(&entries, &limit, now)?;
         let index = part_index(&parts);
         for (part, idx) in parts.into_iter().zip(&index) {
-            let certs: Vec<ClientCertView> = mine
+            // The certificates this part carries, found once.
+            let files: std::collections::HashSet<&str> =
+                part.p12_files.iter().map(String::as_str).collect();
+            let members: Vec<&Generated> = mine
                 .iter()
-                .filter(|g| {
-                    part.p12_files
-                        .iter()
-                        .any(|f| *f == format!("{}.p12", g.row.p12_name))
-                })
-                .map(|g| view(g))
+                .copied()
+                .copied()
+                .filter(|g| files.contains(format!("{}.p12", g.row.p12_name).as_str()))
                 .collect();
-            let serials: Vec<String> = mine
-                .iter()
-                .filter(|g| {
-                    part.p12_files
-                        .iter()
-                        .any(|f| *f == format!("{}.p12", g.row.p12_name))
-                })
-                .map(|g| g.cert.serial.to_string())
-                .collect();
+            let certs: Vec<ClientCertView> = members.iter().map(|g| view(g)).collect();
+            let serials: Vec<String> = members.iter().map(|g| g.cert.serial.to_string()).collect();
             let enc = mine[0].encryption;
             let name = mine[0].row.admin_name.as_str();
             let mut out = Outgoing::new(

@@ -109,8 +109,44 @@ pub(super) fn fresh_serial(
     }
 }
 
-pub(crate) fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateTime> {
+fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateTime> {
     let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
     let d = epoch.diff(t).ok()?;
     OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
+}
+
+/// A certificate the CA just signed for a row.
+pub(super) struct Signed<'a> {
+    pub serial: &'a Serial,
+    pub ca: crate::model::CaKind,
+    pub x509: &'a openssl::x509::X509,
+    pub profile: crate::model::Profile,
+    /// The subject as stored (the row's DN for server certificates).
+    pub subject_dn: String,
+    pub admin_mail: &'a str,
+    pub renews: Option<&'a Serial>,
+}
+
+/// The store's record of a certificate just signed in this mail's
+/// transaction (no applied DN or user mail: the client family adds those).
+pub(super) fn record(rc: &RowCtx<'_>, s: Signed<'_>) -> Result<store::CertRecord, RaError> {
+    let now = rc.now;
+    Ok(store::CertRecord {
+        serial: s.serial.clone(),
+        institution_id: rc.inst.id,
+        profile: s.profile,
+        subject_dn: s.subject_dn,
+        spki_sha256: ca::cert_spki_sha256(s.x509),
+        not_before: asn1_to_time(s.x509.not_before()).unwrap_or(now),
+        not_after: asn1_to_time(s.x509.not_after()).unwrap_or(now),
+        status: crate::model::CertStatus::Valid,
+        pem: String::from_utf8_lossy(&s.x509.to_pem().map_err(ca::CaError::from)?).into_owned(),
+        admin_mail: s.admin_mail.to_string(),
+        renewed_from: s.renews.cloned(),
+        issued_at: now,
+        mail_id: Some(rc.mail_id),
+        ca: s.ca,
+        applied_dn: None,
+        user_mail: None,
+    })
 }

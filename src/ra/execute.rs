@@ -6,15 +6,15 @@ use openssl::pkey::{PKey, Private};
 
 use super::client;
 use super::crl::{make_crl, publish_crl};
-use super::done::{Done, RowCtx, asn1_to_time, fresh_serial};
+use super::done::{Done, RowCtx, Signed, fresh_serial, record};
 use super::mail::Mail;
 use super::notify::queue_notices;
 use super::replies::record_file;
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca;
 use crate::model::{
-    ApplicationFile, ApplicationStatus, CaKind, CertStatus, ClientRequest, Institution, IssueRow,
-    Request, RevocationReason, Serial, ServerRequest,
+    ApplicationFile, ApplicationStatus, CaKind, ClientRequest, Institution, IssueRow, Request,
+    RevocationReason, Serial, ServerRequest,
 };
 use crate::policy::rules::Decision;
 use crate::render::views::{FileView, RowView, summarize};
@@ -352,25 +352,18 @@ fn issue(
     let serial = fresh_serial(tx, serials)?;
     let (ca_kind, issuing) = env.ca_for_profile(row.profile)?;
     let x509 = ca::issue_checked(issuing, inst, row, serial.clone(), now, env.cfg.server_days)?;
-    let pem = String::from_utf8_lossy(&x509.to_pem().map_err(ca::CaError::from)?).into_owned();
-    let rec = store::CertRecord {
-        serial: serial.clone(),
-        institution_id: inst.id,
-        profile: row.profile,
-        subject_dn: row.dn.to_string(),
-        spki_sha256: ca::cert_spki_sha256(&x509),
-        not_before: asn1_to_time(x509.not_before()).unwrap_or(now),
-        not_after: asn1_to_time(x509.not_after()).unwrap_or(now),
-        status: CertStatus::Valid,
-        pem,
-        admin_mail: row.admin_mail.clone(),
-        renewed_from: renews.cloned(),
-        issued_at: now,
-        mail_id: Some(mail_id),
-        ca: ca_kind,
-        applied_dn: None,
-        user_mail: None,
-    };
+    let rec = record(
+        rc,
+        Signed {
+            serial: &serial,
+            ca: ca_kind,
+            x509: &x509,
+            profile: row.profile,
+            subject_dn: row.dn.to_string(),
+            admin_mail: &row.admin_mail,
+            renews,
+        },
+    )?;
     store::insert_certificate(tx, &rec)?;
     // What the row said beyond the DN: an expiry digest pre-fills the renewal row from it.
     store::set_server_details(
