@@ -7,7 +7,8 @@
 //! nothing sent or filed), `before-move` (its replies are sent, the mail not
 //! yet filed), `after-smtp-accept` (the SMTP server accepted a reply, not yet
 //! marked sent), `row:N` (inside the transaction, after the N-th row was
-//! issued).
+//! issued), and `pause:before-file` (a mail was taken, not yet filed; the
+//! robot waits for a go-file, then goes on).
 //!
 //! Only with the cargo feature `fault-injection` (the crash tests turn it on;
 //! `scripts/test` runs the suite with it): without it every function here is
@@ -40,6 +41,25 @@ mod armed_points {
     pub fn point(name: &str) {
         if armed(name) {
             hang(name);
+        }
+    }
+
+    /// `pause:NAME`: at point `NAME` the process announces itself (stderr
+    /// and `$MAILRA_FAULT_MARKER`) and waits until the file
+    /// `$MAILRA_FAULT_MARKER.go` exists, then goes on, so a test can act
+    /// while the robot stands exactly there.
+    pub fn pause(name: &str) {
+        if wanted().and_then(|w| w.strip_prefix("pause:")) != Some(name) {
+            return;
+        }
+        eprintln!("mailra: pause point {name} reached");
+        let Ok(marker) = std::env::var("MAILRA_FAULT_MARKER") else {
+            return;
+        };
+        let _ = std::fs::write(&marker, name);
+        let go = format!("{marker}.go");
+        while !std::path::Path::new(&go).exists() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 
@@ -90,6 +110,9 @@ mod no_points {
 
     #[inline(always)]
     pub fn point(_name: &str) {}
+
+    #[inline(always)]
+    pub fn pause(_name: &str) {}
 
     #[inline(always)]
     pub fn row(_n: usize) {}

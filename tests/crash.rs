@@ -150,3 +150,49 @@ fn killed_after_the_smtp_server_accepted_a_reply_before_it_was_marked_sent() {
 fn killed_in_the_middle_of_a_99_row_file() {
     crash_at("row:50", 99);
 }
+
+/// Regression (CI failure on stop 13): a mail appended while another was
+/// being taken was announced by the server in the middle of those commands
+/// and never again, so the robot went into IDLE and left it in the INBOX
+/// until the IDLE timeout. It must be taken right after the first.
+#[test]
+fn a_mail_arriving_while_another_is_taken_is_not_left_waiting_for_the_idle_timeout() {
+    let (srv, f) = fixture();
+    let marker = f.dir.path().join("pause-reached");
+    let robot = Robot::start(
+        f.dir.path(),
+        &[
+            ("MAILRA_FAULT", "pause:before-file"),
+            ("MAILRA_FAULT_MARKER", marker.to_str().unwrap()),
+        ],
+    );
+    let first = application(&f, 1);
+    live::append(srv.imap, kit::ROBOT, "INBOX", &first);
+    live::wait_file(&marker, WAIT);
+    // The robot has taken the first mail; its next IMAP command files it.
+    live::append(
+        srv.imap,
+        kit::ROBOT,
+        "INBOX",
+        b"From: x@example.ac.jp\r\nTo: mailra@certs.example.ac.jp\r\nSubject: hello\r\n\r\nnot signed\r\n",
+    );
+    std::fs::write(format!("{}.go", marker.display()), "").unwrap();
+    // IDLE waits a minute here; the second mail must be filed well before.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second mail was left in the INBOX"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        live::messages(srv.imap, kit::ROBOT, "Rejected/Unsigned").len(),
+        1
+    );
+    assert_eq!(
+        live::messages(srv.imap, kit::ROBOT, "Processed/Issued").len(),
+        1
+    );
+    assert!(robot.stop(), "run exits cleanly on SIGTERM");
+}

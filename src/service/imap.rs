@@ -120,6 +120,7 @@ async fn session(
         let found = timed(s.uid_search(format!("UID {}:*", last.saturating_add(1)))).await?;
         let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
         uids.sort_unstable();
+        let took_some = !uids.is_empty();
         for uid in uids {
             if *w.stop.borrow() {
                 break;
@@ -129,6 +130,15 @@ async fn session(
         if *w.stop.borrow() || w.once {
             transport::logout(s).await;
             return Ok(());
+        }
+        // The server announces a mail that arrives while others are being
+        // taken with an EXISTS in the middle of those commands, never again
+        // in the IDLE that follows: look again until a pass finds nothing
+        // new, and only then wait. The announcements themselves are
+        // drained so their bounded channel never fills.
+        while s.unsolicited_responses.try_recv().is_ok() {}
+        if took_some {
+            continue;
         }
         if idle {
             let mut h = s.idle();
@@ -190,6 +200,7 @@ async fn take_one(
             (filer.quarantine.clone(), vec![ERROR_KEYWORD.into()], None)
         }
     };
+    crate::fault::pause("before-file");
     let went = filer.file(s, uid, &folder, &keywords).await?;
     if let Some(id) = mail_id {
         filed(env, id, &folder, &went)?;
