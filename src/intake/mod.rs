@@ -7,3 +7,4 @@ pub mod record;
 pub mod registry;
 pub mod smime;
 pub mod tsv;
+pub mod workbook;
