@@ -309,7 +309,7 @@ impl Verdict {
 
 /// One rule broken by one field of one row. `line` is the 1-based line of the
 /// file; `field` the 1-based field number (None for whole-row or whole-file rules).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RowError {
     pub line: usize,
     pub field: Option<usize>,

@@ -11,3 +11,21 @@
 mod cells;
 
 pub use cells::{Cell, Sheet, Value, Workbook, cell_name};
+
+/// Why a workbook yields no cells: each told to the officer as the reason
+/// the file was not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkbookError {
+    #[error("the file is not an Excel workbook (.xlsx, .xlsm or .xls)")]
+    NotAWorkbook,
+    #[error("the workbook is larger than {limit_mb} MB")]
+    TooLarge { limit_mb: u64 },
+    #[error("the workbook is encrypted or password-protected; send it without a password")]
+    Encrypted,
+    #[error("the workbook contains macros; save it as .xlsx without macros")]
+    Macros,
+    #[error("the workbook could not be read safely: {0}")]
+    Unsafe(String),
+    #[error("the workbook is damaged: {0}")]
+    Malformed(String),
+}
