@@ -409,6 +409,11 @@ pub struct ApplicationFile {
     pub rows: Vec<Request>,
     pub errors: Vec<RowError>,
     pub warnings: Vec<RowError>,
+    /// The records as read, before the form was fitted: each line (TSV line
+    /// or sheet row, 1-based) with its fields from the first column on. What
+    /// the annotated reply rebuilds the file from; empty when the file could
+    /// not be read at all.
+    pub as_read: Vec<(usize, Vec<String>)>,
 }
 
 impl ApplicationFile {

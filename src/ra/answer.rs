@@ -9,10 +9,11 @@ use super::mail::Mail;
 use super::{Env, RaError, Verdict};
 use crate::intake::smime;
 use crate::mail::compose::{self, Reply};
-use crate::model::Institution;
+use crate::model::{ApplicationFile, Institution};
 use crate::policy::rules::Decision;
 use crate::render::notices::{MailFacts, OfficerResult};
 use crate::render::views::FileView;
+use crate::render::{annotated, xlsx_forms};
 use crate::store;
 
 /// One reply to queue: the template and its view, the recipients, files and
@@ -88,7 +89,10 @@ pub(crate) struct SenderAnswer {
 
 /// What the officer's result of a mail with application files reports.
 pub(crate) struct Results<'a> {
+    /// One view per file of `checked`, in the same order.
     pub files: Vec<FileView>,
+    /// The files as checked: those with row errors go back annotated.
+    pub checked: &'a [ApplicationFile],
     pub notes: &'a [String],
     pub verdict: Verdict,
     pub summary: &'a str,
@@ -130,11 +134,13 @@ impl Mail {
         d: &Decision,
     ) -> Outgoing {
         let Results {
-            files,
+            mut files,
+            checked,
             notes,
             verdict,
             summary,
         } = r;
+        let attachments = annotate(checked, &mut files);
         let officer = self.officer_email();
         let rows: usize = files.iter().map(|f| f.rows.len().max(f.errors.len())).sum();
         let forms: Vec<&str> = files.iter().filter_map(|f| f.form_code).collect();
@@ -169,8 +175,47 @@ impl Mail {
         out.to = vec![officer];
         out.cc = cc;
         out.tags = tags;
+        out.attachments = attachments;
         out
     }
+}
+
+/// The content type of an .xlsx attachment.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The annotated workbook of every file with row errors whose records were
+/// read (`<stem>-errors.xlsx`: the file rebuilt with its faulty cells marked,
+/// see [`annotated`]); each such file's view is told the attachment's name.
+/// A file refused as a whole (unreadable, or only whole-file errors) gets
+/// none: there is no cell to mark. A workbook that cannot be built is left
+/// out with a warning: the reply's text lists every error anyway.
+fn annotate(checked: &[ApplicationFile], views: &mut [FileView]) -> Vec<(String, String, Vec<u8>)> {
+    let mut out: Vec<(String, String, Vec<u8>)> = Vec::new();
+    for (f, view) in checked.iter().zip(views.iter_mut()) {
+        if f.as_read.is_empty() || !f.errors.iter().any(|e| e.line > 0) {
+            continue;
+        }
+        let columns = f.kind.map(xlsx_forms::columns);
+        let rows = f.as_read.iter().map(|(l, fields)| (*l, fields.as_slice()));
+        let bytes = match annotated::workbook(&f.name, rows, columns.as_deref(), &f.errors) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(file = %f.name, error = %e, "annotated workbook not built");
+                continue;
+            }
+        };
+        // Two files of one stem (`a.tsv`, `a.txt`) get `a-errors.xlsx`, `a-errors-2.xlsx`.
+        let first = annotated::attachment_name(&f.name);
+        let mut name = first.clone();
+        let mut n = 1;
+        while out.iter().any(|(taken, _, _)| *taken == name) {
+            n += 1;
+            name = format!("{}-{n}.xlsx", first.trim_end_matches(".xlsx"));
+        }
+        view.annotated = Some(name.clone());
+        out.push((name, XLSX.into(), bytes));
+    }
+    out
 }
 
 /// What a queued mail answers: the mail it belongs to and its Message-ID

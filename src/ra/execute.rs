@@ -186,6 +186,7 @@ fn execute_in_tx(
     store::set_mail_detail(&tx, mail_id, &summary)?;
     let result = super::answer::Results {
         files: views,
+        checked: files,
         notes,
         verdict,
         summary: &summary,

@@ -265,6 +265,7 @@ impl Mail {
         store::audit(&tx, now, actor, verdict.as_str(), Some(id), None, &summary)?;
         let result = super::answer::Results {
             files: views,
+            checked: &files,
             notes: &notes,
             verdict,
             summary: &summary,

@@ -129,13 +129,19 @@ pub(super) fn extract_and_check(
     let mut notes = Vec::new();
     let mut files = Vec::new();
     for a in &body.attachments {
-        let checked = match application::records(&a.filename, &a.data) {
-            Ok(records) => forms::check(&records, &ctx).map_err(lookup_failed)?,
+        let (checked, as_read) = match application::records(&a.filename, &a.data) {
+            Ok(records) => (
+                forms::check(&records, &ctx).map_err(lookup_failed)?,
+                records
+                    .as_read()
+                    .map(|(line, fields)| (line, fields.to_vec()))
+                    .collect(),
+            ),
             Err(e @ ReadError::NotApplication) => {
                 notes.push(format!("{}: {e}; ignored", a.filename));
                 continue;
             }
-            Err(e) => Checked::unreadable(&e),
+            Err(e) => (Checked::unreadable(&e), Vec::new()),
         };
         files.push(ApplicationFile {
             name: a.filename.clone(),
@@ -144,6 +150,7 @@ pub(super) fn extract_and_check(
             rows: checked.rows,
             errors: checked.errors,
             warnings: checked.warnings,
+            as_read,
         });
     }
     cross_file_checks(&mut files);

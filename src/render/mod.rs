@@ -1,6 +1,7 @@
 //! Reply texts from the templates in `templates/` (built in; an instance may
 //! override any of them with a folder of its own).
 
+pub mod annotated;
 pub mod bundle;
 pub mod client_notices;
 pub mod notices;

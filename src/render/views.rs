@@ -51,6 +51,9 @@ pub struct FileView {
     pub rows: Vec<RowView>,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// The name of the annotated workbook attached for this file (its
+    /// errors marked at their cells), if one is.
+    pub annotated: Option<String>,
 }
 
 /// One row of a file in the officer's reply.
@@ -183,6 +186,7 @@ impl FileView {
             rows,
             errors: f.errors.iter().map(|e| e.to_string()).collect(),
             warnings: f.warnings.iter().map(|e| e.to_string()).collect(),
+            annotated: None,
         }
     }
 }
