@@ -32,7 +32,8 @@
 //! - [`policy`]: pure decisions — the form rules per family, DN rules, weak
 //!   and reused keys, the filing rules.
 //! - [`render`]: reply texts from `templates/` and the view models (wording
-//!   in Japanese and English).
+//!   in Japanese and English); the workbooks mailra writes (blank forms, and
+//!   the annotated copy of a file with errors the officer's result carries).
 //! - [`intake`]: pure parsers, bytes → records: MIME, S/MIME verification,
 //!   application files (which files are, and their records), TSV, the
 //!   registry import file.

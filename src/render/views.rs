@@ -1,6 +1,6 @@
 //! View models: how application files, rows and times appear in the replies.
 //! The Japanese (and English) wording lives here, not in the workflow, so the
-//! text mails, the coming annotated xlsx reply and reports share one view.
+//! text mails, the annotated xlsx reply and reports share one view.
 
 use serde::Serialize;
 use time::OffsetDateTime;
