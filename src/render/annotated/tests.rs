@@ -100,6 +100,8 @@ fn tsv() -> Vec<u8> {
     crate::kit::forms::sjis(&lines.join("\r\n"))
 }
 
+// `..Default::default()`: another field may be added to RowError.
+#[allow(clippy::needless_update)]
 fn err(line: usize, field: Option<usize>, rule: &str) -> RowError {
     RowError {
         line,
