@@ -35,8 +35,8 @@
 //!   in Japanese and English); the workbooks mailra writes (blank forms, and
 //!   the annotated copy of a file with errors the officer's result carries).
 //! - [`intake`]: pure parsers, bytes → records: MIME, S/MIME verification,
-//!   application files (which files are, and their records), TSV, the
-//!   registry import file.
+//!   application files (which files are, and their records), TSV, a
+//!   workbook's application sheet (`intake::sheet`), the registry import file.
 //! - [`model`], [`clock`], [`fault`]: leaves — the domain types shared by
 //!   every layer, where "now" comes from, test-only fault points.
 //!
@@ -47,7 +47,7 @@
 //! - a **rejection** is told to the officer: a failed S/MIME check
 //!   (`intake::smime::Check`), a signer who is no officer or a refused review
 //!   (`ra`'s `Rejection`), or a row error ([`model::RowError`]: line, field,
-//!   rule). The pure layers (`intake`, `policy`) only ever produce these, each
+//!   rule; for a workbook, the sheet, so it reads `Sheet1!G7`). The pure layers (`intake`, `policy`) only ever produce these, each
 //!   parser with its own enum of causes (`TsvError`, `MimeError`, `CsrError`,
 //!   `DnError`, `WeakKey`, …) rendered into the rule the officer reads;
 //! - an **internal error** is told to the operator and the mail is processed

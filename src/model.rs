@@ -8,12 +8,14 @@ use std::fmt;
 
 mod dn;
 mod forms;
+mod location;
 pub use dn::DnConvError;
 pub use forms::{
     ClientIssueRow, ClientRenewRow, ClientRequest, ClientRevokeRow, DownloadMethod, FormFamily,
     FormKind, IssueRow, P12Encryption, Profile, RenewRow, Request, RevokeRow, ServerRequest,
     Validity,
 };
+pub use location::{cell_name, sheet_ref};
 
 /// A member institution as registered by the secretariat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,7 +310,8 @@ impl Verdict {
 }
 
 /// One rule broken by one field of one row. `line` is the 1-based line of the
-/// file; `field` the 1-based field number (None for whole-row or whole-file rules).
+/// file (of a sheet: its row); `field` the 1-based field number (of a sheet:
+/// its column, A = 1; None for whole-row or whole-file rules).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RowError {
     pub line: usize,
@@ -317,18 +320,36 @@ pub struct RowError {
     pub field_name: &'static str,
     /// The rule broken, in plain words, e.g. "must equal the CN (field 11)".
     pub rule: String,
+    /// The sheet the row was read from, when the file is a workbook: the
+    /// error then reads `Sheet1!G7 (field name): rule` (`Sheet1 row 7: rule`
+    /// for the whole row) instead of `line 7: field 7 (field name): rule`.
+    pub sheet: Option<String>,
 }
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.field {
-            Some(n) => write!(
+        match (self.field, &self.sheet) {
+            (_, _) if self.line == 0 && self.field.is_none() => write!(f, "file: {}", self.rule),
+            (Some(n), Some(sheet)) => write!(
+                f,
+                "{}!{} ({}): {}",
+                sheet_ref(sheet),
+                cell_name(
+                    u32::try_from(self.line.saturating_sub(1)).unwrap_or(u32::MAX),
+                    u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX)
+                ),
+                self.field_name,
+                self.rule
+            ),
+            (None, Some(sheet)) => {
+                write!(f, "{} row {}: {}", sheet_ref(sheet), self.line, self.rule)
+            }
+            (Some(n), None) => write!(
                 f,
                 "line {}: field {} ({}): {}",
                 self.line, n, self.field_name, self.rule
             ),
-            None if self.line == 0 => write!(f, "file: {}", self.rule),
-            None => write!(f, "line {}: {}", self.line, self.rule),
+            (None, None) => write!(f, "line {}: {}", self.line, self.rule),
         }
     }
 }

@@ -5,13 +5,17 @@
 //! filing rules' `attachment` condition sees the same [`AttachmentKind`]. A
 //! file's records are plain strings with their line: recognising the form and
 //! checking its fields is `policy`'s job, which fits the records to the form's
-//! field count and record limit with [`Records::fit`]. TSV today; Excel
-//! workbooks are the next format (their kind is already told apart).
+//! field count and record limit with [`Records::fit`]. TSV files and the
+//! application sheet of a workbook (`intake::sheet`) give records alike; a
+//! workbook's cells are taken by each field's [`CellRule`], which `policy`
+//! passes with the form family's fields.
 
 use serde::Serialize;
 use thiserror::Error;
 
 pub use super::record::{Record, Table};
+pub use super::sheet::CellRule;
+use super::sheet::{self, SheetError};
 use super::tsv::{self, TsvError};
 use crate::model::RowError;
 
@@ -56,6 +60,8 @@ pub enum ReadError {
     NotApplication,
     #[error(transparent)]
     Tsv(#[from] TsvError),
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
 }
 
 impl ReadError {
@@ -66,6 +72,7 @@ impl ReadError {
             field: None,
             field_name: "",
             rule: self.to_string(),
+            ..Default::default()
         }
     }
 }
@@ -79,15 +86,43 @@ pub struct Records {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Source {
     Tsv(tsv::Lines),
+    Sheet(sheet::Rows),
 }
 
 impl Records {
     /// The records fitted to a form of `fields` fields and at most `max`
-    /// records, with the format's leniency (for TSV: missing trailing tabs),
-    /// each tolerance a warning; or every error of every record.
-    pub fn fit(&self, fields: usize, max: usize) -> Result<Table, Vec<RowError>> {
+    /// records, with the format's leniency (for TSV: missing trailing tabs,
+    /// each a warning; for a sheet: missing trailing cells), or every error
+    /// of every record. `cells` says how each field takes a workbook cell
+    /// that is not text (unused for TSV; a field past it is free text).
+    pub fn fit(
+        &self,
+        fields: usize,
+        max: usize,
+        cells: &[CellRule],
+    ) -> Result<Table, Vec<RowError>> {
         match &self.source {
             Source::Tsv(lines) => tsv::fit(lines, fields, max),
+            Source::Sheet(rows) => sheet::fit(rows, fields, max, cells),
+        }
+    }
+
+    /// The sheet the records were read from, when the file is a workbook:
+    /// every error of such a file is located by sheet and cell
+    /// ([`RowError::sheet`]).
+    pub fn sheet_name(&self) -> Option<&str> {
+        match &self.source {
+            Source::Tsv(_) => None,
+            Source::Sheet(rows) => Some(&rows.sheet),
+        }
+    }
+
+    /// The form's field count a sheet's header row declares (its width), when
+    /// the sheet has one; `None` for TSV.
+    pub fn header_width(&self) -> Option<usize> {
+        match &self.source {
+            Source::Tsv(_) => None,
+            Source::Sheet(rows) => rows.header_width,
         }
     }
 
@@ -95,9 +130,16 @@ impl Records {
     /// fields as written (as many as its tabs make; a field that did not
     /// decode is empty). What tells the form families apart, and how many
     /// records there are.
-    pub fn as_read(&self) -> impl Iterator<Item = (usize, &[String])> {
+    ///
+    /// For a sheet: each row with its sheet row number and its cells as text
+    /// from column A (a number as its decimal text, before the form's
+    /// [`CellRule`]s judge it).
+    pub fn as_read(&self) -> Box<dyn Iterator<Item = (usize, &[String])> + '_> {
         match &self.source {
-            Source::Tsv(lines) => lines.lines.iter().map(|l| (l.line, l.fields.as_slice())),
+            Source::Tsv(lines) => {
+                Box::new(lines.lines.iter().map(|l| (l.line, l.fields.as_slice())))
+            }
+            Source::Sheet(rows) => Box::new(rows.rows.iter().map(|r| (r.row, r.fields.as_slice()))),
         }
     }
 }
@@ -113,14 +155,17 @@ pub fn records(name: &str, bytes: &[u8]) -> Result<Records, ReadError> {
     }
 }
 
-/// The records of a workbook's application sheet (the first visible
-/// sheet, in a TSV form's column order). Not yet read: every workbook is
-/// refused until the sheet reader lands.
+/// The records of a workbook's application sheet: the first visible sheet,
+/// in a TSV form's column order from column A, an optional header row
+/// skipped (the rules are `intake::sheet`'s). Data in a hidden sheet, or no
+/// row at all, refuses the whole file.
 pub fn workbook_records(
     _name: &str,
-    _workbook: &super::workbook::Workbook,
+    workbook: &super::workbook::Workbook,
 ) -> Result<Records, ReadError> {
-    Err(ReadError::NotApplication)
+    Ok(Records {
+        source: Source::Sheet(sheet::read(workbook)?),
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod application;
 pub mod mime;
 pub mod record;
 pub mod registry;
+pub mod sheet;
 pub mod smime;
 pub mod tsv;
 pub mod workbook;

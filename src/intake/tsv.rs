@@ -65,6 +65,10 @@ pub enum TsvError {
     #[error("control character {0} is not allowed")]
     Control(String),
     #[error(
+        "character {ch} (U+{code:04X}) cannot be written in Shift_JIS; replace it with a JIS X 0208 character"
+    )]
+    NotInShiftJis { ch: char, code: u32 },
+    #[error(
         "the row has {found} fields, {expected} expected; fields {first} to {found} are not empty"
     )]
     TooManyFields {
@@ -112,6 +116,7 @@ pub fn read(bytes: &[u8]) -> Result<Lines, TsvError> {
                 field: None,
                 field_name: "",
                 rule: "empty line skipped".into(),
+                ..Default::default()
             });
             continue;
         }
@@ -126,6 +131,7 @@ pub fn read(bytes: &[u8]) -> Result<Lines, TsvError> {
                         field: Some(j + 1),
                         field_name: FIELD_NAME,
                         rule: e.to_string(),
+                        ..Default::default()
                     });
                     fields.push(String::new());
                 }
@@ -176,6 +182,7 @@ pub fn fit(
                 rule: format!(
                     "the row has {found} fields, {fields_per_record} expected; the missing trailing fields were taken as empty (write a tab for every empty field)"
                 ),
+                ..Default::default()
             });
             fields.resize(fields_per_record, String::new());
         } else if found > fields_per_record {
@@ -190,6 +197,7 @@ pub fn fit(
                     rule: format!(
                         "the row has {found} fields, {fields_per_record} expected; the extra empty fields were ignored"
                     ),
+                    ..Default::default()
                 });
                 fields.truncate(fields_per_record);
             } else {
@@ -204,6 +212,7 @@ pub fn fit(
                         first: fields_per_record + 1,
                     }
                     .to_string(),
+                    ..Default::default()
                 });
             }
         }
@@ -238,7 +247,31 @@ fn file_error(e: TsvError) -> RowError {
         field: None,
         field_name: "",
         rule: e.to_string(),
+        ..Default::default()
     }
+}
+
+/// Checks text that did not come as Shift_JIS bytes (a workbook cell) by the
+/// same character rules as a TSV field: it must be writable in Shift_JIS,
+/// within JIS X 0208 + JIS X 0201, without control characters (a tab or a
+/// line break inside a cell included).
+pub fn check_text(s: &str) -> Result<(), TsvError> {
+    let mut bytes = Vec::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch == '\t' {
+            return Err(TsvError::Control(hex_bytes(b"\t")));
+        }
+        let mut buf = [0u8; 4];
+        let (b, _, unmappable) = SHIFT_JIS.encode(ch.encode_utf8(&mut buf));
+        if unmappable {
+            return Err(TsvError::NotInShiftJis {
+                ch,
+                code: ch as u32,
+            });
+        }
+        bytes.extend_from_slice(&b);
+    }
+    decode_field(&bytes).map(|_| ())
 }
 
 /// A line of nothing but tabs and spaces carries no data (spreadsheets export those).
@@ -455,6 +488,31 @@ mod tests {
         for (input, expected) in cases {
             let got = rules(&parse(&input, 3, 2));
             assert_eq!(got, expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn text_of_other_origins_by_the_same_rules() {
+        let cases = [
+            ("国立　太郎 ｱｲｳ abc", Ok(())),
+            (
+                "\u{2460}",
+                Err(
+                    "character \u{2460} (0x8740) is a Windows-31J extension outside JIS X 0208; replace it with a JIS X 0208 character",
+                ),
+            ),
+            (
+                "\u{1F600}",
+                Err(
+                    "character \u{1F600} (U+1F600) cannot be written in Shift_JIS; replace it with a JIS X 0208 character",
+                ),
+            ),
+            ("a\nb", Err("control character 0x0A is not allowed")),
+            ("a\tb", Err("control character 0x09 is not allowed")),
+        ];
+        for (text, expected) in cases {
+            let got = check_text(text).map_err(|e| e.to_string());
+            assert_eq!(got, expected.map_err(str::to_string), "{text:?}");
         }
     }
 

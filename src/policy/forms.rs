@@ -7,21 +7,30 @@
 
 pub use super::check::{Checked, Context};
 use crate::intake::application::{self, Records};
-use crate::model::{FormFamily, LookupError, RowError};
+use crate::model::{FormFamily, LookupError, RowError, cell_name, sheet_ref};
 use crate::policy::{client, server};
 
 /// Recognises the family of a file's records and validates them by its rules.
 /// `Err` when a certificate look-up failed: the file was not checked, and
 /// nothing may be told to the officer about it.
+///
+/// The errors and warnings of a file read from a workbook's sheet carry the
+/// sheet's name, so each reads as a cell (`Sheet1!G7`) or a row.
 pub fn check(records: &Records, ctx: &Context) -> Result<Checked, LookupError> {
-    match family(records) {
-        Ok(FormFamily::Server) => server::check_records(records, ctx),
-        Ok(FormFamily::Client) => client::check_records(records, ctx),
-        Err(e) => Ok(Checked {
+    let mut checked = match family(records) {
+        Ok(FormFamily::Server) => server::check_records(records, ctx)?,
+        Ok(FormFamily::Client) => client::check_records(records, ctx)?,
+        Err(e) => Checked {
             errors: vec![e],
             ..Checked::default()
-        }),
+        },
+    };
+    if let Some(sheet) = records.sheet_name() {
+        for e in checked.errors.iter_mut().chain(&mut checked.warnings) {
+            e.sheet = Some(sheet.to_string());
+        }
     }
+    Ok(checked)
 }
 
 /// Reads the application file `name` and checks it: [`check`] on its records,
@@ -35,7 +44,8 @@ pub fn check_file(name: &str, bytes: &[u8], ctx: &Context) -> Result<Checked, Lo
 
 /// The family a file's records belong to, by the field count of its records
 /// as written: 13 fields (a fully filled record, every tab written) is a
-/// server form, 15 a client form.
+/// server form, 15 a client form. A sheet's header row, when it has one,
+/// counts as such a record (its labels span the form's columns).
 ///
 /// Officers' files are not always that tidy: a spreadsheet may drop the
 /// trailing tabs of empty fields or add an empty column. Where the widest
@@ -52,7 +62,8 @@ pub fn check_file(name: &str, bytes: &[u8], ctx: &Context) -> Result<Checked, Lo
 ///   same as a server revocation (fields 1–10 are alike); it is then checked as
 ///   5-3-3, which refuses to revoke a client certificate and names form 5-4-3.
 fn family(records: &Records) -> Result<FormFamily, RowError> {
-    let mut widest = 0;
+    // A sheet's header row counts as a fully filled record.
+    let mut widest = records.header_width().unwrap_or(0);
     let mut data = (0, 0); // (last field with data, its line)
     let mut method = false;
     let mut csr = false;
@@ -74,9 +85,20 @@ fn family(records: &Records) -> Result<FormFamily, RowError> {
             field: None,
             field_name: "",
             rule: format!(
-                "line {} has data in field {}: application rows have {server} fields (server forms 5-3-1, 5-3-2, 5-3-3) or {client} fields (client forms 5-4-1, 5-4-2, 5-4-3)",
-                data.1, data.0
+                "{}: application rows have {server} fields (server forms 5-3-1, 5-3-2, 5-3-3) or {client} fields (client forms 5-4-1, 5-4-2, 5-4-3)",
+                match records.sheet_name() {
+                    Some(sheet) => format!(
+                        "{}!{} has data",
+                        sheet_ref(sheet),
+                        cell_name(
+                            u32::try_from(data.1 - 1).unwrap_or(u32::MAX),
+                            u32::try_from(data.0 - 1).unwrap_or(u32::MAX)
+                        )
+                    ),
+                    None => format!("line {} has data in field {}", data.1, data.0),
+                }
             ),
+            ..Default::default()
         });
     }
     Ok(if widest == server {
@@ -87,3 +109,7 @@ fn family(records: &Records) -> Result<FormFamily, RowError> {
         FormFamily::Server
     })
 }
+
+#[cfg(test)]
+#[path = "forms_sheet_tests.rs"]
+mod sheet_tests;

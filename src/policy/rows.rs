@@ -31,6 +31,7 @@ pub(crate) fn field_error(
         field: Some(n),
         field_name: names(kind, n),
         rule: rule.into(),
+        ..Default::default()
     }
 }
 
@@ -202,6 +203,7 @@ pub(crate) fn detect(
         field: None,
         field_name: "",
         rule,
+        ..Default::default()
     };
     for rec in records {
         if rec.fields.len() < fields {

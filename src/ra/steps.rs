@@ -226,6 +226,7 @@ fn cross_file_checks(files: &mut [ApplicationFile]) {
                         rule: format!(
                             "certificate {serial} is already named in {other} line {other_line}"
                         ),
+                        ..Default::default()
                     });
                 }
             } else {

@@ -10,7 +10,10 @@
 
 mod cells;
 
-pub use cells::{Cell, Sheet, Value, Workbook, cell_name};
+/// The A1-style name of a 0-based position (`G7`); it lives in `model`, where
+/// a row error prints it.
+pub use crate::model::cell_name;
+pub use cells::{Cell, Sheet, Value, Workbook};
 
 /// Why a workbook yields no cells: each told to the officer as the reason
 /// the file was not read.

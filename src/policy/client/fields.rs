@@ -1,6 +1,7 @@
 //! The client forms' fields (5-4-1/2/3): their names and limits, and the
 //! value rules only these forms have (access PIN, P12 file name).
 
+use crate::intake::application::CellRule::{self, Code, Free, Id};
 use crate::model::FormKind;
 use crate::policy::dn::{quote_chars, unique};
 
@@ -22,6 +23,30 @@ pub const MAX_PIN_LEN: usize = 36;
 pub const PIN_SYMBOLS: &str = "!#$%&*+,-./:;=?@^_`|~(){}[]<>";
 /// The symbols a P12 file name may contain besides letters, digits and space.
 pub const P12_NAME_SYMBOLS: &str = "'(),-.=";
+
+/// How each field of every client form takes a workbook cell that is not
+/// text (`intake::sheet`): the profile ID (2), download method (3) and
+/// reason code (5) are codes; the serial (4), the P12 file name (12, it may
+/// be a number with leading zeros, such as a student number) and the access
+/// PIN (15) identifiers that only a text cell carries intact; the rest free
+/// text.
+pub const CELL_RULES: [CellRule; FIELDS] = [
+    Free,
+    Code,
+    Code,
+    Id("serial"),
+    Code,
+    Free,
+    Free,
+    Free,
+    Free,
+    Free,
+    Free,
+    Id("P12 file name"),
+    Free,
+    Free,
+    Id("PIN"),
+];
 
 /// English field names of the client forms (seed names translated).
 pub(super) fn field_name(kind: Option<FormKind>, n: usize) -> &'static str {

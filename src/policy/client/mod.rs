@@ -48,7 +48,7 @@ mod tests;
 
 pub use detect::detect_kind;
 pub use fields::{
-    FIELDS, MAX_COMMENT_LEN, MAX_NAME_LEN, MAX_P12_NAME_LEN, MAX_PIN_LEN, MAX_RECORDS,
+    CELL_RULES, FIELDS, MAX_COMMENT_LEN, MAX_NAME_LEN, MAX_P12_NAME_LEN, MAX_PIN_LEN, MAX_RECORDS,
     MAX_RECORDS_BUNDLE, MAX_SERIAL_LEN, MIN_PIN_LEN, P12_NAME_SYMBOLS, PIN_SYMBOLS, check_p12_name,
     check_pin, default_p12_name,
 };
@@ -87,6 +87,7 @@ fn too_many(records: &Records) -> Option<RowError> {
         field: None,
         field_name: "",
         rule,
+        ..Default::default()
     })
 }
 
@@ -94,7 +95,7 @@ fn too_many(records: &Records) -> Option<RowError> {
 /// every row. `Err` when a certificate look-up failed (see `policy::forms::check`).
 pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, LookupError> {
     let limit = too_many(records);
-    let file = match records.fit(FIELDS, usize::MAX) {
+    let file = match records.fit(FIELDS, usize::MAX, &fields::CELL_RULES) {
         Ok(f) if limit.is_none() => f,
         fitted => {
             let more = fitted.err().unwrap_or_default();

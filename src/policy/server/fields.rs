@@ -1,6 +1,7 @@
 //! The server forms' fields: their names and limits (the value rules every
 //! family shares are in `policy::values`).
 
+use crate::intake::application::CellRule::{self, Code, Free, Id};
 use crate::model::{FormKind, RowError, Serial};
 use crate::policy::values;
 pub use crate::policy::values::{MAX_MAIL_LEN, check_mail};
@@ -16,6 +17,27 @@ pub const MAX_COMMENT_LEN: usize = 128;
 pub const MAX_SERIAL_LEN: usize = 50;
 pub const MAX_DNS_NAMES: usize = 8;
 pub const MAX_DNS_FIELD_LEN: usize = 250;
+
+/// How each field of every server form takes a workbook cell that is not
+/// text (`intake::sheet`): the profile ID (2) and the reason code (5) are
+/// codes, the serial (4, in renewal and revocation alike) an identifier that
+/// only a text cell carries intact, the rest free text (a number in a field
+/// that must stay empty is then refused by the form's own rule).
+pub const CELL_RULES: [CellRule; FIELDS] = [
+    Free,
+    Code,
+    Free,
+    Id("serial"),
+    Code,
+    Free,
+    Free,
+    Free,
+    Free,
+    Free,
+    Free,
+    Free,
+    Free,
+];
 
 /// English field names of the server forms (seed names translated).
 pub(super) fn field_name(kind: Option<FormKind>, n: usize) -> &'static str {
@@ -52,6 +74,7 @@ pub(super) fn err(
         field: Some(n),
         field_name: field_name(kind, n),
         rule: rule.into(),
+        ..Default::default()
     }
 }
 

@@ -20,8 +20,9 @@ mod tests;
 pub use csr::{CheckedCsr, CsrError, DecodedCsr, check_csr, decode_csr, decode_csr_field};
 pub use detect::detect_kind;
 pub use fields::{
-    FIELDS, MAX_COMMENT_LEN, MAX_CSR_LEN, MAX_DNS_FIELD_LEN, MAX_DNS_NAMES, MAX_MAIL_LEN,
-    MAX_NAME_LEN, MAX_RECORDS, MAX_SERIAL_LEN, MAX_SOFTWARE_LEN, check_mail, parse_serial,
+    CELL_RULES, FIELDS, MAX_COMMENT_LEN, MAX_CSR_LEN, MAX_DNS_FIELD_LEN, MAX_DNS_NAMES,
+    MAX_MAIL_LEN, MAX_NAME_LEN, MAX_RECORDS, MAX_SERIAL_LEN, MAX_SOFTWARE_LEN, check_mail,
+    parse_serial,
 };
 
 use crate::intake::application::Records;
@@ -37,7 +38,7 @@ use fields::{err, field_name};
 /// Fits a file's records to the server forms, detects the form and validates
 /// every row. `Err` when a certificate look-up failed (see `policy::forms::check`).
 pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, LookupError> {
-    let file = match records.fit(FIELDS, MAX_RECORDS) {
+    let file = match records.fit(FIELDS, MAX_RECORDS, &fields::CELL_RULES) {
         Ok(f) => f,
         Err(errors) => {
             return Ok(Checked {

@@ -189,3 +189,17 @@ fn the_form_sheet_has_drop_downs_text_columns_and_a_frozen_header() {
         }
     }
 }
+
+#[test]
+fn the_sheet_reader_knows_every_template_header() {
+    for kind in FormKind::ALL {
+        for c in columns(kind) {
+            for label in [c.label(), c.ja.to_string(), c.en.to_string()] {
+                assert!(
+                    crate::intake::sheet::is_header_word(&label),
+                    "{kind:?}: {label} is not a header word of intake::sheet"
+                );
+            }
+        }
+    }
+}
