@@ -185,3 +185,6 @@ pub enum WorkbookError {
     #[error("the workbook is larger than an application file: {0}")]
     Exceeds(String),
 }
+
+#[cfg(test)]
+mod tests;
