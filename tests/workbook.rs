@@ -129,7 +129,10 @@ fn an_ordinary_xls_is_read_in_the_child() {
             format: None
         }
     );
-    let wb = reader().read(&kit::workbooks::ordinary().unwrap()).unwrap().unwrap();
+    let wb = reader()
+        .read(&kit::workbooks::ordinary().unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(wb.sheets[0].name, "申請");
 }
 
@@ -138,7 +141,8 @@ fn hostile_workbooks_are_refused_by_the_child_in_bounded_time() {
     let mut garbled = xls(1, 1);
     garbled.truncate(700);
     let filepass = rec(0x002F, &[1, 0, 1, 0, 0, 0]);
-    let cases: Vec<(&str, Vec<u8>, fn(&WorkbookError) -> bool, &str)> = vec![
+    type Kind = fn(&WorkbookError) -> bool;
+    let cases: Vec<(&str, Vec<u8>, Kind, &str)> = vec![
         (
             "an .xls with a patched DIMENSIONS record",
             xls_huge_dimensions(),
@@ -183,7 +187,9 @@ fn hostile_workbooks_are_refused_by_the_child_in_bounded_time() {
         ),
         (
             "random bytes named .xlsx",
-            (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect(),
+            (0..4096u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect(),
             |e| *e == WorkbookError::NotAWorkbook,
             "not an Excel workbook",
         ),
@@ -207,10 +213,7 @@ fn macros_refuse_the_workbook() {
         ("an .xlsm with a VBA project", kit::workbooks::with_macros()),
         (
             "an .xls with VBA storage",
-            cfb(
-                &[("/Workbook", &biff8(1, 1, &[]))],
-                &["/_VBA_PROJECT_CUR"],
-            ),
+            cfb(&[("/Workbook", &biff8(1, 1, &[]))], &["/_VBA_PROJECT_CUR"]),
         ),
     ];
     for (what, bytes) in cases {
@@ -240,10 +243,22 @@ fn the_parent_survives_a_child_that_aborts_hangs_or_answers_nonsense() {
         ("aborts", "kill -ABRT $$", "needed more memory than allowed"),
         ("is killed", "kill -KILL $$", "needed more processing time"),
         ("crashes", "kill -SEGV $$", "the reader crashed on it"),
-        ("exits non-zero", "cat >/dev/null; exit 3", "the reader failed on it"),
-        ("answers nonsense", "cat >/dev/null; echo '{\"Ok\": 12}'", "not understood"),
+        (
+            "exits non-zero",
+            "cat >/dev/null; exit 3",
+            "the reader failed on it",
+        ),
+        (
+            "answers nonsense",
+            "cat >/dev/null; echo '{\"Ok\": 12}'",
+            "not understood",
+        ),
         ("hangs", "exec sleep 30", "took longer than 1 s"),
-        ("answers too much", "cat >/dev/null; exec head -c 5000000 /dev/zero", "larger than 1 MB"),
+        (
+            "answers too much",
+            "cat >/dev/null; exec head -c 5000000 /dev/zero",
+            "larger than 1 MB",
+        ),
     ];
     for (what, body, reason) in cases {
         let r = WorkbookReader {

@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use time::OffsetDateTime;
 
 use super::open_env;
-use crate::intake::smime;
 use crate::intake::application::AttachmentKind;
+use crate::intake::smime;
 use crate::policy::forms::{self, Checked};
 use crate::ra;
 use crate::store;

@@ -114,7 +114,10 @@ pub fn with_macros() -> Vec<u8> {
     xlsx(
         "A1",
         r#"<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>"#,
-        &[("xl/vbaProject.bin", b"\xD0\xCF\x11\xE0 not a real VBA project")],
+        &[(
+            "xl/vbaProject.bin",
+            b"\xD0\xCF\x11\xE0 not a real VBA project",
+        )],
     )
 }
 

@@ -216,7 +216,11 @@ pub fn serve(memory_mb: u64, cpu_seconds: u64) -> ExitCode {
     for (resource, soft) in limits {
         // CPU: SIGXCPU at the soft limit, a second later SIGKILL. Never above
         // a hard limit this process already has.
-        let hard = if resource == Resource::CPU { soft + 1 } else { soft };
+        let hard = if resource == Resource::CPU {
+            soft + 1
+        } else {
+            soft
+        };
         let hard = rlimit::getrlimit(resource).map_or(hard, |(_, h)| hard.min(h));
         if let Err(e) = rlimit::setrlimit(resource, soft.min(hard), hard) {
             eprintln!("mailra read-workbook: cannot limit {resource:?}: {e}");

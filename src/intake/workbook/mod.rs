@@ -7,7 +7,6 @@
 //! [`Workbook`] below: every cell with its address and what kind of value the
 //! file stored there, so the form readers can refuse a serial stored as a
 //! number, a value Excel turned into a date or a formula, at that cell.
-
 //!
 //! [`read`] is the in-process reader: a size cap, the container sniffed by
 //! its magic bytes, a zip pre-check (part count, declared sizes, compression
@@ -15,7 +14,9 @@
 //! streamed under a [`Budget`]. It holds off every small file known to abort
 //! calamine in an .xlsx; an .xls is parsed eagerly by calamine and only the
 //! child process `ra::workbook` runs it in (memory, CPU and time limits)
-//! protects against it. mailra calls [`read`] only in that child.
+//! protects against it (and against tables calamine fills in `Xlsx::new` in
+//! proportion to a part's declared size, such as styles). mailra calls
+//! [`read`] only in that child.
 
 mod cells;
 mod sniff;

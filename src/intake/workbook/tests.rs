@@ -104,11 +104,7 @@ fn hostile_workbooks_refused_in_bounded_time() {
                 "its part xl/sharedStrings.xml declares 100 MB uncompressed",
             ),
         ),
-        (
-            "macros",
-            kit::with_macros(),
-            Read(|wb| wb.has_macros),
-        ),
+        ("macros", kit::with_macros(), Read(|wb| wb.has_macros)),
         (
             // Streamed: the declared extent sizes nothing.
             "a declared dimension of the whole grid",
@@ -128,8 +124,13 @@ fn hostile_workbooks_refused_in_bounded_time() {
         ),
         (
             "random bytes named .xlsx",
-            (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect(),
-            Refused(|e| *e == WorkbookError::NotAWorkbook, "not an Excel workbook"),
+            (0..4096u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect(),
+            Refused(
+                |e| *e == WorkbookError::NotAWorkbook,
+                "not an Excel workbook",
+            ),
         ),
         (
             "a zip signature and garbage",
@@ -175,7 +176,9 @@ fn hostile_workbooks_refused_in_bounded_time() {
 #[test]
 fn budget_counts_cells_across_sheets() {
     let rows: String = (1..=3)
-        .map(|r| format!(r#"<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r}</v></c></row>"#))
+        .map(|r| {
+            format!(r#"<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r}</v></c></row>"#)
+        })
         .collect();
     let bytes = kit::xlsx("A1:B3", &rows, &[]);
     let budget = |max_cells| Budget {

@@ -31,7 +31,8 @@ pub(super) fn read(bytes: &[u8], budget: &Budget) -> Result<Workbook, WorkbookEr
     if let Err(XlsxError::Password) = Xlsx::new(Cursor::new(bytes)) {
         return Err(WorkbookError::Encrypted);
     }
-    let mut xls = Xls::new_with_options(Cursor::new(bytes), XlsOptions::default()).map_err(damaged)?;
+    let mut xls =
+        Xls::new_with_options(Cursor::new(bytes), XlsOptions::default()).map_err(damaged)?;
     let metadata = xls.sheets_metadata().to_vec();
     let mut wb = Workbook {
         // A VBA storage that does not parse is still macros.
@@ -73,7 +74,10 @@ pub(super) fn read(bytes: &[u8], budget: &Budget) -> Result<Workbook, WorkbookEr
         }
         // A formula whose cached result is empty has no value cell.
         for (&(row, col), f) in &formulas {
-            if values.get_value((row, col)).is_none_or(|v| *v == Data::Empty) {
+            if values
+                .get_value((row, col))
+                .is_none_or(|v| *v == Data::Empty)
+            {
                 let value = Value::Formula {
                     formula: (*f).clone(),
                     cached: String::new(),

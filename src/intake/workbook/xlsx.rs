@@ -68,10 +68,7 @@ fn cells(
     // unlike `next_cell_with_formula`, does not size a table by the index
     // the file announces.
     let mut shared: HashMap<usize, (String, (u32, u32))> = HashMap::new();
-    while let Some(rec) = reader
-        .next_cell_with_formula_metadata()
-        .map_err(damaged)?
-    {
+    while let Some(rec) = reader.next_cell_with_formula_metadata().map_err(damaged)? {
         let (row, col) = rec.pos;
         let formula = match rec.formula {
             None => None,
@@ -88,9 +85,7 @@ fn cells(
             Some(XlsxFormulaMetadata::SharedDerived { shared_index }) => Some(
                 shared
                     .get(&shared_index)
-                    .and_then(|(f, start)| {
-                        calamine::expand_shared_formula(f, *start, rec.pos).ok()
-                    })
+                    .and_then(|(f, start)| calamine::expand_shared_formula(f, *start, rec.pos).ok())
                     .unwrap_or_default(),
             ),
             Some(_) => Some(String::new()),
@@ -124,9 +119,7 @@ fn styles(xlsx: &mut Xlsx<Cursor<&[u8]>>, sheet: &mut Sheet) -> Result<(), Workb
     if at.is_empty() {
         return Ok(());
     }
-    let mut reader = xlsx
-        .worksheet_cells_reader(&sheet.name)
-        .map_err(damaged)?;
+    let mut reader = xlsx.worksheet_cells_reader(&sheet.name).map_err(damaged)?;
     while let Some((row, col, id)) = reader.next_style_id().map_err(damaged)? {
         let Some(&i) = at.get(&(row, col)) else {
             continue;

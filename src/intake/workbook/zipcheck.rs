@@ -104,8 +104,11 @@ fn check_counts(
     total: u64,
     budget: &Budget,
 ) -> Result<(), WorkbookError> {
-    let (unique, count) = sst_counts(head)
-        .map_err(|e| malformed(format!("its part {name} does not start a string table ({e})")))?;
+    let (unique, count) = sst_counts(head).map_err(|e| {
+        malformed(format!(
+            "its part {name} does not start a string table ({e})"
+        ))
+    })?;
     if let Some(n) = unique
         && (n > size / MIN_SI || n > budget.max_shared_strings)
     {
@@ -139,12 +142,7 @@ fn sst_counts(head: &[u8]) -> Result<(Option<u64>, Option<u64>), String> {
                 let mut counts = (None, None);
                 for a in e.attributes() {
                     let a = a.map_err(|e| e.to_string())?;
-                    let n = a
-                        .value
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                        .unwrap_or(u64::MAX);
+                    let n = a.value.trim().parse::<u64>().ok().unwrap_or(u64::MAX);
                     match a.key.local_name().as_ref() {
                         "uniqueCount" => counts.0 = Some(n),
                         "count" => counts.1 = Some(n),
@@ -176,8 +174,11 @@ mod tests {
             } else {
                 zip::CompressionMethod::Deflated
             };
-            w.start_file(*name, SimpleFileOptions::default().compression_method(method))
-                .unwrap();
+            w.start_file(
+                *name,
+                SimpleFileOptions::default().compression_method(method),
+            )
+            .unwrap();
             w.write_all(content).unwrap();
         }
         w.finish().unwrap().into_inner()
@@ -194,8 +195,7 @@ mod tests {
     #[test]
     fn packages_checked_before_calamine() {
         let zeros = vec![b'0'; 4 << 20];
-        let many: Vec<(String, Vec<u8>)> =
-            (0..1001).map(|i| (format!("p{i}"), vec![])).collect();
+        let many: Vec<(String, Vec<u8>)> = (0..1001).map(|i| (format!("p{i}"), vec![])).collect();
         let many: Vec<(&str, &[u8], bool)> = many
             .iter()
             .map(|(n, c)| (n.as_str(), c.as_slice(), true))
@@ -206,7 +206,11 @@ mod tests {
                 "plain parts",
                 package(&[
                     ("xl/workbook.xml", b"<workbook/>", false),
-                    ("xl/sharedStrings.xml", &sst(r#"count="2" uniqueCount="2""#), false),
+                    (
+                        "xl/sharedStrings.xml",
+                        &sst(r#"count="2" uniqueCount="2""#),
+                        false,
+                    ),
                 ]),
                 Ok(Package::default()),
             ),
@@ -254,7 +258,11 @@ mod tests {
                 package(&[("xl/sharedStrings.xml", b"<html/>", false)]),
                 Err("does not start a string table"),
             ),
-            ("not a zip", b"PK\x03\x04garbage".to_vec(), Err("not a readable zip")),
+            (
+                "not a zip",
+                b"PK\x03\x04garbage".to_vec(),
+                Err("not a readable zip"),
+            ),
         ];
         for (what, bytes, expected) in cases {
             let got = check(&bytes, &Budget::default());
