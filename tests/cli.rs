@@ -1253,3 +1253,41 @@ fn forms_template_writes_a_workbook_that_reads_back_and_refuses_an_unknown_form(
     assert!(text(&o).contains("unknown form"), "{}", text(&o));
     assert!(!bad.exists());
 }
+
+#[test]
+fn check_reads_workbooks_in_the_sandbox_and_reports_a_refused_one() {
+    use mailra::kit::workbooks;
+    let d = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "far.xlsx",
+            workbooks::far_cells(),
+            "file: the workbook is larger than an application file: sheet \"Sheet1\" has a value at XFD1048576, outside the first 5000 rows and 64 columns read",
+        ),
+        (
+            "macro.xlsm",
+            workbooks::with_macros(),
+            "file: the workbook contains macros; save it as .xlsx without macros",
+        ),
+        (
+            "bomb.xlsx",
+            workbooks::zip_bomb(30),
+            "file: the workbook could not be read safely: its part xl/sharedStrings.xml inflates",
+        ),
+        (
+            "list.xls",
+            b"a\tb\tc\r\n".to_vec(),
+            "file: the file is not an Excel workbook (.xlsx, .xlsm or .xls)",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let p = d.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let o = mailra(&["check", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
+        assert!(text(&o).contains(expected), "{name}: {}", text(&o));
+    }
+    // The child's subcommand is not offered to users.
+    let help = text(&mailra(&["--help"]));
+    assert!(!help.contains("read-workbook"), "{help}");
+}

@@ -8,8 +8,10 @@ use anyhow::{Context, Result};
 use time::OffsetDateTime;
 
 use super::open_env;
+use crate::intake::application::AttachmentKind;
 use crate::intake::smime;
-use crate::policy::forms;
+use crate::policy::forms::{self, Checked};
+use crate::ra;
 use crate::store;
 
 /// The S/MIME verdict of a mail, each check on its own line, then the
@@ -58,12 +60,23 @@ pub(super) fn verify(
     }
 }
 
-/// Every error and warning of an application file, checked offline.
+/// Every error and warning of an application file (.tsv/.txt, or a
+/// workbook: .xlsx, .xlsm, .xls), checked offline.
 pub(super) fn check(file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let name = file.display();
+    let ctx = forms::Context::default();
     // Offline: no certificates to look up, so no look-up can fail.
-    let checked = forms::check_file(&name.to_string(), &bytes, &forms::Context::default())?;
+    let checked = if AttachmentKind::of(&name.to_string()) == AttachmentKind::Xlsx {
+        // A workbook is read in the same sandboxed child as the robot's.
+        let reader = ra::workbook::WorkbookReader::current();
+        match ra::workbook::records(&reader, &name.to_string(), &bytes)? {
+            Ok(records) => forms::check(&records, &ctx)?,
+            Err(e) => Checked::unreadable(&e),
+        }
+    } else {
+        forms::check_file(&name.to_string(), &bytes, &ctx)?
+    };
     for w in &checked.warnings {
         println!("{name}: warning: {w}");
     }

@@ -90,7 +90,7 @@ enum Cmd {
         #[arg(long)]
         at: Option<String>,
     },
-    /// Validate an application file offline and print every error.
+    /// Validate an application file (.tsv, .txt, .xlsx, .xlsm, .xls) offline and print every error.
     Check { file: PathBuf },
     /// Blank Excel workbooks of the application forms.
     Forms {
@@ -127,6 +127,17 @@ enum Cmd {
     Reminders {
         #[command(subcommand)]
         what: reminders::RemindersCmd,
+    },
+    /// The sandboxed workbook reader the robot runs as a child process: the
+    /// file on stdin, its cells as JSON on stdout (see `ra::workbook`).
+    #[command(hide = true)]
+    ReadWorkbook {
+        /// Address-space limit, in MiB.
+        #[arg(long, default_value_t = 1024)]
+        memory_mb: u64,
+        /// CPU-time limit, in seconds.
+        #[arg(long, default_value_t = 10)]
+        cpu_seconds: u64,
     },
 }
 
@@ -180,6 +191,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Rules { what } => rules::run(what),
         Cmd::Review { what } => review::run(what, now()),
         Cmd::Reminders { what } => reminders::run(what, now()),
+        Cmd::ReadWorkbook {
+            memory_mb,
+            cpu_seconds,
+        } => Ok(ra::workbook::serve(memory_mb, cpu_seconds)),
     }
 }
 

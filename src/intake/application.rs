@@ -27,7 +27,8 @@ use crate::model::RowError;
 pub enum AttachmentKind {
     /// `.tsv` or `.txt`: the TSV forms.
     Tsv,
-    /// `.xlsx` or `.xls`: Excel workbooks.
+    /// `.xlsx`, `.xlsm` or `.xls`: Excel workbooks (read in a sandboxed
+    /// child process, whatever their bytes turn out to be).
     Xlsx,
     Other,
 }
@@ -37,7 +38,7 @@ impl AttachmentKind {
         let n = filename.to_ascii_lowercase();
         if n.ends_with(".tsv") || n.ends_with(".txt") {
             AttachmentKind::Tsv
-        } else if n.ends_with(".xlsx") || n.ends_with(".xls") {
+        } else if n.ends_with(".xlsx") || n.ends_with(".xlsm") || n.ends_with(".xls") {
             AttachmentKind::Xlsx
         } else {
             AttachmentKind::Other
@@ -47,8 +48,8 @@ impl AttachmentKind {
     /// Whether files of this kind are read as applications.
     pub fn is_application(self) -> bool {
         match self {
-            AttachmentKind::Tsv => true,
-            AttachmentKind::Xlsx | AttachmentKind::Other => false,
+            AttachmentKind::Tsv | AttachmentKind::Xlsx => true,
+            AttachmentKind::Other => false,
         }
     }
 }
@@ -62,6 +63,9 @@ pub enum ReadError {
     Tsv(#[from] TsvError),
     #[error(transparent)]
     Sheet(#[from] SheetError),
+    /// A workbook refused as a whole (hostile, encrypted, with macros, …).
+    #[error(transparent)]
+    Workbook(#[from] super::workbook::WorkbookError),
 }
 
 impl ReadError {
@@ -144,8 +148,9 @@ impl Records {
     }
 }
 
-/// Reads the application file `name`; `NotApplication` for a file the robot
-/// does not read (see [`AttachmentKind::is_application`]).
+/// Reads the TSV application file `name`; `NotApplication` for any other
+/// file (a workbook is read by the sandboxed reader, then
+/// [`workbook_records`]).
 pub fn records(name: &str, bytes: &[u8]) -> Result<Records, ReadError> {
     match AttachmentKind::of(name) {
         AttachmentKind::Tsv => Ok(Records {
@@ -177,18 +182,20 @@ mod tests {
         let cases = [
             ("server-issue.tsv", AttachmentKind::Tsv, true),
             ("SERVER.TXT", AttachmentKind::Tsv, true),
-            ("list.xlsx", AttachmentKind::Xlsx, false),
-            ("old.XLS", AttachmentKind::Xlsx, false),
+            ("list.xlsx", AttachmentKind::Xlsx, true),
+            ("macro.xlsm", AttachmentKind::Xlsx, true),
+            ("old.XLS", AttachmentKind::Xlsx, true),
             ("notes.pdf", AttachmentKind::Other, false),
             ("tsv", AttachmentKind::Other, false),
         ];
         for (name, kind, read) in cases {
             assert_eq!(AttachmentKind::of(name), kind, "{name}");
             assert_eq!(kind.is_application(), read, "{name}");
+            // Only TSV files are read as text; workbooks go to the sandbox.
             assert_eq!(
                 records(name, b"a\tb\n").is_ok(),
-                read,
-                "{name}: read as an application"
+                kind == AttachmentKind::Tsv,
+                "{name}: read as TSV"
             );
         }
     }

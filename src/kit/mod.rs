@@ -11,7 +11,9 @@
 //!   and mails altered after signing;
 //! - [`forms`]: TSV lines of the server forms (5-3-1 issue, 5-3-2 renew,
 //!   5-3-3 revoke) with their CSRs, Shift_JIS encoding, and issue rows as
-//!   the policy layer hands them to the CA.
+//!   the policy layer hands them to the CA;
+//! - [`workbooks`]: an ordinary .xlsx and hostile ones (zip bombs, far
+//!   cells, huge announced counts, macros) for the workbook reader.
 //!
 //! It builds on `ca`, `mail::sign` and `model` only, and is a public module
 //! because the demo uses it and the tests and benches are separate crates.
@@ -19,6 +21,7 @@
 pub mod forms;
 pub mod mail;
 pub mod pki;
+pub mod workbooks;
 
 /// The robot's address in the demo, the tests and the benchmarks.
 pub const ROBOT: &str = "mailra@certs.example.ac.jp";

@@ -38,6 +38,9 @@ pub struct Env {
     /// daemon turns it on (`[ca] key_pool`); a one-shot command generates
     /// what it needs.
     pub keys: crate::ca::KeyPool,
+    /// How workbooks are read: in a child process running this executable
+    /// (`mailra read-workbook`). Tests set its `exe` to the mailra binary.
+    pub workbooks: super::workbook::WorkbookReader,
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, RaError> {
@@ -221,6 +224,7 @@ impl Env {
             pins: Box::new(RandomPins),
             clock: std::sync::Arc::new(SystemClock),
             keys: crate::ca::KeyPool::new(0),
+            workbooks: super::workbook::WorkbookReader::current(),
         })
     }
 

@@ -21,6 +21,7 @@ pub mod reminders;
 mod replies;
 pub mod review;
 mod steps;
+pub mod workbook;
 
 pub use crate::model::Verdict;
 pub use env::{Env, RulesSource, load_rule_files, load_rules};

@@ -129,7 +129,12 @@ pub(super) fn extract_and_check(
     let mut notes = Vec::new();
     let mut files = Vec::new();
     for a in &body.attachments {
-        let (checked, as_read) = match application::records(&a.filename, &a.data) {
+        let records = if AttachmentKind::of(&a.filename) == AttachmentKind::Xlsx {
+            super::workbook::records(&env.workbooks, &a.filename, &a.data)?
+        } else {
+            application::records(&a.filename, &a.data)
+        };
+        let (checked, as_read) = match records {
             Ok(records) => (
                 forms::check(&records, &ctx).map_err(lookup_failed)?,
                 records
@@ -155,7 +160,10 @@ pub(super) fn extract_and_check(
     }
     cross_file_checks(&mut files);
     if files.is_empty() {
-        notes.push("no application file (.tsv or .txt) was found inside the signed content".into());
+        notes.push(
+            "no application file (.tsv, .txt, .xlsx, .xlsm or .xls) was found inside the signed content"
+                .into(),
+        );
     }
     Ok(Extracted::Files {
         files,

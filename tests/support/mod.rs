@@ -86,7 +86,10 @@ impl Fixture {
             &dir.path().join("pki/officer-ca.key"),
         )
         .unwrap();
-        let env = Env::open(Config::load(dir.path()).unwrap()).unwrap();
+        let mut env = Env::open(Config::load(dir.path()).unwrap()).unwrap();
+        // The robot reads workbooks by running its own executable as a
+        // sandboxed child; a test binary is not mailra.
+        env.workbooks.exe = env!("CARGO_BIN_EXE_mailra").into();
         store::add_institution(
             &env.conn,
             EX,
