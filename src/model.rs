@@ -435,6 +435,9 @@ pub struct ApplicationFile {
     /// the annotated reply rebuilds the file from; empty when the file could
     /// not be read at all.
     pub as_read: Vec<(usize, Vec<String>)>,
+    /// The sheet the records came from, for a workbook (its rows are then
+    /// the sheet's rows); None for a TSV.
+    pub sheet: Option<String>,
 }
 
 impl ApplicationFile {

@@ -140,3 +140,38 @@ pub fn ordinary() -> Result<Vec<u8>, XlsxError> {
     h.set_hidden(true);
     wb.save_to_buffer()
 }
+
+/// A workbook as an officer keeps a TSV form in Excel: sheet `name`, an
+/// optional header row, then one row per line of `tsv` from column A, every
+/// field a text cell except in the 1-based `numeric` columns, where a field
+/// that reads as a number is stored as one (what Excel makes of a typed
+/// value in a column not formatted as text).
+pub fn form_sheet(
+    name: &str,
+    header: Option<&[&str]>,
+    tsv: &str,
+    numeric: &[usize],
+) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = XlsxWriter::new();
+    let s = wb.add_worksheet().set_name(name)?;
+    let mut row = 0;
+    if let Some(h) = header {
+        for (c, v) in h.iter().enumerate() {
+            s.write_string(0, c as u16, *v)?;
+        }
+        row = 1;
+    }
+    for line in tsv.lines().filter(|l| !l.trim().is_empty()) {
+        for (c, v) in line.split('\t').enumerate() {
+            if v.is_empty() {
+                continue;
+            }
+            match v.parse::<f64>() {
+                Ok(n) if numeric.contains(&(c + 1)) => s.write_number(row, c as u16, n)?,
+                _ => s.write_string(row, c as u16, v)?,
+            };
+        }
+        row += 1;
+    }
+    wb.save_to_buffer()
+}

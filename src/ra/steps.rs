@@ -134,19 +134,20 @@ pub(super) fn extract_and_check(
         } else {
             application::records(&a.filename, &a.data)
         };
-        let (checked, as_read) = match records {
+        let (checked, as_read, sheet) = match records {
             Ok(records) => (
                 forms::check(&records, &ctx).map_err(lookup_failed)?,
                 records
                     .as_read()
                     .map(|(line, fields)| (line, fields.to_vec()))
                     .collect(),
+                records.sheet_name().map(str::to_owned),
             ),
             Err(e @ ReadError::NotApplication) => {
                 notes.push(format!("{}: {e}; ignored", a.filename));
                 continue;
             }
-            Err(e) => (Checked::unreadable(&e), Vec::new()),
+            Err(e) => (Checked::unreadable(&e), Vec::new(), None),
         };
         files.push(ApplicationFile {
             name: a.filename.clone(),
@@ -156,6 +157,7 @@ pub(super) fn extract_and_check(
             errors: checked.errors,
             warnings: checked.warnings,
             as_read,
+            sheet,
         });
     }
     cross_file_checks(&mut files);
@@ -218,7 +220,8 @@ pub(super) fn decide(
 
 /// The same certificate may be named only once per mail, across all its files.
 fn cross_file_checks(files: &mut [ApplicationFile]) {
-    let mut seen: std::collections::HashMap<Serial, (String, usize)> = Default::default();
+    // Where a serial was first named: the file, and its line (or sheet row).
+    let mut seen: std::collections::HashMap<Serial, (String, String)> = Default::default();
     for f in files.iter_mut() {
         let mut extra = Vec::new();
         for r in &f.rows {
@@ -232,13 +235,17 @@ fn cross_file_checks(files: &mut [ApplicationFile]) {
                         field: Some(4),
                         field_name: "serial",
                         rule: format!(
-                            "certificate {serial} is already named in {other} line {other_line}"
+                            "certificate {serial} is already named in {other} {other_line}"
                         ),
-                        ..Default::default()
+                        sheet: f.sheet.clone(),
                     });
                 }
             } else {
-                seen.insert(serial.clone(), (f.name.clone(), line));
+                let place = match &f.sheet {
+                    Some(s) => format!("{}!D{line}", crate::model::sheet_ref(s)), // field 4: column D
+                    None => format!("line {line}"),
+                };
+                seen.insert(serial.clone(), (f.name.clone(), place));
             }
         }
         f.errors.extend(extra);

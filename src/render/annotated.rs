@@ -120,7 +120,13 @@ pub fn workbook<'r>(
         .into_iter()
         .filter(|(line, _)| (1..=MAX_ROWS).contains(line))
         .collect();
-    let sheet = sheet_name(file_name);
+    // A file read from a workbook keeps its sheet's name (its errors carry
+    // it), so `Sheet1!G7` in the mail is the same place in the copy.
+    let sheet = errors
+        .iter()
+        .find_map(|e| e.sheet.clone())
+        .filter(|s| s.as_str() != ERRORS_SHEET)
+        .unwrap_or_else(|| sheet_name(file_name));
     let f = Formats::new();
 
     // Every faulty cell with the errors it carries, in the errors' order.

@@ -54,6 +54,8 @@ pub struct FileView {
     /// The name of the annotated workbook attached for this file (its
     /// errors marked at their cells), if one is.
     pub annotated: Option<String>,
+    /// The sheet a workbook's rows are in (row numbers are then the sheet's).
+    pub sheet: Option<String>,
 }
 
 /// One row of a file in the officer's reply.
@@ -187,6 +189,7 @@ impl FileView {
             errors: f.errors.iter().map(|e| e.to_string()).collect(),
             warnings: f.warnings.iter().map(|e| e.to_string()).collect(),
             annotated: None,
+            sheet: f.sheet.clone(),
         }
     }
 }
