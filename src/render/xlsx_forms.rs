@@ -259,6 +259,13 @@ fn notes(kind: FormKind) -> Vec<&'static str> {
 /// The blank workbook of a form: the form sheet (header only) and the
 /// example sheet. Returns the bytes of the .xlsx file.
 pub fn template(kind: FormKind) -> Result<Vec<u8>, XlsxError> {
+    filled(kind, &[])
+}
+
+/// The form's workbook with `rows` (each the record's fields in the form's
+/// column order) filled in below the header, every value a text cell: how
+/// the sample workbooks in `samples/` are made.
+pub fn filled(kind: FormKind, rows: &[Vec<String>]) -> Result<Vec<u8>, XlsxError> {
     let cols = columns(kind);
     let last = (cols.len() - 1) as u16;
     // Built-in format 49 is Excel's own "Text" (`@`).
@@ -293,6 +300,11 @@ pub fn template(kind: FormKind) -> Result<Vec<u8>, XlsxError> {
                 list.join(", ")
             ))?;
         ws.add_data_validation(1, c as u16, DATA_ROWS, c as u16, &v)?;
+    }
+    for (r, fields) in rows.iter().enumerate() {
+        for (c, value) in fields.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+            ws.write_string_with_format(1 + r as u32, c as u16, value, &text)?;
+        }
     }
     ws.ignore_error_range(0, 0, DATA_ROWS, last, IgnoreError::NumberStoredAsText)?;
 
