@@ -8,12 +8,14 @@ use std::fmt;
 
 mod dn;
 mod forms;
+mod kind;
 pub use dn::DnConvError;
 pub use forms::{
     ClientIssueRow, ClientRenewRow, ClientRequest, ClientRevokeRow, DownloadMethod, FormFamily,
     FormKind, IssueRow, P12Encryption, Profile, RenewRow, Request, RevokeRow, ServerRequest,
     Validity,
 };
+pub use kind::CertKind;
 
 /// A member institution as registered by the secretariat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,7 +351,9 @@ pub struct CertSummary {
     pub status: CertStatus,
     /// SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex.
     pub spki_sha256: String,
-    pub profile: Profile,
+    /// `None` for an imported certificate without a profile ID.
+    pub profile: Option<Profile>,
+    pub kind: CertKind,
 }
 
 /// A certificate already issued for a public key, found by the key's SPKI hash.

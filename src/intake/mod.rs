@@ -2,6 +2,7 @@
 //! input. No I/O.
 
 pub mod application;
+pub mod certfile;
 pub mod mime;
 pub mod record;
 pub mod registry;

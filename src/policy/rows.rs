@@ -146,21 +146,28 @@ impl<'a> RowCheck<'a> {
             return Ok(None);
         }
         let family = self.kind.family();
-        if cert.profile.family() != family {
-            let id = cert.profile.id();
-            let (what, forms) = match cert.profile.family() {
-                FormFamily::Server => (
+        if cert.kind.family() != Some(family) {
+            let (what, forms) = match cert.kind.family() {
+                Some(FormFamily::Server) => (
                     "a server certificate",
                     "a server form (5-3-2 to renew, 5-3-3 to revoke; 13 fields per row)",
                 ),
-                FormFamily::Client => (
+                Some(FormFamily::Client) => (
                     "a client certificate",
                     "a client form (5-4-2 to renew, 5-4-3 to revoke; 15 fields per row)",
                 ),
+                None => (
+                    "a code-signing certificate",
+                    "the code-signing revocation form (an Excel workbook)",
+                ),
+            };
+            let profile = match cert.profile {
+                Some(p) => format!("profile {}", p.id()),
+                None => "imported".into(),
             };
             self.err(
                 4,
-                format!("certificate {serial} is {what} (profile {id}); name it in {forms}"),
+                format!("certificate {serial} is {what} ({profile}); name it in {forms}"),
             );
             return Ok(None);
         }

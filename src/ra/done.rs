@@ -109,11 +109,7 @@ pub(super) fn fresh_serial(
     }
 }
 
-fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateTime> {
-    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
-    let d = epoch.diff(t).ok()?;
-    OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
-}
+use crate::ca::asn1_to_time;
 
 /// A certificate the CA just signed for a row.
 pub(super) struct Signed<'a> {
@@ -134,7 +130,8 @@ pub(super) fn record(rc: &RowCtx<'_>, s: Signed<'_>) -> Result<store::CertRecord
     Ok(store::CertRecord {
         serial: s.serial.clone(),
         institution_id: rc.inst.id,
-        profile: s.profile,
+        profile: Some(s.profile),
+        kind: crate::model::CertKind::of_profile(s.profile),
         subject_dn: s.subject_dn,
         spki_sha256: ca::cert_spki_sha256(s.x509),
         not_before: asn1_to_time(s.x509.not_before()).unwrap_or(now),
@@ -145,7 +142,9 @@ pub(super) fn record(rc: &RowCtx<'_>, s: Signed<'_>) -> Result<store::CertRecord
         renewed_from: s.renews.cloned(),
         issued_at: now,
         mail_id: Some(rc.mail_id),
-        ca: s.ca,
+        ca: Some(s.ca),
+        import_ca: None,
+        imported_at: None,
         applied_dn: None,
         user_mail: None,
     })

@@ -166,7 +166,7 @@ fn execute_in_tx(
     let mut crl_cas: Vec<CaKind> = done
         .iter()
         .filter(|d| d.revoked())
-        .map(|d| d.cert().ca)
+        .filter_map(|d| d.cert().ca)
         .collect();
     crl_cas.sort();
     crl_cas.dedup();

@@ -23,7 +23,7 @@ pub mod review;
 mod steps;
 
 pub use crate::model::Verdict;
-pub use env::{Env, RulesSource, load_rule_files, load_rules};
+pub use env::{Env, RulesSource, load_certs, load_rule_files, load_rules};
 pub use intake::{Taken, filed, take};
 
 use openssl::sha::sha256;

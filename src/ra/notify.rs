@@ -49,7 +49,7 @@ pub(super) fn queue_notices(
                     FormKind::ServerIssue
                 },
                 row.admin_mail.to_ascii_lowercase(),
-                Some(cert.ca),
+                cert.ca,
             ),
             Done::Revoked { cert, .. } => (
                 FormKind::ServerRevoke,
@@ -158,7 +158,7 @@ fn issued_notice(
             continue;
         };
         admin = row.admin_mail.clone();
-        chain_ca = cert.ca;
+        chain_ca = cert.ca.unwrap_or(chain_ca);
         names.push(&row.admin_name);
         certs.push(IssuedCert::new(
             &row.fqdn,

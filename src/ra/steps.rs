@@ -248,6 +248,7 @@ impl Lookup<'_> {
             status: c.status,
             spki_sha256: c.spki_sha256,
             profile: c.profile,
+            kind: c.kind,
         }))
     }
 
