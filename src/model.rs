@@ -11,9 +11,9 @@ mod forms;
 mod kind;
 pub use dn::DnConvError;
 pub use forms::{
-    ClientIssueRow, ClientRenewRow, ClientRequest, ClientRevokeRow, DownloadMethod, FormFamily,
-    FormKind, IssueRow, P12Encryption, Profile, RenewRow, Request, RevokeRow, ServerRequest,
-    Validity,
+    ClientIssueRow, ClientRenewRow, ClientRequest, ClientRevokeRow, CodeSignRevokeRow,
+    DownloadMethod, FormFamily, FormKind, IssueRow, P12Encryption, Profile, RenewRow, Request,
+    RevokeRow, ServerRequest, Validity,
 };
 pub use kind::CertKind;
 

@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod certfile;
+pub mod codesign;
 pub mod mime;
 pub mod record;
 pub mod registry;

@@ -38,13 +38,13 @@ impl CertKind {
             CertKind::Client
         }
     }
-    /// The form family that renews and revokes certificates of this kind;
-    /// `None` for code signing (its own revocation form, no renewal).
-    pub fn family(self) -> Option<super::FormFamily> {
+    /// The form family that renews and revokes certificates of this kind
+    /// (code signing: its own revocation form, no renewal).
+    pub fn family(self) -> super::FormFamily {
         match self {
-            CertKind::Server => Some(super::FormFamily::Server),
-            CertKind::Client | CertKind::Smime => Some(super::FormFamily::Client),
-            CertKind::CodeSigning => None,
+            CertKind::Server => super::FormFamily::Server,
+            CertKind::Client | CertKind::Smime => super::FormFamily::Client,
+            CertKind::CodeSigning => super::FormFamily::CodeSigning,
         }
     }
     /// The store's value (`certificates.kind`).

@@ -146,17 +146,17 @@ impl<'a> RowCheck<'a> {
             return Ok(None);
         }
         let family = self.kind.family();
-        if cert.kind.family() != Some(family) {
+        if cert.kind.family() != family {
             let (what, forms) = match cert.kind.family() {
-                Some(FormFamily::Server) => (
+                FormFamily::Server => (
                     "a server certificate",
                     "a server form (5-3-2 to renew, 5-3-3 to revoke; 13 fields per row)",
                 ),
-                Some(FormFamily::Client) => (
+                FormFamily::Client => (
                     "a client certificate",
                     "a client form (5-4-2 to renew, 5-4-3 to revoke; 15 fields per row)",
                 ),
-                None => (
+                FormFamily::CodeSigning => (
                     "a code-signing certificate",
                     "the code-signing revocation form (an Excel workbook)",
                 ),

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 use super::{Env, RaError};
 use crate::ca;
 use crate::model::{
-    ClientIssueRow, ClientRevokeRow, Institution, IssueRow, P12Encryption, RevokeRow, Serial,
+    ClientIssueRow, ClientRevokeRow, CodeSignRevokeRow, Institution, IssueRow, P12Encryption,
+    RevokeRow, Serial,
 };
 use crate::render::views::RowOutcome;
 use crate::store;
@@ -52,6 +53,11 @@ pub(super) enum Done {
         row: ClientRevokeRow,
         cert: store::CertRecord,
     },
+    /// A code-signing certificate revoked by the code-signing form.
+    CodeSignRevoked {
+        row: CodeSignRevokeRow,
+        cert: store::CertRecord,
+    },
 }
 
 impl Done {
@@ -59,13 +65,17 @@ impl Done {
         match self {
             Done::Issued { cert, .. }
             | Done::Revoked { cert, .. }
-            | Done::ClientRevoked { cert, .. } => cert,
+            | Done::ClientRevoked { cert, .. }
+            | Done::CodeSignRevoked { cert, .. } => cert,
             Done::Generated(g) => &g.cert,
         }
     }
 
     pub(super) fn revoked(&self) -> bool {
-        matches!(self, Done::Revoked { .. } | Done::ClientRevoked { .. })
+        matches!(
+            self,
+            Done::Revoked { .. } | Done::ClientRevoked { .. } | Done::CodeSignRevoked { .. }
+        )
     }
 
     /// The row's outcome and the name it is shown with.
@@ -89,9 +99,9 @@ impl Done {
                 },
                 g.row.dn.cn().unwrap_or_default().to_string(),
             ),
-            Done::Revoked { cert, .. } | Done::ClientRevoked { cert, .. } => {
-                (RowOutcome::Revoked, cert.subject_dn.clone())
-            }
+            Done::Revoked { cert, .. }
+            | Done::ClientRevoked { cert, .. }
+            | Done::CodeSignRevoked { cert, .. } => (RowOutcome::Revoked, cert.subject_dn.clone()),
         }
     }
 }

@@ -57,9 +57,9 @@ pub(super) fn renewal_row(
     c: &store::CertRecord,
 ) -> Result<Option<RenewalRow>, RaError> {
     match c.kind.family() {
-        Some(FormFamily::Server) => Ok(server_row(conn, c)?.map(RenewalRow::Server)),
-        Some(FormFamily::Client) => Ok(client_row(conn, c)?.map(RenewalRow::Client)),
-        None => Ok(None),
+        FormFamily::Server => Ok(server_row(conn, c)?.map(RenewalRow::Server)),
+        FormFamily::Client => Ok(client_row(conn, c)?.map(RenewalRow::Client)),
+        FormFamily::CodeSigning => Ok(None),
     }
 }
 
