@@ -9,6 +9,8 @@
 
 mod answer;
 mod client;
+#[cfg(test)]
+mod codesign_tests;
 mod crl;
 mod done;
 mod env;
