@@ -202,7 +202,18 @@ fn notices(i: &Instance, mail_id: i64) -> Vec<(Vec<String>, String)> {
 fn a_code_signing_form_revokes_an_import_ca_certificate_for_export_and_notifies_officer_and_admin()
 {
     let mut i = instance();
-    let c = imported(&i, 0x4001, Eku::CodeSigning, false);
+    // An EV code-signing subject carries attributes no form names: the
+    // stored DN does not parse as a form DN, the certificate is read instead.
+    let mut c = imported(&i, 0x4001, Eku::CodeSigning, false);
+    c.subject_dn = format!("1.3.6.1.4.1.311.60.2.1.3=JP,{}", c.subject_dn);
+    i.env
+        .conn
+        .execute(
+            "UPDATE certificates SET subject_dn = ?1 WHERE serial = ?2",
+            rusqlite::params![c.subject_dn, c.serial.to_hex()],
+        )
+        .unwrap();
+    assert!(crate::policy::dn::parse(&c.subject_dn).is_err());
     let serial = c.serial.to_string();
     let raw = mail(&i, form(&[(Field::Serial, &serial)]));
     let o = process(&mut i.env, &raw, "test", OffsetDateTime::now_utc()).unwrap();

@@ -271,20 +271,8 @@ impl Lookup<'_> {
         let Some(c) = store::certificate(self.0, serial)? else {
             return Ok(None);
         };
-        // An imported certificate's subject may carry attributes no form
-        // names (a code-signing DN above all): read from the certificate.
-        let parsed = match dn(c.dn_as_applied(), &c.serial) {
-            Err(_) if c.imported_at.is_some() => openssl::x509::X509::from_pem(c.pem.as_bytes())
-                .ok()
-                .and_then(|x| crate::model::Dn::from_x509_name_cn_first(x.subject_name()).ok())
-                .ok_or_else(|| store::StoreError::Unreadable {
-                    what: "imported certificate",
-                    value: c.serial.to_string(),
-                })?,
-            other => other?,
-        };
         Ok(Some(CertSummary {
-            dn: parsed,
+            dn: record_dn(&c)?,
             serial: c.serial,
             institution_id: c.institution_id,
             status: c.status,
@@ -298,13 +286,36 @@ impl Lookup<'_> {
         store::key_uses(self.0, spki_sha256)?
             .into_iter()
             .map(|u| {
+                let parsed = match dn(&u.subject_dn, &u.serial) {
+                    Ok(d) => d,
+                    Err(e) => match store::certificate(self.0, &u.serial)? {
+                        Some(c) if c.imported_at.is_some() => record_dn(&c)?,
+                        _ => return Err(e),
+                    },
+                };
                 Ok(KeyHolder {
-                    dn: dn(&u.subject_dn, &u.serial)?,
+                    dn: parsed,
                     serial: u.serial,
                     revoked_for: u.revoked_for,
                 })
             })
             .collect()
+    }
+}
+
+/// A certificate's DN as the forms compare it. An imported certificate's
+/// subject may carry attributes no form names (a code-signing DN above
+/// all): it is then read from the certificate itself.
+fn record_dn(c: &store::CertRecord) -> store::Result<crate::model::Dn> {
+    match dn(c.dn_as_applied(), &c.serial) {
+        Err(_) if c.imported_at.is_some() => openssl::x509::X509::from_pem(c.pem.as_bytes())
+            .ok()
+            .and_then(|x| crate::model::Dn::from_x509_name_cn_first(x.subject_name()).ok())
+            .ok_or_else(|| store::StoreError::Unreadable {
+                what: "imported certificate",
+                value: c.serial.to_string(),
+            }),
+        other => other,
     }
 }
 
