@@ -285,6 +285,7 @@ pub fn create(args: &InitArgs, now: OffsetDateTime) -> Result<Created> {
             cps_url: None,
             p12_encryption: Some(crate::ca::P12Encryption::default().as_str().into()),
             key_pool: Some(config::DEFAULT_KEY_POOL),
+            import_cas: Vec::new(),
         },
         imap: args.imap.as_ref().map(|url| crate::config::RawImap {
             url: Some(url.clone()),

@@ -8,13 +8,15 @@ use std::fmt;
 
 mod dn;
 mod forms;
+mod kind;
 mod location;
 pub use dn::DnConvError;
 pub use forms::{
-    ClientIssueRow, ClientRenewRow, ClientRequest, ClientRevokeRow, DownloadMethod, FormFamily,
-    FormKind, IssueRow, P12Encryption, Profile, RenewRow, Request, RevokeRow, ServerRequest,
-    Validity,
+    ClientIssueRow, ClientRenewRow, ClientRequest, ClientRevokeRow, CodeSignRevokeRow,
+    DownloadMethod, FormFamily, FormKind, IssueRow, P12Encryption, Profile, RenewRow, Request,
+    RevokeRow, ServerRequest, Validity,
 };
+pub use kind::CertKind;
 pub use location::{cell_name, sheet_ref};
 
 /// A member institution as registered by the secretariat.
@@ -370,7 +372,9 @@ pub struct CertSummary {
     pub status: CertStatus,
     /// SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex.
     pub spki_sha256: String,
-    pub profile: Profile,
+    /// `None` for an imported certificate without a profile ID.
+    pub profile: Option<Profile>,
+    pub kind: CertKind,
 }
 
 /// A certificate already issued for a public key, found by the key's SPKI hash.

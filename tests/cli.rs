@@ -1291,3 +1291,47 @@ fn check_reads_workbooks_in_the_sandbox_and_reports_a_refused_one() {
     let help = text(&mailra(&["--help"]));
     assert!(!help.contains("read-workbook"), "{help}");
 }
+
+#[test]
+fn forms_template_codesign_revoke_writes_the_labelled_form_and_its_example() {
+    use calamine::{Data, Reader, Xlsx};
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("codesign.xlsx");
+    let o = mailra(&[
+        "forms",
+        "template",
+        "codesign-revoke",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("コード署名用証明書失効申請"),
+        "{}",
+        text(&o)
+    );
+    let mut wb: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let sheets = wb.sheet_names();
+    assert_eq!(sheets, ["4-2", "Example (記入例)"]);
+    let form = wb.worksheet_range("4-2").unwrap();
+    let labels: Vec<String> = form
+        .rows()
+        .filter_map(|r| match r.first() {
+            Some(Data::String(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    for label in [
+        "利用機関名 (Institution name)",
+        "シリアル番号 (Certificate serial)",
+        "失効理由 (Revocation reason)",
+    ] {
+        assert!(labels.iter().any(|l| l == label), "{label}: {labels:?}");
+    }
+    let example = wb.worksheet_range("Example (記入例)").unwrap();
+    let serial_row = example
+        .rows()
+        .find(|r| r.first() == Some(&Data::String("シリアル番号 (Certificate serial)".into())))
+        .unwrap();
+    assert_eq!(serial_row[2], Data::String("0x0A1B2C3D4E5F".into()));
+}

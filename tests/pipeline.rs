@@ -68,7 +68,7 @@ fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
     assert_eq!(o.issued.len(), 3);
     for c in store::certificates(&f.env.conn).unwrap() {
         let p = write(f.dir.path(), "c.pem", c.pem.as_bytes());
-        let (ok, text) = openssl(&["verify", "-CAfile", &ca_file(&f, c.ca), &p]);
+        let (ok, text) = openssl(&["verify", "-CAfile", &ca_file(&f, c.ca.unwrap()), &p]);
         assert!(ok, "{text}");
         let (_, text) = openssl(&["x509", "-in", &p, "-noout", "-text"]);
         assert!(text.contains("TLS Web Server Authentication"), "{text}");
@@ -113,7 +113,7 @@ fn issued_certificates_verify_against_the_ca_and_every_reply_is_signed() {
         (&other, "mail.example.ac.jp", CaKind::Rsa),
     ] {
         let c = by_cn(cn);
-        assert_eq!(c.ca, ca, "{cn}");
+        assert_eq!(c.ca, Some(ca), "{cn}");
         assert!(
             text.contains(&format!("{cn}-{}.pem", c.serial.to_hex())),
             "{text}"
@@ -300,7 +300,10 @@ fn an_instance_without_an_ecdsa_ca_refuses_profile_11_rows() {
         &issue_tsv_key("www.example.ac.jp", &rsa(), 3),
     ));
     assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
-    assert_eq!(store::certificates(&f.env.conn).unwrap()[0].ca, CaKind::Rsa);
+    assert_eq!(
+        store::certificates(&f.env.conn).unwrap()[0].ca,
+        Some(CaKind::Rsa)
+    );
     let crls = mailra::ra::refresh_crl(&mut f.env, now()).unwrap();
     assert_eq!(crls.len(), 1);
     assert_eq!(crls[0].0, CaKind::Rsa);

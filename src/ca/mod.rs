@@ -211,6 +211,13 @@ pub fn revoke_checked(
     })
 }
 
+/// A certificate's notBefore / notAfter as a time (`None`: out of range).
+pub fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateTime> {
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
+    let d = epoch.diff(t).ok()?;
+    OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
+}
+
 /// SHA-256 of a DER SubjectPublicKeyInfo, lower-case hex.
 pub fn spki_sha256(spki_der: &[u8]) -> String {
     hex::encode(openssl::sha::sha256(spki_der))

@@ -1,4 +1,5 @@
-//! `cert list/show`: the issued certificates.
+//! `cert list/show/revoked`: the issued and imported certificates, and the
+//! revocations to hand to a CA whose key this instance does not hold.
 
 use std::process::ExitCode;
 
@@ -21,6 +22,18 @@ pub(super) enum CertCmd {
         dir: DirArg,
         /// Serial, decimal or 0x-hex.
         serial: String,
+    },
+    /// The revoked certificates of one CA: `rsa`, `ec` (what their CRLs
+    /// list) or an import CA of `[ca] import_cas` by name (its file name
+    /// without extension) — the list the secretariat hands to that CA.
+    Revoked {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long, value_name = "NAME")]
+        ca: String,
+        /// One JSON object per revocation.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -48,11 +61,37 @@ pub(super) fn run(what: CertCmd) -> Result<ExitCode> {
                 print_table(&t);
             }
         }
+        CertCmd::Revoked { dir, ca, json } => {
+            let list = ops::cert::revoked(&open_db(&dir.dir)?, &ca)?;
+            if json {
+                for r in &list {
+                    print_json(r)?;
+                }
+            } else if list.is_empty() {
+                println!("no certificate of CA {ca} has been revoked");
+            } else {
+                let mut t = table(&["serial", "revoked at", "reason", "issuer", "subject"]);
+                for r in &list {
+                    let reason = format!("{} {}", r.reason_code, r.reason);
+                    t.add_row(vec![
+                        r.serial.as_str(),
+                        &r.revoked_at,
+                        &reason,
+                        &r.issuer,
+                        &r.subject,
+                    ]);
+                }
+                print_table(&t);
+            }
+        }
         CertCmd::Show { dir, serial } => {
             let c = ops::cert::show(&open_db(&dir.dir)?, &serial)?;
             println!("serial: {} ({})", c.cert.serial, c.cert.serial_decimal);
             println!("subject: {}", c.cert.subject);
-            println!("profile: {}", c.cert.profile);
+            match c.cert.profile {
+                Some(p) => println!("profile: {p} ({})", c.cert.kind),
+                None => println!("profile: none ({}, imported)", c.cert.kind),
+            }
             println!("issuing CA: {} ({})", c.ca_name, c.cert.ca);
             println!("valid: {} to {}", c.cert.not_before, c.cert.not_after);
             match &c.revocation {

@@ -70,8 +70,11 @@ pub(super) fn check(file: &Path) -> Result<ExitCode> {
     let checked = if AttachmentKind::of(&name.to_string()) == AttachmentKind::Xlsx {
         // A workbook is read in the same sandboxed child as the robot's.
         let reader = ra::workbook::WorkbookReader::current();
-        match ra::workbook::records(&reader, &name.to_string(), &bytes)? {
-            Ok(records) => forms::check(&records, &ctx)?,
+        match ra::workbook::contents(&reader, &name.to_string(), &bytes)? {
+            Ok(ra::workbook::Contents::Records(records)) => forms::check(&records, &ctx)?,
+            Ok(ra::workbook::Contents::CodeSigning(wb)) => {
+                crate::policy::codesign::check_codesign(&wb, &ctx)?
+            }
             Err(e) => Checked::unreadable(&e),
         }
     } else {

@@ -43,6 +43,30 @@ pub(super) enum RegistryCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Record certificates already issued (the service's bulk import), so
+    /// they can be revoked like the ones mailra issues: PEM files (one or
+    /// more certificates; CA certificates in them are taken as the chain),
+    /// DER files, or directories of them. Each must chain to the instance's
+    /// issuing CAs or to a CA of mailra.toml [ca] import_cas, be unexpired,
+    /// carry an EKU (server, client, S/MIME, code signing) and not be in the
+    /// store yet. Every problem is listed with its file; the good
+    /// certificates are recorded all the same (exit status 1 if any problem).
+    ImportCert {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The institution of every certificate (registry ID or name);
+        /// without it, each certificate's O= names a registered institution.
+        #[arg(long, value_name = "ID|NAME")]
+        institution: Option<String>,
+        /// Check everything and list what would be recorded, without writing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +208,60 @@ pub(super) fn run(what: RegistryCmd, now: OffsetDateTime) -> Result<ExitCode> {
             dry_run,
             json,
         } => return import(&dir, &file, dry_run, json, now),
+        RegistryCmd::ImportCert {
+            dir,
+            paths,
+            institution,
+            dry_run,
+            json,
+        } => {
+            let cfg = crate::config::Config::load(&dir.dir)?;
+            let mut conn = crate::store::open(&cfg.database)?;
+            let r = ops::certimport::import_certs(
+                &mut conn,
+                &cfg,
+                &paths,
+                institution.as_deref(),
+                dry_run,
+                OPERATOR,
+                now,
+            )?;
+            if json {
+                print_json(&r)?;
+            } else {
+                for c in &r.imported {
+                    println!(
+                        "{}: {} {} certificate {} of {} ({}, CA {}, until {})",
+                        c.file,
+                        if dry_run { "would import" } else { "imported" },
+                        c.kind,
+                        c.serial,
+                        c.institution,
+                        c.subject,
+                        c.ca,
+                        c.not_after
+                    );
+                }
+                for p in &r.problems {
+                    println!("{}: {}", p.file, p.problem);
+                }
+                println!(
+                    "{} certificate(s) {}, {} problem(s)",
+                    r.imported.len(),
+                    if dry_run {
+                        "would be imported (dry run: nothing was written)"
+                    } else {
+                        "imported"
+                    },
+                    r.problems.len()
+                );
+            }
+            return Ok(if r.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

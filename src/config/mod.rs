@@ -6,14 +6,17 @@
 //!
 //! - raw.rs: the serde types of the file;
 //! - servers.rs: the `[imap]` and `[smtp]` sections (endpoints, passwords);
-//! - publication.rs: the `[ca]` publication and policy keys.
+//! - publication.rs: the `[ca]` publication and policy keys;
+//! - import_cas.rs: `[ca] import_cas`, the CAs of imported certificates.
 
 use std::path::{Path, PathBuf};
 
+mod import_cas;
 mod publication;
 mod raw;
 mod servers;
 
+pub use import_cas::ImportCa;
 pub use raw::{
     RawCa, RawConfig, RawImap, RawPaths, RawReminders, RawRobot, RawRules, RawSmtp, RawTrust,
 };
@@ -47,6 +50,8 @@ pub struct Config {
     pub ca_key: PathBuf,
     /// The ECDSA P-384 issuing CA for profile 11; without it profile 11 is not offered.
     pub ec_ca: Option<CaPaths>,
+    /// `[ca] import_cas`: other CAs whose certificates may be imported.
+    pub import_cas: Vec<ImportCa>,
     /// The longest server validity asked for; the CA caps it at the BR
     /// maximum in force at issuance ([`crate::ca::max_server_days`]).
     pub server_days: u32,
@@ -176,6 +181,7 @@ impl Config {
                 None
             }
         };
+        let import_cas = import_cas::check(&mut problems, &f, &dir, &raw.ca.import_cas);
         let robot_address = match raw.robot.address.as_deref() {
             Some(a) if crate::policy::is_mail_address(a) => a.to_ascii_lowercase(),
             Some(a) => {
@@ -301,6 +307,7 @@ impl Config {
             ca_cert,
             ca_key,
             ec_ca,
+            import_cas,
             server_days,
             crl_days,
             publication,
@@ -393,6 +400,40 @@ mod tests {
         let ec = cfg.ec_ca.unwrap();
         assert_eq!(ec.cert, std::path::absolute(d).unwrap().join("ca-ec.pem"));
         assert_eq!(ec.key, std::path::absolute(d).unwrap().join("ca-ec.key"));
+    }
+
+    #[test]
+    fn import_cas_are_named_by_file_and_every_problem_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let check = |extra: &str| Config::check(d, Path::new("mailra.toml"), minimal(d, extra));
+        assert!(check("").unwrap().import_cas.is_empty());
+        let root =
+            crate::kit::pki::make(&crate::kit::pki::Spec::root("Import Root", 1), None).unwrap();
+        std::fs::write(d.join("codesign-ca.pem"), root.cert.to_pem().unwrap()).unwrap();
+        std::fs::write(d.join("garbage.pem"), "not a certificate").unwrap();
+        let cfg = check("import_cas = [\"codesign-ca.pem\"]\n").unwrap();
+        assert_eq!(cfg.import_cas.len(), 1);
+        assert_eq!(cfg.import_cas[0].name, "codesign-ca");
+        let err = check(
+            "import_cas = [\"codesign-ca.pem\", \"absent.pem\", \"garbage.pem\", \"x/codesign-ca.pem\", \"rsa.pem\"]\n",
+        )
+        .unwrap_err();
+        let expected = [
+            "key ca.import_cas[1]: file",
+            "key ca.import_cas[2]: file",
+            "key ca.import_cas[3]: \"x/codesign-ca.pem\": another entry",
+            "key ca.import_cas[4]: \"rsa.pem\": the file's name",
+        ];
+        assert_eq!(err.problems.len(), expected.len(), "{err}");
+        for (p, e) in err.problems.iter().zip(expected) {
+            assert!(p.contains(e), "{p} / {e}");
+        }
+        assert!(err.problems[0].contains("not found"), "{err}");
+        assert!(
+            err.problems[1].contains("holds no PEM certificate"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -148,6 +148,10 @@ pub struct RawCa {
     /// RSA-2048 keys `mailra run` keeps generated ahead, in memory only; 0: off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_pool: Option<usize>,
+    /// PEM files of other CAs whose certificates `mailra registry
+    /// import-cert` accepts (each named by its file name without extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_cas: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]

@@ -2,6 +2,8 @@
 //! input. No I/O.
 
 pub mod application;
+pub mod certfile;
+pub mod codesign;
 pub mod mime;
 pub mod record;
 pub mod registry;

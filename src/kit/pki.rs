@@ -55,12 +55,15 @@ pub enum Key {
 pub enum Eku {
     EmailProtection,
     ServerAuth,
+    CodeSigning,
 }
 
 /// A certificate as a test wants it, flaws included. Subject
 /// `C=JP, O=mailra test, CN=cn`.
 pub struct Spec<'a> {
     pub cn: &'a str,
+    /// The subject's O= (`mailra test` when `None`).
+    pub org: Option<&'a str>,
     /// The subjectAltName rfc822Name, if any.
     pub email: Option<&'a str>,
     /// basicConstraints CA:TRUE with keyCertSign and cRLSign.
@@ -79,6 +82,7 @@ impl<'a> Spec<'a> {
     pub fn officer(cn: &'a str, email: &'a str, serial: u32) -> Self {
         Spec {
             cn,
+            org: None,
             email: Some(email),
             ca: false,
             eku: Some(Eku::EmailProtection),
@@ -93,6 +97,7 @@ impl<'a> Spec<'a> {
     pub fn root(cn: &'a str, serial: u32) -> Self {
         Spec {
             cn,
+            org: None,
             email: None,
             ca: true,
             eku: None,
@@ -120,7 +125,7 @@ pub fn make(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, CaErro
     let key = key(spec.key)?;
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_text("C", "JP")?;
-    name.append_entry_by_text("O", "mailra test")?;
+    name.append_entry_by_text("O", spec.org.unwrap_or("mailra test"))?;
     name.append_entry_by_text("CN", spec.cn)?;
     let name = name.build();
     let days = u32::try_from(spec.to_days - spec.from_days)
@@ -146,6 +151,7 @@ pub fn make(spec: &Spec<'_>, issuer: Option<&KeyPair>) -> Result<KeyPair, CaErro
         match eku {
             Eku::EmailProtection => e.email_protection(),
             Eku::ServerAuth => e.server_auth(),
+            Eku::CodeSigning => e.code_signing(),
         };
         d.add(e.build()?)?;
     }

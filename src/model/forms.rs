@@ -20,6 +20,9 @@ pub enum FormFamily {
     /// Client and S/MIME certificates with keys the CA generates: forms
     /// 5-4-1, 5-4-2, 5-4-3; profiles 5, 13, 14 (client) and 7, 15, 16 (S/MIME).
     Client,
+    /// Code-signing certificates (imported, never issued): the Excel
+    /// revocation form read by its labels (SPEC §4).
+    CodeSigning,
 }
 
 /// Which application form a file is (one form per file).
@@ -37,16 +40,20 @@ pub enum FormKind {
     ClientRenew,
     /// 5-4-3
     ClientRevoke,
+    /// The code-signing revocation form (an Excel workbook, SPEC §4; code
+    /// `4-2` as the service's documents number it).
+    CodeSignRevoke,
 }
 
 impl FormKind {
-    pub const ALL: [FormKind; 6] = [
+    pub const ALL: [FormKind; 7] = [
         FormKind::ServerIssue,
         FormKind::ServerRenew,
         FormKind::ServerRevoke,
         FormKind::ClientIssue,
         FormKind::ClientRenew,
         FormKind::ClientRevoke,
+        FormKind::CodeSignRevoke,
     ];
 
     /// The family the form belongs to.
@@ -58,6 +65,7 @@ impl FormKind {
             FormKind::ClientIssue | FormKind::ClientRenew | FormKind::ClientRevoke => {
                 FormFamily::Client
             }
+            FormKind::CodeSignRevoke => FormFamily::CodeSigning,
         }
     }
 
@@ -73,6 +81,7 @@ impl FormKind {
             FormKind::ClientIssue => "5-4-1",
             FormKind::ClientRenew => "5-4-2",
             FormKind::ClientRevoke => "5-4-3",
+            FormKind::CodeSignRevoke => "4-2",
         }
     }
     pub fn label(self) -> &'static str {
@@ -83,6 +92,7 @@ impl FormKind {
             FormKind::ClientIssue => "client certificate issuance",
             FormKind::ClientRenew => "client certificate renewal",
             FormKind::ClientRevoke => "client certificate revocation",
+            FormKind::CodeSignRevoke => "code-signing certificate revocation",
         }
     }
     pub fn label_ja(self) -> &'static str {
@@ -93,6 +103,7 @@ impl FormKind {
             FormKind::ClientIssue => "クライアント証明書発行申請",
             FormKind::ClientRenew => "クライアント証明書更新申請",
             FormKind::ClientRevoke => "クライアント証明書失効申請",
+            FormKind::CodeSignRevoke => "コード署名用証明書失効申請",
         }
     }
 }
@@ -336,11 +347,34 @@ impl ClientRequest {
     }
 }
 
+/// A valid code-signing revocation form (one certificate per form). The
+/// cells it was read from are kept for messages (`Sheet1!C7`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSignRevokeRow {
+    /// The 1-based row of the serial cell (what a reply calls the line).
+    pub line: usize,
+    /// The institution name as written (利用機関名).
+    pub institution_name: String,
+    pub address: String,
+    pub admin_name: String,
+    pub admin_dept: String,
+    /// The admin's mail, if given: the completion notice goes there too.
+    pub admin_mail: Option<String>,
+    pub serial: Serial,
+    /// The subject CN or DN as written.
+    pub subject: String,
+    pub reason: RevocationReason,
+    pub comment: String,
+    /// The application date as written (申請日).
+    pub application_date: String,
+}
+
 /// A validated row of any form, by family: what `ra` carries out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     Server(ServerRequest),
     Client(ClientRequest),
+    CodeSigning(CodeSignRevokeRow),
 }
 
 impl Request {
@@ -349,6 +383,7 @@ impl Request {
         match self {
             Request::Server(r) => r.line(),
             Request::Client(r) => r.line(),
+            Request::CodeSigning(r) => r.line,
         }
     }
     /// The existing certificate the row names (renewal, revocation) and
@@ -361,6 +396,7 @@ impl Request {
             Request::Client(ClientRequest::Renew(x)) => Some((&x.old_serial, x.request.line)),
             Request::Client(ClientRequest::Revoke(x)) => Some((&x.serial, x.line)),
             Request::Client(ClientRequest::Issue(_)) => None,
+            Request::CodeSigning(x) => Some((&x.serial, x.line)),
         }
     }
     /// The reason of a revocation row.
@@ -368,6 +404,7 @@ impl Request {
         match self {
             Request::Server(ServerRequest::Revoke(r)) => Some(r.reason),
             Request::Client(ClientRequest::Revoke(r)) => Some(r.reason),
+            Request::CodeSigning(r) => Some(r.reason),
             Request::Server(ServerRequest::Issue(_) | ServerRequest::Renew(_))
             | Request::Client(ClientRequest::Issue(_) | ClientRequest::Renew(_)) => None,
         }

@@ -18,15 +18,20 @@ pub struct CertView {
     pub serial_decimal: String,
     /// `valid` or `revoked`.
     pub status: &'static str,
-    pub profile: u8,
+    /// The profile ID; `None` for an imported certificate without one.
+    pub profile: Option<u8>,
+    /// `server`, `client`, `smime` or `codesign`.
+    pub kind: &'static str,
     pub subject: String,
     pub institution: String,
     pub not_before: String,
     pub not_after: String,
     pub admin_mail: String,
     pub renewed_from: Option<String>,
-    /// `rsa` or `ec`.
-    pub ca: &'static str,
+    /// `rsa` or `ec`, or the name of the import CA (`[ca] import_cas`).
+    pub ca: String,
+    /// Imported (`mailra registry import-cert`) rather than issued.
+    pub imported: bool,
 }
 
 /// A revocation of a certificate.
@@ -56,14 +61,25 @@ fn view(c: &CertRecord, institution: String) -> CertView {
             CertStatus::Valid => "valid",
             CertStatus::Revoked => "revoked",
         },
-        profile: c.profile.id(),
+        profile: c.profile.map(|p| p.id()),
+        kind: c.kind.as_str(),
         subject: c.subject_dn.clone(),
         institution,
         not_before: store::ts(c.not_before),
         not_after: store::ts(c.not_after),
         admin_mail: c.admin_mail.clone(),
         renewed_from: c.renewed_from.as_ref().map(|s| s.to_string()),
-        ca: c.ca.as_str(),
+        ca: ca_name(c),
+        imported: c.imported_at.is_some(),
+    }
+}
+
+/// `rsa`, `ec` or the import CA's name.
+fn ca_name(c: &CertRecord) -> String {
+    match (&c.ca, &c.import_ca) {
+        (Some(k), _) => k.as_str().to_string(),
+        (None, Some(n)) => n.clone(),
+        (None, None) => String::new(),
     }
 }
 
@@ -106,10 +122,62 @@ pub fn show(conn: &Connection, serial: &str) -> Result<CertDetail> {
             &c,
             names.get(&c.institution_id).cloned().unwrap_or_default(),
         ),
-        ca_name: c.ca.to_string(),
+        ca_name: match c.ca {
+            Some(k) => k.to_string(),
+            None => format!("import CA {} (key not held here)", ca_name(&c)),
+        },
         revocation,
         pem: c.pem.clone(),
     })
+}
+
+/// A revocation as the CA that must publish it needs it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevokedView {
+    pub serial: String,
+    pub serial_decimal: String,
+    pub revoked_at: String,
+    pub reason_code: u8,
+    pub reason: &'static str,
+    pub comment: String,
+    pub subject: String,
+    /// The issuer DN of the certificate.
+    pub issuer: String,
+    pub institution: String,
+    pub kind: &'static str,
+}
+
+/// The revocations of the certificates one CA issued: `rsa` or `ec` (the
+/// instance's own, on their CRLs) or an import CA by name (not on any CRL
+/// the instance makes: the secretariat hands this list to that CA).
+pub fn revoked(conn: &Connection, ca: &str) -> Result<Vec<RevokedView>> {
+    let list = match crate::model::CaKind::parse(ca) {
+        Some(kind) => store::revocations(conn, kind)?,
+        None => store::import_ca_revocations(conn, ca)?,
+    };
+    let names = institution_names(conn)?;
+    list.into_iter()
+        .map(|r| {
+            let c = store::certificate(conn, &r.serial)?.ok_or_else(|| {
+                OpsError::NotFound(format!("revoked certificate {} not in the store", r.serial))
+            })?;
+            let issuer = openssl::x509::X509::from_pem(c.pem.as_bytes())
+                .map(|x| crate::model::Dn::display_x509_name(x.issuer_name()))
+                .unwrap_or_default();
+            Ok(RevokedView {
+                serial: r.serial.to_string(),
+                serial_decimal: r.serial.to_decimal(),
+                revoked_at: store::ts(r.revoked_at),
+                reason_code: r.reason.code(),
+                reason: r.reason.name(),
+                comment: r.comment,
+                subject: c.subject_dn.clone(),
+                issuer,
+                institution: names.get(&c.institution_id).cloned().unwrap_or_default(),
+                kind: c.kind.as_str(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! `policy`, `intake` and `config`; never `cli`, `daemon` or `demo`.
 
 pub mod cert;
+pub mod certimport;
 pub mod import;
 pub mod outbox;
 pub mod registry;

@@ -20,6 +20,9 @@ pub fn check(records: &Records, ctx: &Context) -> Result<Checked, LookupError> {
     let mut checked = match family(records) {
         Ok(FormFamily::Server) => server::check_records(records, ctx)?,
         Ok(FormFamily::Client) => client::check_records(records, ctx)?,
+        // Never a family of records: the code-signing form is a workbook
+        // read by its labels (`policy::codesign::check_codesign`).
+        Ok(FormFamily::CodeSigning) => unreachable!("records are server or client rows"),
         Err(e) => Checked {
             errors: vec![e],
             ..Checked::default()

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod client;
+pub mod codesign;
 pub mod dn;
 pub mod forms;
 pub mod goodkey;

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use time::{Duration, OffsetDateTime};
 
-use crate::model::{FormFamily, Profile, Serial};
+use crate::model::{CertKind, Serial};
 
 /// How long after a renewal the old certificate may stay unrevoked (2-2-9).
 pub const RENEWAL_REVOKE_AFTER: Duration = Duration::days(14);
@@ -27,7 +27,7 @@ pub const DIGEST_EVERY: Duration = Duration::days(1);
 pub struct CertState {
     pub serial: Serial,
     pub institution_id: i64,
-    pub profile: Profile,
+    pub kind: CertKind,
     pub not_after: OffsetDateTime,
     pub issued_at: OffsetDateTime,
     pub revoked: bool,
@@ -69,7 +69,7 @@ pub fn renewal_reminders(
         let Some(old) = &c.renewed_from else {
             continue;
         };
-        if c.profile.family() != FormFamily::Server {
+        if c.kind != CertKind::Server {
             continue;
         }
         let e = first.entry(old).or_insert(c);
@@ -174,7 +174,7 @@ mod tests {
         CertState {
             serial: s(n),
             institution_id: inst,
-            profile: Profile::ServerRsa2048,
+            kind: CertKind::Server,
             not_after,
             issued_at: T0 - Duration::days(300),
             revoked: false,

@@ -147,9 +147,8 @@ impl<'a> RowCheck<'a> {
             return Ok(None);
         }
         let family = self.kind.family();
-        if cert.profile.family() != family {
-            let id = cert.profile.id();
-            let (what, forms) = match cert.profile.family() {
+        if cert.kind.family() != family {
+            let (what, forms) = match cert.kind.family() {
                 FormFamily::Server => (
                     "a server certificate",
                     "a server form (5-3-2 to renew, 5-3-3 to revoke; 13 fields per row)",
@@ -158,10 +157,18 @@ impl<'a> RowCheck<'a> {
                     "a client certificate",
                     "a client form (5-4-2 to renew, 5-4-3 to revoke; 15 fields per row)",
                 ),
+                FormFamily::CodeSigning => (
+                    "a code-signing certificate",
+                    "the code-signing revocation form (an Excel workbook)",
+                ),
+            };
+            let profile = match cert.profile {
+                Some(p) => format!("profile {}", p.id()),
+                None => "imported".into(),
             };
             self.err(
                 4,
-                format!("certificate {serial} is {what} (profile {id}); name it in {forms}"),
+                format!("certificate {serial} is {what} ({profile}); name it in {forms}"),
             );
             return Ok(None);
         }

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 use super::{Env, RaError};
 use crate::ca;
 use crate::model::{
-    ClientIssueRow, ClientRevokeRow, Institution, IssueRow, P12Encryption, RevokeRow, Serial,
+    ClientIssueRow, ClientRevokeRow, CodeSignRevokeRow, Institution, IssueRow, P12Encryption,
+    RevokeRow, Serial,
 };
 use crate::render::views::RowOutcome;
 use crate::store;
@@ -52,6 +53,11 @@ pub(super) enum Done {
         row: ClientRevokeRow,
         cert: store::CertRecord,
     },
+    /// A code-signing certificate revoked by the code-signing form.
+    CodeSignRevoked {
+        row: CodeSignRevokeRow,
+        cert: store::CertRecord,
+    },
 }
 
 impl Done {
@@ -59,13 +65,17 @@ impl Done {
         match self {
             Done::Issued { cert, .. }
             | Done::Revoked { cert, .. }
-            | Done::ClientRevoked { cert, .. } => cert,
+            | Done::ClientRevoked { cert, .. }
+            | Done::CodeSignRevoked { cert, .. } => cert,
             Done::Generated(g) => &g.cert,
         }
     }
 
     pub(super) fn revoked(&self) -> bool {
-        matches!(self, Done::Revoked { .. } | Done::ClientRevoked { .. })
+        matches!(
+            self,
+            Done::Revoked { .. } | Done::ClientRevoked { .. } | Done::CodeSignRevoked { .. }
+        )
     }
 
     /// The row's outcome and the name it is shown with.
@@ -89,9 +99,9 @@ impl Done {
                 },
                 g.row.dn.cn().unwrap_or_default().to_string(),
             ),
-            Done::Revoked { cert, .. } | Done::ClientRevoked { cert, .. } => {
-                (RowOutcome::Revoked, cert.subject_dn.clone())
-            }
+            Done::Revoked { cert, .. }
+            | Done::ClientRevoked { cert, .. }
+            | Done::CodeSignRevoked { cert, .. } => (RowOutcome::Revoked, cert.subject_dn.clone()),
         }
     }
 }
@@ -109,11 +119,7 @@ pub(super) fn fresh_serial(
     }
 }
 
-fn asn1_to_time(t: &openssl::asn1::Asn1TimeRef) -> Option<OffsetDateTime> {
-    let epoch = openssl::asn1::Asn1Time::from_unix(0).ok()?;
-    let d = epoch.diff(t).ok()?;
-    OffsetDateTime::from_unix_timestamp(d.days as i64 * 86400 + d.secs as i64).ok()
-}
+use crate::ca::asn1_to_time;
 
 /// A certificate the CA just signed for a row.
 pub(super) struct Signed<'a> {
@@ -134,7 +140,8 @@ pub(super) fn record(rc: &RowCtx<'_>, s: Signed<'_>) -> Result<store::CertRecord
     Ok(store::CertRecord {
         serial: s.serial.clone(),
         institution_id: rc.inst.id,
-        profile: s.profile,
+        profile: Some(s.profile),
+        kind: crate::model::CertKind::of_profile(s.profile),
         subject_dn: s.subject_dn,
         spki_sha256: ca::cert_spki_sha256(s.x509),
         not_before: asn1_to_time(s.x509.not_before()).unwrap_or(now),
@@ -145,7 +152,9 @@ pub(super) fn record(rc: &RowCtx<'_>, s: Signed<'_>) -> Result<store::CertRecord
         renewed_from: s.renews.cloned(),
         issued_at: now,
         mail_id: Some(rc.mail_id),
-        ca: s.ca,
+        ca: Some(s.ca),
+        import_ca: None,
+        imported_at: None,
         applied_dn: None,
         user_mail: None,
     })

@@ -166,7 +166,7 @@ fn execute_in_tx(
     let mut crl_cas: Vec<CaKind> = done
         .iter()
         .filter(|d| d.revoked())
-        .map(|d| d.cert().ca)
+        .filter_map(|d| d.cert().ca)
         .collect();
     crl_cas.sort();
     crl_cas.dedup();
@@ -261,6 +261,22 @@ fn execute_row(rc: &RowCtx<'_>, sources: &mut Sources<'_>, r: &Request) -> Resul
                 user_mail: row.user_mail.as_deref(),
             };
             Ok(Done::ClientRevoked {
+                cert: revoke(rc, &how)?,
+                row: row.clone(),
+            })
+        }
+        // The certificate's CA re-checks it (`ca::revoke_checked`); its CRL
+        // is made below when the instance holds that CA's key, otherwise the
+        // revocation waits in the store for `mailra cert revoked --ca`.
+        Request::CodeSigning(row) => {
+            let how = Revoke {
+                serial: &row.serial,
+                reason: row.reason,
+                comment: &row.comment,
+                admin_mail: None,
+                user_mail: None,
+            };
+            Ok(Done::CodeSignRevoked {
                 cert: revoke(rc, &how)?,
                 row: row.clone(),
             })

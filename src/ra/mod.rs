@@ -24,7 +24,7 @@ mod steps;
 pub mod workbook;
 
 pub use crate::model::Verdict;
-pub use env::{Env, RulesSource, load_rule_files, load_rules};
+pub use env::{Env, RulesSource, load_certs, load_rule_files, load_rules};
 pub use intake::{Taken, filed, take};
 
 use openssl::sha::sha256;

@@ -13,6 +13,7 @@ use super::{Env, RaError};
 use crate::ca;
 use crate::model::{CaKind, FormKind, Institution};
 use crate::render::client_notices::ClientRevoked;
+use crate::render::codesign_notice::{Applied, CodeSignRevoked};
 use crate::render::notices::{self, IssuedCert, RevokedCert};
 
 /// Queues the notices for the executed rows: one mail per admin address and
@@ -49,7 +50,7 @@ pub(super) fn queue_notices(
                     FormKind::ServerIssue
                 },
                 row.admin_mail.to_ascii_lowercase(),
-                Some(cert.ca),
+                cert.ca,
             ),
             Done::Revoked { cert, .. } => (
                 FormKind::ServerRevoke,
@@ -59,6 +60,20 @@ pub(super) fn queue_notices(
             Done::ClientRevoked { cert, .. } => (
                 FormKind::ClientRevoke,
                 cert.admin_mail.to_ascii_lowercase(),
+                None,
+            ),
+            // One notice per form (one certificate each): the admin address
+            // is the form's, if it gave one.
+            Done::CodeSignRevoked { row, cert } => (
+                FormKind::CodeSignRevoke,
+                format!(
+                    "{}\n{}",
+                    row.admin_mail
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_ascii_lowercase(),
+                    cert.serial
+                ),
                 None,
             ),
             Done::Generated(_) => continue,
@@ -78,10 +93,18 @@ pub(super) fn queue_notices(
             FormKind::ServerRevoke | FormKind::ClientRevoke => {
                 revoked_notice(env, mail.incoming.now, &officer, ds)
             }
+            FormKind::CodeSignRevoke => codesign_notice(env, mail.incoming.now, &officer, ds),
             _ => issued_notice(env, &officer, ds)?,
         };
-        reply.to = vec![admin];
-        reply.cc = vec![officer.clone()];
+        // A code-signing form without an admin address: the officer alone.
+        if *form == FormKind::CodeSignRevoke
+            && (admin.is_empty() || admin.eq_ignore_ascii_case(&officer))
+        {
+            reply.to = vec![officer.clone()];
+        } else {
+            reply.to = vec![admin];
+            reply.cc = vec![officer.clone()];
+        }
         reply.tags = vec![
             ("Verdict".into(), verdict.into()),
             ("Application".into(), form.code().into()),
@@ -136,6 +159,43 @@ fn revoked_notice(
     (reply, "revoked", admin)
 }
 
+/// The completion notice of a code-signing revocation form: (reply, verdict
+/// tag, the form's admin address or empty).
+fn codesign_notice(
+    env: &Env,
+    now: OffsetDateTime,
+    officer: &str,
+    ds: &[&Done],
+) -> (Outgoing, &'static str, String) {
+    let Some(Done::CodeSignRevoked { row, cert }) = ds.first() else {
+        unreachable!("a code-signing group holds code-signing revocations");
+    };
+    let subject = openssl::x509::X509::from_pem(cert.pem.as_bytes()).ok();
+    let cn = subject
+        .as_ref()
+        .and_then(|x| {
+            x.subject_name()
+                .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+                .next()
+                .and_then(|e| e.data().to_string().ok())
+        })
+        .unwrap_or_else(|| row.subject.clone());
+    let view = CodeSignRevoked::new(
+        RevokedCert::new(&cn, &cert.subject_dn, &row.serial, row.reason, &row.comment),
+        &Applied {
+            institution: &row.institution_name,
+            admin_name: &row.admin_name,
+            application_date: &row.application_date,
+            on_crl: cert.ca.is_some(),
+        },
+        now,
+        officer,
+        &env.cfg.robot_address,
+    );
+    let reply = Outgoing::new(CodeSignRevoked::TEMPLATE, &view);
+    (reply, "revoked", row.admin_mail.clone().unwrap_or_default())
+}
+
 /// The notice of the certificates issued to one admin by one CA, with the
 /// certificates and the CA chain attached: (reply, verdict tag, admin).
 fn issued_notice(
@@ -158,7 +218,7 @@ fn issued_notice(
             continue;
         };
         admin = row.admin_mail.clone();
-        chain_ca = cert.ca;
+        chain_ca = cert.ca.unwrap_or(chain_ca);
         names.push(&row.admin_name);
         certs.push(IssuedCert::new(
             &row.fqdn,

@@ -65,7 +65,7 @@ pub fn agenda(
         .map(|c| CertState {
             serial: c.serial,
             institution_id: c.institution_id,
-            profile: c.profile,
+            kind: c.kind,
             not_after: c.not_after,
             issued_at: c.issued_at,
             revoked: c.status == CertStatus::Revoked,
@@ -252,7 +252,7 @@ fn digest(
             &c.subject_dn,
             &cn_of(&c.subject_dn),
             &c.serial,
-            c.profile.id(),
+            c.renewal_profile().map_or(0, |p| p.id()),
             c.not_after,
             &c.admin_mail,
             row.is_some(),

@@ -4,6 +4,7 @@
 //! `replies`, `execute` and `answer` do, from the values returned here.
 
 use super::mail::{Incoming, Mail};
+use super::workbook::Contents;
 use super::{Env, RaError, Rejection, execute, is_dry_run, keys, sha256_hex};
 use crate::intake::application::{self, AttachmentKind, ReadError};
 use crate::intake::{mime, smime};
@@ -11,6 +12,7 @@ use crate::model::{
     ApplicationFile, CertLookup, CertSummary, Institution, KeyHolder, LookupError, Officer,
     RowError, Serial,
 };
+use crate::policy;
 use crate::policy::forms::{self, Checked};
 use crate::policy::rules::Decision;
 use crate::store;
@@ -129,19 +131,25 @@ pub(super) fn extract_and_check(
     let mut notes = Vec::new();
     let mut files = Vec::new();
     for a in &body.attachments {
-        let records = if AttachmentKind::of(&a.filename) == AttachmentKind::Xlsx {
-            super::workbook::records(&env.workbooks, &a.filename, &a.data)?
+        let read = if AttachmentKind::of(&a.filename) == AttachmentKind::Xlsx {
+            super::workbook::contents(&env.workbooks, &a.filename, &a.data)?
         } else {
-            application::records(&a.filename, &a.data)
+            application::records(&a.filename, &a.data).map(Contents::Records)
         };
-        let (checked, as_read, sheet) = match records {
-            Ok(records) => (
+        let (checked, as_read, sheet) = match read {
+            Ok(Contents::Records(records)) => (
                 forms::check(&records, &ctx).map_err(lookup_failed)?,
                 records
                     .as_read()
                     .map(|(line, fields)| (line, fields.to_vec()))
                     .collect(),
                 records.sheet_name().map(str::to_owned),
+            ),
+            // A form read by its labels: no table of rows to annotate.
+            Ok(Contents::CodeSigning(wb)) => (
+                policy::codesign::check_codesign(&wb, &ctx).map_err(lookup_failed)?,
+                Vec::new(),
+                None,
             ),
             Err(e @ ReadError::NotApplication) => {
                 notes.push(format!("{}: {e}; ignored", a.filename));
@@ -265,12 +273,13 @@ impl Lookup<'_> {
             return Ok(None);
         };
         Ok(Some(CertSummary {
-            dn: dn(c.dn_as_applied(), &c.serial)?,
+            dn: record_dn(&c)?,
             serial: c.serial,
             institution_id: c.institution_id,
             status: c.status,
             spki_sha256: c.spki_sha256,
             profile: c.profile,
+            kind: c.kind,
         }))
     }
 
@@ -278,13 +287,36 @@ impl Lookup<'_> {
         store::key_uses(self.0, spki_sha256)?
             .into_iter()
             .map(|u| {
+                let parsed = match dn(&u.subject_dn, &u.serial) {
+                    Ok(d) => d,
+                    Err(e) => match store::certificate(self.0, &u.serial)? {
+                        Some(c) if c.imported_at.is_some() => record_dn(&c)?,
+                        _ => return Err(e),
+                    },
+                };
                 Ok(KeyHolder {
-                    dn: dn(&u.subject_dn, &u.serial)?,
+                    dn: parsed,
                     serial: u.serial,
                     revoked_for: u.revoked_for,
                 })
             })
             .collect()
+    }
+}
+
+/// A certificate's DN as the forms compare it. An imported certificate's
+/// subject may carry attributes no form names (a code-signing DN above
+/// all): it is then read from the certificate itself.
+fn record_dn(c: &store::CertRecord) -> store::Result<crate::model::Dn> {
+    match dn(c.dn_as_applied(), &c.serial) {
+        Err(_) if c.imported_at.is_some() => openssl::x509::X509::from_pem(c.pem.as_bytes())
+            .ok()
+            .and_then(|x| crate::model::Dn::from_x509_name_cn_first(x.subject_name()).ok())
+            .ok_or_else(|| store::StoreError::Unreadable {
+                what: "imported certificate",
+                value: c.serial.to_string(),
+            }),
+        other => other,
     }
 }
 

@@ -137,6 +137,32 @@ pub fn records(
     })
 }
 
+/// What a workbook attachment holds.
+#[derive(Debug)]
+pub enum Contents {
+    /// A sheet of records in a TSV form's column order.
+    Records(Records),
+    /// The code-signing revocation form, read by its labels
+    /// (`policy::codesign::check_codesign`).
+    CodeSigning(Workbook),
+}
+
+/// What a workbook attachment holds, read by `reader`: the code-signing
+/// revocation form when its labels are there, else the records of its first
+/// visible sheet (see [`records`] for refusals and errors).
+pub fn contents(
+    reader: &WorkbookReader,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Result<Contents, ReadError>, RaError> {
+    Ok(match reader.read(bytes)? {
+        Ok(wb) if wb.has_macros => Err(ReadError::Workbook(WorkbookError::Macros)),
+        Ok(wb) if crate::intake::codesign::is_codesign_form(&wb) => Ok(Contents::CodeSigning(wb)),
+        Ok(wb) => application::workbook_records(name, &wb).map(Contents::Records),
+        Err(e) => Err(ReadError::Workbook(e)),
+    })
+}
+
 /// Reads a workbook with the environment's reader (see [`WorkbookReader::read`]).
 pub fn read(env: &Env, bytes: &[u8]) -> Result<Answer, RaError> {
     env.workbooks.read(bytes)

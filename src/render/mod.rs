@@ -4,6 +4,7 @@
 pub mod annotated;
 pub mod bundle;
 pub mod client_notices;
+pub mod codesign_notice;
 pub mod notices;
 pub mod reminders;
 pub mod renewal_file;
@@ -53,6 +54,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "client_revoked",
         include_str!("../../templates/client_revoked.txt"),
+    ),
+    (
+        "codesign_revoked",
+        include_str!("../../templates/codesign_revoked.txt"),
     ),
 ];
 

@@ -118,16 +118,16 @@ impl RowView {
 
     /// A valid row not carried out (dry run, held).
     fn valid(r: &Request) -> RowView {
-        let (what, ja) = match r {
-            Request::Server(ServerRequest::Issue(_)) | Request::Client(ClientRequest::Issue(_)) => {
-                ("valid: would be issued", "発行可")
-            }
-            Request::Server(ServerRequest::Renew(_)) | Request::Client(ClientRequest::Renew(_)) => {
-                ("valid: would be renewed", "更新可")
-            }
-            Request::Server(ServerRequest::Revoke(_))
-            | Request::Client(ClientRequest::Revoke(_)) => ("valid: would be revoked", "失効可"),
-        };
+        let (what, ja) =
+            match r {
+                Request::Server(ServerRequest::Issue(_))
+                | Request::Client(ClientRequest::Issue(_)) => ("valid: would be issued", "発行可"),
+                Request::Server(ServerRequest::Renew(_))
+                | Request::Client(ClientRequest::Renew(_)) => ("valid: would be renewed", "更新可"),
+                Request::Server(ServerRequest::Revoke(_))
+                | Request::Client(ClientRequest::Revoke(_))
+                | Request::CodeSigning(_) => ("valid: would be revoked", "失効可"),
+            };
         RowView {
             line: r.line(),
             outcome: what.into(),

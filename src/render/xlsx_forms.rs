@@ -1,4 +1,5 @@
-//! Blank Excel workbooks for the six TSV forms (`mailra forms template`).
+//! Blank Excel workbooks for the six TSV forms and the code-signing
+//! revocation form (`mailra forms template`; the latter in `codesign`).
 //!
 //! Officers keep their lists in Excel; a workbook whose first sheet has the
 //! TSV form's columns in the TSV form's order (13 or 15) maps 1:1 onto TSV
@@ -107,10 +108,14 @@ const NEW_USER_MAIL: Column = col(
 );
 const PIN: Column = col("アクセスPIN", "Access PIN", 16.0, Choice::None);
 
-/// The columns of a form, in the TSV form's order (SPEC §4).
+pub mod codesign;
+
+/// The columns of a form, in the TSV form's order (SPEC §4); none for the
+/// code-signing form (labelled fields, not columns: see [`codesign`]).
 pub fn columns(kind: FormKind) -> Vec<Column> {
     let e = EMPTY;
     match kind {
+        FormKind::CodeSignRevoke => Vec::new(),
         FormKind::ServerIssue => vec![
             DN, PROFILE, e, e, e, e, CSR, ADMIN_NAME, ADMIN_DEPT, ADMIN_MAIL, FQDN, SOFTWARE,
             DNS_NAMES,
@@ -224,6 +229,7 @@ pub fn example(kind: FormKind) -> Vec<&'static str> {
         row
     };
     match kind {
+        FormKind::CodeSignRevoke => Vec::new(),
         FormKind::ServerIssue => server(""),
         FormKind::ServerRenew => server("0x112210E261FEC92B"),
         FormKind::ServerRevoke => {
@@ -259,12 +265,16 @@ fn notes(kind: FormKind) -> Vec<&'static str> {
 /// The blank workbook of a form: the form sheet (header only) and the
 /// example sheet. Returns the bytes of the .xlsx file.
 pub fn template(kind: FormKind) -> Result<Vec<u8>, XlsxError> {
+    if kind == FormKind::CodeSignRevoke {
+        return codesign::template();
+    }
     filled(kind, &[])
 }
 
 /// The form's workbook with `rows` (each the record's fields in the form's
 /// column order) filled in below the header, every value a text cell: how
-/// the sample workbooks in `samples/` are made.
+/// the sample workbooks in `samples/` are made. Not for the code-signing
+/// form, which is no table of rows.
 pub fn filled(kind: FormKind, rows: &[Vec<String>]) -> Result<Vec<u8>, XlsxError> {
     let cols = columns(kind);
     let last = (cols.len() - 1) as u16;
@@ -347,3 +357,19 @@ fn write_header(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_support {
+    use std::io::{Cursor, Read};
+
+    /// The XML of the `n`th worksheet of an .xlsx.
+    pub fn sheet_xml(bytes: &[u8], n: usize) -> String {
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut xml = String::new();
+        zip.by_name(&format!("xl/worksheets/sheet{n}.xml"))
+            .unwrap()
+            .read_to_string(&mut xml)
+            .unwrap();
+        xml
+    }
+}

@@ -1,18 +1,24 @@
-//! The `certificates` table: every certificate issued, with its status, the
-//! issuing CA that signed it and the hash of its key (for the key-reuse
+//! The `certificates` table: every certificate issued or imported, with its
+//! status, the CA that signed it and the hash of its key (for the key-reuse
 //! rules).
 
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::{Result, StoreError, time_col, ts};
-use crate::model::{CaKind, CertStatus, DownloadMethod, Profile, RevocationReason, Serial};
+use crate::model::{
+    CaKind, CertKind, CertStatus, DownloadMethod, Profile, RevocationReason, Serial,
+};
 
 #[derive(Debug, Clone)]
 pub struct CertRecord {
     pub serial: Serial,
     pub institution_id: i64,
-    pub profile: Profile,
+    /// The profile it was issued under; `None` for an imported certificate
+    /// (`mailra registry import-cert`) that has no profile of SPEC §6.
+    pub profile: Option<Profile>,
+    /// What it is for (from the profile, or the EKU of an imported one).
+    pub kind: CertKind,
     pub subject_dn: String,
     pub spki_sha256: String,
     pub not_before: OffsetDateTime,
@@ -23,8 +29,14 @@ pub struct CertRecord {
     pub renewed_from: Option<Serial>,
     pub issued_at: OffsetDateTime,
     pub mail_id: Option<i64>,
-    /// The issuing CA that signed it (and whose CRL lists it once revoked).
-    pub ca: CaKind,
+    /// The instance's issuing CA that signed it (and whose CRL lists it
+    /// once revoked); `None` for a certificate of an import CA.
+    pub ca: Option<CaKind>,
+    /// The import CA (`[ca] import_cas`, by name) that signed it, when the
+    /// instance does not hold its key: its revocations are exported.
+    pub import_ca: Option<String>,
+    /// When it was imported (`None`: mailra issued it).
+    pub imported_at: Option<OffsetDateTime>,
     /// The DN as applied for, when it differs from the subject (S/MIME).
     pub applied_dn: Option<String>,
     /// The user's address (client and S/MIME certificates).
@@ -32,6 +44,16 @@ pub struct CertRecord {
 }
 
 impl CertRecord {
+    /// The profile a renewal row names: its own, or for an imported server
+    /// certificate the instance's server profile of the same CA (3; 11 for
+    /// the ECDSA CA). `None`: no profile a form could name.
+    pub fn renewal_profile(&self) -> Option<Profile> {
+        self.profile.or(match (self.kind, self.ca) {
+            (CertKind::Server, Some(CaKind::Ec)) => Some(Profile::ServerP384),
+            (CertKind::Server, _) => Some(Profile::ServerRsa2048),
+            _ => None,
+        })
+    }
     /// The DN the officer applied with (what renewal and revocation rows
     /// must repeat).
     pub fn dn_as_applied(&self) -> &str {
@@ -43,12 +65,12 @@ pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
     conn.execute(
         "INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after,
                                   status, pem, admin_mail, renewed_from, issued_at, mail_id, ca,
-                                  applied_dn, user_mail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                  applied_dn, user_mail, kind, import_ca, imported_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         params![
             c.serial.to_hex(),
             c.institution_id,
-            c.profile.id(),
+            c.profile.map(|p| p.id()),
             c.subject_dn,
             c.spki_sha256,
             ts(c.not_before),
@@ -62,6 +84,9 @@ pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
             c.ca,
             c.applied_dn,
             c.user_mail,
+            c.kind,
+            c.import_ca,
+            c.imported_at.map(ts),
         ],
     )?;
     Ok(())
@@ -88,7 +113,8 @@ pub fn set_user_mail(conn: &Connection, serial: &Serial, user_mail: &str) -> Res
 
 const CERT_COLS: &str =
     "serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem,
-                         admin_mail, renewed_from, issued_at, mail_id, ca, applied_dn, user_mail";
+                         admin_mail, renewed_from, issued_at, mail_id, ca, applied_dn, user_mail, kind,
+                         import_ca, imported_at";
 
 fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
     let bad = |i: usize, what: &str| {
@@ -99,12 +125,16 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
         )
     };
     let serial: String = r.get(0)?;
-    let profile: u8 = r.get(2)?;
+    let profile: Option<u8> = r.get(2)?;
     let renewed: Option<String> = r.get(10)?;
+    let imported_at: Option<String> = r.get(18)?;
     Ok(CertRecord {
         serial: Serial::from_hex(&serial).ok_or_else(|| bad(0, "serial"))?,
         institution_id: r.get(1)?,
-        profile: Profile::from_id(profile).ok_or_else(|| bad(2, "profile"))?,
+        profile: profile
+            .map(|p| Profile::from_id(p).ok_or_else(|| bad(2, "profile")))
+            .transpose()?,
+        kind: r.get(16)?,
         subject_dn: r.get(3)?,
         spki_sha256: r.get(4)?,
         not_before: time_col(r, 5)?,
@@ -118,6 +148,10 @@ fn cert_from_row(r: &rusqlite::Row) -> rusqlite::Result<CertRecord> {
         ca: r.get(13)?,
         applied_dn: r.get(14)?,
         user_mail: r.get(15)?,
+        import_ca: r.get(17)?,
+        imported_at: imported_at
+            .map(|t| super::parse_ts(&t).ok_or_else(|| bad(18, "import time")))
+            .transpose()?,
     })
 }
 
@@ -286,8 +320,8 @@ mod tests {
             ),
             (
                 CertStatus::Valid,
-                CaKind::Ec,
-                Profile::ServerP384,
+                Some(CaKind::Ec),
+                Some(Profile::ServerP384),
                 t,
                 "a@example.ac.jp"
             )

@@ -5,7 +5,7 @@
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use super::outbox::OutboxStatus;
-use crate::model::{ApplicationStatus, CaKind, CertStatus, RowOutcomeKind, Verdict};
+use crate::model::{ApplicationStatus, CaKind, CertKind, CertStatus, RowOutcomeKind, Verdict};
 
 fn unknown(what: &str, s: &str) -> FromSqlError {
     FromSqlError::Other(format!("unknown {what} {s:?} in the database").into())
@@ -44,6 +44,12 @@ text_column!(
     RowOutcomeKind::from_name
 );
 text_column!(CaKind, "issuing CA", CaKind::as_str, CaKind::parse);
+text_column!(
+    CertKind,
+    "certificate kind",
+    CertKind::as_str,
+    CertKind::parse
+);
 text_column!(
     OutboxStatus,
     "outbox status",

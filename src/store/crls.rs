@@ -40,6 +40,13 @@ pub fn revocations(conn: &Connection, ca: CaKind) -> Result<Vec<Revocation>> {
     revocations_where(conn, "c.ca = ?1", &ca)
 }
 
+/// The revocations of the certificates an import CA (`[ca] import_cas`, by
+/// name) issued: the instance holds no key to put them on a CRL, the
+/// secretariat exports them for that CA.
+pub fn import_ca_revocations(conn: &Connection, import_ca: &str) -> Result<Vec<Revocation>> {
+    revocations_where(conn, "c.import_ca = ?1", &import_ca)
+}
+
 fn revocations_where(
     conn: &Connection,
     clause: &str,
@@ -157,7 +164,10 @@ mod tests {
         let t0 = datetime!(2025-04-01 00:00:00 UTC);
         let rsa = cert(&conn, 1, CaKind::Rsa, t0);
         let ec = cert(&conn, 2, CaKind::Ec, t0);
-        assert_eq!(certificate(&conn, &ec).unwrap().unwrap().ca, CaKind::Ec);
+        assert_eq!(
+            certificate(&conn, &ec).unwrap().unwrap().ca,
+            Some(CaKind::Ec)
+        );
         let week = time::Duration::days(7);
         for kind in CaKind::ALL {
             assert!(crl_is_stale(&conn, kind, t0).unwrap(), "{kind}: no CRL yet");

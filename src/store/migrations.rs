@@ -1,7 +1,7 @@
 //! Schema migrations, numbered from the first version on. A migration is
 //! never edited once released; a change is a new entry at the end.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::{Result, StoreError};
 
@@ -205,6 +205,64 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN secret INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE outbox ADD COLUMN wiped_at TEXT;
     "#,
+    // 10: certificates mailra did not issue (`mailra registry import-cert`).
+    // They have a kind (from the EKU: server, client, smime, codesign) but
+    // in general no profile ID, and their issuer is either one of the
+    // instance's CAs (`ca`) or a CA configured for import whose key the
+    // instance does not hold (`import_ca`, the name of `[ca] import_cas`
+    // entry; its revocations are exported, not put on a CRL). SQLite needs
+    // a table rebuild to change NOT NULL and CHECK constraints; every row
+    // is kept (kind from the profile), and so are its indexes.
+    r#"
+    CREATE TABLE certificates_v10(
+        serial TEXT PRIMARY KEY,
+        institution_id INTEGER NOT NULL REFERENCES institutions(id),
+        profile INTEGER,
+        subject_dn TEXT NOT NULL,
+        spki_sha256 TEXT NOT NULL,
+        not_before TEXT NOT NULL,
+        not_after TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),
+        pem TEXT NOT NULL,
+        admin_mail TEXT NOT NULL,
+        renewed_from TEXT REFERENCES certificates(serial),
+        issued_at TEXT NOT NULL,
+        mail_id INTEGER REFERENCES mails(id),
+        ca TEXT CHECK (ca IN ('rsa', 'ec')),
+        admin_name TEXT,
+        admin_dept TEXT,
+        fqdn TEXT,
+        software TEXT,
+        dns_names TEXT,
+        applied_dn TEXT,
+        user_name TEXT,
+        user_dept TEXT,
+        user_mail TEXT,
+        p12_name TEXT,
+        download_method INTEGER,
+        kind TEXT NOT NULL CHECK (kind IN ('server', 'client', 'smime', 'codesign')),
+        import_ca TEXT,
+        imported_at TEXT,
+        CHECK ((ca IS NULL) <> (import_ca IS NULL)),
+        CHECK (profile IS NOT NULL OR imported_at IS NOT NULL));
+    INSERT INTO certificates_v10(serial, institution_id, profile, subject_dn, spki_sha256, not_before,
+            not_after, status, pem, admin_mail, renewed_from, issued_at, mail_id, ca, admin_name,
+            admin_dept, fqdn, software, dns_names, applied_dn, user_name, user_dept, user_mail,
+            p12_name, download_method, kind)
+        SELECT serial, institution_id, profile, subject_dn, spki_sha256, not_before,
+            not_after, status, pem, admin_mail, renewed_from, issued_at, mail_id, ca, admin_name,
+            admin_dept, fqdn, software, dns_names, applied_dn, user_name, user_dept, user_mail,
+            p12_name, download_method,
+            CASE WHEN profile IN (3, 11) THEN 'server'
+                 WHEN profile IN (7, 15, 16) THEN 'smime'
+                 ELSE 'client' END
+        FROM certificates;
+    DROP TABLE certificates;
+    ALTER TABLE certificates_v10 RENAME TO certificates;
+    CREATE INDEX certificates_spki ON certificates(spki_sha256);
+    CREATE INDEX certificates_renewed_from ON certificates(renewed_from) WHERE renewed_from IS NOT NULL;
+    CREATE INDEX certificates_import_ca ON certificates(import_ca) WHERE import_ca IS NOT NULL;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -213,9 +271,29 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     if found > known {
         return Err(StoreError::TooNew { found, known });
     }
+    // A table rebuild (migration 10) drops a table other tables refer to:
+    // foreign keys are off while migrating (the pragma is a no-op inside a
+    // transaction) and checked before each migration commits.
+    let fks: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let done = run_migrations(conn, found);
+    conn.pragma_update(None, "foreign_keys", fks)?;
+    done
+}
+
+fn run_migrations(conn: &mut Connection, found: i64) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        let broken: Option<String> = tx
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()?;
+        if let Some(table) = broken {
+            return Err(StoreError::Conflict(format!(
+                "migration {}: a row of {table} refers to a missing row",
+                i + 1
+            )));
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
@@ -271,7 +349,7 @@ mod tests {
         // The old certificate (even a profile 11 one) was signed by the RSA CA.
         let serial = Serial::from_hex("0A").unwrap();
         let cert = crate::store::certificate(&conn, &serial).unwrap().unwrap();
-        assert_eq!(cert.ca, CaKind::Rsa);
+        assert_eq!(cert.ca, Some(CaKind::Rsa));
         assert_eq!(
             crate::store::revocations(&conn, CaKind::Rsa).unwrap().len(),
             1
@@ -308,6 +386,115 @@ mod tests {
             "a CRL number is used once per CA"
         );
         assert_eq!(crate::store::next_crl_number(&conn, CaKind::Ec).unwrap(), 2);
+    }
+
+    #[test]
+    fn migration_10_keeps_every_certificate_and_what_refers_to_it() {
+        use crate::model::{CaKind, CertKind, Profile, Serial};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        // A database as version 9 left it: a server, a client and an S/MIME
+        // certificate, one revoked, one renewed, one reminded.
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..9] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 9).unwrap();
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(
+                "INSERT INTO institutions(id, name, st, l, created_at) VALUES (1, 'Example University', 'Tokyo', 'Chiyoda-ku', '2025-01-01T00:00:00Z');
+                 INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem, admin_mail, issued_at, ca, fqdn)
+                     VALUES ('0A', 1, 11, 'CN=www.example.ac.jp', 'h1', '2025-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'revoked', 'pem', 'a@example.ac.jp', '2025-01-01T00:00:00Z', 'ec', 'www.example.ac.jp');
+                 INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem, admin_mail, renewed_from, issued_at, ca)
+                     VALUES ('0B', 1, 3, 'CN=www.example.ac.jp', 'h2', '2025-02-01T00:00:00Z', '2026-02-01T00:00:00Z', 'valid', 'pem', 'a@example.ac.jp', '0A', '2025-02-01T00:00:00Z', 'rsa');
+                 INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem, admin_mail, issued_at, ca, user_mail, download_method)
+                     VALUES ('0C', 1, 15, 'CN=u@example.ac.jp', 'h3', '2025-03-01T00:00:00Z', '2026-03-01T00:00:00Z', 'valid', 'pem', 'a@example.ac.jp', '2025-03-01T00:00:00Z', 'rsa', 'u@example.ac.jp', 1);
+                 INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after, status, pem, admin_mail, issued_at, ca)
+                     VALUES ('0D', 1, 5, 'CN=Taro', 'h4', '2025-03-01T00:00:00Z', '2026-03-01T00:00:00Z', 'valid', 'pem', 'a@example.ac.jp', '2025-03-01T00:00:00Z', 'rsa');
+                 INSERT INTO revocations(serial, revoked_at, reason, comment) VALUES ('0A', '2025-02-15T00:00:00Z', 4, '');
+                 INSERT INTO reminders(kind, serial, sent_at) VALUES ('expiry-digest', '0B', '2025-12-01T00:00:00Z');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let conn = crate::store::open(&path).unwrap();
+        let fks: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(fks, "foreign keys are on again after migrating");
+        let get = |h: &str| {
+            crate::store::certificate(&conn, &Serial::from_hex(h).unwrap())
+                .unwrap()
+                .unwrap()
+        };
+        for (serial, kind, profile, ca) in [
+            ("0A", CertKind::Server, Profile::ServerP384, CaKind::Ec),
+            ("0B", CertKind::Server, Profile::ServerRsa2048, CaKind::Rsa),
+            ("0C", CertKind::Smime, Profile::Smime13Months, CaKind::Rsa),
+            ("0D", CertKind::Client, Profile::Client48Months, CaKind::Rsa),
+        ] {
+            let c = get(serial);
+            assert_eq!(
+                (c.kind, c.profile, c.ca, c.import_ca, c.imported_at),
+                (kind, Some(profile), Some(ca), None, None),
+                "{serial}"
+            );
+        }
+        assert_eq!(
+            get("0B").renewed_from,
+            Some(Serial::from_hex("0A").unwrap())
+        );
+        assert_eq!(get("0C").user_mail.as_deref(), Some("u@example.ac.jp"));
+        assert_eq!(
+            crate::store::server_details(&conn, &Serial::from_hex("0A").unwrap())
+                .unwrap()
+                .unwrap()
+                .fqdn,
+            "www.example.ac.jp"
+        );
+        assert_eq!(
+            crate::store::revocations(&conn, CaKind::Ec).unwrap().len(),
+            1
+        );
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM reminders", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        // Indexes kept.
+        for index in ["certificates_spki", "certificates_renewed_from"] {
+            let found: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [index],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(found, 1, "{index}");
+        }
+        // An imported certificate: no profile, an import CA; a row with
+        // neither CA nor import CA, or neither profile nor import, is refused.
+        let insert = |serial: &str, profile: &str, ca: &str, import_ca: &str, imported: &str| {
+            conn.execute(
+                &format!(
+                    "INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after,
+                         status, pem, admin_mail, issued_at, ca, kind, import_ca, imported_at)
+                     VALUES ('{serial}', 1, {profile}, 'CN=x', 'h', '2025-01-01T00:00:00Z', '2027-01-01T00:00:00Z',
+                         'valid', 'pem', '', '2025-01-01T00:00:00Z', {ca}, 'codesign', {import_ca}, {imported})"
+                ),
+                [],
+            )
+        };
+        let t = "'2025-06-01T00:00:00Z'";
+        assert!(insert("E1", "NULL", "NULL", "'codesign-ca'", t).is_ok());
+        assert!(insert("E2", "NULL", "NULL", "NULL", t).is_err());
+        assert!(insert("E3", "NULL", "'rsa'", "'codesign-ca'", t).is_err());
+        assert!(insert("E4", "NULL", "'rsa'", "NULL", "NULL").is_err());
+        let e1 = get("E1");
+        assert_eq!(
+            (e1.kind, e1.profile, e1.ca, e1.import_ca.as_deref()),
+            (CertKind::CodeSigning, None, None, Some("codesign-ca"))
+        );
     }
 
     #[test]

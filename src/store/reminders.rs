@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::{Result, StoreError, time_col, ts};
-use crate::model::{CertStatus, Officer, Profile, Serial};
+use crate::model::{CertKind, CertStatus, Officer, Serial};
 
 /// The kinds of reminder, each sent at most once per certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,7 +105,7 @@ pub fn reminders(conn: &Connection) -> Result<Vec<SentReminder>> {
 pub struct CertBrief {
     pub serial: Serial,
     pub institution_id: i64,
-    pub profile: Profile,
+    pub kind: CertKind,
     pub not_after: OffsetDateTime,
     pub issued_at: OffsetDateTime,
     pub status: CertStatus,
@@ -115,7 +115,7 @@ pub struct CertBrief {
 /// Every certificate, briefly.
 pub fn certificate_briefs(conn: &Connection) -> Result<Vec<CertBrief>> {
     let mut stmt = conn.prepare(
-        "SELECT serial, institution_id, profile, not_after, issued_at, status, renewed_from
+        "SELECT serial, institution_id, kind, not_after, issued_at, status, renewed_from
          FROM certificates ORDER BY issued_at, serial",
     )?;
     let rows = stmt
@@ -128,12 +128,11 @@ pub fn certificate_briefs(conn: &Connection) -> Result<Vec<CertBrief>> {
                 )
             };
             let serial: String = r.get(0)?;
-            let profile: u8 = r.get(2)?;
             let renewed: Option<String> = r.get(6)?;
             Ok(CertBrief {
                 serial: Serial::from_hex(&serial).ok_or_else(|| bad(0, "serial"))?,
                 institution_id: r.get(1)?,
-                profile: Profile::from_id(profile).ok_or_else(|| bad(2, "profile"))?,
+                kind: r.get(2)?,
                 not_after: time_col(r, 3)?,
                 issued_at: time_col(r, 4)?,
                 status: r.get(5)?,

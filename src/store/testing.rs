@@ -50,10 +50,11 @@ pub fn cert(conn: &Connection, serial: u8, ca: CaKind, at: OffsetDateTime) -> Se
         &CertRecord {
             serial: serial.clone(),
             institution_id: 1,
-            profile: match ca {
+            profile: Some(match ca {
                 CaKind::Rsa => Profile::ServerRsa2048,
                 CaKind::Ec => Profile::ServerP384,
-            },
+            }),
+            kind: crate::model::CertKind::Server,
             subject_dn: "CN=www.example.ac.jp".into(),
             spki_sha256: String::new(),
             not_before: at,
@@ -64,7 +65,9 @@ pub fn cert(conn: &Connection, serial: u8, ca: CaKind, at: OffsetDateTime) -> Se
             renewed_from: None,
             issued_at: at,
             mail_id: None,
-            ca,
+            ca: Some(ca),
+            import_ca: None,
+            imported_at: None,
             applied_dn: None,
             user_mail: None,
         },

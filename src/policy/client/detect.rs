@@ -22,7 +22,10 @@ fn describe(kind: FormKind) -> &'static str {
         FormKind::ClientIssue => "a profile and no serial",
         FormKind::ClientRenew => "a profile and a serial",
         FormKind::ClientRevoke => "a serial and no profile",
-        FormKind::ServerIssue | FormKind::ServerRenew | FormKind::ServerRevoke => {
+        FormKind::ServerIssue
+        | FormKind::ServerRenew
+        | FormKind::ServerRevoke
+        | FormKind::CodeSignRevoke => {
             unreachable!("client files are only classified as client forms")
         }
     }

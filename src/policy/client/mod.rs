@@ -131,7 +131,10 @@ pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, Lookup
                     rows::renew(&mut row, ctx, method)?.map(ClientRequest::Renew)
                 }
                 FormKind::ClientRevoke => rows::revoke(&mut row, ctx)?.map(ClientRequest::Revoke),
-                FormKind::ServerIssue | FormKind::ServerRenew | FormKind::ServerRevoke => {
+                FormKind::ServerIssue
+                | FormKind::ServerRenew
+                | FormKind::ServerRevoke
+                | FormKind::CodeSignRevoke => {
                     unreachable!("client files are only classified as client forms")
                 }
             };

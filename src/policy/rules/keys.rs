@@ -374,7 +374,7 @@ mod tests {
             (
                 "[[rule]]\nform = \"5-9-9\"\nrevocation_reason = 2\nofficer_registered_within_days = 0\nfolder = \"A\"\n",
                 &[
-                    "t.toml:2: form: unknown form \"5-9-9\"; expected one of: 5-3-1, 5-3-2, 5-3-3, 5-4-1, 5-4-2, 5-4-3",
+                    "t.toml:2: form: unknown form \"5-9-9\"; expected one of: 5-3-1, 5-3-2, 5-3-3, 5-4-1, 5-4-2, 5-4-3, 4-2",
                     "t.toml:3: revocation_reason: unknown revocation reason 2; expected one of: unspecified (0), keyCompromise (1), affiliationChanged (3), superseded (4), cessationOfOperation (5)",
                     "t.toml:4: officer_registered_within_days: 0 is outside 1..=3650",
                 ],

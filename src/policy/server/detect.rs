@@ -22,7 +22,10 @@ fn describe(kind: FormKind) -> &'static str {
         FormKind::ServerIssue => "a CSR and no serial",
         FormKind::ServerRenew => "a CSR and a serial",
         FormKind::ServerRevoke => "a serial and no CSR",
-        FormKind::ClientIssue | FormKind::ClientRenew | FormKind::ClientRevoke => {
+        FormKind::ClientIssue
+        | FormKind::ClientRenew
+        | FormKind::ClientRevoke
+        | FormKind::CodeSignRevoke => {
             unreachable!("server files are only classified as server forms")
         }
     }

@@ -64,7 +64,10 @@ pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, Lookup
                 FormKind::ServerIssue => row.issue(ctx)?.map(ServerRequest::Issue),
                 FormKind::ServerRenew => row.renew(ctx)?.map(ServerRequest::Renew),
                 FormKind::ServerRevoke => row.revoke(ctx)?.map(ServerRequest::Revoke),
-                FormKind::ClientIssue | FormKind::ClientRenew | FormKind::ClientRevoke => {
+                FormKind::ClientIssue
+                | FormKind::ClientRenew
+                | FormKind::ClientRevoke
+                | FormKind::CodeSignRevoke => {
                     unreachable!("server files are only classified as server forms")
                 }
             };

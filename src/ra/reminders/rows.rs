@@ -56,13 +56,20 @@ pub(super) fn renewal_row(
     conn: &rusqlite::Connection,
     c: &store::CertRecord,
 ) -> Result<Option<RenewalRow>, RaError> {
-    match c.profile.family() {
-        FormFamily::Server => Ok(Some(RenewalRow::Server(server_row(conn, c)?))),
+    match c.kind.family() {
+        FormFamily::Server => Ok(server_row(conn, c)?.map(RenewalRow::Server)),
         FormFamily::Client => Ok(client_row(conn, c)?.map(RenewalRow::Client)),
+        FormFamily::CodeSigning => Ok(None),
     }
 }
 
-fn server_row(conn: &rusqlite::Connection, c: &store::CertRecord) -> Result<String, RaError> {
+fn server_row(
+    conn: &rusqlite::Connection,
+    c: &store::CertRecord,
+) -> Result<Option<String>, RaError> {
+    let Some(profile) = c.renewal_profile() else {
+        return Ok(None);
+    };
     let cn = cn_of(&c.subject_dn);
     let details = store::server_details(conn, &c.serial)?.unwrap_or_else(|| {
         // Issued before the row details were kept: the CN as FQDN and
@@ -73,9 +80,9 @@ fn server_row(conn: &rusqlite::Connection, c: &store::CertRecord) -> Result<Stri
             ..Default::default()
         }
     });
-    Ok(renewal_file::server_renew_row(&ServerRenewal {
+    Ok(Some(renewal_file::server_renew_row(&ServerRenewal {
         dn: &c.subject_dn,
-        profile: c.profile.id(),
+        profile: profile.id(),
         old_serial: &c.serial,
         admin_name: &details.admin_name,
         admin_dept: &details.admin_dept,
@@ -83,14 +90,14 @@ fn server_row(conn: &rusqlite::Connection, c: &store::CertRecord) -> Result<Stri
         fqdn: &details.fqdn,
         software: &details.software,
         dns_names: &details.dns_names,
-    }))
+    })))
 }
 
 fn client_row(
     conn: &rusqlite::Connection,
     c: &store::CertRecord,
 ) -> Result<Option<ClientRow>, RaError> {
-    let Some(d) = store::client_details(conn, &c.serial)? else {
+    let (Some(d), Some(profile)) = (store::client_details(conn, &c.serial)?, c.profile) else {
         return Ok(None);
     };
     let Ok(applied) = crate::policy::dn::parse(c.dn_as_applied()) else {
@@ -116,7 +123,7 @@ fn client_row(
     let user_mail = c.user_mail.as_deref().unwrap_or_default();
     let text = renewal_file::client_renew_row(&ClientRenewal {
         dn: &dn,
-        profile: c.profile.id(),
+        profile: profile.id(),
         method: d.method,
         old_serial: &c.serial,
         admin_name: &d.admin_name,

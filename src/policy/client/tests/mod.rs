@@ -125,7 +125,8 @@ pub(super) fn summary(
         institution_id: inst_id,
         status,
         spki_sha256: String::new(),
-        profile,
+        profile: Some(profile),
+        kind: crate::model::CertKind::of_profile(profile),
     }
 }
 

@@ -140,7 +140,8 @@ pub(super) fn summary(
         institution_id: inst_id,
         status,
         spki_sha256: spki_hash(key),
-        profile: Profile::ServerRsa2048,
+        profile: Some(Profile::ServerRsa2048),
+        kind: crate::model::CertKind::Server,
     }
 }
 

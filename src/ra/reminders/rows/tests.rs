@@ -52,6 +52,7 @@ impl CertLookup for StoreCerts<'_> {
             status: c.status,
             spki_sha256: c.spki_sha256,
             profile: c.profile,
+            kind: c.kind,
         }))
     }
     fn key_holders(&self, _: &str) -> Result<Vec<KeyHolder>, LookupError> {
@@ -73,7 +74,8 @@ fn put(
     let c = store::CertRecord {
         serial: Serial::from_bytes(&[0x40, serial]),
         institution_id: inst,
-        profile: row.profile,
+        profile: Some(row.profile),
+        kind: crate::model::CertKind::of_profile(row.profile),
         subject_dn: subject.to_string(),
         spki_sha256: format!("{serial:064x}"),
         not_before: T0,
@@ -84,7 +86,9 @@ fn put(
         renewed_from: None,
         issued_at: T0,
         mail_id: None,
-        ca: CaKind::Rsa,
+        ca: Some(CaKind::Rsa),
+        import_ca: None,
+        imported_at: None,
         applied_dn: (applied != subject).then_some(applied),
         user_mail: row.user_mail.clone(),
     };
