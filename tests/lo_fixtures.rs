@@ -121,3 +121,43 @@ fn default_import_fixtures_hold_ids_as_numbers() {
         }
     }
 }
+
+/// Through mailra's own reader (the sandboxed child) and the form checks:
+/// each text-imported fixture, .xlsx and .xls, gives exactly the rows of its
+/// TSV; the default-import server revocation, whose 19-digit serial
+/// LibreOffice stored as a number, is refused at that cell (a file with an
+/// error is not carried out at all).
+#[test]
+fn mailra_reads_the_libreoffice_workbooks_like_their_tsv_and_refuses_a_numeric_serial() {
+    use mailra::policy::forms::{Context, check, check_file};
+    use mailra::ra::workbook::{self, WorkbookReader};
+    let reader = WorkbookReader::new(env!("CARGO_BIN_EXE_mailra").into());
+    let ctx = Context::default();
+    let lo = root().join("tests/data/lo");
+    for form in FORMS {
+        let tsv = std::fs::read(root().join("samples").join(format!("{form}.tsv"))).unwrap();
+        let want = check_file(&format!("{form}.tsv"), &tsv, &ctx).unwrap();
+        for ext in ["xlsx", "xls"] {
+            let name = format!("{form}.{ext}");
+            let bytes = std::fs::read(lo.join(&name)).unwrap();
+            let records = workbook::records(&reader, &name, &bytes)
+                .unwrap()
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = check(&records, &ctx).unwrap();
+            assert_eq!(got.errors, vec![], "{name}");
+            assert_eq!(got.kind, want.kind, "{name}");
+            assert_eq!(got.rows, want.rows, "{name}: the TSV's rows");
+        }
+    }
+    let name = "server-revoke.default-import.xlsx";
+    let bytes = std::fs::read(lo.join(name)).unwrap();
+    let records = workbook::records(&reader, name, &bytes).unwrap().unwrap();
+    let got = check(&records, &ctx).unwrap();
+    let errors: Vec<String> = got.errors.iter().map(ToString::to_string).collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("!D1 (serial): a serial stored as a number")),
+        "{errors:#?}"
+    );
+}

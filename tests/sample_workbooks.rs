@@ -4,16 +4,19 @@
 //! the sandboxed reader (the mailra binary as the child), each must give
 //! exactly the rows its TSV gives. The ignored test
 //! `generate_sample_workbooks` rewrites them from the TSV samples:
-//! `cargo test --test sample_workbooks -- --ignored`.
+//! `cargo test --test sample_workbooks -- --ignored`. `codesign-revoke.xlsx`
+//! is the code-signing revocation form filled with the template's example.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use mailra::intake::application;
+use mailra::intake::codesign::Field;
 use mailra::model::FormKind;
+use mailra::policy::codesign::check_codesign;
 use mailra::policy::forms::{Context, check, check_file};
 use mailra::ra::workbook::{self, WorkbookReader};
-use mailra::render::xlsx_forms;
+use mailra::render::xlsx_forms::{self, codesign, codesign::example};
 
 const FORMS: [(&str, FormKind); 6] = [
     ("server-issue", FormKind::ServerIssue),
@@ -57,6 +60,23 @@ fn each_sample_workbook_gives_the_rows_of_its_tsv() {
 }
 
 #[test]
+fn the_code_signing_sample_is_read_by_its_labels_and_checks_clean_offline() {
+    let reader = WorkbookReader::new(env!("CARGO_BIN_EXE_mailra").into());
+    let bytes = fs::read(samples().join("codesign-revoke.xlsx")).unwrap();
+    let wb = match workbook::contents(&reader, "codesign-revoke.xlsx", &bytes).unwrap() {
+        Ok(workbook::Contents::CodeSigning(wb)) => wb,
+        other => panic!("not read as the code-signing form: {other:?}"),
+    };
+    let form = mailra::intake::codesign::read(&wb).unwrap();
+    assert_eq!(form.text(Field::Serial), example(Field::Serial));
+    assert_eq!(form.text(Field::Reason), "5");
+    let c = check_codesign(&wb, &Context::default()).unwrap();
+    assert_eq!(c.errors, vec![]);
+    assert_eq!(c.kind, Some(FormKind::CodeSignRevoke));
+    assert_eq!(c.rows.len(), 1);
+}
+
+#[test]
 #[ignore = "rewrites the committed sample workbooks"]
 fn generate_sample_workbooks() {
     for (name, kind) in FORMS {
@@ -66,4 +86,6 @@ fn generate_sample_workbooks() {
         let xlsx = xlsx_forms::filled(kind, &rows).unwrap();
         fs::write(samples().join(format!("{name}.xlsx")), xlsx).unwrap();
     }
+    let xlsx = codesign::filled(&|f| example(f).to_string()).unwrap();
+    fs::write(samples().join("codesign-revoke.xlsx"), xlsx).unwrap();
 }

@@ -324,3 +324,63 @@ fn a_hostile_workbook_is_refused_and_the_rest_of_the_mail_is_carried_out() {
     let o = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("mail.example.ac.jp")));
     assert_eq!(o.issued.len(), 1, "{o:?}");
 }
+
+/// The parent holds the child's answer to the budget again: a child that
+/// went wrong (or was made to) cannot hand the robot more cells, farther
+/// cells or more merged areas than the reader itself would have read.
+#[test]
+fn the_parent_holds_the_childs_answer_to_the_budget() {
+    use mailra::intake::workbook::{Budget, Cell, Sheet, Workbook};
+    let sheet = |cells: Vec<Cell>, merged: usize| Workbook {
+        sheets: vec![Sheet {
+            name: "Sheet1".into(),
+            visible: true,
+            cells,
+            merged: vec![(0, 0, 0, 1); merged],
+        }],
+        has_macros: false,
+    };
+    let cell = |row, col| Cell {
+        row,
+        col,
+        value: Value::Text("x".into()),
+    };
+    let json = |a: &Result<Workbook, WorkbookError>| serde_json::to_vec(a).unwrap();
+    let b = Budget::default();
+    let ok = sheet(vec![cell(0, 0), cell(4999, 63)], 3);
+    let cases: Vec<(Vec<u8>, Result<(), &str>)> = vec![
+        (json(&Ok(ok.clone())), Ok(())),
+        (
+            json(&Ok(sheet(vec![cell(5000, 0)], 0))),
+            Err("outside the first 5000 rows"),
+        ),
+        (
+            json(&Ok(sheet(vec![cell(0, 64)], 0))),
+            Err("outside the first 5000 rows and 64 columns"),
+        ),
+        (
+            json(&Ok(sheet(vec![], b.max_merged + 1))),
+            Err("more than 1000 merged areas"),
+        ),
+        (
+            json(&Ok(sheet(
+                (0..=b.max_cells as u32)
+                    .map(|i| cell(i % 5000, i / 5000))
+                    .collect(),
+                0,
+            ))),
+            Err("more than 100000 non-empty cells"),
+        ),
+        (json(&Err(WorkbookError::Macros)), Err("contains macros")),
+        (b"{\"Ok\":".to_vec(), Err("answer was not understood")),
+        (b"\x00\xff".to_vec(), Err("answer was not understood")),
+    ];
+    for (out, want) in cases {
+        let got = workbook::decode(&out, &b);
+        match (got, want) {
+            (Ok(wb), Ok(())) => assert_eq!(wb, ok),
+            (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{e} / {w}"),
+            (got, want) => panic!("{got:?} / {want:?}"),
+        }
+    }
+}

@@ -225,8 +225,18 @@ fn judge(status: Option<ExitStatus>, out: &[u8], overflow: bool, r: &WorkbookRea
             r.max_answer_bytes >> 20
         )));
     }
-    serde_json::from_slice::<Answer>(out)
-        .unwrap_or_else(|_| Err(unsafe_("the reader's answer was not understood")))
+    decode(out, &Budget::default())
+}
+
+/// The child's answer, as the parent takes it: JSON of the reader's result,
+/// and a workbook in it held to `budget` again (the child is the part that
+/// may have gone wrong). Anything else is one refused file.
+pub fn decode(out: &[u8], budget: &Budget) -> Answer {
+    match serde_json::from_slice::<Answer>(out) {
+        Ok(Ok(wb)) => workbook::within(&wb, budget).map(|()| wb),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(unsafe_("the reader's answer was not understood")),
+    }
 }
 
 /// The child side (`mailra read-workbook`): limits this process, reads the

@@ -59,7 +59,8 @@ pub struct Budget {
     pub max_cells: usize,
     /// Bytes of text (strings, formulas, formats) of all cells together. Default 16 MiB.
     pub max_text_bytes: usize,
-    /// Merged areas of all sheets together. Default 10,000.
+    /// Merged areas of all sheets together. Default 1,000 (a form has a few
+    /// dozen; the sheet reader compares every cell with every area).
     pub max_merged: usize,
 }
 
@@ -76,7 +77,7 @@ impl Default for Budget {
             max_cols: 64,
             max_cells: 100_000,
             max_text_bytes: 16 << 20,
-            max_merged: 10_000,
+            max_merged: 1_000,
         }
     }
 }
@@ -102,6 +103,28 @@ pub fn read(bytes: &[u8], budget: &Budget) -> Result<Workbook, WorkbookError> {
         }
         Container::Cfb => xls::read(bytes, budget),
     }
+}
+
+/// Checks a workbook already read against `budget`, as the reader counted
+/// it: what the parent does with the child's answer, so a child that went
+/// wrong cannot hand the robot more than the reader would have read.
+pub fn within(wb: &Workbook, budget: &Budget) -> Result<(), WorkbookError> {
+    let mut spent = Spent::new(budget);
+    for s in &wb.sheets {
+        spent.merged(s.merged.len())?;
+        for c in &s.cells {
+            let text = match &c.value {
+                Value::Text(t) | Value::Error(t) => t.len(),
+                Value::Number { format, .. } | Value::Date { format, .. } => {
+                    format.as_ref().map_or(0, String::len)
+                }
+                Value::Formula { formula, cached } => formula.len() + cached.len(),
+                Value::Bool(_) => 0,
+            };
+            spent.cell(&s.name, c.row, c.col, text)?;
+        }
+    }
+    Ok(())
 }
 
 /// Counts what is read against the [`Budget`], across sheets.
