@@ -102,6 +102,13 @@ pub enum CaError {
     Policy(Vec<crate::model::RowError>),
     #[error("certificate {serial} is not a valid certificate of {institution}; not revoked")]
     NotRevocable { serial: Serial, institution: String },
+    #[error(
+        "certificate {serial} is a {kind:?} certificate, which this form does not revoke; not revoked"
+    )]
+    WrongKind {
+        serial: Serial,
+        kind: crate::model::CertKind,
+    },
     #[error("profile {0} is not a client or S/MIME profile (5, 7, 13, 14, 15, 16)")]
     NotClientProfile(u8),
     #[error("an S/MIME certificate needs the user mail as its CN: CN {cn:?}, user mail {mail:?}")]
@@ -187,21 +194,30 @@ pub struct Revocable {
     pub serial: Serial,
     pub institution_id: i64,
     pub status: crate::model::CertStatus,
+    pub kind: crate::model::CertKind,
 }
 
 /// The CA's own gate before it revokes: re-checks at the last moment what
 /// policy checked when the row was read — the certificate is one of this
-/// institution's and still valid — and returns the CRL entry to record.
+/// institution's, still valid, and of a kind the form revokes (`kinds`) —
+/// and returns the CRL entry to record.
 pub fn revoke_checked(
     cert: &Revocable,
     inst: &crate::model::Institution,
     reason: crate::model::RevocationReason,
+    kinds: &[crate::model::CertKind],
     at: OffsetDateTime,
 ) -> Result<RevokedEntry, CaError> {
     if cert.institution_id != inst.id || cert.status != crate::model::CertStatus::Valid {
         return Err(CaError::NotRevocable {
             serial: cert.serial.clone(),
             institution: inst.name.clone(),
+        });
+    }
+    if !kinds.contains(&cert.kind) {
+        return Err(CaError::WrongKind {
+            serial: cert.serial.clone(),
+            kind: cert.kind,
         });
     }
     Ok(RevokedEntry {
@@ -240,6 +256,67 @@ pub fn cert_spki_sha256(cert: &X509) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_revocation_gate_refuses_another_institution_a_revoked_or_another_kind() {
+        use crate::model::{CertKind, CertStatus, Institution, RevocationReason};
+        let inst = Institution {
+            id: 7,
+            name: "Example University".into(),
+            st: "Tokyo".into(),
+            l: "Chiyoda-ku".into(),
+            domains: vec![],
+            organization_identifier: None,
+            p12_encryption: None,
+        };
+        let cert = |institution_id, status, kind| Revocable {
+            serial: Serial::from_bytes(&[0x0A]),
+            institution_id,
+            status,
+            kind,
+        };
+        let (v, r) = (CertStatus::Valid, CertStatus::Revoked);
+        let code = [CertKind::CodeSigning];
+        let client = [CertKind::Client, CertKind::Smime];
+        let cases: Vec<(Revocable, &[CertKind], Option<&str>)> = vec![
+            (cert(7, v, CertKind::CodeSigning), &code, None),
+            (cert(7, v, CertKind::Smime), &client, None),
+            (
+                cert(8, v, CertKind::CodeSigning),
+                &code,
+                Some("not a valid certificate of Example University"),
+            ),
+            (
+                cert(7, r, CertKind::CodeSigning),
+                &code,
+                Some("not a valid certificate"),
+            ),
+            (
+                cert(7, v, CertKind::Server),
+                &code,
+                Some("Server certificate, which this form does not revoke"),
+            ),
+            (
+                cert(7, v, CertKind::CodeSigning),
+                &client,
+                Some("CodeSigning certificate"),
+            ),
+        ];
+        for (c, kinds, want) in cases {
+            let got = revoke_checked(
+                &c,
+                &inst,
+                RevocationReason::Superseded,
+                kinds,
+                OffsetDateTime::UNIX_EPOCH,
+            );
+            match (got, want) {
+                (Ok(e), None) => assert_eq!(e.serial, c.serial),
+                (Err(e), Some(w)) => assert!(e.to_string().contains(w), "{e}"),
+                (got, want) => panic!("{got:?} / {want:?}"),
+            }
+        }
+    }
 
     #[test]
     fn spki_hash_is_lower_hex_sha256() {

@@ -13,8 +13,8 @@ use super::replies::record_file;
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca;
 use crate::model::{
-    ApplicationFile, ApplicationStatus, CaKind, ClientRequest, Institution, IssueRow, Request,
-    RevocationReason, Serial, ServerRequest,
+    ApplicationFile, ApplicationStatus, CaKind, CertKind, ClientRequest, Institution, IssueRow,
+    Request, RevocationReason, Serial, ServerRequest,
 };
 use crate::policy::rules::Decision;
 use crate::render::views::{FileView, RowView, summarize};
@@ -235,6 +235,7 @@ fn execute_row(rc: &RowCtx<'_>, sources: &mut Sources<'_>, r: &Request) -> Resul
                 comment: &row.comment,
                 admin_mail: row.admin_mail.as_deref(),
                 user_mail: None,
+                kinds: &[CertKind::Server],
             };
             Ok(Done::Revoked {
                 cert: revoke(rc, &how)?,
@@ -259,6 +260,7 @@ fn execute_row(rc: &RowCtx<'_>, sources: &mut Sources<'_>, r: &Request) -> Resul
                 comment: &row.comment,
                 admin_mail: row.admin_mail.as_deref(),
                 user_mail: row.user_mail.as_deref(),
+                kinds: &[CertKind::Client, CertKind::Smime],
             };
             Ok(Done::ClientRevoked {
                 cert: revoke(rc, &how)?,
@@ -275,6 +277,7 @@ fn execute_row(rc: &RowCtx<'_>, sources: &mut Sources<'_>, r: &Request) -> Resul
                 comment: &row.comment,
                 admin_mail: None,
                 user_mail: None,
+                kinds: &[CertKind::CodeSigning],
             };
             Ok(Done::CodeSignRevoked {
                 cert: revoke(rc, &how)?,
@@ -292,6 +295,8 @@ struct Revoke<'a> {
     /// New contact addresses the row gives.
     admin_mail: Option<&'a str>,
     user_mail: Option<&'a str>,
+    /// The kinds of certificate the form revokes (the CA's gate re-checks).
+    kinds: &'a [CertKind],
 }
 
 /// Revokes one certificate through the CA's gate; returns it as it was
@@ -312,9 +317,11 @@ fn revoke(rc: &RowCtx<'_>, how: &Revoke<'_>) -> Result<store::CertRecord, RaErro
             serial: cert.serial.clone(),
             institution_id: cert.institution_id,
             status: cert.status,
+            kind: cert.kind,
         },
         inst,
         how.reason,
+        how.kinds,
         now,
     )?;
     store::revoke(
