@@ -31,16 +31,6 @@ fn attachments(raw: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn text_of(raw: &str) -> String {
-    let m = mail_parser::MessageParser::default()
-        .parse(raw.as_bytes())
-        .unwrap();
-    (0..m.text_body_count())
-        .filter_map(|i| m.body_text(i))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The officer's result among the replies (the one with the verdict given).
 fn officer_reply(f: &Fixture, verdict: &str) -> String {
     let replies: Vec<String> = f

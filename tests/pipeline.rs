@@ -18,17 +18,6 @@ fn attachment(raw: &str, name: &str) -> Option<Vec<u8>> {
         .map(|a| a.contents().to_vec())
 }
 
-/// Every text part of a reply, decoded.
-fn text_of(raw: &str) -> String {
-    let m = mail_parser::MessageParser::default()
-        .parse(raw.as_bytes())
-        .unwrap();
-    (0..m.text_body_count())
-        .filter_map(|i| m.body_text(i))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The PEM file of the issuing CA of `kind` in a fixture.
 fn ca_file(f: &Fixture, kind: CaKind) -> String {
     let rel = match kind {

@@ -32,18 +32,7 @@ fn workbook_mail(f: &Fixture, subject: &str, name: &str, data: Vec<u8>) -> Vec<u
 }
 
 fn reply_texts(f: &Fixture) -> Vec<String> {
-    f.replies()
-        .iter()
-        .map(|(_, raw)| {
-            let m = mail_parser::MessageParser::default()
-                .parse(raw.as_bytes())
-                .unwrap();
-            (0..m.text_body_count())
-                .filter_map(|i| m.body_text(i))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect()
+    f.replies().iter().map(|(_, raw)| text_of(raw)).collect()
 }
 
 #[test]

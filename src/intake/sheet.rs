@@ -310,18 +310,23 @@ pub fn is_header_word(text: &str) -> bool {
     known(&folded) || folded.split('/').any(|part| known(part.trim()))
 }
 
-/// Lower case, full-width ASCII and the ideographic space made half-width,
-/// runs of spaces made one, trimmed.
-fn fold(text: &str) -> String {
-    let half: String = text
-        .chars()
+/// Full-width ASCII and the ideographic space made half-width (what an
+/// officer's IME types for `Ｓｅｒｉａｌ`, `：` or a full-width space).
+pub fn half_width(text: &str) -> String {
+    text.chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '\u{3000}' => ' ',
             c => c,
         })
-        .collect();
-    half.split_whitespace()
+        .collect()
+}
+
+/// Text as compared loosely: [`half_width`], lower case, runs of spaces made
+/// one, trimmed.
+pub fn fold(text: &str) -> String {
+    half_width(text)
+        .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()

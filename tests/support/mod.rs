@@ -327,3 +327,14 @@ pub fn verifies(f: &Fixture, raw: &[u8]) -> bool {
     ])
     .0
 }
+
+/// Every text part of a reply, decoded.
+pub fn text_of(raw: &str) -> String {
+    let m = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    (0..m.text_body_count())
+        .filter_map(|i| m.body_text(i))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

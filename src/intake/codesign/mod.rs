@@ -280,13 +280,7 @@ fn split_trailing_paren(s: &str) -> Option<(&str, &str)> {
 /// Full-width ASCII and the ideographic space made half-width (the part of
 /// NFKC that matters for labels).
 fn widen(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            c => c,
-        })
-        .collect()
+    super::sheet::half_width(s)
 }
 
 /// A label as compared: half-width, no spaces, lower case, without marks

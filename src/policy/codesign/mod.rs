@@ -205,20 +205,9 @@ fn row_error(e: &CellError) -> RowError {
     }
 }
 
-/// Compared loosely: half-width, spaces collapsed, ASCII case ignored.
+/// Compared loosely: half-width, spaces collapsed, case ignored.
 fn loose(s: &str) -> String {
-    let wide: String = s
-        .chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            c => c,
-        })
-        .collect();
-    wide.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    crate::intake::sheet::fold(s)
 }
 
 /// The written institution name is the registered one, alone or after its
