@@ -15,7 +15,28 @@ use libfuzzer_sys::fuzz_target;
 use mailra::intake::{application, codesign, workbook};
 use mailra::policy::forms::{self, Context};
 
+/// libFuzzer's panic hook aborts on every panic, before any `catch_unwind`.
+/// mailra catches panics inside calamine on purpose (`workbook::read` turns
+/// them into a damaged file: calamine 0.38 overflows on some cell
+/// references), so this hook lets exactly those unwind to that guard and
+/// aborts on every other panic, as libFuzzer's does.
+fn hook_for_calamine() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let libfuzzer = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_calamine = info
+                .location()
+                .is_some_and(|l| l.file().contains("/calamine-"));
+            if !in_calamine {
+                libfuzzer(info);
+            }
+        }));
+    });
+}
+
 fuzz_target!(|data: &[u8]| {
+    hook_for_calamine();
     if workbook::sniff(data) != Ok(workbook::Container::Zip) {
         return;
     }

@@ -97,12 +97,31 @@ pub fn read(bytes: &[u8], budget: &Budget) -> Result<Workbook, WorkbookError> {
     match sniff(bytes)? {
         Container::Zip => {
             let package = zipcheck::check(bytes, budget)?;
-            let mut wb = xlsx::read(bytes, budget)?;
+            let mut wb = guarded(|| xlsx::read(bytes, budget))?;
             wb.has_macros |= package.has_macros;
             Ok(wb)
         }
-        Container::Cfb => xls::read(bytes, budget),
+        Container::Cfb => guarded(|| xls::read(bytes, budget)),
     }
+}
+
+/// Runs calamine, turning a panic inside it into a damaged file. calamine
+/// 0.38 panics on some malformed input where overflow checks are on (a
+/// merged-cell reference such as `AAAAAAAAAA1` overflows its column
+/// arithmetic; fuzzing found it): the officer is told the file is damaged
+/// instead of the reader failing. An abort (allocation failure) cannot be
+/// caught: that is what the child process is for.
+fn guarded<T>(parse: impl FnOnce() -> Result<T, WorkbookError>) -> Result<T, WorkbookError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(WorkbookError::Malformed(format!(
+            "the reader stopped on it ({what})"
+        )))
+    })
 }
 
 /// Checks a workbook already read against `budget`, as the reader counted
