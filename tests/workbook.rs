@@ -380,10 +380,10 @@ fn the_parent_holds_the_childs_answer_to_the_budget() {
 /// Regression (found by the `workbook_read` fuzz target): a package whose
 /// merged-cell reference overflows calamine 0.38's column arithmetic made it
 /// panic (with overflow checks on, as in the test and fuzz builds). The
-/// reader now tells the officer the file is damaged, in process and through
-/// the child, instead of failing.
+/// reader now tells the officer the file could not be read safely, in
+/// process and through the child, instead of failing.
 #[test]
-fn a_merged_cell_reference_that_overflows_calamine_is_a_damaged_file() {
+fn a_merged_cell_reference_that_overflows_calamine_is_refused_not_a_crash() {
     let bytes = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/fuzz/calamine-merge-ref-overflow.xlsx"),
@@ -391,13 +391,13 @@ fn a_merged_cell_reference_that_overflows_calamine_is_a_damaged_file() {
     .unwrap();
     let budget = mailra::intake::workbook::Budget::default();
     match mailra::intake::workbook::read(&bytes, &budget) {
-        Err(WorkbookError::Malformed(why)) => {
+        Err(WorkbookError::Unsafe(why)) => {
             assert!(why.contains("the reader stopped on it"), "{why}")
         }
         other => panic!("in process: {other:?}"),
     }
     match reader().read(&bytes).unwrap() {
-        Err(WorkbookError::Malformed(why)) => {
+        Err(WorkbookError::Unsafe(why)) => {
             assert!(why.contains("the reader stopped on it"), "{why}")
         }
         other => panic!("through the child: {other:?}"),

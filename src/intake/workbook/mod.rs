@@ -105,12 +105,14 @@ pub fn read(bytes: &[u8], budget: &Budget) -> Result<Workbook, WorkbookError> {
     }
 }
 
-/// Runs calamine, turning a panic inside it into a damaged file. calamine
-/// 0.38 panics on some malformed input where overflow checks are on (a
-/// merged-cell reference such as `AAAAAAAAAA1` overflows its column
-/// arithmetic; fuzzing found it): the officer is told the file is damaged
-/// instead of the reader failing. An abort (allocation failure) cannot be
-/// caught: that is what the child process is for.
+/// Runs calamine, turning a panic inside it into a file that could not be
+/// read safely. calamine 0.38 panics on some malformed input where overflow
+/// checks are on (a merged-cell reference such as `AAAAAAAAAA1` overflows
+/// its column arithmetic; fuzzing found it), and its inflater panics when the
+/// child's memory limit leaves it no room: either way the officer is told
+/// the file could not be read safely, never that it is fine. An abort
+/// (allocation failure) cannot be caught: that is what the child process is
+/// for.
 fn guarded<T>(parse: impl FnOnce() -> Result<T, WorkbookError>) -> Result<T, WorkbookError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).unwrap_or_else(|panic| {
         let what = panic
@@ -118,7 +120,7 @@ fn guarded<T>(parse: impl FnOnce() -> Result<T, WorkbookError>) -> Result<T, Wor
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
-        Err(WorkbookError::Malformed(format!(
+        Err(WorkbookError::Unsafe(format!(
             "the reader stopped on it ({what})"
         )))
     })
