@@ -9,13 +9,18 @@
 //! never prints or reads the process environment. May use `ra`, `store`,
 //! `policy`, `intake` and `config`; never `cli`, `daemon` or `demo`.
 
+pub mod applications;
 pub mod cert;
 pub mod certimport;
+pub mod certsearch;
 pub mod import;
+pub mod maintenance;
 pub mod outbox;
 pub mod registry;
 pub mod reminders;
+pub mod report;
 pub mod review;
+pub mod status;
 
 use crate::intake::registry::ImportError;
 use crate::ra::RaError;

@@ -41,6 +41,9 @@ pub struct Env {
     /// How workbooks are read: in a child process running this executable
     /// (`mailra read-workbook`). Tests set its `exe` to the mailra binary.
     pub workbooks: super::workbook::WorkbookReader,
+    /// What a secretariat's command mail can do (`ops` implements it; the
+    /// wiring installs it). None: command mails are refused.
+    pub commands: Option<std::sync::Arc<dyn super::command::Commands>>,
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, RaError> {
@@ -225,6 +228,7 @@ impl Env {
             clock: std::sync::Arc::new(SystemClock),
             keys: crate::ca::KeyPool::new(0),
             workbooks: super::workbook::WorkbookReader::current(),
+            commands: None,
         })
     }
 

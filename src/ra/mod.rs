@@ -9,6 +9,7 @@
 
 mod answer;
 mod client;
+pub mod command;
 mod crl;
 mod done;
 mod env;
@@ -16,6 +17,7 @@ mod execute;
 mod intake;
 mod keys;
 mod mail;
+pub mod maintenance;
 mod notify;
 pub mod reminders;
 mod replies;
@@ -106,6 +108,14 @@ pub fn is_dry_run(subject: Option<&str>) -> bool {
     subject.is_some_and(|s| s.to_ascii_lowercase().contains("[check]") || s.contains("[確認]"))
 }
 
+/// Where a step that may take a mail over leaves it: answered (done), or
+/// handed back to go on through the pipeline.
+#[allow(dead_code)] // Done: until the intercepts of issue 11 land
+pub(crate) enum Flow {
+    Done(Outcome),
+    Go(mail::Incoming),
+}
+
 /// Processes one mail end to end. `source` names where it came from (a path,
 /// later an IMAP UID) for the record.
 pub fn process(
@@ -132,7 +142,7 @@ pub(crate) fn run(
         incoming,
         known: mail::Known::default(),
     };
-    if incoming.review.is_none() {
+    let incoming = if incoming.review.is_none() {
         match steps::screen(env, &incoming)? {
             Some(steps::Screened::Automatic) => {
                 return unknown(incoming).finish_without_reply(
@@ -146,7 +156,20 @@ pub(crate) fn run(
             }
             None => {}
         }
-    }
+        // A secretariat's command mail is obeyed whatever the mode (so that
+        // `maintenance off` by mail works during maintenance); anything else
+        // waits while maintenance is on.
+        let incoming = match command::intercept(env, incoming, report)? {
+            Flow::Done(o) => return Ok(o),
+            Flow::Go(incoming) => incoming,
+        };
+        match maintenance::intercept(env, incoming, report)? {
+            Flow::Done(o) => return Ok(o),
+            Flow::Go(incoming) => incoming,
+        }
+    } else {
+        incoming
+    };
     let verified = match &report.outcome {
         Ok(v) => v,
         Err(f) => return unknown(incoming).reject(env, Rejection::Signature(f.clone())),
