@@ -1,0 +1,1 @@
+//! Tests of the secretariat's tools: applications (filled in by its part).

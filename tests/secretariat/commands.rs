@@ -1,0 +1,1 @@
+//! Tests of the secretariat's tools: commands (filled in by its part).

@@ -1,0 +1,1 @@
+//! Tests of the secretariat's tools: maintenance (filled in by its part).

@@ -1,0 +1,1 @@
+//! Tests of the secretariat's tools: status (filled in by its part).
