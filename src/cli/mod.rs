@@ -3,6 +3,8 @@
 //! JSON object per line with `--json`. No logic here beyond choosing what to
 //! call and printing. A file per command group.
 
+mod applications;
+mod audit;
 mod cert;
 mod check;
 mod forms;
@@ -122,6 +124,13 @@ enum Cmd {
         #[command(subcommand)]
         what: review::ReviewCmd,
     },
+    /// Application mails: list, show, approve or reject held ones, delete errored ones.
+    Applications {
+        #[command(subcommand)]
+        what: applications::ApplicationsCmd,
+    },
+    /// The audit trail: who did what and when.
+    Audit(audit::AuditArgs),
     /// Reminders: 2-2-9 (old certificate not revoked after renewal) and
     /// expiry digests; `mailra run` sends them on its own.
     Reminders {
@@ -191,6 +200,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Rules { what } => rules::run(what),
         Cmd::Review { what } => review::run(what, now()),
         Cmd::Reminders { what } => reminders::run(what, now()),
+        Cmd::Applications { what } => applications::run(what, now()),
+        Cmd::Audit(args) => audit::run(args),
         Cmd::ReadWorkbook {
             memory_mb,
             cpu_seconds,

@@ -1,4 +1,5 @@
-//! `review list/approve/reject`: the secretariat decides on held mails.
+//! `review list/approve/reject`: the secretariat decides on held mails
+//! (`approve` and `reject` are `applications approve/reject`).
 
 use std::process::ExitCode;
 
@@ -6,9 +7,8 @@ use anyhow::Result;
 use clap::Subcommand;
 use time::OffsetDateTime;
 
-use super::{DirArg, open_env, print_json, print_outcome, print_table, table};
+use super::{DirArg, open_env, print_json, print_table, table};
 use crate::ops;
-use crate::ra::Env;
 
 #[derive(Subcommand)]
 pub(super) enum ReviewCmd {
@@ -44,37 +44,6 @@ pub(super) enum ReviewCmd {
     },
 }
 
-/// The reviewer's name for the audit log.
-fn reviewer(by: Option<String>) -> String {
-    let who = by
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|s| !s.trim().is_empty());
-    match who {
-        Some(w) => format!("secretariat ({})", w.trim()),
-        None => "secretariat".into(),
-    }
-}
-
-/// After a review, moves the mail out of the IMAP review folder at once; if
-/// the server cannot be reached, the running robot does it at its next pass.
-fn refile_in_imap(env: &Env) {
-    let Some(imap) = &env.cfg.imap else {
-        return;
-    };
-    let moved = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| Ok(rt.block_on(crate::service::imap::refile_now(env, imap))?));
-    match moved {
-        Ok(n) if n > 0 => println!("moved out of the review folder in IMAP"),
-        Ok(_) => {}
-        Err(e) => eprintln!(
-            "note: the mail stays in the review folder until the robot's next pass (IMAP: {e})"
-        ),
-    }
-}
-
 pub(super) fn run(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
     match what {
         ReviewCmd::List { dir, json } => {
@@ -103,23 +72,14 @@ pub(super) fn run(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
                 print_table(&t);
             }
         }
-        ReviewCmd::Approve { dir, id, by } => {
-            let mut env = open_env(&dir.dir)?;
-            let o = ops::review::approve(&mut env, id, &reviewer(by), now)?;
-            print_outcome(&o, false);
-            refile_in_imap(&env);
-        }
+        // The same code as `applications approve/reject`: an exact alias.
+        ReviewCmd::Approve { dir, id, by } => super::applications::approve(&dir, id, by, now)?,
         ReviewCmd::Reject {
             dir,
             id,
             reason,
             by,
-        } => {
-            let mut env = open_env(&dir.dir)?;
-            let o = ops::review::reject(&mut env, id, &reason, &reviewer(by), now)?;
-            print_outcome(&o, false);
-            refile_in_imap(&env);
-        }
+        } => super::applications::reject(&dir, id, &reason, by, now)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@
 //! `policy`, `intake` and `config`; never `cli`, `daemon` or `demo`.
 
 pub mod applications;
+pub mod audit;
 pub mod cert;
 pub mod certimport;
 pub mod certsearch;
@@ -21,6 +22,7 @@ pub mod reminders;
 pub mod report;
 pub mod review;
 pub mod status;
+pub mod when;
 
 use crate::intake::registry::ImportError;
 use crate::ra::RaError;

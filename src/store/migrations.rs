@@ -263,6 +263,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX certificates_renewed_from ON certificates(renewed_from) WHERE renewed_from IS NOT NULL;
     CREATE INDEX certificates_import_ca ON certificates(import_ca) WHERE import_ca IS NOT NULL;
     "#,
+    // (issue 11, part "applications") `mailra applications delete`: an
+    // errored application's mail is hidden from the lists, never erased (its
+    // raw bytes stay; the audit log says who deleted it and when).
+    r#"
+    ALTER TABLE mails ADD COLUMN deleted_at TEXT;
+    ALTER TABLE mails ADD COLUMN deleted_by TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -16,6 +16,7 @@
 //! `columns` says how each is kept as TEXT. Everything is re-exported here so
 //! callers write `store::xyz` whatever file it lives in.
 
+mod application_mails;
 mod applications;
 mod audit;
 mod certificates;
@@ -28,6 +29,7 @@ mod outbox;
 pub mod registry;
 mod reminders;
 
+pub use application_mails::*;
 pub use applications::*;
 pub use audit::*;
 pub use certificates::*;

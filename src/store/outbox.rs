@@ -361,13 +361,26 @@ pub struct OutboxRow {
 
 /// Outbox rows, newest last; `status` filters.
 pub fn outbox_rows(conn: &Connection, status: Option<OutboxStatus>) -> Result<Vec<OutboxRow>> {
-    let mut stmt = conn.prepare(
+    outbox_rows_where(conn, "?1 IS NULL OR status = ?1", &status)
+}
+
+/// The replies to mail `mail_id` (never their content), oldest first.
+pub fn outbox_rows_of_mail(conn: &Connection, mail_id: i64) -> Result<Vec<OutboxRow>> {
+    outbox_rows_where(conn, "mail_id = ?1", &mail_id)
+}
+
+fn outbox_rows_where(
+    conn: &Connection,
+    clause: &str,
+    p: &dyn rusqlite::ToSql,
+) -> Result<Vec<OutboxRow>> {
+    let mut stmt = conn.prepare(&format!(
         "SELECT id, mail_id, created_at, status, attempts, recipients, kind, subject, message_id,
                 last_error, next_attempt_at, sent_at, refused
-         FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id",
-    )?;
+         FROM outbox WHERE {clause} ORDER BY id"
+    ))?;
     let rows = stmt
-        .query_map([status], |r| {
+        .query_map([p], |r| {
             let rcpt: String = r.get(5)?;
             Ok(OutboxRow {
                 id: r.get(0)?,
