@@ -109,7 +109,7 @@ pub struct AppReply {
     pub message_id: String,
     pub recipients: Vec<String>,
     pub subject: String,
-    /// The template: result, held, rejected, …
+    /// The template: officer_result, held, rejected, …
     pub kind: String,
     /// pending, sent or dead.
     pub status: store::OutboxStatus,

@@ -11,7 +11,9 @@
 //! rows), `certificates`, `crls` (with revocations), `outbox`, `audit` and
 //! `imap` (where mails were filed, how far each IMAP mailbox was read) and
 //! `reminders` (reminders sent, the row details a renewal file is pre-filled
-//! with, the institutions' expiry-digest switch).
+//! with, the institutions' expiry-digest switch), and `application_mails`
+//! (the mails carrying applications as the secretariat lists them, their
+//! soft delete).
 //! Closed sets (verdicts, statuses, row outcomes) cross this API as enums;
 //! `columns` says how each is kept as TEXT. Everything is re-exported here so
 //! callers write `store::xyz` whatever file it lives in.
