@@ -223,13 +223,25 @@ use crate::render::table::table;
 
 /// Prints a table without trailing blanks.
 fn print_table(t: &comfy_table::Table) {
-    println!("{}", crate::render::table::text(t));
+    // A table cut short by a closed pipe (`| head`) ends the process quietly.
+    if let Err(e) = writeln!(std::io::stdout(), "{}", crate::render::table::text(t)) {
+        std::process::exit(if e.kind() == std::io::ErrorKind::BrokenPipe {
+            0
+        } else {
+            2
+        });
+    }
 }
 
 /// Prints one value as a JSON line (the `--json` form of every list).
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string(v)?);
-    Ok(())
+    let line = serde_json::to_string(v)?;
+    match writeln!(std::io::stdout(), "{line}") {
+        Ok(()) => Ok(()),
+        // `mailra … --json | head`: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn print_outcome(o: &ra::Outcome, json: bool) {
