@@ -13,6 +13,7 @@ pub mod applications;
 pub mod cert;
 pub mod certimport;
 pub mod certsearch;
+pub mod commands;
 pub mod import;
 pub mod maintenance;
 pub mod outbox;
