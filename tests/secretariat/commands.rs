@@ -344,3 +344,26 @@ fn report_by_mail_attaches_the_workbook() {
         .sum();
     assert!(issued_rows >= 1, "the issued certificate is in the report");
 }
+
+#[test]
+fn without_a_secretariat_section_no_mail_is_a_command() {
+    let f = Fixture::new();
+    let a = held(&f, NEWCOMER, "www.example.ac.jp");
+    let toml_path = f.path(mailra::config::FILE_NAME);
+    let mut raw: mailra::config::RawConfig =
+        toml::from_str(&std::fs::read_to_string(&toml_path).unwrap()).unwrap();
+    raw.secretariat = None;
+    std::fs::write(&toml_path, toml::to_string(&raw).unwrap()).unwrap();
+    let o = process(
+        &f,
+        "commands.eml",
+        &f.command_mail(&format!("approve {a}\n")),
+    );
+    // A mail like any other: its signer's chain is not the officer CA.
+    assert_eq!(
+        (&o["verdict"], &o["check"]),
+        (&"rejected".into(), &"chain".into()),
+        "{o}"
+    );
+    assert_eq!(verdict(&f, a), Verdict::Held);
+}
