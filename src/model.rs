@@ -273,10 +273,13 @@ pub enum Verdict {
     /// Valid, but held for the secretariat's review by a filing rule: nothing
     /// done until `mailra review approve` (or `reject`).
     Held,
+    /// A secretariat member's signed command mail (`ra::command`): obeyed
+    /// and answered with a transcript, or refused as a whole.
+    Command,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 8] = [
+    pub const ALL: [Verdict; 9] = [
         Verdict::Accepted,
         Verdict::Partial,
         Verdict::Invalid,
@@ -285,6 +288,7 @@ impl Verdict {
         Verdict::Checked,
         Verdict::Ignored,
         Verdict::Held,
+        Verdict::Command,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -297,6 +301,7 @@ impl Verdict {
             Verdict::Checked => "checked",
             Verdict::Ignored => "ignored",
             Verdict::Held => "held",
+            Verdict::Command => "command",
         }
     }
 

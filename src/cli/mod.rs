@@ -209,9 +209,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The environment every command that processes mail opens: with the
+/// secretariat's mail commands installed (`ra` never imports `ops`).
 fn open_env(dir: &Path) -> Result<Env> {
     let cfg = Config::load(dir)?;
-    Ok(Env::open(cfg)?)
+    let mut env = Env::open(cfg)?;
+    env.commands = Some(std::sync::Arc::new(crate::ops::commands::MailCommands));
+    Ok(env)
 }
 
 fn open_db(dir: &Path) -> Result<rusqlite::Connection> {

@@ -7,19 +7,23 @@
 //! - raw.rs: the serde types of the file;
 //! - servers.rs: the `[imap]` and `[smtp]` sections (endpoints, passwords);
 //! - publication.rs: the `[ca]` publication and policy keys;
-//! - import_cas.rs: `[ca] import_cas`, the CAs of imported certificates.
+//! - import_cas.rs: `[ca] import_cas`, the CAs of imported certificates;
+//! - secretariat.rs: `[secretariat]`, who may command the robot by signed mail.
 
 use std::path::{Path, PathBuf};
 
 mod import_cas;
 mod publication;
 mod raw;
+mod secretariat;
 mod servers;
 
 pub use import_cas::ImportCa;
 pub use raw::{
-    RawCa, RawConfig, RawImap, RawPaths, RawReminders, RawRobot, RawRules, RawSmtp, RawTrust,
+    RawCa, RawConfig, RawImap, RawPaths, RawReminders, RawRobot, RawRules, RawSecretariat, RawSmtp,
+    RawTrust,
 };
+pub use secretariat::Secretariat;
 pub use servers::{ImapConfig, Secret, SmtpConfig};
 
 pub const FILE_NAME: &str = "mailra.toml";
@@ -72,6 +76,10 @@ pub struct Config {
     /// `[reminders]`: the expiry-digest window and how often `mailra run`
     /// runs the reminder jobs.
     pub reminders: Reminders,
+    /// `[secretariat]`: who may command the robot by signed mail (None: no
+    /// mail is a command). Not [`Config::secretariat`], the address copied
+    /// on replies.
+    pub commands: Option<Secretariat>,
 }
 
 /// The checked `[reminders]` section.
@@ -285,10 +293,21 @@ impl Config {
             .smtp
             .as_ref()
             .and_then(|r| servers::smtp(&mut problems, &f, &dir, r));
+        let commands = raw.secretariat.as_ref().and_then(|r| {
+            secretariat::check(
+                &mut problems,
+                &f,
+                &dir,
+                r,
+                raw.robot.address.as_deref(),
+                &officer_ca,
+            )
+        });
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
         Ok(Config {
+            commands,
             imap,
             smtp,
             robot_address,

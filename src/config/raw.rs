@@ -22,6 +22,20 @@ pub struct RawConfig {
     pub rules: RawRules,
     #[serde(default, skip_serializing_if = "RawReminders::is_empty")]
     pub reminders: RawReminders,
+    /// Commands by signed mail (issue 11); without it no mail is a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secretariat: Option<RawSecretariat>,
+}
+
+/// `[secretariat]`: who may command the robot by signed mail, and the CA
+/// their signing certificates chain to (not the officers' CA).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecretariat {
+    /// The members' addresses (the From and the certificate's address).
+    pub addresses: Option<Vec<String>>,
+    /// PEM file with the secretariat CA certificate(s).
+    pub trust_anchor: Option<String>,
 }
 
 /// `[reminders]`: the 2-2-9 reminders and the expiry digests `mailra run`

@@ -77,6 +77,7 @@ pub fn run(dir: &Path) -> Result<()> {
     )?;
     let cfg = Config::load(dir)?;
     let mut env = Env::open(cfg)?;
+    env.commands = Some(std::sync::Arc::new(crate::ops::commands::MailCommands));
     let (ex, sample) = ("Example University", "Sample Institute of Technology");
     // Registered last year, like the seeded certificates: the default rule
     // that holds requests from officers registered in the last 7 days does

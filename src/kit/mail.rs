@@ -1,6 +1,7 @@
 //! Application mails as officers' mail clients send them: a text part and
 //! the form files, S/MIME-signed (detached or opaque) with outer headers;
-//! the unsigned mail a careless client sends; a mail altered after signing.
+//! the unsigned mail a careless client sends; a mail altered after signing;
+//! a secretariat member's signed command mail.
 
 use anyhow::Result;
 use lettre::message::header::ContentType;
@@ -51,6 +52,36 @@ pub fn application_mail(
         ("From", from.to_string()),
         ("To", to.to_string()),
         ("Subject", subject.to_string()),
+        ("Date", rfc2822(date)),
+        ("Message-ID", crate::mail::compose::new_message_id(from)),
+    ];
+    Ok(sign::assemble(&headers, &signed))
+}
+
+/// A secretariat member's command mail: `body` (the command lines) as the
+/// signed text, with `files` attached inside the signed content, signed
+/// (detached) by `signer`, with outer headers.
+pub fn command_mail(
+    signer: &Signer,
+    from: &str,
+    to: &str,
+    body: &str,
+    files: &[FileSpec],
+    date: OffsetDateTime,
+) -> Result<Vec<u8>> {
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.replace('\n', "\r\n"));
+    let entity = if files.is_empty() {
+        text.formatted()
+    } else {
+        files_part(text, files).formatted()
+    };
+    let signed = sign::sign_detached(&entity, signer)?;
+    let headers = [
+        ("From", from.to_string()),
+        ("To", to.to_string()),
+        ("Subject", "commands".to_string()),
         ("Date", rfc2822(date)),
         ("Message-ID", crate::mail::compose::new_message_id(from)),
     ];

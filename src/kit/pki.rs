@@ -43,6 +43,28 @@ pub fn officer(
     Ok(signer(&ca::new_mail_cert(ca, email, cn, now, days)?, ca))
 }
 
+/// The secretariat's own CA (`[secretariat] trust_anchor`): apart from the
+/// officer CA, so no officer's certificate ever signs a command mail.
+pub fn secretariat_ca(now: OffsetDateTime) -> Result<KeyPair, CaError> {
+    ca::new_ca(
+        "mailra Secretariat CA",
+        "mailra Secretariat",
+        now,
+        3650,
+        ca::KeyKind::Rsa2048,
+    )
+}
+
+/// A secretariat member's signing identity under the secretariat CA `ca`
+/// (the same S/MIME profile as an officer's).
+pub fn secretariat_member(
+    ca: &KeyPair,
+    email: &str,
+    now: OffsetDateTime,
+) -> Result<Signer, CaError> {
+    officer(ca, email, "Secretariat Member", now, 365)
+}
+
 /// The key of a [`Spec`] certificate.
 #[derive(Clone, Copy)]
 pub enum Key {

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod cert;
 pub mod certimport;
 pub mod certsearch;
+pub mod commands;
 pub mod import;
 pub mod maintenance;
 pub mod outbox;

@@ -44,6 +44,9 @@ pub struct Env {
     /// What a secretariat's command mail can do (`ops` implements it; the
     /// wiring installs it). None: command mails are refused.
     pub commands: Option<std::sync::Arc<dyn super::command::Commands>>,
+    /// The trust of command mails (`[secretariat] trust_anchor` with every
+    /// rule of [`Env::trust`]); None without a `[secretariat]` section.
+    pub command_trust: Option<Trust>,
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, RaError> {
@@ -209,6 +212,13 @@ impl Env {
             allow_legacy_digests: cfg.allow_legacy_digests,
             max_age: time::Duration::days(cfg.max_age_days),
         };
+        let command_trust = match &cfg.commands {
+            Some(sec) => Some(super::command::trust(
+                &trust,
+                load_certs(&sec.trust_anchor)?,
+            )),
+            None => None,
+        };
         let signer = Signer {
             cert: robot[0].clone(),
             key: robot_key,
@@ -229,6 +239,7 @@ impl Env {
             keys: crate::ca::KeyPool::new(0),
             workbooks: super::workbook::WorkbookReader::current(),
             commands: None,
+            command_trust,
         })
     }
 

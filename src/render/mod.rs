@@ -25,6 +25,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("rejected", include_str!("../../templates/rejected.txt")),
     ("duplicate", include_str!("../../templates/duplicate.txt")),
     ("held", include_str!("../../templates/held.txt")),
+    ("command", include_str!("../../templates/command.txt")),
     (
         "server_issued",
         include_str!("../../templates/server_issued.txt"),

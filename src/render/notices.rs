@@ -103,6 +103,39 @@ impl Rejected {
     }
 }
 
+/// The answer to a secretariat's command mail (`command`): the transcript,
+/// or why nothing was obeyed.
+#[derive(Debug, Serialize)]
+pub struct CommandReply {
+    pub member: String,
+    /// Why the mail was refused as a whole (then no transcript).
+    pub refused: Option<String>,
+    pub transcript: String,
+    pub received: String,
+    pub signer: String,
+    pub message_id: String,
+    pub robot: String,
+}
+
+impl CommandReply {
+    pub fn new(
+        mail: &MailFacts<'_>,
+        member: &str,
+        refused: Option<String>,
+        transcript: &str,
+    ) -> CommandReply {
+        CommandReply {
+            member: member.to_string(),
+            refused,
+            transcript: transcript.trim_end().to_string(),
+            received: stamp(mail.received_at),
+            signer: mail.signer.to_string(),
+            message_id: mail.message_id.unwrap_or("-").to_string(),
+            robot: mail.robot.to_string(),
+        }
+    }
+}
+
 /// The answer to signed content seen before (`duplicate`).
 #[derive(Debug, Serialize)]
 pub struct Duplicate {

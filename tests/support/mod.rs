@@ -28,6 +28,8 @@ pub const EX_ORG_ID: &str = "NTRJP-9234567890123";
 pub const SAMPLE_ORG_ID: &str = "NTRJP-8234567890124";
 pub const O1: &str = "officer@example.ac.jp";
 pub const O2: &str = "tanto@sample-tech.ac.jp";
+/// A secretariat member (`[secretariat] addresses`), who may command by mail.
+pub const SEC: &str = "kanri@secretariat.example.ac.jp";
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -35,6 +37,10 @@ pub struct Fixture {
     pub officer_ca: KeyPair,
     pub o1: Signer,
     pub o2: Signer,
+    /// The secretariat's CA (`pki/secretariat-ca.pem`, the
+    /// `[secretariat] trust_anchor`) and the member [`SEC`] under it.
+    pub secretariat_ca: KeyPair,
+    pub sec: Signer,
 }
 
 pub fn now() -> OffsetDateTime {
@@ -80,6 +86,18 @@ impl Fixture {
             std::fs::remove_file(dir.path().join("pki/ca-ec.pem")).unwrap();
             std::fs::remove_file(dir.path().join("pki/ca-ec.key")).unwrap();
         }
+        // Commands by signed mail from SEC, under a CA of the secretariat's own.
+        let secretariat_ca = kit::pki::secretariat_ca(now()).unwrap();
+        std::fs::write(
+            dir.path().join("pki/secretariat-ca.pem"),
+            secretariat_ca.cert.to_pem().unwrap(),
+        )
+        .unwrap();
+        raw.secretariat = Some(mailra::config::RawSecretariat {
+            addresses: Some(vec![SEC.into()]),
+            trust_anchor: Some("pki/secretariat-ca.pem".into()),
+        });
+        let sec = kit::pki::secretariat_member(&secretariat_ca, SEC, now()).unwrap();
         std::fs::write(&toml_path, toml::to_string(&raw).unwrap()).unwrap();
         let officer_ca = KeyPair::load(
             &dir.path().join("pki/officer-ca.pem"),
@@ -125,7 +143,14 @@ impl Fixture {
             officer_ca,
             o1,
             o2,
+            secretariat_ca,
+            sec,
         }
+    }
+
+    /// A command mail from the secretariat member [`SEC`]: `body` signed.
+    pub fn command_mail(&self, body: &str) -> Vec<u8> {
+        kit::mail::command_mail(&self.sec, SEC, kit::ROBOT, body, &[], now()).unwrap()
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {

@@ -330,7 +330,7 @@ mod tests {
             (
                 "[[rule]]\nverdict = \"acepted\"\nfolder = \"A\"\n",
                 &[
-                    "t.toml:2: verdict: unknown verdict \"acepted\"; expected one of: accepted, partial, invalid, rejected, duplicate, checked, ignored, held",
+                    "t.toml:2: verdict: unknown verdict \"acepted\"; expected one of: accepted, partial, invalid, rejected, duplicate, checked, ignored, held, command",
                 ],
             ),
             (

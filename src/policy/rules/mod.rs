@@ -125,6 +125,7 @@ pub fn fallback_folder(verdict: Verdict) -> &'static str {
         Verdict::Duplicate => "Duplicate",
         Verdict::Ignored => "Ignored",
         Verdict::Held => "Review",
+        Verdict::Command => "Secretariat/Commands",
     }
 }
 

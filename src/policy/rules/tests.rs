@@ -342,6 +342,7 @@ fn no_rules_means_the_built_in_folders() {
         (Verdict::Checked, "Checked"),
         (Verdict::Ignored, "Ignored"),
         (Verdict::Held, "Review"),
+        (Verdict::Command, "Secretariat/Commands"),
     ] {
         let d = empty.evaluate(&facts(v));
         assert_eq!(d.folder, folder);
