@@ -12,6 +12,7 @@ mod reminders;
 mod review;
 mod rules;
 mod run;
+mod status;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -128,6 +129,14 @@ enum Cmd {
         #[command(subcommand)]
         what: reminders::RemindersCmd,
     },
+    /// The robot's state on one screen; exit status 0 ok, 1 warning, 2 critical.
+    Status {
+        #[command(flatten)]
+        dir: DirArg,
+        /// One JSON object with every field.
+        #[arg(long)]
+        json: bool,
+    },
     /// The sandboxed workbook reader the robot runs as a child process: the
     /// file on stdin, its cells as JSON on stdout (see `ra::workbook`).
     #[command(hide = true)]
@@ -191,6 +200,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Rules { what } => rules::run(what),
         Cmd::Review { what } => review::run(what, now()),
         Cmd::Reminders { what } => reminders::run(what, now()),
+        Cmd::Status { dir, json } => status::run(&dir.dir, json, now()),
         Cmd::ReadWorkbook {
             memory_mb,
             cpu_seconds,
