@@ -260,7 +260,11 @@ impl Status {
     /// The screen's lines: (what, level, words), in order.
     pub fn lines(&self) -> Vec<(String, Level, &str)> {
         let mut v = vec![
-            ("inbox".to_string(), self.inbox.level, self.inbox.note.as_str()),
+            (
+                "inbox".to_string(),
+                self.inbox.level,
+                self.inbox.note.as_str(),
+            ),
             ("robot".into(), self.robot.level, &self.robot.note),
             ("today".into(), self.today.level, &self.today.note),
             ("held".into(), self.held.level, &self.held.note),
@@ -516,10 +520,7 @@ fn expiring(env: &Env, now: OffsetDateTime) -> Result<Expiring> {
         }
     );
     if let Some(f) = first {
-        note.push_str(&format!(
-            " (the first on {}, JST)",
-            f.to_offset(JST).date()
-        ));
+        note.push_str(&format!(" (the first on {}, JST)", f.to_offset(JST).date()));
     }
     Ok(Expiring {
         level: Level::Ok,

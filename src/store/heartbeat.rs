@@ -50,8 +50,9 @@ impl ToSql for Intake {
 impl FromSql for Intake {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
         let s = v.as_str()?;
-        Intake::from_name(s)
-            .ok_or_else(|| FromSqlError::Other(format!("unknown intake {s:?} in the database").into()))
+        Intake::from_name(s).ok_or_else(|| {
+            FromSqlError::Other(format!("unknown intake {s:?} in the database").into())
+        })
     }
 }
 

@@ -106,7 +106,12 @@ pub fn robot(hb: Option<&Heartbeat>, now: OffsetDateTime, t: &Thresholds) -> Jud
 }
 
 /// The mails held for the secretariat's review.
-pub fn held(n: u64, oldest: Option<OffsetDateTime>, now: OffsetDateTime, t: &Thresholds) -> Judgment {
+pub fn held(
+    n: u64,
+    oldest: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    t: &Thresholds,
+) -> Judgment {
     if n == 0 {
         return (Level::Ok, "no mail held for review".into());
     }
@@ -285,7 +290,12 @@ mod tests {
         let table = [
             (None, None, Level::Ok, "not known"),
             (Some(0), None, Level::Ok, "no mail waiting"),
-            (Some(2), Some(3), Level::Ok, "2 mails waiting, the oldest for 3 min"),
+            (
+                Some(2),
+                Some(3),
+                Level::Ok,
+                "2 mails waiting, the oldest for 3 min",
+            ),
             (Some(1), Some(15), Level::Ok, "1 mail waiting"),
             (
                 Some(1),
@@ -349,7 +359,13 @@ mod tests {
         // (pending, oldest's age in minutes, dead, expected level, words)
         let table = [
             (0, None, 0, Level::Ok, "0 replies pending; none dead"),
-            (2, Some(59), 0, Level::Ok, "2 replies pending, the oldest for 59 min"),
+            (
+                2,
+                Some(59),
+                0,
+                Level::Ok,
+                "2 replies pending, the oldest for 59 min",
+            ),
             (1, Some(61), 0, Level::Warning, "SMTP relay"),
             (0, None, 1, Level::Warning, "1 reply dead"),
             (3, Some(120), 2, Level::Warning, "3 replies pending"),
@@ -371,9 +387,24 @@ mod tests {
         let table = [
             (None, 0, Level::Ok, "none needed"),
             (None, 3, Level::Warning, "issued 3 certificates"),
-            (Some((-day, 6 * day)), 3, Level::Ok, "next update in 6 d 0 h"),
-            (Some((-6 * day, day - min(1))), 3, Level::Warning, "run `mailra crl`"),
-            (Some((-7 * day, Duration::ZERO)), 3, Level::Critical, "past its nextUpdate"),
+            (
+                Some((-day, 6 * day)),
+                3,
+                Level::Ok,
+                "next update in 6 d 0 h",
+            ),
+            (
+                Some((-6 * day, day - min(1))),
+                3,
+                Level::Warning,
+                "run `mailra crl`",
+            ),
+            (
+                Some((-7 * day, Duration::ZERO)),
+                3,
+                Level::Critical,
+                "past its nextUpdate",
+            ),
             (Some((-8 * day, -day)), 0, Level::Critical, "by 24 h 0 min"),
         ];
         for (latest, issued, level, words) in table {
@@ -389,8 +420,18 @@ mod tests {
         let t = Thresholds::default();
         let table = [
             (0, None, Level::Ok, "no mail held"),
-            (2, Some(Duration::days(2)), Level::Ok, "2 mails held for review"),
-            (1, Some(Duration::days(4)), Level::Warning, "`mailra review list`"),
+            (
+                2,
+                Some(Duration::days(2)),
+                Level::Ok,
+                "2 mails held for review",
+            ),
+            (
+                1,
+                Some(Duration::days(4)),
+                Level::Warning,
+                "`mailra review list`",
+            ),
         ];
         for (n, age, level, words) in table {
             let (l, said) = held(n, age.map(|a| NOW - a), NOW, &t);
