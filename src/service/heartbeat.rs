@@ -55,15 +55,45 @@ pub fn touch(env: &Env) {
     }
 }
 
+/// The mails of an IMAP pass still to take: their INTERNALDATE by UID, and
+/// how many the server gave none for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Waiting {
+    arrivals: Vec<(u32, OffsetDateTime)>,
+    unknown: usize,
+}
+
+impl Waiting {
+    fn new(uids: &[u32], arrivals: Vec<(u32, OffsetDateTime)>) -> Waiting {
+        Waiting {
+            unknown: uids.len().saturating_sub(arrivals.len()),
+            arrivals,
+        }
+    }
+
+    fn taken(&mut self, uid: u32) {
+        let before = self.arrivals.len();
+        self.arrivals.retain(|(u, _)| *u != uid);
+        if self.arrivals.len() == before {
+            self.unknown = self.unknown.saturating_sub(1);
+        }
+    }
+
+    fn count(&self) -> u64 {
+        (self.arrivals.len() + self.unknown) as u64
+    }
+
+    fn oldest(&self) -> Option<OffsetDateTime> {
+        self.arrivals.iter().map(|(_, t)| *t).min()
+    }
+}
+
 /// One pass over the IMAP mailbox: started with the UIDs found, told of
 /// each one taken, so the heartbeat always says how many still wait and
 /// when the oldest of them arrived.
 pub struct ImapPass {
     beat: Heartbeat,
-    /// The mails still to take, by UID, with their INTERNALDATE.
-    arrivals: Vec<(u32, OffsetDateTime)>,
-    /// Those whose INTERNALDATE the server did not give.
-    unknown: usize,
+    waiting: Waiting,
 }
 
 impl ImapPass {
@@ -84,41 +114,56 @@ impl ImapPass {
                 Vec::new()
             })
         };
+        let waiting = Waiting::new(uids, arrivals);
         let (level, capacity) = pool(env);
-        let mut pass = ImapPass {
-            unknown: uids.len().saturating_sub(arrivals.len()),
-            arrivals,
-            beat: Heartbeat {
-                at: env.clock.now(),
-                intake: Intake::Imap,
-                daemon: !once,
-                every_seconds: every.as_secs().max(1),
-                waiting: uids.len() as u64,
-                oldest_waiting: None,
-                key_pool_level: level,
-                key_pool_capacity: capacity,
-            },
+        let beat = Heartbeat {
+            at: env.clock.now(),
+            intake: Intake::Imap,
+            daemon: !once,
+            every_seconds: every.as_secs().max(1),
+            waiting: waiting.count(),
+            oldest_waiting: waiting.oldest(),
+            key_pool_level: level,
+            key_pool_capacity: capacity,
         };
-        pass.fill();
-        write(env, &pass.beat);
-        pass
-    }
-
-    fn fill(&mut self) {
-        self.beat.waiting = (self.arrivals.len() + self.unknown) as u64;
-        self.beat.oldest_waiting = self.arrivals.iter().map(|(_, t)| *t).min();
+        write(env, &beat);
+        ImapPass { beat, waiting }
     }
 
     /// Mail `uid` was taken (processed and filed).
     pub fn taken(&mut self, env: &Env, uid: u32) {
-        let before = self.arrivals.len();
-        self.arrivals.retain(|(u, _)| *u != uid);
-        if self.arrivals.len() == before {
-            self.unknown = self.unknown.saturating_sub(1);
-        }
-        self.fill();
+        self.waiting.taken(uid);
+        self.beat.waiting = self.waiting.count();
+        self.beat.oldest_waiting = self.waiting.oldest();
         self.beat.at = env.clock.now();
         self.beat.key_pool_level = env.keys.level() as u64;
         write(env, &self.beat);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn each_mail_taken_leaves_the_rest_waiting_with_their_oldest_arrival() {
+        let t = |m: i64| datetime!(2026-11-30 03:00:00 UTC) + time::Duration::minutes(m);
+        // UIDs 5..=8; the server gave no INTERNALDATE for 7.
+        let mut w = Waiting::new(&[5, 6, 7, 8], vec![(5, t(0)), (6, t(2)), (8, t(1))]);
+        // (uid taken, waiting after, oldest after)
+        let table = [
+            (5, 3, Some(t(1))),
+            (6, 2, Some(t(1))),
+            (7, 1, Some(t(1))),
+            (8, 0, None),
+            // Taken twice (a resumed mail): nothing below zero.
+            (8, 0, None),
+        ];
+        assert_eq!((w.count(), w.oldest()), (4, Some(t(0))));
+        for (uid, count, oldest) in table {
+            w.taken(uid);
+            assert_eq!((w.count(), w.oldest()), (count, oldest), "after {uid}");
+        }
     }
 }

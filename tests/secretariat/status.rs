@@ -400,3 +400,71 @@ fn an_imap_inbox_is_judged_from_the_heartbeat_without_the_server() {
     let (_, v) = json(&f);
     assert_eq!(v["inbox"]["oldest"], store::ts(oldest));
 }
+
+/// The wiring in the IMAP intake: the transport gives each waiting mail's
+/// INTERNALDATE, and a pass of the real robot leaves its heartbeat, which
+/// `mailra status` reads without the server.
+#[test]
+fn the_imap_robot_leaves_a_heartbeat_status_reads_without_the_server() {
+    use crate::support::live::{self, PASSWORD, Servers};
+    let srv = Servers::start(&[mailra::kit::ROBOT, O1]);
+    let f = crate::support::instance(&srv, "INBOX");
+    // Unsigned, from an officer whose mailbox takes the reply.
+    let unsigned = format!(
+        "From: {O1}\r\nTo: {}\r\nSubject: hello\r\n\r\nnot signed\r\n",
+        mailra::kit::ROBOT
+    );
+    live::append(srv.imap, mailra::kit::ROBOT, "INBOX", unsigned.as_bytes());
+    live::append(
+        srv.imap,
+        mailra::kit::ROBOT,
+        "INBOX",
+        b"Subject: two\r\n\r\nx\r\n",
+    );
+    let imap = f.env.cfg.imap.clone().unwrap();
+    let arrivals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut s = mailra::mail::imap::connect(&imap.endpoint, PASSWORD)
+                .await
+                .unwrap();
+            s.select("INBOX").await.unwrap();
+            let a = mailra::mail::imap::arrivals(&mut s, &[1, 2]).await.unwrap();
+            mailra::mail::imap::logout(s).await;
+            a
+        });
+    assert_eq!(
+        arrivals.iter().map(|a| a.0).collect::<Vec<_>>(),
+        [1, 2],
+        "{arrivals:?}"
+    );
+    assert!(
+        arrivals
+            .iter()
+            .all(|(_, t)| (now() - *t).abs() < Duration::minutes(2)),
+        "{arrivals:?}"
+    );
+
+    let o = mailra(&f, &["run", "--once"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let hb = store::heartbeat(&f.env.conn).unwrap().unwrap();
+    assert_eq!(
+        (hb.intake, hb.daemon, hb.waiting, hb.oldest_waiting),
+        (Intake::Imap, false, 0, None)
+    );
+    assert_eq!(hb.every_seconds, imap.idle.as_secs(), "Dovecot has IDLE");
+    // Dovecot down, status still answers from the heartbeat.
+    srv.ctl("dovecot-stop");
+    let (code, s) = screen(&f);
+    assert_eq!(code, 0, "{s}");
+    assert!(
+        line(&s, "inbox").contains("no mail waiting (IMAP, as the robot saw it"),
+        "{s}"
+    );
+    assert!(
+        line(&s, "robot").contains("`mailra run --once` (imap)"),
+        "{s}"
+    );
+}
