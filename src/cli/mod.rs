@@ -14,6 +14,7 @@ mod reminders;
 mod review;
 mod rules;
 mod run;
+mod status;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -137,6 +138,14 @@ enum Cmd {
         #[command(subcommand)]
         what: reminders::RemindersCmd,
     },
+    /// The robot's state on one screen; exit status 0 ok, 1 warning, 2 critical.
+    Status {
+        #[command(flatten)]
+        dir: DirArg,
+        /// One JSON object with every field.
+        #[arg(long)]
+        json: bool,
+    },
     /// The sandboxed workbook reader the robot runs as a child process: the
     /// file on stdin, its cells as JSON on stdout (see `ra::workbook`).
     #[command(hide = true)]
@@ -202,6 +211,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Reminders { what } => reminders::run(what, now()),
         Cmd::Applications { what } => applications::run(what, now()),
         Cmd::Audit(args) => audit::run(args),
+        Cmd::Status { dir, json } => status::run(&dir.dir, json, now()),
         Cmd::ReadWorkbook {
             memory_mb,
             cpu_seconds,

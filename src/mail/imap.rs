@@ -289,6 +289,29 @@ pub async fn fetch(s: &mut Session, uid: u32) -> Result<Option<Vec<u8>>, ImapErr
     Ok(raw)
 }
 
+/// When each of the messages `uids` of the selected mailbox arrived (its
+/// INTERNALDATE), by UID; a message expunged meanwhile is left out.
+pub async fn arrivals(
+    s: &mut Session,
+    uids: &[u32],
+) -> Result<Vec<(u32, time::OffsetDateTime)>, ImapError> {
+    let (Some(first), Some(last)) = (uids.iter().min(), uids.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let mut st = timed(s.uid_fetch(format!("{first}:{last}"), "(UID INTERNALDATE)")).await?;
+    let mut out = Vec::new();
+    while let Some(f) = timed(st.try_next()).await? {
+        if let (Some(uid), Some(d)) = (f.uid, f.internal_date())
+            && uids.contains(&uid)
+            && let Ok(t) = time::OffsetDateTime::from_unix_timestamp(d.timestamp())
+        {
+            out.push((uid, t));
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
 /// One message of a folder: its UID, bytes and the robot's `mailra-*` keywords.
 pub struct Held {
     pub uid: u32,

@@ -45,6 +45,24 @@ pub fn pending(root: &Path) -> Result<Vec<PathBuf>, MaildirError> {
     Ok(out)
 }
 
+/// The mails waiting in `new/` with the time each arrived (its file's
+/// modification time, which the delivery sets), oldest name first; none when
+/// the inbox was never made.
+pub fn waiting(root: &Path) -> Result<Vec<(PathBuf, time::OffsetDateTime)>, MaildirError> {
+    if !root.join("new").is_dir() {
+        return Ok(Vec::new());
+    }
+    pending(root)?
+        .into_iter()
+        .map(|p| {
+            let t = std::fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .map_err(err(&p))?;
+            Ok((p, t.into()))
+        })
+        .collect()
+}
+
 /// Delivers a message into `new/` the Maildir way (write to tmp, rename).
 pub fn deliver(root: &Path, name: &str, raw: &[u8]) -> Result<PathBuf, MaildirError> {
     ensure(root)?;

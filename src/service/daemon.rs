@@ -147,6 +147,7 @@ async fn maildir_loop(
     loop {
         let stopped = stop.clone();
         let outcomes = super::maildir::process(env, &|| *stopped.borrow())?;
+        super::heartbeat::maildir_pass(env, interval, once);
         for o in &outcomes {
             report(o);
         }

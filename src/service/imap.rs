@@ -121,11 +121,14 @@ async fn session(
         let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last).collect();
         uids.sort_unstable();
         let took_some = !uids.is_empty();
+        let every = if idle { cfg.idle } else { cfg.poll };
+        let mut beat = super::heartbeat::ImapPass::start(env, &mut s, &uids, every, w.once).await;
         for uid in uids {
             if *w.stop.borrow() {
                 break;
             }
             take_one(env, &mut s, &mut filer, (&mailbox, uv, uid), w).await?;
+            beat.taken(env, uid);
         }
         if *w.stop.borrow() || w.once {
             transport::logout(s).await;

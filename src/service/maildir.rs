@@ -38,6 +38,7 @@ pub fn process(env: &mut Env, stop: &dyn Fn() -> bool) -> Result<Vec<Outcome>, S
                     tracing::error!(mail = %source, error = %e, "filed, but the record of it failed");
                 }
                 tracing::info!(mail = %source, verdict = o.verdict.as_str(), folder = %o.folder, "{}", o.summary);
+                super::heartbeat::touch(env);
                 out.push(o);
             }
             Err(e) => {

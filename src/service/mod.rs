@@ -4,6 +4,7 @@
 //! things run; `ra` decides *what* happens to a mail, `mail` only moves bytes.
 
 pub mod daemon;
+pub mod heartbeat;
 pub mod imap;
 pub mod maildir;
 pub mod scheduler;

@@ -133,6 +133,17 @@ pub fn latest_crl(conn: &Connection, ca: CaKind) -> Result<Option<CrlRow>> {
     Ok(row.and_then(|(n, t, u, d)| Some((n as u64, parse_ts(&t)?, parse_ts(&u)?, d))))
 }
 
+/// How many certificates `ca` issued (valid or revoked): a CA that issued
+/// none needs no CRL yet.
+pub fn issued_by(conn: &Connection, ca: CaKind) -> Result<u64> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM certificates WHERE ca = ?1",
+        [ca],
+        |r| r.get(0),
+    )?;
+    Ok(n.max(0) as u64)
+}
+
 /// Whether `ca` needs a new CRL: it has none, the newest is past its
 /// nextUpdate, or one of its certificates was revoked after it was made.
 pub fn crl_is_stale(conn: &Connection, ca: CaKind, now: OffsetDateTime) -> Result<bool> {

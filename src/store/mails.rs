@@ -218,6 +218,47 @@ pub fn held_mails(conn: &Connection) -> Result<Vec<StoredMail>> {
     )
 }
 
+/// How many mails of each verdict were received in `period` (`mailra
+/// status`: today's mails); verdicts with none are left out.
+pub fn verdict_counts(conn: &Connection, period: Period) -> Result<Vec<(Verdict, u64)>> {
+    let (from, until) = period.bounds();
+    let mut stmt = conn.prepare(
+        "SELECT verdict, count(*) FROM mails
+         WHERE (?1 IS NULL OR julianday(received_at) >= julianday(?1))
+           AND (?2 IS NULL OR julianday(received_at) < julianday(?2))
+         GROUP BY verdict ORDER BY verdict",
+    )?;
+    let rows = stmt
+        .query_map(params![from, until], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// How many mails have `verdict` now, and when the oldest of them was
+/// received (`mailra status`: the mails held for review), without reading
+/// the mails themselves.
+pub fn verdict_backlog(
+    conn: &Connection,
+    verdict: Verdict,
+) -> Result<(u64, Option<OffsetDateTime>)> {
+    let (n, oldest): (i64, Option<String>) = conn.query_row(
+        "SELECT count(*), (SELECT received_at FROM mails WHERE verdict = ?1 ORDER BY id LIMIT 1)
+         FROM mails WHERE verdict = ?1",
+        [verdict],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let oldest = match oldest {
+        None => None,
+        Some(s) => Some(super::parse_ts(&s).ok_or(StoreError::Unreadable {
+            what: "mail receipt time",
+            value: s,
+        })?),
+    };
+    Ok((n.max(0) as u64, oldest))
+}
+
 /// When mail `id` was received, as stored (RFC 3339).
 pub fn mail_received_at(conn: &Connection, id: i64) -> Result<String> {
     Ok(
@@ -262,6 +303,33 @@ mod tests {
     use super::*;
     use crate::store::testing::{db, mail_at};
     use time::macros::datetime;
+
+    #[test]
+    fn verdicts_are_counted_per_period_and_the_oldest_held_is_found() {
+        let (_dir, conn) = db();
+        let d1 = datetime!(2025-04-01 09:00:00 UTC);
+        let d2 = datetime!(2025-04-02 09:00:00.5 UTC);
+        mail_at(&conn, d1, Verdict::Held, "h1");
+        mail_at(&conn, d2, Verdict::Held, "h2");
+        mail_at(&conn, d2, Verdict::Accepted, "a");
+        mail_at(&conn, d2, Verdict::Accepted, "b");
+        let day2 = Period {
+            from: Some(datetime!(2025-04-02 00:00:00 UTC)),
+            until: Some(datetime!(2025-04-03 00:00:00 UTC)),
+        };
+        assert_eq!(
+            verdict_counts(&conn, day2).unwrap(),
+            [(Verdict::Accepted, 2), (Verdict::Held, 1)]
+        );
+        assert_eq!(
+            verdict_backlog(&conn, Verdict::Held).unwrap(),
+            (2, Some(d1))
+        );
+        assert_eq!(
+            verdict_backlog(&conn, Verdict::Rejected).unwrap(),
+            (0, None)
+        );
+    }
 
     #[test]
     fn mails_are_listed_by_verdict_and_by_the_day_they_arrived() {

@@ -263,12 +263,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX certificates_renewed_from ON certificates(renewed_from) WHERE renewed_from IS NOT NULL;
     CREATE INDEX certificates_import_ca ON certificates(import_ca) WHERE import_ca IS NOT NULL;
     "#,
-    // (issue 11, part "applications") `mailra applications delete`: an
+    // 11: `mailra applications delete`: an
     // errored application's mail is hidden from the lists, never erased (its
     // raw bytes stay; the audit log says who deleted it and when).
     r#"
     ALTER TABLE mails ADD COLUMN deleted_at TEXT;
     ALTER TABLE mails ADD COLUMN deleted_by TEXT;
+    "#,
+    // 12: the robot's heartbeat: one row, rewritten at
+    // each intake pass of `mailra run`, so `mailra status` tells how the
+    // robot is doing without reaching the IMAP server (`store::heartbeat`).
+    r#"
+    CREATE TABLE heartbeat(
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at TEXT NOT NULL,
+        intake TEXT NOT NULL CHECK (intake IN ('maildir', 'imap')),
+        daemon INTEGER NOT NULL,
+        every_seconds INTEGER NOT NULL,
+        waiting INTEGER NOT NULL,
+        oldest_waiting TEXT,
+        key_pool_level INTEGER NOT NULL,
+        key_pool_capacity INTEGER NOT NULL);
     "#,
 ];
 

@@ -8,7 +8,8 @@
 //!
 //! No SQL lives outside this folder. It is split by table group, a file each:
 //! `registry` (institutions, officers), `mails`, `applications` (with their
-//! rows), `certificates`, `crls` (with revocations), `outbox`, `audit` and
+//! rows), `certificates`, `crls` (with revocations), `outbox`, `audit`,
+//! `heartbeat` (the running robot's last sign of life),
 //! `imap` (where mails were filed, how far each IMAP mailbox was read) and
 //! `reminders` (reminders sent, the row details a renewal file is pre-filled
 //! with, the institutions' expiry-digest switch), and `application_mails`
@@ -24,6 +25,7 @@ mod audit;
 mod certificates;
 mod columns;
 mod crls;
+mod heartbeat;
 mod imap;
 mod mails;
 mod migrations;
@@ -36,6 +38,7 @@ pub use applications::*;
 pub use audit::*;
 pub use certificates::*;
 pub use crls::*;
+pub use heartbeat::*;
 pub use imap::*;
 pub use mails::*;
 pub use outbox::*;
