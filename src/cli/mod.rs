@@ -9,6 +9,7 @@ mod forms;
 mod outbox;
 mod registry;
 mod reminders;
+mod report;
 mod review;
 mod rules;
 mod run;
@@ -128,6 +129,8 @@ enum Cmd {
         #[command(subcommand)]
         what: reminders::RemindersCmd,
     },
+    /// Certificates issued, renewed and revoked in a date range (JST days), as xlsx.
+    Report(report::ReportArgs),
     /// The sandboxed workbook reader the robot runs as a child process: the
     /// file on stdin, its cells as JSON on stdout (see `ra::workbook`).
     #[command(hide = true)]
@@ -185,7 +188,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Verify { dir, mail, at } => check::verify(&dir.dir, &mail, at.as_deref(), now()),
         Cmd::Check { file } => check::check(&file),
         Cmd::Forms { what } => forms::run(what),
-        Cmd::Cert { what } => cert::run(what),
+        Cmd::Cert { what } => cert::run(what, now()),
+        Cmd::Report(a) => report::run(a),
         Cmd::Outbox { what } => outbox::run(what, now()),
         Cmd::Crl { dir } => run::crl(&dir.dir, now()),
         Cmd::Rules { what } => rules::run(what),

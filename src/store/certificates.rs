@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::{Result, StoreError, time_col, ts};
+use super::{Period, Result, StoreError, time_col, ts};
 use crate::model::{
     CaKind, CertKind, CertStatus, DownloadMethod, Profile, RevocationReason, Serial,
 };
@@ -171,6 +171,86 @@ pub fn certificates(conn: &Connection) -> Result<Vec<CertRecord>> {
     ))?;
     let rows = stmt
         .query_map([], cert_from_row)?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Which certificates [`find_certificates`] returns: every field given
+/// must match (`None`, `false` and an open [`Period`]: no condition).
+#[derive(Debug, Clone, Default)]
+pub struct CertFilter {
+    pub serial: Option<Serial>,
+    /// A fragment of the subject DN, compared case-insensitively (ASCII).
+    pub subject_contains: Option<String>,
+    /// A fragment of the institution's name, compared case-insensitively (ASCII).
+    pub institution_contains: Option<String>,
+    pub institution_id: Option<i64>,
+    /// The administrator's or the user's address, compared case-insensitively.
+    pub mail: Option<String>,
+    pub profile: Option<Profile>,
+    pub kind: Option<CertKind>,
+    pub status: Option<CertStatus>,
+    /// Only certificates whose notAfter is later than this.
+    pub unexpired_at: Option<OffsetDateTime>,
+    /// Only certificates whose notAfter is this or earlier.
+    pub expired_at: Option<OffsetDateTime>,
+    /// When notAfter falls.
+    pub expires: Period,
+    /// When the certificate was issued or imported.
+    pub issued: Period,
+    /// Only certificates mailra issued (not imported ones).
+    pub issued_here: bool,
+    /// `Some(true)`: only renewals (`renewed_from` set); `Some(false)`: none.
+    pub renewal: Option<bool>,
+}
+
+const FILTER_WHERE: &str = "(?1 IS NULL OR serial = ?1)
+    AND (?2 IS NULL OR instr(lower(subject_dn), lower(?2)) > 0)
+    AND (?3 IS NULL OR institution_id IN
+         (SELECT id FROM institutions WHERE instr(lower(name), lower(?3)) > 0))
+    AND (?4 IS NULL OR institution_id = ?4)
+    AND (?5 IS NULL OR lower(admin_mail) = lower(?5) OR lower(user_mail) = lower(?5))
+    AND (?6 IS NULL OR profile = ?6)
+    AND (?7 IS NULL OR kind = ?7)
+    AND (?8 IS NULL OR status = ?8)
+    AND (?9 IS NULL OR julianday(not_after) > julianday(?9))
+    AND (?10 IS NULL OR julianday(not_after) <= julianday(?10))
+    AND (?11 IS NULL OR julianday(not_after) >= julianday(?11))
+    AND (?12 IS NULL OR julianday(not_after) < julianday(?12))
+    AND (?13 IS NULL OR julianday(issued_at) >= julianday(?13))
+    AND (?14 IS NULL OR julianday(issued_at) < julianday(?14))
+    AND (?15 = 0 OR imported_at IS NULL)
+    AND (?16 IS NULL OR (renewed_from IS NOT NULL) = ?16)";
+
+/// The certificates that pass `filter`, in the order they were issued.
+pub fn find_certificates(conn: &Connection, filter: &CertFilter) -> Result<Vec<CertRecord>> {
+    let (expires_from, expires_until) = filter.expires.bounds();
+    let (issued_from, issued_until) = filter.issued.bounds();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {CERT_COLS} FROM certificates WHERE {FILTER_WHERE} ORDER BY issued_at, serial"
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![
+                filter.serial.as_ref().map(|s| s.to_hex()),
+                filter.subject_contains,
+                filter.institution_contains,
+                filter.institution_id,
+                filter.mail,
+                filter.profile.map(|p| p.id()),
+                filter.kind,
+                filter.status,
+                filter.unexpired_at.map(ts),
+                filter.expired_at.map(ts),
+                expires_from,
+                expires_until,
+                issued_from,
+                issued_until,
+                filter.issued_here,
+                filter.renewal,
+            ],
+            cert_from_row,
+        )?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }
