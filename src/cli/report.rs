@@ -59,7 +59,9 @@ pub(super) fn run(a: ReportArgs) -> Result<ExitCode> {
         b.finish_and_clear();
     }
     let r = r?;
-    let out = a.output.unwrap_or_else(|| Path::new(&r.file_name).to_path_buf());
+    let out = a
+        .output
+        .unwrap_or_else(|| Path::new(&r.file_name).to_path_buf());
     std::fs::write(&out, &r.xlsx).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "issued {}, renewed {}, revoked {} ({} – {} JST): {}",

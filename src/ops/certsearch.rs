@@ -74,7 +74,11 @@ pub struct CertQuery {
 
 /// The query's words alone (a mail command after `cert search`).
 #[derive(Parser)]
-#[command(name = "cert search", no_binary_name = true, disable_version_flag = true)]
+#[command(
+    name = "cert search",
+    no_binary_name = true,
+    disable_version_flag = true
+)]
 struct Words {
     #[command(flatten)]
     q: CertQuery,
@@ -181,7 +185,10 @@ fn find(conn: &Connection, q: &CertQuery) -> Result<Vec<(CertRecord, CertView)>>
     Ok(records
         .into_iter()
         .map(|c| {
-            let mut v = view(&c, names.get(&c.institution_id).cloned().unwrap_or_default());
+            let mut v = view(
+                &c,
+                names.get(&c.institution_id).cloned().unwrap_or_default(),
+            );
             if c.status == CertStatus::Valid && c.not_after <= at {
                 v.status = "expired";
             }
@@ -325,7 +332,10 @@ mod tests {
                 (Ok(got), Ok(want)) => assert_eq!(got, want, "{words:?}"),
                 (Err(got), Err(want)) => {
                     assert!(got.contains(want), "{words:?}: {got}");
-                    assert!(!got.contains('\u{1b}'), "{words:?}: no colour codes: {got:?}");
+                    assert!(
+                        !got.contains('\u{1b}'),
+                        "{words:?}: no colour codes: {got:?}"
+                    );
                 }
                 (got, want) => panic!("{words:?}: got {got:?}, want {want:?}"),
             }

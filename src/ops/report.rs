@@ -111,8 +111,7 @@ pub fn data(conn: &Connection, spec: &ReportSpec) -> Result<ReportData> {
             comment: r.comment,
         });
     }
-    let mut counts: BTreeMap<(String, Option<u8>, &'static str), (u64, u64, u64)> =
-        BTreeMap::new();
+    let mut counts: BTreeMap<(String, Option<u8>, &'static str), (u64, u64, u64)> = BTreeMap::new();
     for l in &issued {
         counts
             .entry((l.institution.clone(), l.profile, l.kind))

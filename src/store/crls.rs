@@ -99,9 +99,11 @@ pub fn revocations_in(
 }
 
 pub fn revocation(conn: &Connection, serial: &Serial) -> Result<Option<Revocation>> {
-    Ok(revocations_where(conn, "r.serial = ?1", &[&serial.to_hex()])?
-        .into_iter()
-        .next())
+    Ok(
+        revocations_where(conn, "r.serial = ?1", &[&serial.to_hex()])?
+            .into_iter()
+            .next(),
+    )
 }
 
 pub fn next_crl_number(conn: &Connection, ca: CaKind) -> Result<u64> {
@@ -174,6 +176,39 @@ mod tests {
     use crate::store::certificate;
     use crate::store::testing::{cert, db};
     use time::macros::datetime;
+
+    #[test]
+    fn revocations_in_a_period_of_an_institution() {
+        let (_dir, conn) = db();
+        let t0 = datetime!(2025-04-01 00:00:00 UTC);
+        let day = time::Duration::DAY;
+        for (n, at) in [(1u8, t0), (2, t0 + day), (3, t0 + 2 * day)] {
+            let s = cert(&conn, n, CaKind::Rsa, t0);
+            let r = Revocation {
+                serial: s,
+                revoked_at: at,
+                reason: RevocationReason::Unspecified,
+                comment: String::new(),
+            };
+            revoke(&conn, &r, None).unwrap();
+        }
+        let p = |from: Option<OffsetDateTime>, until: Option<OffsetDateTime>| {
+            super::super::Period { from, until }
+        };
+        for (period, inst, want) in [
+            (p(None, None), None, vec![1, 2, 3]),
+            (p(Some(t0 + day), None), None, vec![2, 3]),
+            (p(Some(t0), Some(t0 + 2 * day)), Some(1), vec![1, 2]),
+            (p(None, None), Some(2), vec![]),
+        ] {
+            let got: Vec<u8> = revocations_in(&conn, &period, inst)
+                .unwrap()
+                .iter()
+                .map(|r| r.serial.as_bytes()[0])
+                .collect();
+            assert_eq!(got, want, "{period:?} {inst:?}");
+        }
+    }
 
     #[test]
     fn each_ca_has_its_own_revocation_list_and_staleness() {
