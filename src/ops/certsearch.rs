@@ -98,12 +98,12 @@ impl CertQuery {
 
     /// What the words cannot say by themselves: a range the wrong way round.
     fn check(&self) -> Result<()> {
-        if let (Some(a), Some(b)) = (self.expires_from, self.expires_to) {
-            if a > b {
-                return Err(OpsError::Invalid(format!(
-                    "--expires-from {a} is after --expires-to {b}"
-                )));
-            }
+        if let (Some(a), Some(b)) = (self.expires_from, self.expires_to)
+            && a > b
+        {
+            return Err(OpsError::Invalid(format!(
+                "--expires-from {a} is after --expires-to {b}"
+            )));
         }
         if let Some(s) = &self.serial {
             serial_arg(s).map_err(OpsError::Invalid)?;

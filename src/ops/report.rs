@@ -41,6 +41,9 @@ pub struct Report {
     pub xlsx: Vec<u8>,
 }
 
+/// A summary line's key: institution, profile, kind.
+type SummaryKey = (String, Option<u8>, &'static str);
+
 fn issued_line(c: &CertRecord, institution: String) -> IssuedLine {
     IssuedLine {
         serial: c.serial.to_string(),
@@ -111,7 +114,7 @@ pub fn data(conn: &Connection, spec: &ReportSpec) -> Result<ReportData> {
             comment: r.comment,
         });
     }
-    let mut counts: BTreeMap<(String, Option<u8>, &'static str), (u64, u64, u64)> = BTreeMap::new();
+    let mut counts: BTreeMap<SummaryKey, (u64, u64, u64)> = BTreeMap::new();
     for l in &issued {
         counts
             .entry((l.institution.clone(), l.profile, l.kind))

@@ -149,15 +149,15 @@ fn check(
             value: value.into(),
         });
     }
-    if encoding == TextEncoding::ShiftJis {
-        if let Some(ch) = first_not_shift_jis(value) {
-            return Err(ExportError::NotShiftJis {
-                serial: serial.into(),
-                column,
-                value: value.into(),
-                ch,
-            });
-        }
+    if encoding == TextEncoding::ShiftJis
+        && let Some(ch) = first_not_shift_jis(value)
+    {
+        return Err(ExportError::NotShiftJis {
+            serial: serial.into(),
+            column,
+            value: value.into(),
+            ch,
+        });
     }
     Ok(())
 }
