@@ -740,6 +740,32 @@ fn report_sheets_and_summary_match_the_store_and_the_range() {
 }
 
 #[test]
+fn report_build_tells_its_progress_up_to_the_last_row() {
+    let w = world();
+    let spec = mailra::ops::report::ReportSpec {
+        from: w.t0.date() - Duration::days(1),
+        to: w.later.date() + Duration::days(1),
+        institution: None,
+    };
+    let mut calls = Vec::new();
+    let r = mailra::ops::report::build(&w.conn(), &spec, &mut |done, total| {
+        calls.push((done, total))
+    })
+    .unwrap();
+    let rows = (r.issued + r.renewed + r.revoked) as u64;
+    let (done, total) = *calls.last().unwrap();
+    assert_eq!(done, total);
+    // Every certificate row, plus the summary's lines.
+    assert!(total > rows, "{calls:?}");
+    assert!(calls.windows(2).all(|p| p[1].0 == p[0].0 + 1), "{calls:?}");
+    assert_eq!(
+        r.file_name,
+        format!("report-{}-{}.xlsx", spec.from, spec.to)
+    );
+    assert!(r.xlsx.starts_with(b"PK"));
+}
+
+#[test]
 fn report_for_one_institution_holds_only_its_certificates() {
     let w = world();
     let (from, to) = (jst_day(w.t0), jst_day(w.later));
