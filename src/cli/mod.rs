@@ -11,6 +11,7 @@ mod forms;
 mod outbox;
 mod registry;
 mod reminders;
+mod report;
 mod review;
 mod rules;
 mod run;
@@ -146,6 +147,8 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Certificates issued, renewed and revoked in a date range (JST days), as xlsx.
+    Report(report::ReportArgs),
     /// The sandboxed workbook reader the robot runs as a child process: the
     /// file on stdin, its cells as JSON on stdout (see `ra::workbook`).
     #[command(hide = true)]
@@ -203,7 +206,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Verify { dir, mail, at } => check::verify(&dir.dir, &mail, at.as_deref(), now()),
         Cmd::Check { file } => check::check(&file),
         Cmd::Forms { what } => forms::run(what),
-        Cmd::Cert { what } => cert::run(what),
+        Cmd::Cert { what } => cert::run(what, now()),
+        Cmd::Report(a) => report::run(a),
         Cmd::Outbox { what } => outbox::run(what, now()),
         Cmd::Crl { dir } => run::crl(&dir.dir, now()),
         Cmd::Rules { what } => rules::run(what),

@@ -16,7 +16,8 @@ pub struct CertView {
     /// Hex, as certificates print it.
     pub serial: String,
     pub serial_decimal: String,
-    /// `valid` or `revoked`.
+    /// `valid` or `revoked`; a search (`ops::certsearch`) says `expired`
+    /// for a certificate not revoked whose notAfter has passed.
     pub status: &'static str,
     /// The profile ID; `None` for an imported certificate without one.
     pub profile: Option<u8>,
@@ -32,6 +33,8 @@ pub struct CertView {
     pub ca: String,
     /// Imported (`mailra registry import-cert`) rather than issued.
     pub imported: bool,
+    /// The user's address (client and S/MIME certificates).
+    pub user_mail: Option<String>,
 }
 
 /// A revocation of a certificate.
@@ -53,7 +56,7 @@ pub struct CertDetail {
     pub pem: String,
 }
 
-fn view(c: &CertRecord, institution: String) -> CertView {
+pub(super) fn view(c: &CertRecord, institution: String) -> CertView {
     CertView {
         serial: c.serial.to_string(),
         serial_decimal: c.serial.to_decimal(),
@@ -71,6 +74,7 @@ fn view(c: &CertRecord, institution: String) -> CertView {
         renewed_from: c.renewed_from.as_ref().map(|s| s.to_string()),
         ca: ca_name(c),
         imported: c.imported_at.is_some(),
+        user_mail: c.user_mail.clone(),
     }
 }
 
@@ -83,7 +87,7 @@ fn ca_name(c: &CertRecord) -> String {
     }
 }
 
-fn institution_names(conn: &Connection) -> Result<HashMap<i64, String>> {
+pub(super) fn institution_names(conn: &Connection) -> Result<HashMap<i64, String>> {
     Ok(store::institutions(conn)?
         .into_iter()
         .map(|i| (i.id, i.name))

@@ -51,6 +51,9 @@ pub enum OpsError {
     /// The workflow failed (signing, rendering, the CA, …).
     #[error(transparent)]
     Ra(RaError),
+    /// A workbook could not be written (`cert export`, `report`).
+    #[error("writing the workbook: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
 }
 
 impl From<RaError> for OpsError {

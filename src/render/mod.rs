@@ -3,11 +3,14 @@
 
 pub mod annotated;
 pub mod bundle;
+pub mod cert_export;
 pub mod client_notices;
 pub mod codesign_notice;
+pub mod listing;
 pub mod notices;
 pub mod reminders;
 pub mod renewal_file;
+pub mod report;
 pub mod table;
 pub mod views;
 pub mod xlsx_forms;

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::{Result, StoreError, time_col, ts};
+use super::{Period, Result, StoreError, time_col, ts};
 use crate::model::{
     CaKind, CertKind, CertStatus, DownloadMethod, Profile, RevocationReason, Serial,
 };
@@ -175,6 +175,86 @@ pub fn certificates(conn: &Connection) -> Result<Vec<CertRecord>> {
     Ok(rows)
 }
 
+/// Which certificates [`find_certificates`] returns: every field given
+/// must match (`None`, `false` and an open [`Period`]: no condition).
+#[derive(Debug, Clone, Default)]
+pub struct CertFilter {
+    pub serial: Option<Serial>,
+    /// A fragment of the subject DN, compared case-insensitively (ASCII).
+    pub subject_contains: Option<String>,
+    /// A fragment of the institution's name, compared case-insensitively (ASCII).
+    pub institution_contains: Option<String>,
+    pub institution_id: Option<i64>,
+    /// The administrator's or the user's address, compared case-insensitively.
+    pub mail: Option<String>,
+    pub profile: Option<Profile>,
+    pub kind: Option<CertKind>,
+    pub status: Option<CertStatus>,
+    /// Only certificates whose notAfter is later than this.
+    pub unexpired_at: Option<OffsetDateTime>,
+    /// Only certificates whose notAfter is this or earlier.
+    pub expired_at: Option<OffsetDateTime>,
+    /// When notAfter falls.
+    pub expires: Period,
+    /// When the certificate was issued or imported.
+    pub issued: Period,
+    /// Only certificates mailra issued (not imported ones).
+    pub issued_here: bool,
+    /// `Some(true)`: only renewals (`renewed_from` set); `Some(false)`: none.
+    pub renewal: Option<bool>,
+}
+
+const FILTER_WHERE: &str = "(?1 IS NULL OR serial = ?1)
+    AND (?2 IS NULL OR instr(lower(subject_dn), lower(?2)) > 0)
+    AND (?3 IS NULL OR institution_id IN
+         (SELECT id FROM institutions WHERE instr(lower(name), lower(?3)) > 0))
+    AND (?4 IS NULL OR institution_id = ?4)
+    AND (?5 IS NULL OR lower(admin_mail) = lower(?5) OR lower(user_mail) = lower(?5))
+    AND (?6 IS NULL OR profile = ?6)
+    AND (?7 IS NULL OR kind = ?7)
+    AND (?8 IS NULL OR status = ?8)
+    AND (?9 IS NULL OR julianday(not_after) > julianday(?9))
+    AND (?10 IS NULL OR julianday(not_after) <= julianday(?10))
+    AND (?11 IS NULL OR julianday(not_after) >= julianday(?11))
+    AND (?12 IS NULL OR julianday(not_after) < julianday(?12))
+    AND (?13 IS NULL OR julianday(issued_at) >= julianday(?13))
+    AND (?14 IS NULL OR julianday(issued_at) < julianday(?14))
+    AND (?15 = 0 OR imported_at IS NULL)
+    AND (?16 IS NULL OR (renewed_from IS NOT NULL) = ?16)";
+
+/// The certificates that pass `filter`, in the order they were issued.
+pub fn find_certificates(conn: &Connection, filter: &CertFilter) -> Result<Vec<CertRecord>> {
+    let (expires_from, expires_until) = filter.expires.bounds();
+    let (issued_from, issued_until) = filter.issued.bounds();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {CERT_COLS} FROM certificates WHERE {FILTER_WHERE} ORDER BY issued_at, serial"
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![
+                filter.serial.as_ref().map(|s| s.to_hex()),
+                filter.subject_contains,
+                filter.institution_contains,
+                filter.institution_id,
+                filter.mail,
+                filter.profile.map(|p| p.id()),
+                filter.kind,
+                filter.status,
+                filter.unexpired_at.map(ts),
+                filter.expired_at.map(ts),
+                expires_from,
+                expires_until,
+                issued_from,
+                issued_until,
+                filter.issued_here,
+                filter.renewal,
+            ],
+            cert_from_row,
+        )?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// A certificate issued for a key, with the reason of its revocation if revoked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyUse {
@@ -303,6 +383,210 @@ mod tests {
     use super::*;
     use crate::store::testing::{cert, db};
     use time::macros::datetime;
+
+    #[test]
+    fn find_certificates_applies_every_condition_given() {
+        let (_dir, conn) = db();
+        let t = datetime!(2026-04-01 00:00:00 UTC);
+        let day = time::Duration::DAY;
+        let a = cert(&conn, 1, CaKind::Rsa, t);
+        let b = cert(&conn, 2, CaKind::Ec, t + 10 * day);
+        let mut c = certificate(&conn, &a).unwrap().unwrap();
+        // Imported: no profile, an import CA, a user address.
+        c.serial = Serial::from_bytes(&[3]);
+        c.profile = None;
+        c.kind = CertKind::Client;
+        c.ca = None;
+        c.import_ca = Some("old-ca".into());
+        c.imported_at = Some(t + 20 * day);
+        c.issued_at = t + 20 * day;
+        c.user_mail = Some("User@Example.ac.jp".into());
+        c.subject_dn = "CN=Hanako Suzuki,O=Example University".into();
+        insert_certificate(&conn, &c).unwrap();
+        // A renewal of `a`, then `a` revoked.
+        let mut d = certificate(&conn, &b).unwrap().unwrap();
+        d.serial = Serial::from_bytes(&[4]);
+        d.renewed_from = Some(a.clone());
+        d.issued_at = t + 30 * day;
+        d.not_after = t + 500 * day;
+        insert_certificate(&conn, &d).unwrap();
+        crate::store::revoke(
+            &conn,
+            &crate::store::Revocation {
+                serial: a.clone(),
+                revoked_at: t + 31 * day,
+                reason: RevocationReason::Superseded,
+                comment: String::new(),
+            },
+            None,
+        )
+        .unwrap();
+        let f = CertFilter::default;
+        let at = |d: i64| Some(t + time::Duration::days(d));
+        for (filter, want) in [
+            (f(), vec![1, 2, 3, 4]),
+            (
+                CertFilter {
+                    serial: Some(b.clone()),
+                    ..f()
+                },
+                vec![2],
+            ),
+            (
+                CertFilter {
+                    subject_contains: Some("hanako SUZUKI".into()),
+                    ..f()
+                },
+                vec![3],
+            ),
+            (
+                CertFilter {
+                    subject_contains: Some("www.".into()),
+                    ..f()
+                },
+                vec![1, 2, 4],
+            ),
+            (
+                CertFilter {
+                    institution_contains: Some("example UNIV".into()),
+                    ..f()
+                },
+                vec![1, 2, 3, 4],
+            ),
+            (
+                CertFilter {
+                    institution_contains: Some("Sample".into()),
+                    ..f()
+                },
+                vec![],
+            ),
+            (
+                CertFilter {
+                    institution_id: Some(2),
+                    ..f()
+                },
+                vec![],
+            ),
+            (
+                CertFilter {
+                    mail: Some("user@example.AC.JP".into()),
+                    ..f()
+                },
+                vec![3],
+            ),
+            (
+                CertFilter {
+                    mail: Some("A@example.ac.jp".into()),
+                    ..f()
+                },
+                vec![1, 2, 3, 4],
+            ),
+            (
+                CertFilter {
+                    mail: Some("example.ac.jp".into()),
+                    ..f()
+                },
+                vec![],
+            ),
+            (
+                CertFilter {
+                    profile: Some(Profile::ServerP384),
+                    ..f()
+                },
+                vec![2, 4],
+            ),
+            (
+                CertFilter {
+                    kind: Some(CertKind::Client),
+                    ..f()
+                },
+                vec![3],
+            ),
+            (
+                CertFilter {
+                    status: Some(CertStatus::Revoked),
+                    ..f()
+                },
+                vec![1],
+            ),
+            // notAfter of 1 and 3: t+396; of 2: t+406; of 4: t+500.
+            (
+                CertFilter {
+                    status: Some(CertStatus::Valid),
+                    unexpired_at: at(400),
+                    ..f()
+                },
+                vec![2, 4],
+            ),
+            (
+                CertFilter {
+                    status: Some(CertStatus::Valid),
+                    expired_at: at(400),
+                    ..f()
+                },
+                vec![3],
+            ),
+            (
+                CertFilter {
+                    expires: Period {
+                        from: at(396),
+                        until: at(407),
+                    },
+                    ..f()
+                },
+                vec![1, 2, 3],
+            ),
+            (
+                CertFilter {
+                    expires: Period {
+                        from: at(397),
+                        until: None,
+                    },
+                    ..f()
+                },
+                vec![2, 4],
+            ),
+            (
+                CertFilter {
+                    issued: Period {
+                        from: at(10),
+                        until: at(30),
+                    },
+                    ..f()
+                },
+                vec![2, 3],
+            ),
+            (
+                CertFilter {
+                    issued_here: true,
+                    ..f()
+                },
+                vec![1, 2, 4],
+            ),
+            (
+                CertFilter {
+                    renewal: Some(true),
+                    ..f()
+                },
+                vec![4],
+            ),
+            (
+                CertFilter {
+                    renewal: Some(false),
+                    issued_here: true,
+                    ..f()
+                },
+                vec![1, 2],
+            ),
+        ] {
+            let got: Vec<u8> = find_certificates(&conn, &filter)
+                .unwrap()
+                .iter()
+                .map(|c| c.serial.as_bytes()[0])
+                .collect();
+            assert_eq!(got, want, "{filter:?}");
+        }
+    }
 
     #[test]
     fn a_certificate_reads_back_as_stored_and_its_admin_mail_can_change() {

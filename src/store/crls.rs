@@ -37,27 +37,27 @@ pub fn revoke(conn: &Connection, r: &Revocation, mail_id: Option<i64>) -> Result
 
 /// The revocations of the certificates `ca` issued (what its CRL lists).
 pub fn revocations(conn: &Connection, ca: CaKind) -> Result<Vec<Revocation>> {
-    revocations_where(conn, "c.ca = ?1", &ca)
+    revocations_where(conn, "c.ca = ?1", &[&ca])
 }
 
 /// The revocations of the certificates an import CA (`[ca] import_cas`, by
 /// name) issued: the instance holds no key to put them on a CRL, the
 /// secretariat exports them for that CA.
 pub fn import_ca_revocations(conn: &Connection, import_ca: &str) -> Result<Vec<Revocation>> {
-    revocations_where(conn, "c.import_ca = ?1", &import_ca)
+    revocations_where(conn, "c.import_ca = ?1", &[&import_ca])
 }
 
 fn revocations_where(
     conn: &Connection,
     clause: &str,
-    p: &dyn rusqlite::ToSql,
+    p: &[&dyn rusqlite::ToSql],
 ) -> Result<Vec<Revocation>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT r.serial, r.revoked_at, r.reason, r.comment FROM revocations r
          JOIN certificates c ON c.serial = r.serial WHERE {clause} ORDER BY r.revoked_at, r.serial"
     ))?;
     let rows = stmt
-        .query_map([p], |r| {
+        .query_map(p, |r| {
             let s: String = r.get(0)?;
             let t: String = r.get(1)?;
             let reason: u8 = r.get(2)?;
@@ -81,10 +81,29 @@ fn revocations_where(
         .collect()
 }
 
+/// The revocations made within `when` (by `revoked_at`), of the
+/// certificates of one institution if given, in the order they were made.
+pub fn revocations_in(
+    conn: &Connection,
+    when: &super::Period,
+    institution_id: Option<i64>,
+) -> Result<Vec<Revocation>> {
+    let (from, until) = when.bounds();
+    revocations_where(
+        conn,
+        "(?1 IS NULL OR julianday(r.revoked_at) >= julianday(?1))
+         AND (?2 IS NULL OR julianday(r.revoked_at) < julianday(?2))
+         AND (?3 IS NULL OR c.institution_id = ?3)",
+        &[&from, &until, &institution_id],
+    )
+}
+
 pub fn revocation(conn: &Connection, serial: &Serial) -> Result<Option<Revocation>> {
-    Ok(revocations_where(conn, "r.serial = ?1", &serial.to_hex())?
-        .into_iter()
-        .next())
+    Ok(
+        revocations_where(conn, "r.serial = ?1", &[&serial.to_hex()])?
+            .into_iter()
+            .next(),
+    )
 }
 
 pub fn next_crl_number(conn: &Connection, ca: CaKind) -> Result<u64> {
@@ -168,6 +187,39 @@ mod tests {
     use crate::store::certificate;
     use crate::store::testing::{cert, db};
     use time::macros::datetime;
+
+    #[test]
+    fn revocations_in_a_period_of_an_institution() {
+        let (_dir, conn) = db();
+        let t0 = datetime!(2025-04-01 00:00:00 UTC);
+        let day = time::Duration::DAY;
+        for (n, at) in [(1u8, t0), (2, t0 + day), (3, t0 + 2 * day)] {
+            let s = cert(&conn, n, CaKind::Rsa, t0);
+            let r = Revocation {
+                serial: s,
+                revoked_at: at,
+                reason: RevocationReason::Unspecified,
+                comment: String::new(),
+            };
+            revoke(&conn, &r, None).unwrap();
+        }
+        let p = |from: Option<OffsetDateTime>, until: Option<OffsetDateTime>| {
+            super::super::Period { from, until }
+        };
+        for (period, inst, want) in [
+            (p(None, None), None, vec![1, 2, 3]),
+            (p(Some(t0 + day), None), None, vec![2, 3]),
+            (p(Some(t0), Some(t0 + 2 * day)), Some(1), vec![1, 2]),
+            (p(None, None), Some(2), vec![]),
+        ] {
+            let got: Vec<u8> = revocations_in(&conn, &period, inst)
+                .unwrap()
+                .iter()
+                .map(|r| r.serial.as_bytes()[0])
+                .collect();
+            assert_eq!(got, want, "{period:?} {inst:?}");
+        }
+    }
 
     #[test]
     fn each_ca_has_its_own_revocation_list_and_staleness() {
