@@ -491,3 +491,51 @@ fn reminders_list_shows_open_reminders_for_people_and_as_json_lines() {
         String::from_utf8_lossy(&mailra(&["reminders", "run", "--dir", &dir]).stdout).into_owned();
     assert!(t.contains("no reminder was due"), "{t}");
 }
+
+/// The published CRL file of the RSA CA, parsed by openssl.
+fn published_crl(f: &Fixture) -> openssl::x509::X509Crl {
+    let path = f
+        .env
+        .cfg
+        .crl_dir
+        .join(format!("{}.crl", mailra::model::CaKind::Rsa.crl_stem()));
+    openssl::x509::X509Crl::from_der(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// Regression: nothing remade a CRL while the robot ran, so a published CRL
+/// ran past its nextUpdate a week after the first issuance unless the
+/// operator ran `mailra crl` from cron (`mailra status` then says critical).
+#[test]
+fn the_scheduler_remakes_the_crl_once_half_its_validity_has_passed() {
+    let (mut f, clock) = instance(200);
+    let ca = mailra::model::CaKind::Rsa;
+    scheduler::tick(&f.env).unwrap();
+    assert!(
+        store::latest_crl(&f.env.conn, ca).unwrap().is_none(),
+        "a CA that issued nothing needs no CRL"
+    );
+    issue(&mut f, &clock, "www.example.ac.jp");
+    scheduler::tick(&f.env).unwrap();
+    let (first, this_update, next_update, _) = store::latest_crl(&f.env.conn, ca).unwrap().unwrap();
+    let published = published_crl(&f);
+    assert!(published.next_update().is_some());
+
+    clock.advance((next_update - this_update) / 2 - Duration::minutes(1));
+    scheduler::tick(&f.env).unwrap();
+    assert_eq!(
+        store::latest_crl(&f.env.conn, ca).unwrap().unwrap().0,
+        first,
+        "not yet due"
+    );
+
+    clock.advance(Duration::minutes(2));
+    scheduler::tick(&f.env).unwrap();
+    let (second, this_update2, _, der) = store::latest_crl(&f.env.conn, ca).unwrap().unwrap();
+    assert!(second > first, "a new CRL number");
+    assert_eq!(this_update2, clock.now());
+    assert_eq!(
+        published_crl(&f).to_der().unwrap(),
+        der,
+        "the new CRL is the one published"
+    );
+}

@@ -212,6 +212,31 @@ pub(crate) fn run(
     }
 }
 
+/// The scheduled CRL job: each issuing CA that has issued certificates gets
+/// a new CRL once half of its current one's validity has passed (or it has
+/// none, or it is stale), so the published CRL never runs past its
+/// nextUpdate while the robot runs. Returns the CAs whose CRL was remade.
+pub fn renew_due_crls(env: &Env, now: OffsetDateTime) -> Result<Vec<CaKind>, RaError> {
+    let mut renewed = Vec::new();
+    for kind in env.ca_kinds() {
+        let due = match store::latest_crl(&env.conn, kind)? {
+            None => store::issued_by(&env.conn, kind)? > 0,
+            Some((_, this_update, next_update, _)) => {
+                now >= this_update + (next_update - this_update) / 2
+                    || store::crl_is_stale(&env.conn, kind, now)?
+            }
+        };
+        if due {
+            let tx = env.conn.unchecked_transaction()?;
+            crl::make_crl(env, &tx, kind, now)?;
+            tx.commit()?;
+            crl::publish_crl(env, kind)?;
+            renewed.push(kind);
+        }
+    }
+    Ok(renewed)
+}
+
 pub fn refresh_crl(
     env: &mut Env,
     now: OffsetDateTime,

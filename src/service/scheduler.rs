@@ -1,5 +1,6 @@
 //! The scheduler: inside `mailra run`, it runs the reminder jobs (2-2-9
-//! reminders, expiry digests; `ra::reminders`) every `[reminders]
+//! reminders, expiry digests; `ra::reminders`) and remakes each CRL once
+//! half of its validity has passed (`ra::renew_due_crls`) every `[reminders]
 //! interval_minutes`, on its own thread and SQLite connection like the
 //! sender, so a long IMAP IDLE or a slow relay never delays it. What is due
 //! is decided at the injected clock's "now" (`Env::clock`), never by how
@@ -17,6 +18,16 @@ use crate::ra::{Env, RaError};
 /// Runs the jobs due at the environment's "now" once; returns what was queued.
 pub fn tick(env: &Env) -> Result<Vec<Queued>, RaError> {
     let now = env.clock.now();
+    // A CRL job that fails is told to the operator and tried at the next
+    // tick; it never keeps the reminders from going out.
+    match crate::ra::renew_due_crls(env, now) {
+        Ok(cas) => {
+            for ca in cas {
+                tracing::info!(ca = %ca, "CRL remade and published");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "CRL renewal"),
+    }
     let queued = reminders::run_due(env, now)?;
     for q in &queued {
         tracing::info!(kind = q.kind, institution = %q.institution, serials = %q.serials.join(" "), outbox = q.outbox_id, "reminder queued");
