@@ -273,10 +273,13 @@ pub enum Verdict {
     /// Valid, but held for the secretariat's review by a filing rule: nothing
     /// done until `mailra review approve` (or `reject`).
     Held,
+    /// Arrived during maintenance: kept (in the holding folder), processed
+    /// as if it had just arrived once maintenance ends.
+    Deferred,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 8] = [
+    pub const ALL: [Verdict; 9] = [
         Verdict::Accepted,
         Verdict::Partial,
         Verdict::Invalid,
@@ -285,6 +288,7 @@ impl Verdict {
         Verdict::Checked,
         Verdict::Ignored,
         Verdict::Held,
+        Verdict::Deferred,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -297,6 +301,7 @@ impl Verdict {
             Verdict::Checked => "checked",
             Verdict::Ignored => "ignored",
             Verdict::Held => "held",
+            Verdict::Deferred => "deferred",
         }
     }
 

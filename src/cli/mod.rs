@@ -6,6 +6,7 @@
 mod cert;
 mod check;
 mod forms;
+mod maintenance;
 mod outbox;
 mod registry;
 mod reminders;
@@ -122,6 +123,8 @@ enum Cmd {
         #[command(subcommand)]
         what: review::ReviewCmd,
     },
+    /// Maintenance mode: new mails are kept and processed after it ends.
+    Maintenance(maintenance::MaintenanceArgs),
     /// Reminders: 2-2-9 (old certificate not revoked after renewal) and
     /// expiry digests; `mailra run` sends them on its own.
     Reminders {
@@ -191,6 +194,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Rules { what } => rules::run(what),
         Cmd::Review { what } => review::run(what, now()),
         Cmd::Reminders { what } => reminders::run(what, now()),
+        Cmd::Maintenance(args) => maintenance::run(args, now()),
         Cmd::ReadWorkbook {
             memory_mb,
             cpu_seconds,

@@ -59,6 +59,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "codesign_revoked",
         include_str!("../../templates/codesign_revoked.txt"),
     ),
+    (
+        "maintenance",
+        include_str!("../../templates/maintenance.txt"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

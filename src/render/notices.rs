@@ -103,6 +103,38 @@ impl Rejected {
     }
 }
 
+/// The one notice an officer gets per maintenance period (`maintenance`):
+/// the mail is kept and processed after the maintenance.
+#[derive(Debug, Serialize)]
+pub struct MaintenanceNotice {
+    pub officer: String,
+    /// The secretariat's message.
+    pub message: String,
+    /// When the maintenance is to end, in JST; None when not set.
+    pub until: Option<String>,
+    pub received: String,
+    pub message_id: String,
+    pub robot: String,
+}
+
+impl MaintenanceNotice {
+    pub fn new(
+        mail: &MailFacts<'_>,
+        officer: &str,
+        message: &str,
+        until: Option<OffsetDateTime>,
+    ) -> MaintenanceNotice {
+        MaintenanceNotice {
+            officer: officer.to_string(),
+            message: message.to_string(),
+            until: until.map(stamp),
+            received: stamp(mail.received_at),
+            message_id: mail.message_id.unwrap_or("-").to_string(),
+            robot: mail.robot.to_string(),
+        }
+    }
+}
+
 /// The answer to signed content seen before (`duplicate`).
 #[derive(Debug, Serialize)]
 pub struct Duplicate {

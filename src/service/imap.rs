@@ -101,6 +101,12 @@ async fn session(
         .clone()
         .unwrap_or_else(|| "INBOX".into());
     loop {
+        // Mails kept during a maintenance that has ended go first, in order
+        // (moved out of the holding folder by the refiling below).
+        for o in ra::maintenance::resume(env, env.clock.now())? {
+            (w.report)(&o);
+            w.kick.notify_one();
+        }
         refile_reviewed(env, &mut s, &mut filer).await?;
         let mb = timed(s.select(wire(&mailbox))).await?;
         let uv = mb.uid_validity.unwrap_or(0);

@@ -11,7 +11,8 @@
 //! rows), `certificates`, `crls` (with revocations), `outbox`, `audit` and
 //! `imap` (where mails were filed, how far each IMAP mailbox was read) and
 //! `reminders` (reminders sent, the row details a renewal file is pre-filled
-//! with, the institutions' expiry-digest switch).
+//! with, the institutions' expiry-digest switch) and `maintenance` (the
+//! maintenance periods and the notices sent in them).
 //! Closed sets (verdicts, statuses, row outcomes) cross this API as enums;
 //! `columns` says how each is kept as TEXT. Everything is re-exported here so
 //! callers write `store::xyz` whatever file it lives in.
@@ -23,6 +24,7 @@ mod columns;
 mod crls;
 mod imap;
 mod mails;
+mod maintenance;
 mod migrations;
 mod outbox;
 pub mod registry;
@@ -34,6 +36,7 @@ pub use certificates::*;
 pub use crls::*;
 pub use imap::*;
 pub use mails::*;
+pub use maintenance::*;
 pub use outbox::*;
 pub use registry::{
     add_institution, add_officer, institution, institution_by_name, institutions, officer_by_email,
