@@ -181,7 +181,9 @@ pub fn resume(env: &mut Env, now: OffsetDateTime) -> Result<Vec<Outcome>, RaErro
     }
     let mut out = Vec::new();
     for id in store::deferred_mail_ids(&env.conn)? {
-        match resume_one(env, id, now) {
+        // Each processed at its own moment, as a fresh arrival would be.
+        let at = env.clock.now().max(now);
+        match resume_one(env, id, at) {
             Ok(Some(o)) => {
                 tracing::info!(mail = id, verdict = o.verdict.as_str(), folder = %o.folder, "processed after maintenance: {}", o.summary);
                 out.push(o);
