@@ -221,6 +221,23 @@ fn mails_kept_during_maintenance_are_told_once_and_processed_in_order_after_off(
     assert_eq!(f.replies().len(), 2 + 3 * 2 + 1);
     let s = state(&f);
     assert_eq!((s["on"].as_bool(), s["waiting"].as_i64()), (Some(false), Some(0)));
+
+    // A crash between a kept mail's commit and its move out of the holding
+    // folder leaves it processed (its row says so) with its file still
+    // there: the next pass only moves it, nothing is done twice.
+    let moved = files_in(&f, "Processed.Issued").remove(0);
+    std::fs::rename(&moved, f.path("maildir/.Maintenance/cur/1.eml:2,S")).unwrap();
+    f.env
+        .conn
+        .execute(
+            "UPDATE mails SET filed_to = 'Maintenance' WHERE id = ?1",
+            [ids[0]],
+        )
+        .unwrap();
+    assert!(pass(&mut f).is_empty(), "nothing processed again");
+    assert!(files_in(&f, "Maintenance").is_empty());
+    assert_eq!(files_in(&f, "Processed.Issued").len(), 3);
+    assert_eq!((f.cert_count(), f.replies().len()), (3, 9));
     assert!(matches!(
         mailra(&dir, &["maintenance", "off"]).status.code(),
         Some(c) if c != 0
@@ -304,4 +321,29 @@ fn a_period_with_an_end_time_ends_by_itself_on_the_robots_clock() {
     assert_eq!(s["on"], false);
     assert_eq!(s["ended_by"], "until");
     assert_eq!(s["ended_at"], store::ts(until));
+}
+
+#[test]
+fn a_mail_arriving_after_off_waits_for_the_mails_kept_before_it() {
+    let mut f = Fixture::new();
+    let t0 = now();
+    let conn = &f.env.conn;
+    mailra::ops::maintenance::on(conn, "down", None, "sec", t0).unwrap();
+    let kept = f.process(&one_row(&f, "www1.example.ac.jp"));
+    assert_eq!((kept.verdict, kept.replies), (Verdict::Deferred, 1));
+    mailra::ops::maintenance::off(&f.env.conn, "sec", now()).unwrap();
+    // A mail handed to the pipeline directly (no intake pass in between):
+    // the kept one is processed first.
+    let fresh = f.process(&one_row(&f, "www2.example.ac.jp"));
+    assert_eq!(fresh.verdict, Verdict::Accepted);
+    let kept_now = store::mail(&f.env.conn, kept.mail_id).unwrap().unwrap();
+    assert_eq!(kept_now.verdict, Verdict::Accepted);
+    let events = store::audit_events(&f.env.conn).unwrap();
+    let at = |pred: &dyn Fn(&store::AuditEvent) -> bool| events.iter().position(pred).unwrap();
+    assert!(
+        at(&|e| e.action == "maintenance-resume" && e.mail_id == Some(kept.mail_id))
+            < at(&|e| e.mail_id == Some(fresh.mail_id)),
+        "{events:#?}"
+    );
+    assert_eq!(f.cert_count(), 2);
 }
