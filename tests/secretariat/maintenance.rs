@@ -347,3 +347,34 @@ fn a_mail_arriving_after_off_waits_for_the_mails_kept_before_it() {
     );
     assert_eq!(f.cert_count(), 2);
 }
+
+#[test]
+fn imap_a_mail_kept_during_maintenance_is_processed_and_refiled_after_off() {
+    use crate::support::live::{self, ADMIN, Servers, WAIT};
+    let srv = Servers::start(&[kit::ROBOT, O1, ADMIN]);
+    let f = instance(&srv, "INBOX");
+    let dir = f.dir.path().to_path_buf();
+    ok(&mailra(&dir, &["maintenance", "on", "--message", "停止中 / down"]));
+    let raw = append_app(&srv, &f, "www.example.ac.jp");
+    ok(&mailra(&dir, &["run", "--once"]));
+    // Kept in the holding folder, byte for byte; the officer told once.
+    assert!(live::messages(srv.imap, kit::ROBOT, "INBOX").is_empty());
+    let kept = live::messages(srv.imap, kit::ROBOT, "Maintenance");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].raw, raw);
+    let told = live::wait_for(srv.imap, O1, "INBOX", 1, WAIT);
+    assert_eq!(told[0].header("X-Mailra-Verdict").as_deref(), Some("deferred"));
+    assert!(verifies(&f, &told[0].raw));
+    assert_eq!(f.cert_count(), 0);
+
+    ok(&mailra(&dir, &["maintenance", "off"]));
+    let run = ok(&mailra(&dir, &["run", "--once"]));
+    assert!(run.contains(": accepted"), "{run}");
+    assert!(live::messages(srv.imap, kit::ROBOT, "Maintenance").is_empty());
+    let processed = live::messages(srv.imap, kit::ROBOT, "Processed/Issued");
+    assert_eq!(processed.len(), 1);
+    assert_eq!(processed[0].raw, raw);
+    assert_eq!(f.cert_count(), 1);
+    let officer = wait_receipts(&srv, 1);
+    assert_eq!(receipts(&officer), 1);
+}
