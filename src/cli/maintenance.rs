@@ -102,10 +102,7 @@ pub(super) fn run(args: MaintenanceArgs, now: OffsetDateTime) -> Result<ExitCode
             until,
             by,
         }) => {
-            let until = until
-                .as_deref()
-                .map(maintenance::parse_until)
-                .transpose()?;
+            let until = until.as_deref().map(maintenance::parse_until).transpose()?;
             let conn = open_db(dir(&show))?;
             print(
                 &maintenance::on(&conn, &message, until, &actor(by), now)?,

@@ -223,8 +223,14 @@ mod tests {
     #[test]
     fn end_times_are_rfc3339_or_japan_time() {
         let cases = [
-            ("2026-12-01T18:00:00+09:00", Some(datetime!(2026-12-01 09:00 UTC))),
-            ("2026-12-01T09:00:00Z", Some(datetime!(2026-12-01 09:00 UTC))),
+            (
+                "2026-12-01T18:00:00+09:00",
+                Some(datetime!(2026-12-01 09:00 UTC)),
+            ),
+            (
+                "2026-12-01T09:00:00Z",
+                Some(datetime!(2026-12-01 09:00 UTC)),
+            ),
             ("2026-12-01 18:00", Some(datetime!(2026-12-01 09:00 UTC))),
             (" 2026-12-01 00:30 ", Some(datetime!(2026-11-30 15:30 UTC))),
             ("2026-12-01", None),
@@ -249,7 +255,10 @@ mod tests {
         let hour = time::Duration::hours(1);
         assert!(!state(&conn, t0).unwrap().on);
         assert!(matches!(off(&conn, "sec", t0), Err(OpsError::Conflict(_))));
-        assert!(matches!(on(&conn, "  ", None, "sec", t0), Err(OpsError::Invalid(_))));
+        assert!(matches!(
+            on(&conn, "  ", None, "sec", t0),
+            Err(OpsError::Invalid(_))
+        ));
         assert!(matches!(
             on(&conn, "m", Some(t0), "sec", t0),
             Err(OpsError::Invalid(_))
@@ -263,7 +272,11 @@ mod tests {
         assert_eq!(s2.period, s.period);
         assert_eq!(s2.message.as_deref(), Some("longer"));
         // Still on just before its end, off at it, ended by `until`.
-        assert!(state(&conn, t0 + hour * 2 - time::Duration::SECOND).unwrap().on);
+        assert!(
+            state(&conn, t0 + hour * 2 - time::Duration::SECOND)
+                .unwrap()
+                .on
+        );
         let after = state(&conn, t0 + hour * 3).unwrap();
         assert!(!after.on);
         assert_eq!(after.ended_at, Some(store::ts(t0 + hour * 2)));
@@ -290,9 +303,6 @@ mod tests {
             ("alice", "maintenance-on"),
             ("bob", "maintenance-off"),
         ];
-        assert_eq!(
-            actions,
-            want.map(|(a, b)| (a.to_string(), b.to_string()))
-        );
+        assert_eq!(actions, want.map(|(a, b)| (a.to_string(), b.to_string())));
     }
 }

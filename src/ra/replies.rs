@@ -51,13 +51,21 @@ impl Mail {
             verdict,
             Verdict::Rejected | Verdict::Duplicate | Verdict::Ignored
         );
-        let id =
-            store::update_reopened_mail(conn, review.mail_id, &record, replace, review.waiting_as())?;
+        let id = store::update_reopened_mail(
+            conn,
+            review.mail_id,
+            &record,
+            replace,
+            review.waiting_as(),
+        )?;
         let (action, detail) = match review.action {
             "reject" => ("review-reject", format!("refused: {}", review.note)),
             super::mail::RESUME => (
                 "maintenance-resume",
-                format!("processed after maintenance: {} ({detail})", verdict.as_str()),
+                format!(
+                    "processed after maintenance: {} ({detail})",
+                    verdict.as_str()
+                ),
             ),
             _ => (
                 "review-approve",

@@ -228,12 +228,21 @@ mod tests {
         };
         let end = time::macros::datetime!(2026-12-01 09:30 UTC);
         for (until, shown) in [(Some(end), true), (None, false)] {
-            let view = notices::MaintenanceNotice::new(&facts, "o@x.jp", "鍵更新 / key renewal", until);
+            let view =
+                notices::MaintenanceNotice::new(&facts, "o@x.jp", "鍵更新 / key renewal", until);
             let t = r.render("maintenance", &view).unwrap();
             assert!(t.subject.contains("maintenance"), "{}", t.subject);
             assert!(t.body.contains("鍵更新 / key renewal") && t.body.contains("o@x.jp 様"));
-            assert_eq!(t.body.contains("終了予定: 2026-12-01 18:30:00 JST"), shown, "{}", t.body);
-            assert_eq!(t.body.contains("Expected end: 2026-12-01 18:30:00 JST"), shown);
+            assert_eq!(
+                t.body.contains("終了予定: 2026-12-01 18:30:00 JST"),
+                shown,
+                "{}",
+                t.body
+            );
+            assert_eq!(
+                t.body.contains("Expected end: 2026-12-01 18:30:00 JST"),
+                shown
+            );
             assert!(!t.body.contains("\n\n\n"));
         }
     }

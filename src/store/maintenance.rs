@@ -172,9 +172,8 @@ pub fn deferred_count(conn: &Connection) -> Result<i64> {
 /// The ids of the mails kept during maintenance, in arrival order (the time
 /// they arrived, then their number).
 pub fn deferred_mail_ids(conn: &Connection) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare(
-        "SELECT id FROM mails WHERE verdict = ?1 ORDER BY julianday(received_at), id",
-    )?;
+    let mut stmt = conn
+        .prepare("SELECT id FROM mails WHERE verdict = ?1 ORDER BY julianday(received_at), id")?;
     let ids = stmt
         .query_map([Verdict::Deferred], |r| r.get(0))?
         .collect::<std::result::Result<Vec<i64>, _>>()?;
@@ -214,8 +213,8 @@ mod tests {
         ));
         let open = open_period(&conn).unwrap().unwrap();
         assert_eq!((open.id, open.message.as_str()), (p, "down"));
-        let o = crate::store::add_officer(&conn, "o@example.ac.jp", "Example University", t)
-            .unwrap();
+        let o =
+            crate::store::add_officer(&conn, "o@example.ac.jp", "Example University", t).unwrap();
         let m = mail_at(&conn, t, Verdict::Deferred, "m");
         assert!(claim_notice(&conn, p, o, m, t).unwrap());
         assert!(!claim_notice(&conn, p, o, m, t).unwrap(), "a second notice");
@@ -231,15 +230,30 @@ mod tests {
     fn deferred_mails_come_in_arrival_order() {
         let (_dir, conn) = db();
         // Stored times with and without fractions: compared as times.
-        let late = mail_at(&conn, datetime!(2025-04-01 09:00:01 UTC), Verdict::Deferred, "a");
+        let late = mail_at(
+            &conn,
+            datetime!(2025-04-01 09:00:01 UTC),
+            Verdict::Deferred,
+            "a",
+        );
         let early = mail_at(
             &conn,
             datetime!(2025-04-01 09:00:00.5 UTC),
             Verdict::Deferred,
             "b",
         );
-        let same = mail_at(&conn, datetime!(2025-04-01 09:00:01 UTC), Verdict::Deferred, "c");
-        mail_at(&conn, datetime!(2025-04-01 08:00:00 UTC), Verdict::Accepted, "d");
+        let same = mail_at(
+            &conn,
+            datetime!(2025-04-01 09:00:01 UTC),
+            Verdict::Deferred,
+            "c",
+        );
+        mail_at(
+            &conn,
+            datetime!(2025-04-01 08:00:00 UTC),
+            Verdict::Accepted,
+            "d",
+        );
         assert_eq!(deferred_mail_ids(&conn).unwrap(), vec![early, late, same]);
         assert_eq!(deferred_count(&conn).unwrap(), 3);
     }

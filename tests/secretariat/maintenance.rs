@@ -162,7 +162,10 @@ fn mails_kept_during_maintenance_are_told_once_and_processed_in_order_after_off(
     }
     assert_eq!(f.replies().len(), 2, "no other reply");
     let s = state(&f);
-    assert_eq!((s["waiting"].as_i64(), s["notices"].as_i64()), (Some(4), Some(2)));
+    assert_eq!(
+        (s["waiting"].as_i64(), s["notices"].as_i64()),
+        (Some(4), Some(2))
+    );
 
     // A later pass finds nothing new and tells nobody again.
     assert!(pass(&mut f).is_empty());
@@ -220,7 +223,10 @@ fn mails_kept_during_maintenance_are_told_once_and_processed_in_order_after_off(
     // administrator's notice, and the rejection of the unsigned mail.
     assert_eq!(f.replies().len(), 2 + 3 * 2 + 1);
     let s = state(&f);
-    assert_eq!((s["on"].as_bool(), s["waiting"].as_i64()), (Some(false), Some(0)));
+    assert_eq!(
+        (s["on"].as_bool(), s["waiting"].as_i64()),
+        (Some(false), Some(0))
+    );
 
     // A crash between a kept mail's commit and its move out of the holding
     // folder leaves it processed (its row says so) with its file still
@@ -256,10 +262,7 @@ fn mails_kept_during_maintenance_are_told_once_and_processed_in_order_after_off(
         &one_row_to(&f, "www4.example.ac.jp", "admin@example.ac.jp"),
     );
     let third = pass(&mut f);
-    assert_eq!(
-        third.iter().map(|o| o.replies).collect::<Vec<_>>(),
-        [1, 0]
-    );
+    assert_eq!(third.iter().map(|o| o.replies).collect::<Vec<_>>(), [1, 0]);
     let told = notices(&f);
     assert_eq!(told.iter().filter(|(t, _)| t == O1).count(), 2);
     assert!(text_of(&told.last().unwrap().1).contains("again"));
@@ -297,7 +300,14 @@ fn a_period_with_an_end_time_ends_by_itself_on_the_robots_clock() {
     let until = mailra::ops::maintenance::parse_until(&until_text).unwrap();
     let on = ok(&mailra(
         &dir,
-        &["maintenance", "on", "--message", "停止中", "--until", &until_text],
+        &[
+            "maintenance",
+            "on",
+            "--message",
+            "停止中",
+            "--until",
+            &until_text,
+        ],
     ));
     assert!(on.contains(&format!("until {until_text}")), "{on}");
     f.env.clock = Arc::new(FixedClock::new(t0));
@@ -306,7 +316,10 @@ fn a_period_with_an_end_time_ends_by_itself_on_the_robots_clock() {
     assert_eq!(kept[0].verdict, Verdict::Deferred);
     let told = notices(&f);
     assert_eq!(told.len(), 1);
-    assert!(text_of(&told[0].1).contains(&until_text), "the notice names the end");
+    assert!(
+        text_of(&told[0].1).contains(&until_text),
+        "the notice names the end"
+    );
     // Past the end time: the next pass processes the kept mail.
     f.env.clock = Arc::new(FixedClock::new(until + time::Duration::minutes(1)));
     let done = pass(&mut f);
@@ -354,7 +367,10 @@ fn imap_a_mail_kept_during_maintenance_is_processed_and_refiled_after_off() {
     let srv = Servers::start(&[kit::ROBOT, O1, ADMIN]);
     let f = instance(&srv, "INBOX");
     let dir = f.dir.path().to_path_buf();
-    ok(&mailra(&dir, &["maintenance", "on", "--message", "停止中 / down"]));
+    ok(&mailra(
+        &dir,
+        &["maintenance", "on", "--message", "停止中 / down"],
+    ));
     let raw = append_app(&srv, &f, "www.example.ac.jp");
     ok(&mailra(&dir, &["run", "--once"]));
     // Kept in the holding folder, byte for byte; the officer told once.
@@ -363,7 +379,10 @@ fn imap_a_mail_kept_during_maintenance_is_processed_and_refiled_after_off() {
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].raw, raw);
     let told = live::wait_for(srv.imap, O1, "INBOX", 1, WAIT);
-    assert_eq!(told[0].header("X-Mailra-Verdict").as_deref(), Some("deferred"));
+    assert_eq!(
+        told[0].header("X-Mailra-Verdict").as_deref(),
+        Some("deferred")
+    );
     assert!(verifies(&f, &told[0].raw));
     assert_eq!(f.cert_count(), 0);
 
