@@ -72,6 +72,13 @@ pub fn current_period(
     }
 }
 
+/// Whether maintenance is open (possibly just past its end time) or kept
+/// mails wait: a robot waiting for new mail should then look again soon, so
+/// the end is noticed without a new mail.
+pub fn pending(conn: &rusqlite::Connection) -> Result<bool, store::StoreError> {
+    Ok(store::open_period(conn)?.is_some() || store::deferred_count(conn)? > 0)
+}
+
 /// Keeps a mail for after maintenance; hands it back when maintenance is
 /// off (after processing the mails kept before it, so the order holds).
 pub(crate) fn intercept(
@@ -189,6 +196,11 @@ pub fn resume(env: &mut Env, now: OffsetDateTime) -> Result<Vec<Outcome>, RaErro
                 out.push(o);
             }
             Ok(None) => {}
+            // Another robot processed it meanwhile: its row is no longer
+            // deferred, so this transaction wrote nothing.
+            Err(RaError::Store(store::StoreError::Conflict(why))) => {
+                tracing::info!(mail = id, "{why}: processed elsewhere");
+            }
             Err(e) => {
                 tracing::error!(mail = id, error = %e, "internal error on a mail kept during maintenance; it stays kept and is tried again")
             }

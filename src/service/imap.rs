@@ -147,9 +147,15 @@ async fn session(
             continue;
         }
         if idle {
+            // During maintenance, look every minute for its end.
+            let idle_for = if ra::maintenance::pending(&env.conn)? {
+                cfg.idle.min(Duration::from_secs(60))
+            } else {
+                cfg.idle
+            };
             let mut h = s.idle();
             timed(h.init()).await?;
-            let (wait, interrupt) = h.wait_with_timeout(cfg.idle);
+            let (wait, interrupt) = h.wait_with_timeout(idle_for);
             tokio::select! {
                 r = wait => { r.map_err(ImapError::from)?; }
                 _ = w.stop.changed() => { drop(interrupt); }
