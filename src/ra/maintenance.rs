@@ -192,6 +192,7 @@ pub fn resume(env: &mut Env, now: OffsetDateTime) -> Result<Vec<Outcome>, RaErro
         let at = env.clock.now().max(now);
         match resume_one(env, id, at) {
             Ok(Some(o)) => {
+                crate::fault::point("resume-after-commit");
                 tracing::info!(mail = id, verdict = o.verdict.as_str(), folder = %o.folder, "processed after maintenance: {}", o.summary);
                 out.push(o);
             }

@@ -397,3 +397,47 @@ fn imap_a_mail_kept_during_maintenance_is_processed_and_refiled_after_off() {
     let officer = wait_receipts(&srv, 1);
     assert_eq!(receipts(&officer), 1);
 }
+
+/// The robot killed right after a kept mail's processing was committed,
+/// before it left the holding folder, then started again: every kept mail
+/// is processed exactly once and moved out (with `--features
+/// fault-injection`, as `scripts/test` runs the suite).
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_robot_killed_in_the_middle_of_the_resume_processes_nothing_twice() {
+    let mut f = Fixture::new();
+    let dir = f.dir.path().to_path_buf();
+    mailra::ops::maintenance::on(&f.env.conn, "down", None, "sec", now()).unwrap();
+    deliver(&f, "1.eml", &one_row(&f, "www1.example.ac.jp"));
+    deliver(&f, "2.eml", &one_row(&f, "www2.example.ac.jp"));
+    assert_eq!(pass(&mut f).len(), 2);
+    mailra::ops::maintenance::off(&f.env.conn, "sec", now()).unwrap();
+    let marker = dir.join("fault-reached");
+    let mut robot = Command::new(env!("CARGO_BIN_EXE_mailra"))
+        .args(["run", "--once", "--dir"])
+        .arg(&dir)
+        .env("MAILRA_FAULT", "resume-after-commit")
+        .env("MAILRA_FAULT_MARKER", &marker)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::support::live::wait_file(&marker, std::time::Duration::from_secs(60));
+    robot.kill().unwrap();
+    robot.wait().unwrap();
+    // The first kept mail is done (committed), still in the holding folder.
+    assert_eq!(f.cert_count(), 1);
+    assert_eq!(files_in(&f, "Maintenance").len(), 2);
+    let run = ok(&mailra(&dir, &["run", "--once"]));
+    assert_eq!(
+        run.lines().count(),
+        1,
+        "only the second is processed: {run}"
+    );
+    assert!(run.starts_with("2.eml: accepted"), "{run}");
+    assert_eq!(f.cert_count(), 2);
+    assert!(files_in(&f, "Maintenance").is_empty());
+    assert_eq!(files_in(&f, "Processed.Issued").len(), 2);
+    // One notice, then per mail the receipt and the administrator's notice.
+    assert_eq!(f.replies().len(), 1 + 2 * 2);
+}
