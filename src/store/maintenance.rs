@@ -227,6 +227,55 @@ mod tests {
     }
 
     #[test]
+    fn an_imap_mail_processed_after_maintenance_is_refiled_even_when_held() {
+        let (_dir, conn) = db();
+        let t = datetime!(2025-04-01 09:00:00 UTC);
+        let mut ids = Vec::new();
+        for (tag, verdict, folder) in [
+            ("a", Verdict::Held, "Review"),
+            ("b", Verdict::Accepted, "Processed"),
+            ("c", Verdict::Deferred, "Maintenance"),
+        ] {
+            let id = crate::store::insert_mail(
+                &conn,
+                &crate::store::MailRecord {
+                    received_at: t,
+                    source: &format!("imap:INBOX;UIDVALIDITY=1;UID={tag}"),
+                    raw: tag.as_bytes(),
+                    raw_sha256: tag,
+                    message_id: None,
+                    from_addr: None,
+                    subject: None,
+                    signed_sha256: None,
+                    officer_id: None,
+                    verdict,
+                    detail: "",
+                    dry_run: false,
+                    executed: false,
+                    folder,
+                    keywords: &[],
+                    rule: None,
+                },
+            )
+            .unwrap();
+            crate::store::mark_filed(&conn, id, "Maintenance", t).unwrap();
+            ids.push(id);
+        }
+        let pending: Vec<(i64, String)> = crate::store::pending_refiles(&conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.to))
+            .collect();
+        assert_eq!(
+            pending,
+            [
+                (ids[0], "Review".to_string()),
+                (ids[1], "Processed".to_string())
+            ]
+        );
+    }
+
+    #[test]
     fn deferred_mails_come_in_arrival_order() {
         let (_dir, conn) = db();
         // Stored times with and without fractions: compared as times.
