@@ -441,3 +441,33 @@ fn a_robot_killed_in_the_middle_of_the_resume_processes_nothing_twice() {
     // One notice, then per mail the receipt and the administrator's notice.
     assert_eq!(f.replies().len(), 1 + 2 * 2);
 }
+
+#[test]
+fn a_kept_mail_is_decided_as_a_fresh_arrival_so_a_hold_rule_still_holds_it() {
+    let mut f = Fixture::new();
+    // Registered today: the default rule holds this officer's requests.
+    let new = "new@example.ac.jp";
+    store::add_officer(&f.env.conn, new, EX, now()).unwrap();
+    let signer = signer(&f.officer_ca, new);
+    mailra::ops::maintenance::on(&f.env.conn, "down", None, "sec", now()).unwrap();
+    let kept = f.process(&f.mail(&signer, new, "発行", &issue_tsv("www.example.ac.jp")));
+    assert_eq!((kept.verdict, kept.replies), (Verdict::Deferred, 1));
+    mailra::ops::maintenance::off(&f.env.conn, "sec", now()).unwrap();
+    let done = mailra::ra::maintenance::resume(&mut f.env, now()).unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(
+        (done[0].mail_id, done[0].verdict, done[0].rule.as_deref()),
+        (kept.mail_id, Verdict::Held, Some("hold-new-officer"))
+    );
+    assert_eq!(f.cert_count(), 0);
+    // The secretariat's approval then carries it out, as for any held mail.
+    let approved =
+        mailra::ops::applications::approve(&mut f.env, kept.mail_id, "sec", now()).unwrap();
+    assert_eq!(approved.verdict, Verdict::Accepted);
+    assert_eq!(f.cert_count(), 1);
+    assert!(
+        mailra::ra::maintenance::resume(&mut f.env, now())
+            .unwrap()
+            .is_empty()
+    );
+}
