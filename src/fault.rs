@@ -7,8 +7,10 @@
 //! nothing sent or filed), `before-move` (its replies are sent, the mail not
 //! yet filed), `after-smtp-accept` (the SMTP server accepted a reply, not yet
 //! marked sent), `row:N` (inside the transaction, after the N-th row was
-//! issued), and `pause:before-file` (a mail was taken, not yet filed; the
-//! robot waits for a go-file, then goes on).
+//! issued), `resume-after-commit` (a mail kept during maintenance was
+//! processed after it, not yet moved out of the holding folder), and
+//! `pause:before-file` (a mail was taken, not yet filed; the robot waits for
+//! a go-file, then goes on).
 //!
 //! Only with the cargo feature `fault-injection` (the crash tests turn it on;
 //! `scripts/test` runs the suite with it): without it every function here is

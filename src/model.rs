@@ -276,10 +276,13 @@ pub enum Verdict {
     /// A secretariat member's signed command mail (`ra::command`): obeyed
     /// and answered with a transcript, or refused as a whole.
     Command,
+    /// Arrived during maintenance: kept (in the holding folder), processed
+    /// as if it had just arrived once maintenance ends.
+    Deferred,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 9] = [
+    pub const ALL: [Verdict; 10] = [
         Verdict::Accepted,
         Verdict::Partial,
         Verdict::Invalid,
@@ -289,6 +292,7 @@ impl Verdict {
         Verdict::Ignored,
         Verdict::Held,
         Verdict::Command,
+        Verdict::Deferred,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -302,6 +306,7 @@ impl Verdict {
             Verdict::Ignored => "ignored",
             Verdict::Held => "held",
             Verdict::Command => "command",
+            Verdict::Deferred => "deferred",
         }
     }
 

@@ -8,6 +8,7 @@ mod audit;
 mod cert;
 mod check;
 mod forms;
+mod maintenance;
 mod outbox;
 mod registry;
 mod reminders;
@@ -133,6 +134,8 @@ enum Cmd {
     },
     /// The audit trail: who did what and when.
     Audit(audit::AuditArgs),
+    /// Maintenance mode: new mails are kept and processed after it ends.
+    Maintenance(maintenance::MaintenanceArgs),
     /// Reminders: 2-2-9 (old certificate not revoked after renewal) and
     /// expiry digests; `mailra run` sends them on its own.
     Reminders {
@@ -216,6 +219,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Applications { what } => applications::run(what, now()),
         Cmd::Audit(args) => audit::run(args),
         Cmd::Status { dir, json } => status::run(&dir.dir, json, now()),
+        Cmd::Maintenance(args) => maintenance::run(args, now()),
         Cmd::ReadWorkbook {
             memory_mb,
             cpu_seconds,

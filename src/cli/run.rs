@@ -19,6 +19,10 @@ pub(super) fn process(
 ) -> Result<ExitCode> {
     let mut env = open_env(dir)?;
     let mut failed = false;
+    // As the daemon: mails kept during a maintenance that has ended first.
+    for o in ra::maintenance::resume(&mut env, now)? {
+        print_outcome(&o, json);
+    }
     for m in mails {
         let raw = std::fs::read(m).with_context(|| format!("reading {}", m.display()))?;
         match ra::process(&mut env, &raw, &m.display().to_string(), now) {

@@ -13,14 +13,35 @@ use crate::intake::smime::Report;
 use crate::model::{ApplicationFile, FormKind, Officer, RevocationReason, Verdict};
 use crate::policy::rules::{Decision, Facts};
 
-/// The secretariat reviewing a held mail: the mail's own row is updated
-/// instead of a new one being recorded.
+/// A stored mail taken up again — the secretariat reviewing a held mail,
+/// or the robot processing a mail kept during maintenance — so the mail's
+/// own row is updated instead of a new one being recorded.
 pub(crate) struct Review {
     pub mail_id: i64,
     pub actor: String,
-    /// `approve` or `reject`.
+    /// `approve` or `reject` (a review), or [`RESUME`].
     pub action: &'static str,
     pub note: String,
+}
+
+/// The action of a mail kept during maintenance, processed once it ended as
+/// if it had just arrived.
+pub(crate) const RESUME: &str = "resume";
+
+impl Review {
+    /// The secretariat approved the mail: no rule holds it again.
+    pub fn approves(&self) -> bool {
+        self.action == "approve"
+    }
+
+    /// The verdict the mail's row has while it waits.
+    pub fn waiting_as(&self) -> Verdict {
+        if self.action == RESUME {
+            Verdict::Deferred
+        } else {
+            Verdict::Held
+        }
+    }
 }
 
 /// What arrived, as read from the mail and its verification report.

@@ -110,7 +110,6 @@ pub fn is_dry_run(subject: Option<&str>) -> bool {
 
 /// Where a step that may take a mail over leaves it: answered (done), or
 /// handed back to go on through the pipeline.
-#[allow(dead_code)] // Done: until the intercepts of issue 11 land
 pub(crate) enum Flow {
     Done(Outcome),
     Go(mail::Incoming),

@@ -51,20 +51,28 @@ impl Mail {
             verdict,
             Verdict::Rejected | Verdict::Duplicate | Verdict::Ignored
         );
-        let id = store::update_held_mail(conn, review.mail_id, &record, replace)?;
-        let detail = match review.action {
-            "reject" => format!("refused: {}", review.note),
-            _ => format!("approved: {} ({detail})", verdict.as_str()),
-        };
-        store::audit(
+        let id = store::update_reopened_mail(
             conn,
-            i.now,
-            &review.actor,
-            &format!("review-{}", review.action),
-            Some(id),
-            None,
-            &detail,
+            review.mail_id,
+            &record,
+            replace,
+            review.waiting_as(),
         )?;
+        let (action, detail) = match review.action {
+            "reject" => ("review-reject", format!("refused: {}", review.note)),
+            super::mail::RESUME => (
+                "maintenance-resume",
+                format!(
+                    "processed after maintenance: {} ({detail})",
+                    verdict.as_str()
+                ),
+            ),
+            _ => (
+                "review-approve",
+                format!("approved: {} ({detail})", verdict.as_str()),
+            ),
+        };
+        store::audit(conn, i.now, &review.actor, action, Some(id), None, &detail)?;
         Ok(id)
     }
 
@@ -173,8 +181,8 @@ impl Mail {
         let tx = env.conn.unchecked_transaction()?;
         let id = self.record(&tx, verdict, &detail, false, &d)?;
         let actor = match &self.incoming.review {
-            Some(r) => r.actor.as_str(),
-            None => self.incoming.from.as_deref().unwrap_or("-"),
+            Some(r) if r.action != super::mail::RESUME => r.actor.as_str(),
+            _ => self.incoming.from.as_deref().unwrap_or("-"),
         };
         store::audit(&tx, now, actor, verdict.as_str(), Some(id), None, &detail)?;
         let mut n = 0;

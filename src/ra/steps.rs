@@ -214,7 +214,9 @@ pub(super) fn decide(
         return Plan::Invalid;
     }
     let facts = mail.facts(execute::verdict_of(files), None);
-    let decision = if mail.incoming.review.is_some() {
+    // Only the secretariat's approval lifts a hold; a mail kept during
+    // maintenance is decided as a fresh arrival.
+    let decision = if mail.incoming.review.as_ref().is_some_and(|r| r.approves()) {
         env.rules.evaluate_approved(&facts)
     } else {
         env.rules.evaluate(&facts)

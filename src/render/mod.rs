@@ -63,6 +63,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         "codesign_revoked",
         include_str!("../../templates/codesign_revoked.txt"),
     ),
+    (
+        "maintenance",
+        include_str!("../../templates/maintenance.txt"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +219,36 @@ mod tests {
         );
         assert!(t.body.contains("held for the secretariat's review"));
         assert!(!t.body.contains("\n\n\n"));
+    }
+
+    #[test]
+    fn the_maintenance_notice_renders_with_and_without_an_end() {
+        let r = Renderer::new(None).unwrap();
+        let facts = notices::MailFacts {
+            received_at: time::macros::datetime!(2026-12-01 00:00 UTC),
+            signer: "o@x.jp",
+            message_id: Some("<m@x.jp>"),
+            robot: "ra@x.jp",
+        };
+        let end = time::macros::datetime!(2026-12-01 09:30 UTC);
+        for (until, shown) in [(Some(end), true), (None, false)] {
+            let view =
+                notices::MaintenanceNotice::new(&facts, "o@x.jp", "鍵更新 / key renewal", until);
+            let t = r.render("maintenance", &view).unwrap();
+            assert!(t.subject.contains("maintenance"), "{}", t.subject);
+            assert!(t.body.contains("鍵更新 / key renewal") && t.body.contains("o@x.jp 様"));
+            assert_eq!(
+                t.body.contains("終了予定: 2026-12-01 18:30:00 JST"),
+                shown,
+                "{}",
+                t.body
+            );
+            assert_eq!(
+                t.body.contains("Expected end: 2026-12-01 18:30:00 JST"),
+                shown
+            );
+            assert!(!t.body.contains("\n\n\n"));
+        }
     }
 
     #[test]

@@ -117,6 +117,20 @@ pub struct CommandReply {
     pub robot: String,
 }
 
+/// The one notice an officer gets per maintenance period (`maintenance`):
+/// the mail is kept and processed after the maintenance.
+#[derive(Debug, Serialize)]
+pub struct MaintenanceNotice {
+    pub officer: String,
+    /// The secretariat's message.
+    pub message: String,
+    /// When the maintenance is to end, in JST; None when not set.
+    pub until: Option<String>,
+    pub received: String,
+    pub message_id: String,
+    pub robot: String,
+}
+
 impl CommandReply {
     pub fn new(
         mail: &MailFacts<'_>,
@@ -130,6 +144,24 @@ impl CommandReply {
             transcript: transcript.trim_end().to_string(),
             received: stamp(mail.received_at),
             signer: mail.signer.to_string(),
+            message_id: mail.message_id.unwrap_or("-").to_string(),
+            robot: mail.robot.to_string(),
+        }
+    }
+}
+
+impl MaintenanceNotice {
+    pub fn new(
+        mail: &MailFacts<'_>,
+        officer: &str,
+        message: &str,
+        until: Option<OffsetDateTime>,
+    ) -> MaintenanceNotice {
+        MaintenanceNotice {
+            officer: officer.to_string(),
+            message: message.to_string(),
+            until: until.map(stamp),
+            received: stamp(mail.received_at),
             message_id: mail.message_id.unwrap_or("-").to_string(),
             robot: mail.robot.to_string(),
         }

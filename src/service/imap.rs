@@ -101,6 +101,12 @@ async fn session(
         .clone()
         .unwrap_or_else(|| "INBOX".into());
     loop {
+        // Mails kept during a maintenance that has ended go first, in order
+        // (moved out of the holding folder by the refiling below).
+        for o in ra::maintenance::resume(env, env.clock.now())? {
+            (w.report)(&o);
+            w.kick.notify_one();
+        }
         refile_reviewed(env, &mut s, &mut filer).await?;
         let mb = timed(s.select(wire(&mailbox))).await?;
         let uv = mb.uid_validity.unwrap_or(0);
@@ -144,9 +150,15 @@ async fn session(
             continue;
         }
         if idle {
+            // During maintenance, look every minute for its end.
+            let idle_for = if ra::maintenance::pending(&env.conn)? {
+                cfg.idle.min(Duration::from_secs(60))
+            } else {
+                cfg.idle
+            };
             let mut h = s.idle();
             timed(h.init()).await?;
-            let (wait, interrupt) = h.wait_with_timeout(cfg.idle);
+            let (wait, interrupt) = h.wait_with_timeout(idle_for);
             tokio::select! {
                 r = wait => { r.map_err(ImapError::from)?; }
                 _ = w.stop.changed() => { drop(interrupt); }

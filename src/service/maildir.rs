@@ -14,7 +14,8 @@ use crate::ra::{self, Env, Outcome};
 pub fn process(env: &mut Env, stop: &dyn Fn() -> bool) -> Result<Vec<Outcome>, ServiceError> {
     let root = env.cfg.maildir.clone();
     maildir::ensure(&root)?;
-    let mut out = Vec::new();
+    // Mails kept during a maintenance that has ended go first, in order.
+    let mut out = ra::maintenance::resume(env, env.clock.now())?;
     for path in maildir::pending(&root)? {
         if stop() {
             break;

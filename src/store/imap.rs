@@ -74,7 +74,9 @@ pub fn mark_filed(
 }
 
 /// A mail read from IMAP whose filing changed after it was filed: the
-/// secretariat reviewed a held mail, which still sits in the review folder.
+/// secretariat reviewed a held mail, which still sits in the review folder,
+/// or a mail kept during maintenance was processed (and possibly held by a
+/// rule), which still sits in the holding folder.
 #[derive(Debug, Clone)]
 pub struct Refile {
     pub id: i64,
@@ -89,21 +91,24 @@ pub struct Refile {
 pub fn pending_refiles(conn: &Connection) -> Result<Vec<Refile>> {
     let mut stmt = conn.prepare(
         "SELECT id, raw_sha256, filed_to, folder, keywords FROM mails
-         WHERE source LIKE 'imap:%' AND filed_at IS NOT NULL AND verdict <> ?1
+         WHERE source LIKE 'imap:%' AND filed_at IS NOT NULL AND (verdict <> ?1 OR filed_to = ?2)
            AND folder IS NOT NULL AND filed_to IS NOT NULL AND folder <> filed_to
          ORDER BY id",
     )?;
     let rows = stmt
-        .query_map([Verdict::Held], |r| {
-            let kw: String = r.get(4)?;
-            Ok(Refile {
-                id: r.get(0)?,
-                raw_sha256: r.get(1)?,
-                from: r.get(2)?,
-                to: r.get(3)?,
-                keywords: kw.split_whitespace().map(str::to_string).collect(),
-            })
-        })?
+        .query_map(
+            params![Verdict::Held, crate::policy::rules::MAINTENANCE],
+            |r| {
+                let kw: String = r.get(4)?;
+                Ok(Refile {
+                    id: r.get(0)?,
+                    raw_sha256: r.get(1)?,
+                    from: r.get(2)?,
+                    to: r.get(3)?,
+                    keywords: kw.split_whitespace().map(str::to_string).collect(),
+                })
+            },
+        )?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
 }

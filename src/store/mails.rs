@@ -71,6 +71,19 @@ pub fn update_held_mail(
     m: &MailRecord,
     replace_applications: bool,
 ) -> Result<i64> {
+    update_reopened_mail(conn, id, m, replace_applications, Verdict::Held)
+}
+
+/// As [`update_held_mail`], for a mail with verdict `was` (held for review,
+/// or deferred during maintenance): refused unless the mail still has that
+/// verdict, so a mail is taken up again at most once.
+pub fn update_reopened_mail(
+    conn: &Connection,
+    id: i64,
+    m: &MailRecord,
+    replace_applications: bool,
+    was: Verdict,
+) -> Result<i64> {
     let n = conn.execute(
         "UPDATE mails SET signed_sha256 = coalesce(?2, signed_sha256), officer_id = coalesce(?3, officer_id),
                           verdict = ?4, detail = ?5, dry_run = ?6, executed = ?7, folder = ?8, keywords = ?9,
@@ -87,13 +100,14 @@ pub fn update_held_mail(
             m.folder,
             m.keywords.join(" "),
             m.rule,
-            Verdict::Held
+            was
         ],
     )?;
     if n != 1 {
-        return Err(StoreError::Conflict(format!(
-            "mail #{id} is no longer held for review"
-        )));
+        return Err(StoreError::Conflict(match was {
+            Verdict::Held => format!("mail #{id} is no longer held for review"),
+            _ => format!("mail #{id} is no longer {}", was.as_str()),
+        }));
     }
     if replace_applications {
         applications::delete_of_mail(conn, id)?;

@@ -285,6 +285,28 @@ const MIGRATIONS: &[&str] = &[
         key_pool_level INTEGER NOT NULL,
         key_pool_capacity INTEGER NOT NULL);
     "#,
+    // 13: maintenance mode: the maintenance periods (at most one
+    // open: the unique partial index) and the notices sent in each: one per
+    // officer per period, which the primary key guarantees.
+    r#"
+    CREATE TABLE maintenance_periods(
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        started_by TEXT NOT NULL,
+        message TEXT NOT NULL,
+        until TEXT,
+        ended_at TEXT,
+        ended_by TEXT);
+    CREATE UNIQUE INDEX maintenance_one_open ON maintenance_periods((ended_at IS NULL))
+        WHERE ended_at IS NULL;
+    CREATE TABLE maintenance_notices(
+        period_id INTEGER NOT NULL REFERENCES maintenance_periods(id),
+        officer_id INTEGER NOT NULL REFERENCES officers(id),
+        sent_at TEXT NOT NULL,
+        mail_id INTEGER REFERENCES mails(id),
+        outbox_id INTEGER REFERENCES outbox(id),
+        PRIMARY KEY(period_id, officer_id));
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -12,9 +12,10 @@
 //! `heartbeat` (the running robot's last sign of life),
 //! `imap` (where mails were filed, how far each IMAP mailbox was read) and
 //! `reminders` (reminders sent, the row details a renewal file is pre-filled
-//! with, the institutions' expiry-digest switch), and `application_mails`
+//! with, the institutions' expiry-digest switch), `application_mails`
 //! (the mails carrying applications as the secretariat lists them, their
-//! soft delete).
+//! soft delete) and `maintenance` (the maintenance periods and the notices
+//! sent in them).
 //! Closed sets (verdicts, statuses, row outcomes) cross this API as enums;
 //! `columns` says how each is kept as TEXT. Everything is re-exported here so
 //! callers write `store::xyz` whatever file it lives in.
@@ -28,6 +29,7 @@ mod crls;
 mod heartbeat;
 mod imap;
 mod mails;
+mod maintenance;
 mod migrations;
 mod outbox;
 pub mod registry;
@@ -41,6 +43,7 @@ pub use crls::*;
 pub use heartbeat::*;
 pub use imap::*;
 pub use mails::*;
+pub use maintenance::*;
 pub use outbox::*;
 pub use registry::{
     add_institution, add_officer, institution, institution_by_name, institutions, officer_by_email,

@@ -1,8 +1,8 @@
-//! What a rule may file into: IMAP folder paths (no INBOX, no Quarantine, no
-//! `.` that Maildir++ would read as a separator) and IMAP keywords (atoms, no
-//! system flags).
+//! What a rule may file into: IMAP folder paths (no INBOX, no Quarantine or
+//! Maintenance, no `.` that Maildir++ would read as a separator) and IMAP
+//! keywords (atoms, no system flags).
 
-use super::QUARANTINE;
+use super::{MAINTENANCE, QUARANTINE};
 
 /// An IMAP folder path: names separated by `/`.
 pub fn check_folder(f: &str) -> Result<(), String> {
@@ -44,6 +44,9 @@ pub fn check_folder(f: &str) -> Result<(), String> {
     }
     if segments[0].eq_ignore_ascii_case(QUARANTINE) {
         return Err("Quarantine is reserved for mails that could not be processed at all".into());
+    }
+    if segments[0].eq_ignore_ascii_case(MAINTENANCE) {
+        return Err("Maintenance is reserved for mails kept during maintenance mode".into());
     }
     Ok(())
 }
@@ -88,6 +91,8 @@ mod tests {
             ("a..b", false),
             ("a.b", false),
             ("Quarantine", false),
+            ("Maintenance", false),
+            ("maintenance/x", false),
             ("inbox", false),
             ("A/*", false),
             ("A\tB", false),

@@ -80,13 +80,23 @@ impl Parser<'_> {
                     }
                 }
                 "verdict" => {
-                    let vs = self.each(key, v, |s| {
-                        Verdict::from_name(s).ok_or_else(|| {
-                            format!(
-                                "unknown verdict {s:?}; expected one of: {}",
-                                quoted_list(Verdict::ALL.map(Verdict::as_str))
+                    let vs = self.each(key, v, |s| match Verdict::from_name(s) {
+                        // Kept during maintenance: filed into its holding
+                        // folder whatever the rules say, then processed.
+                        Some(Verdict::Deferred) => Err(format!(
+                            "{s:?}: a mail kept during maintenance is not filed by rules (it waits in {}, then is processed and filed by its verdict then)",
+                            super::MAINTENANCE
+                        )),
+                        Some(v) => Ok(v),
+                        None => Err(format!(
+                            "unknown verdict {s:?}; expected one of: {}",
+                            quoted_list(
+                                Verdict::ALL
+                                    .into_iter()
+                                    .filter(|v| *v != Verdict::Deferred)
+                                    .map(Verdict::as_str)
                             )
-                        })
+                        )),
                     });
                     if let Some(vs) = vs {
                         verdicts = Some((vs.clone(), at));
@@ -331,6 +341,12 @@ mod tests {
                 "[[rule]]\nverdict = \"acepted\"\nfolder = \"A\"\n",
                 &[
                     "t.toml:2: verdict: unknown verdict \"acepted\"; expected one of: accepted, partial, invalid, rejected, duplicate, checked, ignored, held, command",
+                ],
+            ),
+            (
+                "[[rule]]\nverdict = \"deferred\"\nfolder = \"A\"\n",
+                &[
+                    "t.toml:2: verdict: \"deferred\": a mail kept during maintenance is not filed by rules (it waits in Maintenance, then is processed and filed by its verdict then)",
                 ],
             ),
             (

@@ -41,6 +41,9 @@ pub const DEFAULT_RULES: &str = include_str!("../../../rules/default.toml");
 pub const DEFAULT_FILE: &str = "default.toml";
 /// Where a mail goes that could not be processed at all (not rule-driven).
 pub const QUARANTINE: &str = "Quarantine";
+/// Where a mail waits while maintenance mode is on (verdict `deferred`; not
+/// rule-driven either): it leaves it once processed after maintenance.
+pub const MAINTENANCE: &str = "Maintenance";
 
 /// What the rules may look at of one mail.
 #[derive(Debug, Clone)]
@@ -126,6 +129,7 @@ pub fn fallback_folder(verdict: Verdict) -> &'static str {
         Verdict::Ignored => "Ignored",
         Verdict::Held => "Review",
         Verdict::Command => "Secretariat/Commands",
+        Verdict::Deferred => MAINTENANCE,
     }
 }
 
