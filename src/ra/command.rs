@@ -91,15 +91,17 @@ pub(crate) fn intercept(
                 .collect()
         })
         .unwrap_or_default();
+    let key = replay_key(&verified);
     let mail = Mail {
         incoming,
         known: Known {
-            signed_sha: Some(verified.content_sha256.clone()),
+            signed_sha: Some(key.clone()),
             attachments: Some(attachments.clone()),
             ..Known::default()
         },
     };
-    if let Some((first_id, first_at)) = super::steps::used_before(env, &mail.incoming, &verified)? {
+    let this_mail = mail.incoming.review.as_ref().map(|r| r.mail_id);
+    if let Some((first_id, first_at)) = store::mail_using_content(&env.conn, &key, this_mail)? {
         tracing::warn!(%member, first_id, "a command mail's signed content again: not obeyed twice");
         return Ok(Flow::Done(mail.duplicate(env, first_id, &first_at)?));
     }
@@ -121,6 +123,22 @@ pub(crate) fn intercept(
         return refuse(env, mail, &member, why).map(Flow::Done);
     };
     obey(env, mail, &member, commands.as_ref(), &body.text).map(Flow::Done)
+}
+
+/// A command mail's exactly-once key: its signature act (signer, signing
+/// time, signed content), not its content alone. The same words are a new
+/// command when signed again ("status" every morning), and a command mail's
+/// content never makes an officer's mail with the same bytes a duplicate
+/// (the keys of command mails are apart from applications' content keys);
+/// a replay of the same signed mail, under any outer headers, is caught.
+fn replay_key(v: &smime::Verified) -> String {
+    let material = format!(
+        "command\n{}\n{}\n{}",
+        super::sha256_hex(&v.signer_cert_der),
+        v.signing_time.unix_timestamp_nanos(),
+        v.content_sha256
+    );
+    format!("command:{}", super::sha256_hex(material.as_bytes()))
 }
 
 /// The verification of a mail as a command: `Some` only when the From is a

@@ -278,7 +278,23 @@ fn a_replayed_command_mail_is_not_obeyed_twice() {
     assert_eq!(replies_to(&f, SEC, "command").len(), 1, "one transcript");
 }
 
-/// Needs `ops::status` (another part of issue 11): fails until it is merged.
+/// Regression: command mails were used once by their signed content alone,
+/// so the same words signed again ("status" the next morning) were refused
+/// as a duplicate, and an officer's mail with the same words became a
+/// duplicate of the secretariat's. A command is used once per signature.
+#[test]
+fn the_same_command_signed_again_is_obeyed_again() {
+    let f = Fixture::new();
+    let first = process(&f, "status-1.eml", &f.command_mail("status\n"));
+    assert_eq!(first["verdict"], "command", "{first}");
+    // A new signature: openssl stamps the signing time to the second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = process(&f, "status-2.eml", &f.command_mail("status\n"));
+    assert_eq!(second["verdict"], "command", "signed again: {second}");
+    assert_eq!(replies_to(&f, SEC, "command").len(), 2, "two transcripts");
+}
+
+/// `status` answers with the same screen as `mailra status`.
 #[test]
 fn status_by_mail_answers_the_status_screen() {
     let f = Fixture::new();
@@ -293,7 +309,7 @@ fn status_by_mail_answers_the_status_screen() {
     assert!(!t.contains("error:"), "{t}");
 }
 
-/// Needs `ops::report` (another part of issue 11): fails until it is merged.
+/// `report FROM TO` answers with the workbook attached.
 #[test]
 fn report_by_mail_attaches_the_workbook() {
     use calamine::{Reader, Xlsx};
@@ -366,4 +382,72 @@ fn without_a_secretariat_section_no_mail_is_a_command() {
         "{o}"
     );
     assert_eq!(verdict(&f, a), Verdict::Held);
+}
+
+/// Maintenance by mail: `maintenance on` keeps officers' mails, and
+/// `maintenance off` by mail is obeyed during maintenance (a secretariat's
+/// command mail is never kept), while the same line from an officer is not.
+#[test]
+fn maintenance_is_turned_on_and_off_by_mail_and_off_is_obeyed_during_maintenance() {
+    let mut f = Fixture::new();
+    let on = process(
+        &f,
+        "on.eml",
+        &f.command_mail("maintenance on CA 更新作業のため停止中です\n"),
+    );
+    assert_eq!(on["verdict"], "command", "{on}");
+    let state = mailra::ops::maintenance::state(&f.env.conn, now()).unwrap();
+    assert!(state.on, "{state}");
+    assert!(
+        state
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("CA 更新作業")),
+        "{state}"
+    );
+
+    // An officer's application waits; an officer's "maintenance off" too.
+    let app = f.mail(&f.o1, O1, "申請", &issue_tsv("www.example.ac.jp"));
+    let kept = process(&f, "app.eml", &app);
+    assert_eq!(kept["verdict"], "deferred", "{kept}");
+    let forged_off =
+        kit::mail::command_mail(&f.o1, O1, kit::ROBOT, "maintenance off\n", &[], now()).unwrap();
+    let o = process(&f, "officer-off.eml", &forged_off);
+    assert_eq!(
+        o["verdict"], "deferred",
+        "an officer cannot end maintenance: {o}"
+    );
+    assert!(
+        mailra::ops::maintenance::state(&f.env.conn, now())
+            .unwrap()
+            .on
+    );
+    assert_eq!(f.cert_count(), 0, "nothing issued during maintenance");
+
+    let off = process(&f, "off.eml", &f.command_mail("maintenance off\n"));
+    assert_eq!(off["verdict"], "command", "obeyed, not kept: {off}");
+    assert!(
+        !mailra::ops::maintenance::state(&f.env.conn, now())
+            .unwrap()
+            .on
+    );
+    let transcripts = replies_to(&f, SEC, "command");
+    assert_eq!(transcripts.len(), 2, "one transcript per command mail");
+    assert!(
+        transcripts
+            .iter()
+            .any(|t| text_of(t).contains("> maintenance off")),
+        "{transcripts:?}"
+    );
+
+    // The kept application is carried out by the next pass.
+    let done = mailra::ra::maintenance::resume(&mut f.env, now()).unwrap();
+    assert_eq!(done.len(), 2, "both kept mails: {done:?}");
+    assert_eq!(done[0].verdict, Verdict::Accepted, "{done:?}");
+    assert_eq!(
+        done[1].verdict,
+        Verdict::Invalid,
+        "no application file: {done:?}"
+    );
+    assert_eq!(f.cert_count(), 1);
 }
