@@ -17,12 +17,17 @@
 //!   uses `ca`, `mail` and `model` only).
 //! - [`service`]: the robot as a daemon — the IMAP and Maildir intake loops
 //!   and the outbox sender; decides *when* things run.
-//! - [`ops`]: the secretariat's operations (registry, review, certificates,
-//!   outbox) behind the CLI, returning typed values the CLI prints and the
-//!   coming mail commands can answer with.
+//! - [`ops`]: the secretariat's operations behind the CLI and the commands
+//!   by signed mail alike (registry, applications and review, audit,
+//!   certificates and their search, export and report, status, maintenance,
+//!   outbox), returning typed values the CLI prints and a mail transcript
+//!   quotes; `ops::commands` reads a secretariat's command mail and is what
+//!   `ra` calls back through its `Commands` trait.
 //! - [`ra`]: the workflow of one mail (verify → authorise → extract → check →
 //!   decide → execute in one transaction → answer): the only layer that
-//!   sequences I/O on the store, the CA and the outbox.
+//!   sequences I/O on the store, the CA and the outbox. Right after
+//!   screening, a secretariat's command mail is taken over (`ra::command`)
+//!   and, during maintenance, any other mail is kept (`ra::maintenance`).
 //! - [`config`]: `mailra.toml`, read raw then checked with every error at once.
 //! - [`mail`]: transports only — IMAP session and filing primitives, SMTP
 //!   send, Maildir, composing and S/MIME-signing replies.

@@ -1,13 +1,16 @@
 //! The operations behind the secretariat's commands: the registry
-//! (institutions, officers, bulk import), the review of held mails,
-//! certificates and the outbox.
+//! (institutions, officers, bulk import), applications and their review,
+//! the audit trail, certificates (search, export, the report), the
+//! robot's status, maintenance mode and the outbox.
 //!
-//! They sit below the command line so that every entry point — the CLI
-//! today, commands by signed mail next — does the same thing: each takes
-//! what it needs (a connection or the RA environment, who acts, `now`),
-//! returns typed values (`Serialize`, for `--json`) or an [`OpsError`], and
-//! never prints or reads the process environment. May use `ra`, `store`,
-//! `policy`, `intake` and `config`; never `cli`, `daemon` or `demo`.
+//! They sit below the command line so that every entry point — the CLI and
+//! the commands by signed mail (`commands`, which `ra` calls back through
+//! `ra::command::Commands`) — does the same thing: each takes what it needs
+//! (a connection or the RA environment, who acts, `now`), returns typed
+//! values (`Serialize`, for `--json`; `Display` for a transcript) or an
+//! [`OpsError`], and never prints or reads the process environment. May
+//! use `ra`, `store`, `policy`, `intake`, `config`, `render` and `mail`'s
+//! Maildir reader; never `cli`, `service` or `demo`.
 
 pub mod applications;
 pub mod audit;
