@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 
 use super::{DirArg, open_db, open_env, print_json, print_outcome, print_table, table};
@@ -49,26 +49,9 @@ pub(super) enum ApplicationsCmd {
         json: bool,
     },
     /// Carry a held application out; the officer gets the normal signed result.
-    Approve {
-        #[command(flatten)]
-        dir: DirArg,
-        id: i64,
-        /// Who approves, for the audit log (default: $USER).
-        #[arg(long)]
-        by: Option<String>,
-    },
+    Approve(ApproveArgs),
     /// Refuse a held application; the officer gets a signed rejection with the reason.
-    Reject {
-        #[command(flatten)]
-        dir: DirArg,
-        id: i64,
-        /// The reason, told to the officer.
-        #[arg(long)]
-        reason: String,
-        /// Who rejects, for the audit log (default: $USER).
-        #[arg(long)]
-        by: Option<String>,
-    },
+    Reject(RejectArgs),
     /// Delete an errored application that carried nothing out: hidden from
     /// `list`, kept in the database and in the audit log.
     Delete {
@@ -112,30 +95,46 @@ fn refile_in_imap(env: &Env) {
     }
 }
 
-/// `applications approve` and `review approve`.
-pub(super) fn approve(
-    dir: &DirArg,
+/// `applications approve ID` and `review approve ID`.
+#[derive(Args)]
+pub(super) struct ApproveArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The application's ID: its mail's number (`applications list`, `review list`).
     id: i64,
+    /// Who approves, for the audit log (default: $USER).
+    #[arg(long)]
     by: Option<String>,
-    now: OffsetDateTime,
-) -> Result<()> {
-    let mut env = open_env(&dir.dir)?;
-    let o = ops::applications::approve(&mut env, id, &reviewer(by), now)?;
+}
+
+/// `applications reject ID --reason …` and `review reject ID --reason …`.
+#[derive(Args)]
+pub(super) struct RejectArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The application's ID: its mail's number.
+    id: i64,
+    /// The reason, told to the officer.
+    #[arg(long)]
+    reason: String,
+    /// Who rejects, for the audit log (default: $USER).
+    #[arg(long)]
+    by: Option<String>,
+}
+
+/// `applications approve` and `review approve`: the same code.
+pub(super) fn approve(a: ApproveArgs, now: OffsetDateTime) -> Result<()> {
+    let mut env = open_env(&a.dir.dir)?;
+    let o = ops::applications::approve(&mut env, a.id, &reviewer(a.by), now)?;
     print_outcome(&o, false);
     refile_in_imap(&env);
     Ok(())
 }
 
-/// `applications reject` and `review reject`.
-pub(super) fn reject(
-    dir: &DirArg,
-    id: i64,
-    reason: &str,
-    by: Option<String>,
-    now: OffsetDateTime,
-) -> Result<()> {
-    let mut env = open_env(&dir.dir)?;
-    let o = ops::applications::reject(&mut env, id, reason, &reviewer(by), now)?;
+/// `applications reject` and `review reject`: the same code.
+pub(super) fn reject(a: RejectArgs, now: OffsetDateTime) -> Result<()> {
+    let mut env = open_env(&a.dir.dir)?;
+    let o = ops::applications::reject(&mut env, a.id, &a.reason, &reviewer(a.by), now)?;
     print_outcome(&o, false);
     refile_in_imap(&env);
     Ok(())
@@ -210,13 +209,8 @@ pub(super) fn run(what: ApplicationsCmd, now: OffsetDateTime) -> Result<ExitCode
                 print_detail(&d);
             }
         }
-        ApplicationsCmd::Approve { dir, id, by } => approve(&dir, id, by, now)?,
-        ApplicationsCmd::Reject {
-            dir,
-            id,
-            reason,
-            by,
-        } => reject(&dir, id, &reason, by, now)?,
+        ApplicationsCmd::Approve(a) => approve(a, now)?,
+        ApplicationsCmd::Reject(a) => reject(a, now)?,
         ApplicationsCmd::Delete { dir, id, by } => {
             let d = ops::applications::delete(&open_db(&dir.dir)?, id, &reviewer(by), now)?;
             println!(

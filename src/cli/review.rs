@@ -21,27 +21,9 @@ pub(super) enum ReviewCmd {
         json: bool,
     },
     /// Carry a held mail out; the officer gets the normal signed result.
-    Approve {
-        #[command(flatten)]
-        dir: DirArg,
-        /// The mail number (`review list`).
-        id: i64,
-        /// Who approves, for the audit log (default: $USER).
-        #[arg(long)]
-        by: Option<String>,
-    },
+    Approve(super::applications::ApproveArgs),
     /// Refuse a held mail; the officer gets a signed rejection with the reason.
-    Reject {
-        #[command(flatten)]
-        dir: DirArg,
-        id: i64,
-        /// The reason, told to the officer.
-        #[arg(long)]
-        reason: String,
-        /// Who rejects, for the audit log (default: $USER).
-        #[arg(long)]
-        by: Option<String>,
-    },
+    Reject(super::applications::RejectArgs),
 }
 
 pub(super) fn run(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
@@ -73,13 +55,8 @@ pub(super) fn run(what: ReviewCmd, now: OffsetDateTime) -> Result<ExitCode> {
             }
         }
         // The same code as `applications approve/reject`: an exact alias.
-        ReviewCmd::Approve { dir, id, by } => super::applications::approve(&dir, id, by, now)?,
-        ReviewCmd::Reject {
-            dir,
-            id,
-            reason,
-            by,
-        } => super::applications::reject(&dir, id, &reason, by, now)?,
+        ReviewCmd::Approve(a) => super::applications::approve(a, now)?,
+        ReviewCmd::Reject(a) => super::applications::reject(a, now)?,
     }
     Ok(ExitCode::SUCCESS)
 }
