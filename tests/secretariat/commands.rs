@@ -451,3 +451,38 @@ fn maintenance_is_turned_on_and_off_by_mail_and_off_is_obeyed_during_maintenance
     );
     assert_eq!(f.cert_count(), 1);
 }
+
+/// `cert search` by mail takes the command line's words and lists what it
+/// finds; a wrong option is reported on its line and the next line is done.
+#[test]
+fn cert_search_by_mail_lists_the_certificates_found() {
+    let mut f = Fixture::new();
+    let issued = f.process(&f.mail(&f.o1, O1, "発行", &issue_tsv("www.example.ac.jp")));
+    assert_eq!(issued.verdict, Verdict::Accepted, "{issued:?}");
+    let serial = &issued.issued[0];
+    let o = process(
+        &f,
+        "search.eml",
+        &f.command_mail("cert search --colour blue\ncert search --dn WWW.EXAMPLE --status valid\ncert search --dn nothing-like-this\n"),
+    );
+    assert_eq!(o["verdict"], "command", "{o}");
+    let t = transcript(&f);
+    in_order(
+        &t,
+        &[
+            "> cert search --colour blue",
+            "--colour",
+            "> cert search --dn WWW.EXAMPLE --status valid",
+            serial.trim_start_matches("0x"),
+            "> cert search --dn nothing-like-this",
+        ],
+    );
+    let after_last = t
+        .split("> cert search --dn nothing-like-this")
+        .nth(1)
+        .unwrap();
+    assert!(
+        !after_last.contains(serial.trim_start_matches("0x")),
+        "a search that matches nothing lists nothing: {after_last}"
+    );
+}
