@@ -74,4 +74,12 @@ pub(super) fn print_where(
         cfg.outbox.display(),
         cfg.officer_ca.display()
     );
+    let d = dir.display();
+    // Today in Japan, the report's calendar.
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC))
+        .date();
+    println!(
+        "the secretariat's view: `mailra status --dir {d}`, `mailra applications list --dir {d}`, `mailra cert search --dir {d} --status valid`, `mailra report --dir {d} --from {today} --to {today}`"
+    );
 }
