@@ -270,9 +270,16 @@ fn the_parent_survives_a_child_that_aborts_hangs_or_answers_nonsense() {
 #[test]
 fn the_real_child_stops_at_its_memory_limit() {
     // The same ordinary workbook, once with room and once with 16 MiB of
-    // address space: the child cannot even start reading, and says so by
-    // dying, never by a wrong answer.
-    let bytes = kit::workbooks::ordinary().unwrap();
+    // address space: the child cannot read it, and says so by dying, never
+    // by a wrong answer. The child sets its limit after it has started, so
+    // the workbook must need more memory than the heap already holds: an
+    // ordinary sheet of 2000 rows of long text (a few MiB of strings, well
+    // within the reading budget). A tiny workbook sometimes fit in the
+    // heap's slack and was read (CI failure of stop 14).
+    let cell = "申請者の所属部局名と長い説明文".repeat(8);
+    let row = vec![cell.as_str(); 8].join("\t");
+    let tsv = vec![row.as_str(); 2000].join("\n");
+    let bytes = kit::workbooks::form_sheet("申請", None, &tsv, &[]).unwrap();
     assert!(reader().read(&bytes).unwrap().is_ok());
     let tiny = WorkbookReader {
         memory_mb: 16,
