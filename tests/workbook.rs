@@ -277,7 +277,7 @@ fn the_real_child_stops_at_its_memory_limit() {
     // within the reading budget). A tiny workbook sometimes fit in the
     // heap's slack and was read (CI failure of stop 14).
     let cell = "申請者の所属部局名と長い説明文".repeat(8);
-    let row = vec![cell.as_str(); 8].join("\t");
+    let row = [cell.as_str(); 8].join("\t");
     let tsv = vec![row.as_str(); 2000].join("\n");
     let bytes = kit::workbooks::form_sheet("申請", None, &tsv, &[]).unwrap();
     assert!(reader().read(&bytes).unwrap().is_ok());
