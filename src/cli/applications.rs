@@ -64,17 +64,6 @@ pub(super) enum ApplicationsCmd {
     },
 }
 
-/// The secretariat member's name for the audit log.
-pub(super) fn reviewer(by: Option<String>) -> String {
-    let who = by
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|s| !s.trim().is_empty());
-    match who {
-        Some(w) => format!("secretariat ({})", w.trim()),
-        None => "secretariat".into(),
-    }
-}
-
 /// After a review, moves the mail out of the IMAP review folder at once; if
 /// the server cannot be reached, the running robot does it at its next pass.
 fn refile_in_imap(env: &Env) {
@@ -125,7 +114,7 @@ pub(super) struct RejectArgs {
 /// `applications approve` and `review approve`: the same code.
 pub(super) fn approve(a: ApproveArgs, now: OffsetDateTime) -> Result<()> {
     let mut env = open_env(&a.dir.dir)?;
-    let o = ops::applications::approve(&mut env, a.id, &reviewer(a.by), now)?;
+    let o = ops::applications::approve(&mut env, a.id, &super::actor(a.by), now)?;
     print_outcome(&o, false);
     refile_in_imap(&env);
     Ok(())
@@ -134,7 +123,7 @@ pub(super) fn approve(a: ApproveArgs, now: OffsetDateTime) -> Result<()> {
 /// `applications reject` and `review reject`: the same code.
 pub(super) fn reject(a: RejectArgs, now: OffsetDateTime) -> Result<()> {
     let mut env = open_env(&a.dir.dir)?;
-    let o = ops::applications::reject(&mut env, a.id, &a.reason, &reviewer(a.by), now)?;
+    let o = ops::applications::reject(&mut env, a.id, &a.reason, &super::actor(a.by), now)?;
     print_outcome(&o, false);
     refile_in_imap(&env);
     Ok(())
@@ -212,7 +201,7 @@ pub(super) fn run(what: ApplicationsCmd, now: OffsetDateTime) -> Result<ExitCode
         ApplicationsCmd::Approve(a) => approve(a, now)?,
         ApplicationsCmd::Reject(a) => reject(a, now)?,
         ApplicationsCmd::Delete { dir, id, by } => {
-            let d = ops::applications::delete(&open_db(&dir.dir)?, id, &reviewer(by), now)?;
+            let d = ops::applications::delete(&open_db(&dir.dir)?, id, &super::actor(by), now)?;
             println!(
                 "application #{} deleted by {} (kept in the database and the audit log)",
                 d.id, d.deleted_by

@@ -62,17 +62,6 @@ pub(super) enum MaintenanceCmd {
     },
 }
 
-/// The secretariat member's name for the audit log.
-fn actor(by: Option<String>) -> String {
-    let who = by
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|s| !s.trim().is_empty());
-    match who {
-        Some(w) => format!("secretariat ({})", w.trim()),
-        None => "secretariat".into(),
-    }
-}
-
 fn print(s: &MaintenanceState, json: bool) -> Result<()> {
     if json {
         print_json(s)
@@ -105,13 +94,13 @@ pub(super) fn run(args: MaintenanceArgs, now: OffsetDateTime) -> Result<ExitCode
             let until = until.as_deref().map(maintenance::parse_until).transpose()?;
             let conn = open_db(dir(&show))?;
             print(
-                &maintenance::on(&conn, &message, until, &actor(by), now)?,
+                &maintenance::on(&conn, &message, until, &super::actor(by), now)?,
                 show.json,
             )?;
         }
         Some(MaintenanceCmd::Off { show, by }) => {
             let conn = open_db(dir(&show))?;
-            print(&maintenance::off(&conn, &actor(by), now)?, show.json)?;
+            print(&maintenance::off(&conn, &super::actor(by), now)?, show.json)?;
         }
     }
     Ok(ExitCode::SUCCESS)

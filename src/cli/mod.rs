@@ -229,6 +229,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// The environment every command that processes mail opens: with the
 /// secretariat's mail commands installed (`ra` never imports `ops`).
+/// The secretariat member's name for the audit log.
+fn actor(by: Option<String>) -> String {
+    let who = by
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty());
+    match who {
+        Some(w) => format!("secretariat ({})", w.trim()),
+        None => "secretariat".into(),
+    }
+}
+
 fn open_env(dir: &Path) -> Result<Env> {
     let cfg = Config::load(dir)?;
     let mut env = Env::open(cfg)?;
