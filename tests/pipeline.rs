@@ -761,3 +761,84 @@ fn one_key_for_two_subjects_in_one_file_is_not_certified() {
         ]
     );
 }
+
+/// Serials "MAILRA"…01, 01, 02, 02, …: a source that repeats itself.
+struct Stuttering(u8);
+
+impl mailra::ca::SerialSource for Stuttering {
+    fn next_serial(&mut self) -> mailra::model::Serial {
+        self.0 += 1;
+        mailra::model::Serial::from_bytes(&[
+            0x4d,
+            0x41,
+            0x49,
+            0x4c,
+            0x52,
+            0x41,
+            0,
+            0,
+            0,
+            self.0.div_ceil(2),
+        ])
+    }
+}
+
+/// The rows of a mail are signed together, on every core, before any is
+/// recorded: a serial the source repeats within the mail must still go to
+/// one certificate only, each row must get the certificate made for it, in
+/// row order, whichever CA signs it.
+#[test]
+fn certificates_signed_together_get_one_serial_each_in_row_order() {
+    let mut f = Fixture::new();
+    f.env.serials = Box::new(Stuttering(0));
+    let hosts = [
+        ("www.example.ac.jp", 3),
+        ("lms.example.ac.jp", 11),
+        ("mail.example.ac.jp", 3),
+        ("wiki.example.ac.jp", 3),
+        ("git.example.ac.jp", 11),
+    ];
+    let tsv = hosts
+        .iter()
+        .map(|(h, p)| issue_tsv_key(h, &if *p == 3 { rsa() } else { p384() }, *p))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let o = f.process(&f.mail(&f.o1, O1, "サーバ証明書発行申請", &tsv));
+    assert_eq!(o.verdict, Verdict::Accepted, "{o:?}");
+    let apps = store::applications_of_mail(&f.env.conn, o.mail_id).unwrap();
+    let rows = &apps[0].rows;
+    assert_eq!(rows.len(), hosts.len());
+    let mut seen = std::collections::HashSet::new();
+    for (i, (row, (host, profile))) in rows.iter().zip(hosts).enumerate() {
+        assert_eq!(row.line, i + 1);
+        let serial = row.serial.clone().expect("an issued row names its serial");
+        // Serials …01, …02, …: the repeats skipped, in row order.
+        assert_eq!(
+            serial.to_hex().to_ascii_lowercase(),
+            format!("4d41494c52410000000{}", i + 1)
+        );
+        assert!(seen.insert(serial.clone()));
+        let c = store::certificate(&f.env.conn, &serial).unwrap().unwrap();
+        assert!(
+            c.subject_dn.starts_with(&format!("CN={host},")),
+            "{}",
+            c.subject_dn
+        );
+        let p = write(f.dir.path(), "c.pem", c.pem.as_bytes());
+        let (ok, text) = openssl(&["verify", "-CAfile", &ca_file(&f, c.ca.unwrap()), &p]);
+        assert!(ok, "{host}: {text}");
+        let (_, text) = openssl(&["x509", "-in", &p, "-noout", "-serial", "-subject"]);
+        assert!(
+            text.to_ascii_lowercase()
+                .contains(&format!("serial=4d41494c52410000000{}", i + 1)),
+            "{text}"
+        );
+        assert!(text.contains(host), "{text}");
+        let expected = if profile == 3 {
+            CaKind::Rsa
+        } else {
+            CaKind::Ec
+        };
+        assert_eq!(c.ca, Some(expected), "{host}");
+    }
+}

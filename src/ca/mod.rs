@@ -151,6 +151,29 @@ pub fn issue_checked(
     profile::server::sign(ca, row, &csr.subject, &csr.key, serial, issued_at, days)
 }
 
+/// One server certificate of a batch: the CA that signs it, the row, its serial.
+pub struct IssueJob<'a> {
+    pub ca: &'a IssuingCa,
+    pub row: &'a IssueRow,
+    pub serial: Serial,
+}
+
+/// [`issue_checked`] for every row of a mail at once, on every core (a
+/// signature is most of a row's cost, and the rows do not depend on each
+/// other). Each job passes the same gate as alone; the answers come back in
+/// the jobs' order.
+pub fn issue_checked_all(
+    jobs: &[IssueJob<'_>],
+    inst: &crate::model::Institution,
+    issued_at: OffsetDateTime,
+    days: u32,
+) -> Vec<Result<X509, CaError>> {
+    use rayon::prelude::*;
+    jobs.par_iter()
+        .map(|j| issue_checked(j.ca, inst, j.row, j.serial.clone(), issued_at, days))
+        .collect()
+}
+
 /// The CA's gate for client and S/MIME certificates over keys it generated
 /// (profiles 5/13/14 and 7/15/16): refuses a profile of another family, a CA
 /// of the wrong kind, a key other than a sound RSA 2048 key

@@ -125,6 +125,22 @@ impl Mail {
         Ok(())
     }
 
+    /// [`Mail::queue`] for several replies, signed at once on every core.
+    pub fn queue_all(
+        &self,
+        env: &Env,
+        conn: &Connection,
+        mail_id: i64,
+        outs: Vec<Outgoing>,
+    ) -> Result<(), RaError> {
+        let answering = Answering {
+            mail_id: Some(mail_id),
+            in_reply_to: self.incoming.message_id.clone(),
+        };
+        queue_mails(env, conn, &answering, outs, self.incoming.now)?;
+        Ok(())
+    }
+
     /// The officer's result of a mail with application files.
     pub fn officer_reply(
         &self,
@@ -235,32 +251,106 @@ pub(crate) fn queue_mail(
     out: Outgoing,
     now: time::OffsetDateTime,
 ) -> Result<i64, RaError> {
-    let text = env.renderer.render(out.template, &out.view)?;
-    let reply = Reply {
-        from: env.cfg.robot_address.clone(),
-        to: out.to.clone(),
-        cc: out.cc.clone(),
-        subject: text.subject.clone(),
-        body: text.body,
-        attachments: out.attachments,
-        in_reply_to: answering.in_reply_to.clone(),
-        tags: out.tags,
-    };
-    let composed = compose::compose_encrypted(&reply, &env.signer, now, &out.encrypt_to)?;
-    let mut rcpt = out.to;
-    rcpt.extend(out.cc);
-    rcpt.sort();
-    rcpt.dedup();
+    let ready = Composer::of(env).compose(answering, out, now)?;
+    enqueue(env, conn, answering, ready, now)
+}
+
+/// [`queue_mail`] for several mails at once: rendered and signed on every
+/// core (a signature is most of a reply's cost), then queued in order.
+pub(crate) fn queue_mails(
+    env: &Env,
+    conn: &Connection,
+    answering: &Answering,
+    outs: Vec<Outgoing>,
+    now: time::OffsetDateTime,
+) -> Result<Vec<i64>, RaError> {
+    use rayon::prelude::*;
+    let composer = Composer::of(env);
+    let ready: Vec<Result<Ready, RaError>> = outs
+        .into_par_iter()
+        .map(|out| composer.compose(answering, out, now))
+        .collect();
+    ready
+        .into_iter()
+        .map(|r| enqueue(env, conn, answering, r?, now))
+        .collect()
+}
+
+/// What rendering and signing a reply needs of the [`Env`] (whose database
+/// connection stays on its thread).
+struct Composer<'a> {
+    renderer: &'a crate::render::Renderer,
+    signer: &'a crate::mail::sign::Signer,
+    from: &'a str,
+}
+
+/// A reply rendered and signed, waiting to be queued.
+struct Ready {
+    template: &'static str,
+    subject: String,
+    recipients: Vec<String>,
+    secret: bool,
+    composed: compose::Composed,
+}
+
+impl<'a> Composer<'a> {
+    fn of(env: &'a Env) -> Self {
+        Composer {
+            renderer: &env.renderer,
+            signer: &env.signer,
+            from: &env.cfg.robot_address,
+        }
+    }
+
+    fn compose(
+        &self,
+        answering: &Answering,
+        out: Outgoing,
+        now: time::OffsetDateTime,
+    ) -> Result<Ready, RaError> {
+        let text = self.renderer.render(out.template, &out.view)?;
+        let reply = Reply {
+            from: self.from.to_string(),
+            to: out.to.clone(),
+            cc: out.cc.clone(),
+            subject: text.subject.clone(),
+            body: text.body,
+            attachments: out.attachments,
+            in_reply_to: answering.in_reply_to.clone(),
+            tags: out.tags,
+        };
+        let composed = compose::compose_encrypted(&reply, self.signer, now, &out.encrypt_to)?;
+        let mut recipients = out.to;
+        recipients.extend(out.cc);
+        recipients.sort();
+        recipients.dedup();
+        Ok(Ready {
+            template: out.template,
+            subject: text.subject,
+            recipients,
+            secret: out.secret,
+            composed,
+        })
+    }
+}
+
+fn enqueue(
+    env: &Env,
+    conn: &Connection,
+    answering: &Answering,
+    ready: Ready,
+    now: time::OffsetDateTime,
+) -> Result<i64, RaError> {
     let new = store::NewReply {
         mail_id: answering.mail_id,
-        message_id: &composed.message_id,
+        message_id: &ready.composed.message_id,
         from: &env.cfg.robot_address,
-        recipients: &rcpt,
-        kind: out.template,
-        subject: &text.subject,
-        raw: &composed.raw,
+        recipients: &ready.recipients,
+        kind: ready.template,
+        subject: &ready.subject,
+        raw: &ready.composed.raw,
     };
-    Ok(if out.secret {
+    Ok(if ready.secret {
         store::enqueue_secret(conn, &new, now)?
     } else {
         store::enqueue(conn, &new, now)?

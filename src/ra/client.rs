@@ -25,7 +25,7 @@ use openssl::x509::X509;
 use rusqlite::Connection;
 
 use super::answer::Outgoing;
-use super::done::{Done, Generated, RowCtx, Signed, fresh_serial, record};
+use super::done::{Done, Generated, RowCtx, Signed, SignedCert, fresh_serial, record};
 use super::mail::Mail;
 use super::{Env, RaError};
 use crate::ca::{self, PinSource, SerialSource};
@@ -120,10 +120,11 @@ pub(super) fn issue(
     drop(key);
     let subject = Dn::from_x509_name(x509.subject_name()).map_err(ca::CaError::from)?;
     let applied = row.dn.to_string();
+    let made = SignedCert::new(x509)?;
     let signed = Signed {
         serial: &serial,
         ca: ca_kind,
-        x509: &x509,
+        cert: &made,
         profile: row.profile,
         subject_dn: subject.to_string(),
         admin_mail: &row.admin_mail,

@@ -121,11 +121,30 @@ pub(super) fn fresh_serial(
 
 use crate::ca::asn1_to_time;
 
+/// A certificate the CA just signed, with what the store keeps of it taken
+/// from the certificate itself (its key's hash and its PEM).
+pub(super) struct SignedCert {
+    pub x509: openssl::x509::X509,
+    pub spki_sha256: String,
+    pub pem: String,
+}
+
+impl SignedCert {
+    pub(super) fn new(x509: openssl::x509::X509) -> Result<SignedCert, RaError> {
+        let pem = x509.to_pem().map_err(ca::CaError::from)?;
+        Ok(SignedCert {
+            spki_sha256: ca::cert_spki_sha256(&x509),
+            pem: String::from_utf8_lossy(&pem).into_owned(),
+            x509,
+        })
+    }
+}
+
 /// A certificate the CA just signed for a row.
 pub(super) struct Signed<'a> {
     pub serial: &'a Serial,
     pub ca: crate::model::CaKind,
-    pub x509: &'a openssl::x509::X509,
+    pub cert: &'a SignedCert,
     pub profile: crate::model::Profile,
     /// The subject as stored (the row's DN for server certificates).
     pub subject_dn: String,
@@ -143,11 +162,11 @@ pub(super) fn record(rc: &RowCtx<'_>, s: Signed<'_>) -> Result<store::CertRecord
         profile: Some(s.profile),
         kind: crate::model::CertKind::of_profile(s.profile),
         subject_dn: s.subject_dn,
-        spki_sha256: ca::cert_spki_sha256(s.x509),
-        not_before: asn1_to_time(s.x509.not_before()).unwrap_or(now),
-        not_after: asn1_to_time(s.x509.not_after()).unwrap_or(now),
+        spki_sha256: s.cert.spki_sha256.clone(),
+        not_before: asn1_to_time(s.cert.x509.not_before()).unwrap_or(now),
+        not_after: asn1_to_time(s.cert.x509.not_after()).unwrap_or(now),
         status: crate::model::CertStatus::Valid,
-        pem: String::from_utf8_lossy(&s.x509.to_pem().map_err(ca::CaError::from)?).into_owned(),
+        pem: s.cert.pem.clone(),
         admin_mail: s.admin_mail.to_string(),
         renewed_from: s.renews.cloned(),
         issued_at: now,

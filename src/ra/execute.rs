@@ -3,12 +3,13 @@
 //! made just before it, see `client`).
 
 use openssl::pkey::{PKey, Private};
+use rayon::prelude::*;
 
 use super::client;
 use super::crl::{make_crl, publish_crl};
-use super::done::{Done, RowCtx, Signed, fresh_serial, record};
+use super::done::{Done, RowCtx, Signed, SignedCert, fresh_serial, record};
 use super::mail::Mail;
-use super::notify::queue_notices;
+use super::notify::notices;
 use super::replies::record_file;
 use super::{Env, Outcome, RaError, Verdict};
 use crate::ca;
@@ -57,6 +58,7 @@ pub(crate) fn execute(
         serials: serials.as_mut(),
         pins: pins.as_mut(),
         keys: keys.into_iter(),
+        signed: Vec::new().into_iter(),
     };
     let result = execute_in_tx(env, &mail, &batch, &mut sources);
     drop(sources);
@@ -104,6 +106,16 @@ struct Sources<'a> {
     serials: &'a mut dyn ca::SerialSource,
     pins: &'a mut dyn ca::PinSource,
     keys: std::vec::IntoIter<PKey<Private>>,
+    /// The server certificates signed for the rows before they are recorded
+    /// ([`presign`]), in row order.
+    signed: std::vec::IntoIter<Presigned>,
+}
+
+/// A server certificate signed ahead for its row.
+struct Presigned {
+    serial: Serial,
+    ca: CaKind,
+    cert: SignedCert,
 }
 
 fn execute_in_tx(
@@ -126,6 +138,7 @@ fn execute_in_tx(
     // The unique index on executed signed content makes a concurrent or
     // repeated execution fail here, before anything is issued.
     let mail_id = mail.record(&tx, verdict, summary_files, true, decision)?;
+    sources.signed = presign(env, &tx, files, inst, now, sources.serials)?.into_iter();
     let mut views = Vec::new();
     let mut done = Vec::new();
     let mut issued = Vec::new();
@@ -191,11 +204,12 @@ fn execute_in_tx(
         verdict,
         summary: &summary,
     };
-    let reply = mail.officer_reply(env, inst, result, decision);
-    mail.queue(env, &tx, mail_id, reply)?;
-    let replies = 1
-        + queue_notices(env, mail, &tx, mail_id, inst, &done)?
-        + client::queue_deliveries(env, mail, &tx, mail_id, inst, &done)?;
+    // The officer's result first, then the admins' notices, signed at once.
+    let mut outs = vec![mail.officer_reply(env, inst, result, decision)];
+    outs.extend(notices(env, mail, inst, &done)?);
+    let replies = outs.len();
+    mail.queue_all(env, &tx, mail_id, outs)?;
+    let replies = replies + client::queue_deliveries(env, mail, &tx, mail_id, inst, &done)?;
     store::audit(
         &tx,
         now,
@@ -217,14 +231,21 @@ fn execute_row(rc: &RowCtx<'_>, sources: &mut Sources<'_>, r: &Request) -> Resul
             ))
         })
     };
+    let mut signed = || {
+        sources.signed.next().ok_or_else(|| {
+            RaError::Io(std::io::Error::other(
+                "fewer signed certificates than server rows",
+            ))
+        })
+    };
     match r {
         Request::Server(ServerRequest::Issue(row)) => Ok(Done::Issued {
-            cert: issue(rc, sources.serials, row, None)?,
+            cert: issue(rc, signed()?, row, None)?,
             row: row.clone(),
             renewed_from: None,
         }),
         Request::Server(ServerRequest::Renew(rr)) => Ok(Done::Issued {
-            cert: issue(rc, sources.serials, &rr.request, Some(&rr.old_serial))?,
+            cert: issue(rc, signed()?, &rr.request, Some(&rr.old_serial))?,
             row: rr.request.clone(),
             renewed_from: Some(rr.old_serial.clone()),
         }),
@@ -361,27 +382,28 @@ fn revoke(rc: &RowCtx<'_>, how: &Revoke<'_>) -> Result<store::CertRecord, RaErro
 
 fn issue(
     rc: &RowCtx<'_>,
-    serials: &mut dyn ca::SerialSource,
+    signed: Presigned,
     row: &IssueRow,
     renews: Option<&Serial>,
 ) -> Result<store::CertRecord, RaError> {
     let RowCtx {
-        env,
         tx,
-        inst,
         mail_id,
         actor,
         now,
+        ..
     } = *rc;
-    let serial = fresh_serial(tx, serials)?;
-    let (ca_kind, issuing) = env.ca_for_profile(row.profile)?;
-    let x509 = ca::issue_checked(issuing, inst, row, serial.clone(), now, env.cfg.server_days)?;
+    let Presigned {
+        serial,
+        ca: ca_kind,
+        cert,
+    } = signed;
     let rec = record(
         rc,
         Signed {
             serial: &serial,
             ca: ca_kind,
-            x509: &x509,
+            cert: &cert,
             profile: row.profile,
             subject_dn: row.dn.to_string(),
             admin_mail: &row.admin_mail,
@@ -415,4 +437,62 @@ fn issue(
         &what,
     )?;
     Ok(rec)
+}
+
+/// The server rows of the mail's valid files, in the order they are carried
+/// out.
+fn server_rows(files: &[ApplicationFile]) -> impl Iterator<Item = &IssueRow> {
+    files
+        .iter()
+        .filter(|f| f.ok())
+        .flat_map(|f| &f.rows)
+        .filter_map(|r| match r {
+            Request::Server(ServerRequest::Issue(row)) => Some(row),
+            Request::Server(ServerRequest::Renew(rr)) => Some(&rr.request),
+            _ => None,
+        })
+}
+
+/// Signs the certificate of every server row before the rows are recorded:
+/// a serial for each, unused in the store and in this mail, then the CA's
+/// gate for all of them at once, on every core ([`ca::issue_checked_all`]).
+/// The first refusal stops the mail, as it would row by row.
+fn presign(
+    env: &Env,
+    tx: &rusqlite::Connection,
+    files: &[ApplicationFile],
+    inst: &Institution,
+    now: time::OffsetDateTime,
+    serials: &mut dyn ca::SerialSource,
+) -> Result<Vec<Presigned>, RaError> {
+    let mut jobs = Vec::new();
+    let mut kinds = Vec::new();
+    let mut taken = std::collections::HashSet::new();
+    for row in server_rows(files) {
+        let serial = loop {
+            let s = fresh_serial(tx, serials)?;
+            if taken.insert(s.clone()) {
+                break s;
+            }
+        };
+        let (kind, ca) = env.ca_for_profile(row.profile)?;
+        jobs.push(ca::IssueJob { ca, row, serial });
+        kinds.push(kind);
+    }
+    let signed: Vec<Result<SignedCert, RaError>> =
+        ca::issue_checked_all(&jobs, inst, now, env.cfg.server_days)
+            .into_par_iter()
+            .map(|x509| SignedCert::new(x509?))
+            .collect();
+    jobs.into_iter()
+        .zip(kinds)
+        .zip(signed)
+        .map(|((job, ca), cert)| {
+            Ok(Presigned {
+                serial: job.serial,
+                ca,
+                cert: cert?,
+            })
+        })
+        .collect()
 }

@@ -3,7 +3,6 @@
 //! either family revoked — one mail per admin and kind of event. Generated
 //! keys are delivered by `client`.
 
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use super::answer::Outgoing;
@@ -16,7 +15,7 @@ use crate::render::client_notices::ClientRevoked;
 use crate::render::codesign_notice::{Applied, CodeSignRevoked};
 use crate::render::notices::{self, IssuedCert, RevokedCert};
 
-/// Queues the notices for the executed rows: one mail per admin address and
+/// The notices for the executed rows: one mail per admin address and
 /// kind of event (issued / revoked), carrying all of that admin's certificates,
 /// rather than one mail per certificate — an admin of 30 hosts gets one mail,
 /// and the officer (cc) is not sent 99 copies for a 99-row file.
@@ -24,14 +23,12 @@ use crate::render::notices::{self, IssuedCert, RevokedCert};
 /// Issued certificates are grouped per issuing CA as well, so the one
 /// `chain.pem` of a notice is the chain of every certificate in it: an admin
 /// given both a profile 3 and a profile 11 certificate gets two notices.
-pub(super) fn queue_notices(
+pub(super) fn notices(
     env: &Env,
     mail: &Mail,
-    tx: &Connection,
-    mail_id: i64,
     inst: &Institution,
     done: &[Done],
-) -> Result<usize, RaError> {
+) -> Result<Vec<Outgoing>, RaError> {
     let officer = mail.officer_email();
     // (form, admin address lower-cased, issuing CA of issued certificates)
     // → rows, in first-seen order.
@@ -83,6 +80,7 @@ pub(super) fn queue_notices(
             None => groups.push((key, vec![d])),
         }
     }
+    let mut outs = Vec::with_capacity(groups.len());
     for ((form, _, _), ds) in &groups {
         let serials = ds
             .iter()
@@ -111,9 +109,9 @@ pub(super) fn queue_notices(
             ("Institution".into(), inst.name.clone()),
             ("Serial".into(), serials),
         ];
-        mail.queue(env, tx, mail_id, reply)?;
+        outs.push(reply);
     }
-    Ok(groups.len())
+    Ok(outs)
 }
 
 /// The notice of the revoked certificates of one admin (one family):

@@ -32,8 +32,10 @@ pub fn insert_row(
     serial: Option<&Serial>,
     detail: &str,
 ) -> Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO application_rows(application_id, line, outcome, serial, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(
         params![application_id, line as i64, outcome, serial.map(|s| s.to_hex()), detail],
     )?;
     Ok(conn.last_insert_rowid())

@@ -17,8 +17,10 @@ pub fn audit(
     serial: Option<&Serial>,
     detail: &str,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit(at, actor, action, mail_id, serial, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(
         params![ts(now), actor, action, mail_id, serial.map(|s| s.to_hex()), detail],
     )?;
     Ok(())

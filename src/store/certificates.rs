@@ -62,11 +62,13 @@ impl CertRecord {
 }
 
 pub fn insert_certificate(conn: &Connection, c: &CertRecord) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO certificates(serial, institution_id, profile, subject_dn, spki_sha256, not_before, not_after,
                                   status, pem, admin_mail, renewed_from, issued_at, mail_id, ca,
                                   applied_dn, user_mail, kind, import_ca, imported_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+    )?
+    .execute(
         params![
             c.serial.to_hex(),
             c.institution_id,

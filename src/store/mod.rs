@@ -84,6 +84,9 @@ pub fn open(path: &Path) -> Result<Connection> {
     // wiped outbox row (a PKCS#12, PINs) must not linger in the file.
     conn.pragma_update(None, "secure_delete", true)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A mail's pass uses a few dozen statements, most once per row: each is
+    // prepared once and kept (rusqlite keeps 16 by default).
+    conn.set_prepared_statement_cache_capacity(64);
     migrations::migrate(&mut conn)?;
     Ok(conn)
 }

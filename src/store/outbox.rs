@@ -111,9 +111,11 @@ pub fn enqueue_secret(conn: &Connection, r: &NewReply<'_>, now: OffsetDateTime) 
 }
 
 fn insert(conn: &Connection, r: &NewReply<'_>, secret: bool, now: OffsetDateTime) -> Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, raw, status, secret)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(
         params![
             r.mail_id,
             ts(now),

@@ -157,9 +157,11 @@ pub struct ServerDetails {
 
 /// Keeps the row details of a server certificate.
 pub fn set_server_details(conn: &Connection, serial: &Serial, d: &ServerDetails) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE certificates SET admin_name = ?2, admin_dept = ?3, fqdn = ?4, software = ?5, dns_names = ?6
          WHERE serial = ?1",
+    )?
+    .execute(
         params![
             serial.to_hex(),
             d.admin_name,

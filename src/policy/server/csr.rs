@@ -283,10 +283,21 @@ pub fn check_csr(der: &[u8], profile: Profile) -> Result<CheckedCsr, Vec<CsrErro
     memo::check_csr(der, profile, check_csr_uncached)
 }
 
-/// A small per-thread memory of [`check_csr`]'s answers.
+/// Checks many CSRs at once on every core and remembers the answers, so the
+/// row checks that follow one by one (and the CA's re-check before signing)
+/// find them ready: the signature and key checks are most of a row's cost.
+pub(super) fn check_all(items: &[(Vec<u8>, Profile)]) {
+    use rayon::prelude::*;
+    items.par_iter().for_each(|(der, profile)| {
+        let _ = check_csr(der, *profile);
+    });
+}
+
+/// A small process-wide memory of [`check_csr`]'s answers, shared by the
+/// threads that check a file's rows and sign its certificates.
 mod memo {
-    use std::cell::RefCell;
     use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
 
     use super::{CheckedCsr, CsrError};
     use crate::model::Profile;
@@ -296,8 +307,13 @@ mod memo {
     /// Enough for a 1000-row file checked twice; forgotten wholesale when full.
     const CAPACITY: usize = 1024;
 
-    thread_local! {
-        static ANSWERS: RefCell<HashMap<([u8; 32], Profile), Answer>> = RefCell::new(HashMap::new());
+    type Answers = HashMap<([u8; 32], Profile), Answer>;
+    static ANSWERS: LazyLock<Mutex<Answers>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+    /// The memory, even if a thread panicked while holding it (the map is
+    /// only ever read or replaced whole entry by entry, never left half-made).
+    fn answers() -> std::sync::MutexGuard<'static, Answers> {
+        ANSWERS.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn copy(a: &Answer) -> Answer {
@@ -320,17 +336,15 @@ mod memo {
         check: fn(&[u8], Profile) -> Answer,
     ) -> Answer {
         let key = (openssl::sha::sha256(der), profile);
-        if let Some(hit) = ANSWERS.with(|m| m.borrow().get(&key).map(copy)) {
+        if let Some(hit) = answers().get(&key).map(copy) {
             return hit;
         }
         let answer = check(der, profile);
-        ANSWERS.with(|m| {
-            let mut m = m.borrow_mut();
-            if m.len() >= CAPACITY {
-                m.clear();
-            }
-            m.insert(key, copy(&answer));
-        });
+        let mut m = answers();
+        if m.len() >= CAPACITY {
+            m.clear();
+        }
+        m.insert(key, copy(&answer));
         answer
     }
 }

@@ -26,8 +26,10 @@ pub use fields::{
 };
 
 use crate::intake::application::Records;
+use crate::intake::record::Record;
 use crate::model::{
-    Dn, FormKind, Institution, IssueRow, LookupError, Request, RowError, ServerRequest,
+    Dn, FormFamily, FormKind, Institution, IssueRow, LookupError, Profile, Request, RowError,
+    ServerRequest,
 };
 use crate::policy::check::{Checked, Context};
 use crate::policy::dn;
@@ -58,6 +60,9 @@ pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, Lookup
     let (kind, mut errors, fits) = detect::detect(&file.records);
     let mut rows = Vec::new();
     if let Some(kind) = kind {
+        if matches!(kind, FormKind::ServerIssue | FormKind::ServerRenew) {
+            csr::check_all(&csrs_to_check(&file.records, &fits));
+        }
         for (rec, _) in file.records.iter().zip(&fits).filter(|(_, f)| **f) {
             let mut row = RowCheck::new(rec, kind, field_name);
             let req = match kind {
@@ -94,6 +99,27 @@ pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, Lookup
         errors,
         warnings: file.warnings,
     })
+}
+
+/// The CSRs (field 7) of the issue and renewal rows that fit the form, each
+/// with the profile its row asks (field 2), as far as both can be read; the
+/// row checks report whatever cannot.
+fn csrs_to_check(records: &[Record], fits: &[bool]) -> Vec<(Vec<u8>, Profile)> {
+    records
+        .iter()
+        .zip(fits)
+        .filter(|(_, f)| **f)
+        .filter_map(|(rec, _)| {
+            let profile = rec
+                .fields
+                .get(1)?
+                .parse::<u8>()
+                .ok()
+                .and_then(Profile::from_id)?;
+            let der = decode_csr_field(rec.fields.get(6)?).ok()?;
+            (profile.family() == FormFamily::Server).then_some((der, profile))
+        })
+        .collect()
 }
 
 /// Re-checks a validated issue row against the institution before signing: the DN rules,
