@@ -98,10 +98,7 @@ fn outbox_of(f: &Fixture, kind: &str) -> Vec<store::OutboxRow> {
 }
 
 fn raw_of(f: &Fixture, id: i64) -> Vec<u8> {
-    f.env
-        .conn
-        .query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0))
-        .unwrap()
+    store::outbox_raw(&f.env.conn, id).unwrap().unwrap()
 }
 
 fn text_of(raw: &[u8]) -> String {

@@ -81,12 +81,7 @@ fn a_secret_reply_written_to_the_outbox_folder_leaves_a_stub_in_the_store() {
 
     let rows = store::outbox_rows(&f.env.conn, None).unwrap();
     assert!(rows.iter().all(|r| r.status == store::OutboxStatus::Sent));
-    let raw_of = |id: i64| -> Vec<u8> {
-        f.env
-            .conn
-            .query_row("SELECT raw FROM outbox WHERE id = ?1", [id], |r| r.get(0))
-            .unwrap()
-    };
+    let raw_of = |id: i64| -> Vec<u8> { store::outbox_raw(&f.env.conn, id).unwrap().unwrap() };
     for (id, c) in [(ids[0], &encrypted), (ids[1], &plain)] {
         let stub = store::wiped_stub(&raw_of(id)).unwrap();
         assert_eq!(stub.message_id, c.message_id);

@@ -8,7 +8,8 @@
 //!
 //! No SQL lives outside this folder. It is split by table group, a file each:
 //! `registry` (institutions, officers), `mails`, `applications` (with their
-//! rows), `certificates`, `crls` (with revocations), `outbox`, `audit`,
+//! rows), `certificates`, `crls` (with revocations), `outbox` (each reply's
+//! message in `outbox_raw`, so marking it sent does not rewrite it), `audit`,
 //! `heartbeat` (the running robot's last sign of life),
 //! `imap` (where mails were filed, how far each IMAP mailbox was read) and
 //! `reminders` (reminders sent, the row details a renewal file is pre-filled

@@ -112,24 +112,35 @@ pub fn enqueue_secret(conn: &Connection, r: &NewReply<'_>, now: OffsetDateTime) 
 
 fn insert(conn: &Connection, r: &NewReply<'_>, secret: bool, now: OffsetDateTime) -> Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, raw, status, secret)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO outbox(mail_id, created_at, message_id, sender, recipients, kind, subject, status, secret)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(
-        params![
-            r.mail_id,
-            ts(now),
-            r.message_id,
-            r.from,
-            serde_json::to_string(r.recipients).unwrap_or_default(),
-            r.kind,
-            r.subject,
-            r.raw,
-            OutboxStatus::Pending,
-            secret
-        ],
-    )?;
-    Ok(conn.last_insert_rowid())
+    .execute(params![
+        r.mail_id,
+        ts(now),
+        r.message_id,
+        r.from,
+        serde_json::to_string(r.recipients).unwrap_or_default(),
+        r.kind,
+        r.subject,
+        OutboxStatus::Pending,
+        secret
+    ])?;
+    let id = conn.last_insert_rowid();
+    conn.prepare_cached("INSERT INTO outbox_raw(outbox_id, raw) VALUES (?1, ?2)")?
+        .execute(params![id, r.raw])?;
+    Ok(id)
+}
+
+/// The message of a queued reply as stored now (a sent secret one: its stub).
+pub fn outbox_raw(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT raw FROM outbox_raw WHERE outbox_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 fn outbox_where(
@@ -138,9 +149,9 @@ fn outbox_where(
     p: &dyn rusqlite::ToSql,
 ) -> Result<Vec<OutboxMail>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT id, mail_id, message_id, sender, recipients, kind, subject, raw, status, attempts,
+        "SELECT id, mail_id, message_id, sender, recipients, kind, subject, r.raw, status, attempts,
                 delivered_to, refused
-         FROM outbox WHERE {clause} ORDER BY id"
+         FROM outbox JOIN outbox_raw r ON r.outbox_id = outbox.id WHERE {clause} ORDER BY id"
     ))?;
     let rows = stmt
         .query_map([p], |r| {
@@ -172,15 +183,23 @@ pub fn outbox_for_mail(conn: &Connection, mail_id: i64) -> Result<Vec<OutboxMail
     outbox_where(conn, "mail_id = ?1", &mail_id)
 }
 
-/// The stub a sent secret reply's message becomes (SQL, over the row's old
-/// values): what it was, not what it said.
-const WIPE: &str = "raw = CASE WHEN secret = 1 AND wiped_at IS NULL THEN CAST(
+/// Wipes a sent secret reply's message to its stub (SQL over the reply's
+/// values before it is marked wiped): what it was, not what it said. Binds
+/// `:id` and `:wiped_at`; a reply that is not secret, or already wiped, is
+/// left alone. Run before [`WIPED_AT`].
+const WIPE_RAW: &str = "UPDATE outbox_raw SET raw = CAST(
         'X-Mailra-Wiped: this reply carried a PKCS#12 or access PINs; its content was erased once sent' || char(13, 10) ||
-        'Message-ID: ' || message_id || char(13, 10) ||
-        'Size: ' || length(raw) || char(13, 10) ||
-        'Recipients: ' || recipients || char(13, 10) ||
-        'Wiped-At: ' || :wiped_at || char(13, 10) AS BLOB) ELSE raw END,
-    wiped_at = CASE WHEN secret = 1 THEN coalesce(wiped_at, :wiped_at) ELSE wiped_at END";
+        'Message-ID: ' || o.message_id || char(13, 10) ||
+        'Size: ' || length(outbox_raw.raw) || char(13, 10) ||
+        'Recipients: ' || o.recipients || char(13, 10) ||
+        'Wiped-At: ' || :wiped_at || char(13, 10) AS BLOB)
+    FROM outbox o
+    WHERE o.id = outbox_raw.outbox_id AND outbox_raw.outbox_id = :id
+      AND o.secret = 1 AND o.wiped_at IS NULL";
+
+/// The outbox columns set with [`WIPE_RAW`] (in an `UPDATE outbox SET`).
+const WIPED_AT: &str =
+    "wiped_at = CASE WHEN secret = 1 THEN coalesce(wiped_at, :wiped_at) ELSE wiped_at END";
 
 /// What [`wiped_stub`] reads back from a wiped reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,8 +227,8 @@ pub fn wiped_stub(raw: &[u8]) -> Option<WipedStub> {
     })
 }
 
-/// Records that a reply was sent; a secret one is wiped to its stub in the
-/// same statement. Returns whether it was a secret one (then call [`scrub`]
+/// Records that a reply was sent; a secret one is wiped to its stub at
+/// the same time (one savepoint). Returns whether it was a secret one (then call [`scrub`]
 /// once the transaction is committed).
 pub fn mark_sent(
     conn: &Connection,
@@ -217,13 +236,36 @@ pub fn mark_sent(
     now: OffsetDateTime,
     transport_id: &str,
 ) -> Result<bool> {
+    // Both statements or neither, inside a caller's transaction or not: a
+    // message wiped but still pending would be sent again as its stub.
+    conn.execute_batch("SAVEPOINT mark_sent")?;
+    match mark_sent_in(conn, id, now, transport_id) {
+        Ok(wiped) => {
+            conn.execute_batch("RELEASE mark_sent")?;
+            Ok(wiped)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO mark_sent; RELEASE mark_sent");
+            Err(e)
+        }
+    }
+}
+
+fn mark_sent_in(
+    conn: &Connection,
+    id: i64,
+    now: OffsetDateTime,
+    transport_id: &str,
+) -> Result<bool> {
+    conn.prepare_cached(WIPE_RAW)?
+        .execute(rusqlite::named_params! { ":id": id, ":wiped_at": ts(now) })?;
     let wiped: Option<bool> = conn
+        .prepare_cached(&format!(
+            "UPDATE outbox SET status = :status, sent_at = :wiped_at, attempts = attempts + 1,
+                    last_error = NULL, transport_id = :transport, {WIPED_AT}
+             WHERE id = :id RETURNING secret = 1"
+        ))?
         .query_row(
-            &format!(
-                "UPDATE outbox SET status = :status, sent_at = :wiped_at, attempts = attempts + 1,
-                        last_error = NULL, transport_id = :transport, {WIPE}
-                 WHERE id = :id RETURNING secret = 1"
-            ),
             rusqlite::named_params! {
                 ":id": id,
                 ":wiped_at": ts(now),
@@ -301,10 +343,9 @@ pub fn recipient_delivered(
     // marked sent next; a crash in between leaves nothing to send again).
     let m = outbox_where(&tx, "id = ?1", &id)?;
     if m.first().is_some_and(|m| m.remaining().is_empty()) {
-        tx.execute(
-            &format!("UPDATE outbox SET {WIPE} WHERE id = :id"),
-            rusqlite::named_params! { ":id": id, ":wiped_at": ts(now) },
-        )?;
+        let p = rusqlite::named_params! { ":id": id, ":wiped_at": ts(now) };
+        tx.execute(WIPE_RAW, p)?;
+        tx.execute(&format!("UPDATE outbox SET {WIPED_AT} WHERE id = :id"), p)?;
     }
     tx.commit()?;
     Ok(())
