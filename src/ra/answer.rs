@@ -117,11 +117,7 @@ impl Mail {
         mail_id: i64,
         out: Outgoing,
     ) -> Result<(), RaError> {
-        let answering = Answering {
-            mail_id: Some(mail_id),
-            in_reply_to: self.incoming.message_id.clone(),
-        };
-        queue_mail(env, conn, &answering, out, self.incoming.now)?;
+        queue_mail(env, conn, &self.answering(mail_id), out, self.incoming.now)?;
         Ok(())
     }
 
@@ -133,12 +129,16 @@ impl Mail {
         mail_id: i64,
         outs: Vec<Outgoing>,
     ) -> Result<(), RaError> {
-        let answering = Answering {
+        queue_mails(env, conn, &self.answering(mail_id), outs, self.incoming.now)?;
+        Ok(())
+    }
+
+    /// What a reply to this mail (recorded as `mail_id`) answers.
+    fn answering(&self, mail_id: i64) -> Answering {
+        Answering {
             mail_id: Some(mail_id),
             in_reply_to: self.incoming.message_id.clone(),
-        };
-        queue_mails(env, conn, &answering, outs, self.incoming.now)?;
-        Ok(())
+        }
     }
 
     /// The officer's result of a mail with application files.
