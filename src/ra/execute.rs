@@ -1,6 +1,8 @@
 //! Carrying out validated files: issue, renew, revoke, a fresh CRL, and the
 //! replies, all in one transaction (keys for generated-key certificates are
-//! made just before it, see `client`).
+//! made just before it, see `client`). The server certificates of every row
+//! are signed together at its start, on every core ([`presign`]), then
+//! recorded row by row in file order; the replies are signed together too.
 
 use openssl::pkey::{PKey, Private};
 use rayon::prelude::*;
