@@ -4,7 +4,7 @@
 //! at hand.
 //!
 //! Not covered: the signing certificates of officers other than this mail's
-//! signer. The store keeps each mail raw (`mails.raw`) but no index of
+//! signer. The store keeps each mail raw (`mail_raw`) but no index of
 //! signer keys; a `mails.signer_spki_sha256` column would let the rule cover
 //! every officer who ever signed a mail.
 

@@ -35,13 +35,12 @@ pub struct MailRecord<'a> {
 
 pub fn insert_mail(conn: &Connection, m: &MailRecord) -> Result<i64> {
     conn.execute(
-        "INSERT INTO mails(received_at, source, raw, raw_sha256, message_id, from_addr, subject, signed_sha256,
+        "INSERT INTO mails(received_at, source, raw_sha256, message_id, from_addr, subject, signed_sha256,
                            officer_id, verdict, detail, dry_run, executed, folder, keywords, rule)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             ts(m.received_at),
             m.source,
-            m.raw,
             m.raw_sha256,
             m.message_id,
             m.from_addr,
@@ -57,7 +56,12 @@ pub fn insert_mail(conn: &Connection, m: &MailRecord) -> Result<i64> {
             m.rule
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    // The bytes in a table of their own (migration 15): later updates of the
+    // mail's row (verdict, filing) then leave the message alone.
+    conn.prepare_cached("INSERT INTO mail_raw(mail_id, raw) VALUES (?1, ?2)")?
+        .execute(params![id, m.raw])?;
+    Ok(id)
 }
 
 /// Records the outcome of reviewing a held mail on the mail's own row: the
@@ -152,6 +156,8 @@ pub struct StoredMail {
 const MAIL_COLS: &str =
     "id, received_at, source, raw, from_addr, subject, verdict, detail, folder, keywords, rule,
      executed, filed_at";
+/// A mail's row with its bytes (kept apart since migration 15).
+const MAIL_FROM: &str = "mails JOIN mail_raw ON mail_raw.mail_id = mails.id";
 
 fn stored_mail(conn: &Connection, r: &rusqlite::Row) -> rusqlite::Result<StoredMail> {
     let id: i64 = r.get(0)?;
@@ -187,7 +193,7 @@ fn stored_mail(conn: &Connection, r: &rusqlite::Row) -> rusqlite::Result<StoredM
 pub fn mail(conn: &Connection, id: i64) -> Result<Option<StoredMail>> {
     Ok(conn
         .query_row(
-            &format!("SELECT {MAIL_COLS} FROM mails WHERE id = ?1"),
+            &format!("SELECT {MAIL_COLS} FROM {MAIL_FROM} WHERE id = ?1"),
             [id],
             |r| stored_mail(conn, r),
         )
@@ -207,7 +213,7 @@ pub struct MailFilter {
 pub fn mails(conn: &Connection, filter: &MailFilter) -> Result<Vec<StoredMail>> {
     let (from, until) = filter.received.bounds();
     let mut stmt = conn.prepare(&format!(
-        "SELECT {MAIL_COLS} FROM mails
+        "SELECT {MAIL_COLS} FROM {MAIL_FROM}
          WHERE (?1 IS NULL OR verdict = ?1)
            AND (?2 IS NULL OR julianday(received_at) >= julianday(?2))
            AND (?3 IS NULL OR julianday(received_at) < julianday(?3))

@@ -7,7 +7,8 @@
 //! issuing and replying harmless).
 //!
 //! No SQL lives outside this folder. It is split by table group, a file each:
-//! `registry` (institutions, officers), `mails`, `applications` (with their
+//! `registry` (institutions, officers), `mails` (each mail's bytes in
+//! `mail_raw`, so its verdict and filing do not rewrite them), `applications` (with their
 //! rows), `certificates`, `crls` (with revocations), `outbox` (each reply's
 //! message in `outbox_raw`, so marking it sent does not rewrite it), `audit`,
 //! `heartbeat` (the running robot's last sign of life),
