@@ -203,7 +203,7 @@ fn migrations_14_and_15_keep_every_message_byte_for_byte_in_its_own_table() {
     let mail: &[u8] = b"From: a@example.ac.jp\r\n\r\nbody \x00\xff";
     let reply: &[u8] = b"From: robot@example.ac.jp\r\n\r\nreply \x00\xfe";
     {
-        let mut conn = Connection::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
         for sql in &MIGRATIONS[..13] {
             conn.execute_batch(sql).unwrap();
         }
