@@ -762,6 +762,37 @@ fn one_key_for_two_subjects_in_one_file_is_not_certified() {
     );
 }
 
+/// Regression: a key repeated for two subjects was caught within one file,
+/// not across two files of the same mail (both were certified).
+#[test]
+fn one_key_for_two_subjects_in_two_files_of_one_mail_is_not_certified() {
+    let mut f = Fixture::new();
+    let key = rsa();
+    let first = issue_tsv_key("www.example.ac.jp", &key, 3);
+    let second = [
+        issue_tsv_key("mail.example.ac.jp", &rsa(), 3),
+        issue_tsv_key("lms.example.ac.jp", &key, 3),
+    ]
+    .join("\r\n");
+    let raw = f.mail_files(
+        &f.o1,
+        O1,
+        "発行",
+        &[("first.tsv", &first), ("second.tsv", &second)],
+    );
+    let o = f.process(&raw);
+    // The first file is carried out; the second, with its error, is not.
+    assert_eq!(f.cert_count(), 1, "{o:?}");
+    let issued = store::certificates(&f.env.conn).unwrap();
+    assert!(issued[0].subject_dn.contains("CN=www.example.ac.jp"));
+    assert_eq!(
+        row_errors(&f),
+        vec![
+            "line 2: field 7 (CSR): the CSR's key is also the key of line 1 of first.tsv, for another subject; each subject needs its own key pair"
+        ]
+    );
+}
+
 /// Serials "MAILRA"…01, 01, 02, 02, …: a source that repeats itself.
 struct Stuttering(u8);
 

@@ -40,6 +40,12 @@ pub enum KeyReuse {
         "the CSR's key is also the key of line {0}, for another subject; each subject needs its own key pair"
     )]
     EarlierLine(usize),
+    /// The key of a row of an earlier file of the same mail: `place` is
+    /// "line 3" or "Sheet1!G3".
+    #[error(
+        "the CSR's key is also the key of {place} of {file}, for another subject; each subject needs its own key pair"
+    )]
+    OtherFile { file: String, place: String },
 }
 
 /// Checks the key with SPKI hash `spki_sha256`, requested for a subject for
@@ -84,23 +90,66 @@ pub fn repeated_in_file(
     rows: &[ServerRequest],
     same_subject: impl Fn(&Dn, &Dn) -> bool,
 ) -> Vec<(usize, KeyReuse)> {
-    let mut seen: Vec<(String, &Dn, usize)> = Vec::new();
+    repeated(&[rows.iter().collect()], same_subject, true)
+        .into_iter()
+        .map(|r| (r.line, KeyReuse::EarlierLine(r.first_line)))
+        .collect()
+}
+
+/// A row whose CSR carries the key of an earlier row for another subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated {
+    /// The file (its index in the mail) and line of the later row.
+    pub file: usize,
+    pub line: usize,
+    /// Where the key was first asked for.
+    pub first_file: usize,
+    pub first_line: usize,
+}
+
+/// The rows of a mail's files whose CSR carries the key of a row of an
+/// earlier file for another subject (a key repeated within one file is
+/// [`repeated_in_file`]'s). The store cannot see them either: the files are
+/// checked before any is carried out.
+pub fn repeated_across_files(
+    files: &[Vec<&ServerRequest>],
+    same_subject: impl Fn(&Dn, &Dn) -> bool,
+) -> Vec<Repeated> {
+    repeated(files, same_subject, false)
+}
+
+/// Every later row with the key of an earlier row for another subject:
+/// pairs within one file when `within`, else pairs across files only.
+fn repeated(
+    files: &[Vec<&ServerRequest>],
+    same_subject: impl Fn(&Dn, &Dn) -> bool,
+    within: bool,
+) -> Vec<Repeated> {
+    // Each key with the first subjects asked for it: (key, dn, file, line).
+    let mut seen: Vec<(String, &Dn, usize, usize)> = Vec::new();
     let mut out = Vec::new();
-    for row in rows {
-        let req = match row {
-            ServerRequest::Issue(r) => r,
-            ServerRequest::Renew(r) => &r.request,
-            ServerRequest::Revoke(_) => continue,
-        };
-        let Some(spki) = spki_sha256(&req.csr_der) else {
-            continue;
-        };
-        match seen.iter().find(|(k, _, _)| *k == spki) {
-            Some((_, dn, line)) if !same_subject(dn, &req.dn) => {
-                out.push((req.line, KeyReuse::EarlierLine(*line)));
+    for (file, rows) in files.iter().enumerate() {
+        for row in rows {
+            let req = match row {
+                ServerRequest::Issue(r) => r,
+                ServerRequest::Renew(r) => &r.request,
+                ServerRequest::Revoke(_) => continue,
+            };
+            let Some(spki) = spki_sha256(&req.csr_der) else {
+                continue;
+            };
+            let clash = seen.iter().find(|(k, dn, f, _)| {
+                *k == spki && (*f == file) == within && !same_subject(dn, &req.dn)
+            });
+            match clash {
+                Some(&(_, _, first_file, first_line)) => out.push(Repeated {
+                    file,
+                    line: req.line,
+                    first_file,
+                    first_line,
+                }),
+                None => seen.push((spki, &req.dn, file, req.line)),
             }
-            Some(_) => {}
-            None => seen.push((spki, &req.dn, req.line)),
         }
     }
     out

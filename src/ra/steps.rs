@@ -228,7 +228,8 @@ pub(super) fn decide(
     }
 }
 
-/// The same certificate may be named only once per mail, across all its files.
+/// The same certificate may be named only once per mail, and the same key
+/// certified for one subject only, across all its files.
 fn cross_file_checks(files: &mut [ApplicationFile]) {
     // Where a serial was first named: the file, and its line (or sheet row).
     let mut seen: std::collections::HashMap<Serial, (String, String)> = Default::default();
@@ -259,6 +260,22 @@ fn cross_file_checks(files: &mut [ApplicationFile]) {
             }
         }
         f.errors.extend(extra);
+    }
+    // One key for two subjects, in two files (each file checked its own rows).
+    let views: Vec<policy::server::FileRows> = files
+        .iter()
+        .map(|f| policy::server::FileRows {
+            name: &f.name,
+            sheet: f.sheet.as_deref(),
+            rows: &f.rows,
+        })
+        .collect();
+    let repeated = policy::server::keys_repeated_across_files(&views);
+    for (i, e) in repeated {
+        files[i].errors.push(e);
+    }
+    for f in files.iter_mut() {
+        f.errors.sort_by_key(|e| (e.line, e.field.unwrap_or(0)));
     }
 }
 

@@ -167,10 +167,25 @@ impl Fixture {
 
     /// A signed application mail from `signer` carrying one TSV file.
     pub fn mail(&self, signer: &Signer, from: &str, subject: &str, tsv: &str) -> Vec<u8> {
-        let files = [FileSpec {
-            name: "application.tsv".into(),
-            data: kit::forms::sjis(tsv),
-        }];
+        self.mail_files(signer, from, subject, &[("application.tsv", tsv)])
+    }
+
+    /// A signed application mail from `signer` carrying TSV files, as
+    /// (name, text) in order.
+    pub fn mail_files(
+        &self,
+        signer: &Signer,
+        from: &str,
+        subject: &str,
+        tsvs: &[(&str, &str)],
+    ) -> Vec<u8> {
+        let files: Vec<FileSpec> = tsvs
+            .iter()
+            .map(|(name, tsv)| FileSpec {
+                name: name.to_string(),
+                data: kit::forms::sjis(tsv),
+            })
+            .collect();
         kit::mail::application_mail(signer, from, kit::ROBOT, subject, &files, false, now())
             .unwrap()
     }

@@ -101,6 +101,51 @@ pub fn check_records(records: &Records, ctx: &Context) -> Result<Checked, Lookup
     })
 }
 
+/// A mail's application file as the checks across files see it.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRows<'a> {
+    pub name: &'a str,
+    /// The sheet its rows were read from (a workbook), for the cell names.
+    pub sheet: Option<&'a str>,
+    pub rows: &'a [Request],
+}
+
+/// The rows of a mail's files whose CSR (field 7) carries the key of a row
+/// of an earlier file for another subject, as (file index, error on the
+/// later row). A key repeated within one file is [`check_records`]' error.
+pub fn keys_repeated_across_files(files: &[FileRows]) -> Vec<(usize, RowError)> {
+    let server_rows: Vec<Vec<&ServerRequest>> = files
+        .iter()
+        .map(|f| {
+            f.rows
+                .iter()
+                .filter_map(|r| match r {
+                    Request::Server(s) => Some(s),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    keyreuse::repeated_across_files(&server_rows, Dn::same_as)
+        .into_iter()
+        .map(|r| {
+            let first = &files[r.first_file];
+            let place = match first.sheet {
+                // Field 7 is column G.
+                Some(sheet) => format!("{}!G{}", crate::model::sheet_ref(sheet), r.first_line),
+                None => format!("line {}", r.first_line),
+            };
+            let rule = CsrError::Reused(keyreuse::KeyReuse::OtherFile {
+                file: first.name.to_string(),
+                place,
+            });
+            let mut e = err(r.line, None, 7, rule.to_string());
+            e.sheet = files[r.file].sheet.map(str::to_owned);
+            (r.file, e)
+        })
+        .collect()
+}
+
 /// The CSRs (field 7) of the issue and renewal rows that fit the form, each
 /// with the profile its row asks (field 2), as far as both can be read; the
 /// row checks report whatever cannot.

@@ -2,6 +2,7 @@
 //! it and the errors `mailra` must answer, checked through the form-family
 //! dispatcher as `ra` and `mailra check` do.
 
+mod across;
 mod existing;
 mod issue;
 mod lookup;
