@@ -741,6 +741,44 @@ fn the_keys_of_the_robot_the_cas_and_the_signing_officer_are_not_certified() {
     );
 }
 
+/// Regression: only the key of the officer who signed the mail at hand was
+/// refused; another registered officer's signing key was certified.
+#[test]
+fn the_signing_key_of_any_registered_officer_is_not_certified() {
+    let mut f = Fixture::new();
+    // Another institution's officer mails the robot (a broken file is
+    // enough: the signature and the signer were verified); a stranger,
+    // whose certificate chains to the officer CA but who is not
+    // registered, is rejected, and their key stays free.
+    let o = f.process(&f.mail(&f.o2, O2, "発行", "x"));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    let stranger = signer(&f.officer_ca, "stranger@example.ac.jp");
+    let o = f.process(&f.mail(
+        &stranger,
+        "stranger@example.ac.jp",
+        "発行",
+        &issue_tsv("x.example.ac.jp"),
+    ));
+    assert_eq!(o.verdict, Verdict::Rejected, "{o:?}");
+    let tsv = [
+        issue_tsv_key("www.example.ac.jp", &f.o2.key, 3),
+        issue_tsv_key("mail.example.ac.jp", &stranger.key, 3),
+    ]
+    .join("\r\n");
+    let o = f.process(&f.mail(&f.o1, O1, "発行", &tsv));
+    assert_eq!(o.verdict, Verdict::Invalid, "{o:?}");
+    assert_eq!(f.cert_count(), 0);
+    // The first error is the other officer's broken file; line 2 (the
+    // stranger's key) has none.
+    assert_eq!(
+        row_errors(&f),
+        vec![
+            "line 1: cannot tell which form this row is: it has neither a CSR (field 7) nor a serial (field 4)",
+            "line 1: field 7 (CSR): the CSR's key is the key of a registered officer's signing certificate; that key must never be certified, generate a new key pair"
+        ]
+    );
+}
+
 #[test]
 fn one_key_for_two_subjects_in_one_file_is_not_certified() {
     let mut f = Fixture::new();

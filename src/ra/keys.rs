@@ -1,12 +1,9 @@
 //! The instance's own keys, which no CSR may carry (policy::keyreuse): the
 //! robot's signing certificate and its chain, the issuing CAs and their
-//! chains, the officer CAs, and the officer certificate that signed the mail
-//! at hand.
-//!
-//! Not covered: the signing certificates of officers other than this mail's
-//! signer. The store keeps each mail raw (`mail_raw`) but no index of
-//! signer keys; a `mails.signer_spki_sha256` column would let the rule cover
-//! every officer who ever signed a mail.
+//! chains, the officer CAs, the officer certificate that signed the mail at
+//! hand, and the signing certificate of every registered officer whose mail
+//! was verified since the store has kept signer keys
+//! (`mails.signer_spki_sha256`, migration 16).
 
 use openssl::x509::X509;
 
@@ -15,9 +12,10 @@ use crate::model::CaKind;
 use crate::policy::keyreuse::ReservedKey;
 
 use super::Env;
+use crate::store;
 
 /// The reserved keys for a mail signed by the certificate `signer_der`.
-pub(crate) fn reserved_keys(env: &Env, signer_der: &[u8]) -> Vec<ReservedKey> {
+pub(crate) fn reserved_keys(env: &Env, signer_der: &[u8]) -> store::Result<Vec<ReservedKey>> {
     let mut out = Vec::new();
     let mut add = |cert: &X509, holder: &str| {
         let spki_sha256 = cert_spki_sha256(cert);
@@ -55,5 +53,14 @@ pub(crate) fn reserved_keys(env: &Env, signer_der: &[u8]) -> Vec<ReservedKey> {
     for c in &env.trust.officer_cas {
         add(c, "an officer CA");
     }
-    out
+    // Other officers' keys are not named: the reply goes to another officer.
+    for spki_sha256 in store::officer_signing_keys(&env.conn)? {
+        if !out.iter().any(|r| r.spki_sha256 == spki_sha256) {
+            out.push(ReservedKey {
+                spki_sha256,
+                holder: "a registered officer's signing certificate".into(),
+            });
+        }
+    }
+    Ok(out)
 }

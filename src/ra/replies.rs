@@ -25,6 +25,14 @@ impl Mail {
         d: &Decision,
     ) -> Result<i64, RaError> {
         let (i, k) = (&self.incoming, &self.known);
+        // A registered officer's verified signing key, kept so that no CSR
+        // of any later mail certifies it (`keys::reserved_keys`).
+        let signer_key = k
+            .officer
+            .as_ref()
+            .and(k.signer_cert.as_ref())
+            .map(crate::ca::cert_spki_sha256)
+            .filter(|h| !h.is_empty());
         let record = store::MailRecord {
             received_at: i.received_at,
             source: &i.source,
@@ -34,6 +42,7 @@ impl Mail {
             from_addr: i.from.as_deref(),
             subject: i.subject.as_deref(),
             signed_sha256: k.signed_sha.as_deref(),
+            signer_spki_sha256: signer_key.as_deref(),
             officer_id: k.officer.as_ref().map(|o| o.id),
             verdict,
             detail,

@@ -120,7 +120,7 @@ pub(super) fn extract_and_check(
         .iter()
         .map(|a| AttachmentKind::of(&a.filename))
         .collect();
-    let reserved_keys = keys::reserved_keys(env, &verified.signer_cert_der);
+    let reserved_keys = keys::reserved_keys(env, &verified.signer_cert_der)?;
     let lookup = Lookup(&env.conn);
     let ctx = forms::Context {
         institution: Some(inst),

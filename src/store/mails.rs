@@ -19,6 +19,9 @@ pub struct MailRecord<'a> {
     pub from_addr: Option<&'a str>,
     pub subject: Option<&'a str>,
     pub signed_sha256: Option<&'a str>,
+    /// SHA-256 of the SubjectPublicKeyInfo of the signing certificate, when
+    /// a registered officer signed (verified): that key is never certified.
+    pub signer_spki_sha256: Option<&'a str>,
     pub officer_id: Option<i64>,
     pub verdict: Verdict,
     pub detail: &'a str,
@@ -36,8 +39,9 @@ pub struct MailRecord<'a> {
 pub fn insert_mail(conn: &Connection, m: &MailRecord) -> Result<i64> {
     conn.execute(
         "INSERT INTO mails(received_at, source, raw_sha256, message_id, from_addr, subject, signed_sha256,
-                           officer_id, verdict, detail, dry_run, executed, folder, keywords, rule)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                           officer_id, verdict, detail, dry_run, executed, folder, keywords, rule,
+                           signer_spki_sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             ts(m.received_at),
             m.source,
@@ -53,7 +57,8 @@ pub fn insert_mail(conn: &Connection, m: &MailRecord) -> Result<i64> {
             m.executed,
             m.folder,
             m.keywords.join(" "),
-            m.rule
+            m.rule,
+            m.signer_spki_sha256
         ],
     )?;
     let id = conn.last_insert_rowid();
@@ -91,7 +96,7 @@ pub fn update_reopened_mail(
     let n = conn.execute(
         "UPDATE mails SET signed_sha256 = coalesce(?2, signed_sha256), officer_id = coalesce(?3, officer_id),
                           verdict = ?4, detail = ?5, dry_run = ?6, executed = ?7, folder = ?8, keywords = ?9,
-                          rule = ?10
+                          rule = ?10, signer_spki_sha256 = coalesce(?12, signer_spki_sha256)
          WHERE id = ?1 AND verdict = ?11",
         params![
             id,
@@ -104,7 +109,8 @@ pub fn update_reopened_mail(
             m.folder,
             m.keywords.join(" "),
             m.rule,
-            was
+            was,
+            m.signer_spki_sha256
         ],
     )?;
     if n != 1 {
@@ -307,6 +313,18 @@ pub fn mail_using_content(
         .optional()?)
 }
 
+/// The keys (SPKI SHA-256, hex) of every officer certificate that signed a
+/// mail of a registered officer, each once.
+pub fn officer_signing_keys(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT signer_spki_sha256 FROM mails WHERE signer_spki_sha256 IS NOT NULL",
+    )?;
+    let keys = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(keys)
+}
+
 /// The first mail with exactly these raw bytes, if any (the same mail seen twice).
 pub fn mail_by_raw(conn: &Connection, raw_sha256: &str) -> Result<Option<(i64, Verdict)>> {
     Ok(conn
@@ -446,6 +464,7 @@ mod tests {
             from_addr: None,
             subject: None,
             signed_sha256: None,
+            signer_spki_sha256: None,
             officer_id: None,
             verdict: Verdict::Rejected,
             detail: "refused on review",

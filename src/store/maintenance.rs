@@ -247,6 +247,7 @@ mod tests {
                     from_addr: None,
                     subject: None,
                     signed_sha256: None,
+                    signer_spki_sha256: None,
                     officer_id: None,
                     verdict,
                     detail: "",

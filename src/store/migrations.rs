@@ -328,6 +328,14 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO mail_raw(mail_id, raw) SELECT id, raw FROM mails;
     ALTER TABLE mails DROP COLUMN raw;
     "#,
+    // 16: the key of the officer certificate that signed a mail (a
+    // registered officer's, verified): no CSR may carry the signing key of
+    // any officer, not only of the officer whose mail is at hand.
+    r#"
+    ALTER TABLE mails ADD COLUMN signer_spki_sha256 TEXT;
+    CREATE INDEX mails_signer_key ON mails(signer_spki_sha256)
+        WHERE signer_spki_sha256 IS NOT NULL;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -29,6 +29,7 @@ pub fn mail_at(conn: &Connection, at: OffsetDateTime, verdict: Verdict, tag: &st
             from_addr: Some("officer@example.ac.jp"),
             subject: Some(tag),
             signed_sha256: None,
+            signer_spki_sha256: None,
             officer_id: None,
             verdict,
             detail: "",
