@@ -9,12 +9,7 @@ const MAIL_DN: &str = "CN=mail.example.ac.jp,O=Example University,L=Chiyoda-ku,S
 /// The checked rows of a one-row-per-(dn, key) issue file.
 fn rows(subjects: &[(&str, &PKey<Private>)]) -> Vec<Request> {
     let i = inst();
-    let ctx = Context {
-        institution: Some(&i),
-        certs: None,
-        ecdsa_ca: None,
-        reserved_keys: &[],
-    };
+    let ctx = offline(&i);
     let records: Vec<Vec<String>> = subjects
         .iter()
         .map(|(dn, key)| {

@@ -7,12 +7,7 @@ use crate::model::Request;
 fn issue_field_rules() {
     let good = csr(DN, rsa2048());
     let i = inst();
-    let ctx = Context {
-        institution: Some(&i),
-        certs: None,
-        ecdsa_ca: None,
-        reserved_keys: &[],
-    };
+    let ctx = offline(&i);
     type Edit = Box<dyn Fn(&mut Vec<String>)>;
     let cases: Vec<(Edit, Vec<&str>)> = vec![
         (Box::new(|_| {}), vec![]),
@@ -352,15 +347,7 @@ fn issue_row_and_precheck() {
     let i = inst();
     let mut f = issue_fields(&csr(DN, rsa2048()));
     f[12] = "dNSName=a.example.ac.jp,dNSName=www.example.ac.jp,dNSName=A.example.ac.jp".into();
-    let c = check_file(
-        &file(&[f]),
-        &Context {
-            institution: Some(&i),
-            certs: None,
-            ecdsa_ca: None,
-            reserved_keys: &[],
-        },
-    );
+    let c = check_file(&file(&[f]), &offline(&i));
     let [Request::Server(ServerRequest::Issue(row))] = &c.rows[..] else {
         panic!("{:?}", c.errors)
     };

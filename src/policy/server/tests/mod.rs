@@ -91,6 +91,16 @@ pub(super) fn inst() -> Institution {
     }
 }
 
+/// The context of `mailra check FILE` for `i`: no store, no reserved key.
+pub(super) fn offline(i: &Institution) -> Context<'_> {
+    Context {
+        institution: Some(i),
+        certs: None,
+        ecdsa_ca: None,
+        reserved_keys: &[],
+    }
+}
+
 pub(super) fn issue_fields(csr: &str) -> Vec<String> {
     let mut f = vec![String::new(); 13];
     f[0] = DN.into();
